@@ -1,0 +1,224 @@
+// distillery-run: runs an experiment file headless and prints progress and a
+// results table (or, with --json, one JSON object per event).
+#include "distillery/engine.h"
+#include "distillery/experiment.h"
+#include "distillery/runs.h"
+
+#include <CLI/CLI.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+#include <sstream>
+#include <thread>
+#include <unistd.h>
+
+namespace {
+
+using namespace distillery;
+
+std::atomic<bool> interrupted{false};
+extern "C" void onSignal(int)
+{
+    interrupted = true;
+}
+
+std::string human(double v)
+{
+    char buf[32];
+    if (v >= 1e9)
+        std::snprintf(buf, sizeof buf, "%.2fG", v / 1e9);
+    else if (v >= 1e6)
+        std::snprintf(buf, sizeof buf, "%.2fM", v / 1e6);
+    else if (v >= 1e3)
+        std::snprintf(buf, sizeof buf, "%.1fk", v / 1e3);
+    else
+        std::snprintf(buf, sizeof buf, "%.0f", v);
+    return buf;
+}
+
+std::string percent(double v)
+{
+    if (!(v >= 0))
+        return "-";
+    char buf[16];
+    std::snprintf(buf, sizeof buf, "%.2f%%", 100.0 * v);
+    return buf;
+}
+
+std::string duration(double s)
+{
+    char buf[32];
+    const int t = int(s + 0.5);
+    if (t >= 3600)
+        std::snprintf(buf, sizeof buf, "%d:%02d:%02d", t / 3600, t / 60 % 60, t % 60);
+    else
+        std::snprintf(buf, sizeof buf, "%d:%02d", t / 60, t % 60);
+    return buf;
+}
+
+// Human-readable progress: a redrawn bar on a terminal, a line per epoch elsewhere.
+class ConsoleObserver : public RunObserver {
+public:
+    explicit ConsoleObserver(bool tty) : tty_(tty) {}
+
+    void runStarted(const RunStartInfo &e) override
+    {
+        std::cerr << "run folder: " << e.runDir << "\n"
+                  << "data: " << e.dataDescription << ", " << e.trainSamples << " train / " << e.validationSamples
+                  << " validation / " << e.testSamples << " test, input " << shapeToString(e.inputShape) << ", "
+                  << e.classes << " classes\n";
+        if (e.studentTrainSamples != e.trainSamples)
+            std::cerr << "students learn from " << e.studentTrainSamples << " of the training samples\n";
+        std::cerr << "device: " << e.device << ", " << e.threads << " threads\n";
+    }
+    void stageStarted(const StageInfo &s) override
+    {
+        stage_ = s;
+        stageStart_ = std::chrono::steady_clock::now();
+        if (s.reused)
+            std::cerr << "[" << s.index + 1 << "/" << s.stageCount << "] teacher: reused from an earlier run\n";
+        else
+            std::cerr << "[" << s.index + 1 << "/" << s.stageCount << "] " << stageName(s.kind) << " (" << s.model
+                      << "): " << s.epochs << " epochs of " << s.stepsPerEpoch << " steps\n";
+    }
+    void stepReported(const StepMetrics &m) override
+    {
+        if (!tty_)
+            return;
+        const double frac = m.totalSteps ? double(m.step) / double(m.totalSteps) : 0.0;
+        const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - stageStart_).count();
+        const double eta = frac > 0 ? elapsed * (1 - frac) / frac : 0.0;
+        const int width = 30, filled = int(frac * width);
+        std::ostringstream line;
+        line << "\r  " << stageName(m.stage) << " [" << std::string(std::size_t(filled), '#')
+             << std::string(std::size_t(width - filled), '.') << "] " << int(frac * 100) << "% epoch " << m.epoch << "/"
+             << stage_.epochs << " loss " << std::fixed;
+        line.precision(4);
+        line << m.loss;
+        line.precision(0);
+        line << "  " << m.samplesPerSecond << " samples/s  ETA " << duration(eta) << "   ";
+        std::cerr << line.str() << std::flush;
+    }
+    void epochFinished(const EpochMetrics &e) override
+    {
+        char buf[256];
+        std::snprintf(buf, sizeof buf, "  %s epoch %d/%d: loss %.4f, train %s, val %s, test %s, %.0f samples/s, %.1f s%s",
+                      stageName(e.stage).c_str(), e.epoch, e.epochs, e.trainLoss, percent(e.trainAccuracy).c_str(),
+                      percent(e.valAccuracy).c_str(), percent(e.testAccuracy).c_str(), e.samplesPerSecond, e.seconds,
+                      e.best ? " *" : "");
+        std::cerr << (tty_ ? "\r\033[K" : "") << buf << "\n";
+    }
+    void pausedChanged(bool paused) override { std::cerr << (paused ? "\npaused\n" : "resumed\n"); }
+    void errorOccurred(const std::string &message) override
+    {
+        std::cerr << (tty_ ? "\n" : "") << "error: " << message << "\n";
+    }
+
+private:
+    bool tty_;
+    StageInfo stage_;
+    std::chrono::steady_clock::time_point stageStart_;
+};
+
+class JsonObserver : public RunObserver {
+public:
+    void runStarted(const RunStartInfo &e) override { print(eventJson(e)); }
+    void stageStarted(const StageInfo &e) override { print(eventJson(e)); }
+    void stepReported(const StepMetrics &e) override { print(eventJson(e)); }
+    void epochFinished(const EpochMetrics &e) override { print(eventJson(e)); }
+    void stageFinished(const StageResult &e) override { print(eventJson(e)); }
+    void pausedChanged(bool p) override { print(pausedEventJson(p)); }
+    void errorOccurred(const std::string &m) override { print(errorEventJson(m)); }
+    void runFinished(const RunResult &e) override { print(eventJson(e)); }
+
+private:
+    static void print(const std::string &line) { std::cout << line << std::endl; }
+};
+
+void printTable(const RunResult &r)
+{
+    std::printf("\n%-10s %10s %12s %12s %12s\n", "model", "test acc", "parameters", "mult-adds", "compression");
+    const StageResult *baseline = r.stage(StageKind::Baseline);
+    const StageResult *student = r.stage(StageKind::Distillation);
+    for (const auto &s : r.stages) {
+        const bool isTeacher = s.kind == StageKind::Teacher;
+        char ratio[32] = "1.0x";
+        if (!isTeacher && r.studentParameters > 0)
+            std::snprintf(ratio, sizeof ratio, "%.1fx", double(r.teacherParameters) / double(r.studentParameters));
+        std::printf("%-10s %10s %12s %12s %12s%s\n", stageName(s.kind).c_str(),
+                    s.epochsDone > 0 || isTeacher ? percent(s.testAccuracy).c_str() : "-",
+                    human(double(s.parameters)).c_str(), human(double(s.multiplyAdds)).c_str(), ratio,
+                    s.status == RunStatus::Finished ? "" : (" (" + statusName(s.status) + ")").c_str());
+    }
+    if (baseline && student && baseline->epochsDone > 0 && student->epochsDone > 0)
+        std::printf("\ndistilled student vs baseline: %+.2f points on the test set\n",
+                    100.0 * (student->testAccuracy - baseline->testAccuracy));
+    std::printf("run folder: %s (%s, %s)\n", r.runDir.c_str(), statusName(r.status).c_str(), duration(r.seconds).c_str());
+}
+
+} // namespace
+
+int main(int argc, char **argv)
+{
+    CLI::App app{"Runs a Distillery experiment (teacher, baseline student, distilled student) without a display."};
+    app.set_version_flag("--version", std::string("distillery-run ") + DISTILLERY_VERSION + " (LibTorch " +
+                                          libtorchVersion() + ")");
+    std::string experimentPath;
+    std::string workspace = "workspace";
+    std::vector<std::string> overrides;
+    bool json = false;
+    app.add_option("experiment", experimentPath, "Experiment file (JSON), e.g. " DISTILLERY_RESOURCES_DIR
+                                                 "/experiments/fashion-mnist-quick.json")
+        ->required();
+    app.add_option("-w,--workspace", workspace, "Folder that holds the runs/ folder")->capture_default_str();
+    app.add_option("-s,--set", overrides, "Override a setting, e.g. --set distillation.temperature=8 (repeatable)");
+    app.add_flag("--json", json, "Print one JSON object per event on standard output, for scripts");
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError &e) {
+        const int rc = app.exit(e);
+        return rc == 0 ? 0 : 2;
+    }
+
+    Experiment experiment;
+    try {
+        experiment = loadExperiment(experimentPath, overrides);
+    } catch (const ConfigError &e) {
+        if (json)
+            std::cout << errorEventJson(e.what()) << std::endl;
+        std::cerr << "error: " << e.what() << "\n";
+        return 2;
+    }
+
+    Engine engine(experiment, EngineOptions{workspace});
+    // Ctrl-C or SIGTERM: stop at the next step and leave a consistent run folder.
+    std::signal(SIGINT, onSignal);
+    std::signal(SIGTERM, onSignal);
+    std::atomic<bool> done{false};
+    std::thread watcher([&] {
+        while (!done) {
+            if (interrupted.exchange(false))
+                engine.requestStop();
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+    });
+
+    JsonObserver jsonObserver;
+    ConsoleObserver console(isatty(STDERR_FILENO));
+    RunObserver &observer = json ? static_cast<RunObserver &>(jsonObserver) : console;
+    const RunResult result = engine.run(observer);
+    done = true;
+    watcher.join();
+
+    if (!json && !result.runDir.empty())
+        printTable(result);
+    switch (result.status) {
+    case RunStatus::Finished: return 0;
+    case RunStatus::Stopped: return 130;
+    case RunStatus::Invalid: return 2;
+    default: return 1;
+    }
+}

@@ -1,0 +1,41 @@
+// Data sets as the engine sees them, summarised in plain values.
+#pragma once
+
+#include "distillery/architecture.h"
+#include "distillery/experiment.h"
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace distillery {
+
+// A data set that is missing, unreadable or malformed. The message names the file.
+class DataError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+struct DatasetSummary {
+    std::string description;            // e.g. "Fashion-MNIST (/usr/share/datasets/fashion-mnist)"
+    Shape inputShape;
+    int classes = 0;
+    std::vector<std::string> classNames;
+    std::int64_t trainSamples = 0;      // after the validation split and train limit
+    std::int64_t validationSamples = 0;
+    std::int64_t testSamples = 0;
+    std::int64_t studentTrainSamples = 0;
+    std::vector<std::int64_t> trainClassCounts;
+};
+
+// Loads the data set as the engine would and describes it. Throws DataError or
+// ConfigError (for a data setting that cannot work, such as an unknown source).
+DatasetSummary inspectDataset(const DataConfig &config);
+
+// Known sources, for pickers and error suggestions.
+const std::vector<std::string> &dataSources();
+// Where a source looks when `path` is empty (empty for sources that need a path).
+std::string defaultDataPath(const std::string &source);
+
+} // namespace distillery

@@ -1,0 +1,48 @@
+// The engine: runs an experiment's pipeline (teacher, baseline, distillation)
+// on the calling thread, reporting to an observer. Pause, resume and stop may be
+// requested from any other thread; they take effect between training steps.
+#pragma once
+
+#include "distillery/events.h"
+#include "distillery/experiment.h"
+
+#include <memory>
+#include <string>
+
+namespace distillery {
+
+struct EngineOptions {
+    std::string workspace = "workspace"; // runs go to <workspace>/runs/<time>-<name>/
+};
+
+class Engine {
+public:
+    Engine(Experiment experiment, EngineOptions options);
+    ~Engine();
+    Engine(const Engine &) = delete;
+    Engine &operator=(const Engine &) = delete;
+
+    // Runs to the end, a stop request, or an error. Never throws: errors reach the
+    // observer (errorOccurred) and the result (status Failed, or Invalid for bad
+    // input found before any training: config, data, architecture, workspace).
+    RunResult run(RunObserver &observer);
+
+    // Thread-safe and non-blocking.
+    void requestPause();
+    void requestResume();
+    void requestStop();
+    bool pauseRequested() const;
+    bool stopRequested() const;
+
+private:
+    struct Private;
+    std::unique_ptr<Private> d;
+};
+
+// "cuda" when LibTorch sees a CUDA device, else "cpu".
+bool cudaAvailable();
+// The number of threads the engine uses for `requested` (0: all cores).
+int effectiveThreads(int requested);
+std::string libtorchVersion();
+
+} // namespace distillery

@@ -1,0 +1,122 @@
+// What the engine reports while it runs: plain values that can be copied across
+// threads, written to disk, or turned into Qt signals.
+#pragma once
+
+#include "distillery/architecture.h"
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace distillery {
+
+enum class StageKind { Teacher, Baseline, Distillation };
+std::string stageName(StageKind k);   // "teacher" | "baseline" | "student"
+
+enum class RunStatus { Running, Finished, Stopped, Failed, Invalid };
+std::string statusName(RunStatus s);  // "running" | "finished" | "stopped" | "failed" | "invalid"
+
+// A named scalar, e.g. {"soft", 0.31}. Loss parts depend on the method.
+using NamedValue = std::pair<std::string, double>;
+
+struct StageInfo {
+    StageKind kind = StageKind::Teacher;
+    int index = 0;                      // position in the pipeline
+    int stageCount = 0;
+    std::string model;                  // preset or "custom"
+    int epochs = 0;
+    std::int64_t stepsPerEpoch = 0;
+    std::int64_t trainSamples = 0;
+    bool reused = false;                // teacher loaded from an earlier run
+};
+
+struct StepMetrics {
+    StageKind stage = StageKind::Teacher;
+    int epoch = 0;                      // 1-based
+    std::int64_t step = 0;              // 1-based, counted across the stage's epochs
+    std::int64_t totalSteps = 0;
+    double loss = 0.0;                  // mean of the total loss since the last report
+    std::vector<NamedValue> parts;      // mean of each loss part since the last report
+    double learningRate = 0.0;
+    double samplesPerSecond = 0.0;
+};
+
+struct EpochMetrics {
+    StageKind stage = StageKind::Teacher;
+    int epoch = 0;
+    int epochs = 0;
+    std::int64_t step = 0;
+    double trainLoss = 0.0;
+    double trainAccuracy = 0.0;         // fractions in [0, 1]
+    std::vector<NamedValue> trainParts;
+    double valLoss = 0.0;
+    double valAccuracy = 0.0;           // NaN when there is no validation split
+    double testLoss = 0.0;
+    double testAccuracy = 0.0;
+    double learningRate = 0.0;
+    double samplesPerSecond = 0.0;
+    double seconds = 0.0;               // this epoch, training and evaluation
+    bool best = false;                  // best validation accuracy so far
+};
+
+struct StageResult {
+    StageKind kind = StageKind::Teacher;
+    RunStatus status = RunStatus::Finished;
+    int epochsDone = 0;
+    int bestEpoch = 0;                  // chosen on validation accuracy (last epoch without one)
+    double bestValAccuracy = 0.0;
+    double testAccuracy = 0.0;          // of the model at the best epoch, which the stage keeps
+    double finalTestAccuracy = 0.0;     // of the last epoch
+    double seconds = 0.0;
+    std::int64_t parameters = 0;
+    std::int64_t multiplyAdds = 0;
+    std::string checkpoint;             // path of the saved model
+};
+
+struct RunResult {
+    RunStatus status = RunStatus::Finished;
+    std::string runDir;                 // empty when the run never started (invalid input)
+    std::string message;                // the error, for Failed and Invalid
+    std::vector<StageResult> stages;
+    std::int64_t teacherParameters = 0;
+    std::int64_t studentParameters = 0;
+    std::int64_t teacherMultiplyAdds = 0;
+    std::int64_t studentMultiplyAdds = 0;
+    double seconds = 0.0;
+
+    const StageResult *stage(StageKind k) const;
+};
+
+struct RunStartInfo {
+    std::string runDir;
+    std::string device;                 // "cpu" or "cuda:0"
+    int threads = 0;
+    std::string dataDescription;
+    Shape inputShape;
+    int classes = 0;
+    std::int64_t trainSamples = 0;
+    std::int64_t validationSamples = 0;
+    std::int64_t testSamples = 0;
+    std::int64_t studentTrainSamples = 0;
+    ArchitectureReport teacher;
+    ArchitectureReport student;
+};
+
+// Receives the engine's reports on the thread that runs the engine. Calls are
+// short and must not block for long: a UI implementation queues them.
+class RunObserver {
+public:
+    virtual ~RunObserver() = default;
+    virtual void runStarted(const RunStartInfo &) {}
+    virtual void stageStarted(const StageInfo &) {}
+    virtual void stepReported(const StepMetrics &) {}
+    virtual void epochFinished(const EpochMetrics &) {}
+    virtual void stageFinished(const StageResult &) {}
+    virtual void pausedChanged(bool /*paused*/) {}
+    virtual void runFinished(const RunResult &) {}
+    // A failure; runFinished follows with status Failed or Invalid.
+    virtual void errorOccurred(const std::string & /*message*/) {}
+};
+
+} // namespace distillery

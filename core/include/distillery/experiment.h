@@ -1,0 +1,130 @@
+// The experiment: everything that defines one distillation run, as plain values.
+// The same structure is read from and written to the experiment JSON file that
+// the desktop application and distillery-run share (see docs/EXPERIMENT.md).
+#pragma once
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace distillery {
+
+// Thrown for anything wrong with an experiment file or value. The message names
+// the file (when there is one) and the field, e.g.
+//   "quick.json: distillation.temperature: must be > 0 (got -1)".
+class ConfigError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+// One layer of an architecture. Which fields matter depends on the type:
+//   linear          out, bias
+//   conv2d          out, kernel, stride, padding (-1: "same" for odd kernels), bias
+//   batchnorm       (channels/features from the input)
+//   relu, gelu, flatten, global-avgpool
+//   dropout         p
+//   maxpool/avgpool kernel, stride (0: same as kernel)
+//   residual        out, stride: a basic residual block (two 3x3 conv+batchnorm,
+//                   with a 1x1 projection when the shape changes)
+struct LayerSpec {
+    std::string type;
+    std::int64_t out = 0;
+    int kernel = 0;
+    int stride = 0;
+    int padding = -1;
+    double p = 0.5;
+    bool bias = true;
+
+    bool operator==(const LayerSpec &o) const;
+};
+using Architecture = std::vector<LayerSpec>;
+
+// A model as the user wrote it: a named preset (with its options) or an explicit
+// layer list. After resolve(), `layers` always holds the exact layers.
+struct ModelSpec {
+    std::string preset;                 // empty when layers are given directly
+    std::vector<std::int64_t> hidden;   // options of the `mlp` preset
+    double dropout = 0.0;               // dropout after each hidden layer (mlp presets)
+    Architecture layers;
+};
+
+struct TrainConfig {
+    int epochs = 5;
+    int batchSize = 128;
+    std::string optimizer = "sgd";      // sgd | adam | adamw
+    double lr = 0.05;
+    double momentum = 0.9;
+    bool nesterov = true;
+    double weightDecay = 5e-4;
+    std::string schedule = "cosine";    // constant | step | cosine
+    double warmupEpochs = 0.0;          // linear warm-up, may be fractional
+    int stepEpochs = 10;                // step schedule: decay every N epochs
+    double gamma = 0.1;                 // step schedule: decay factor
+};
+
+struct DataConfig {
+    // fashion-mnist | mnist | kmnist | idx | cifar10 | csv | synthetic-vectors | synthetic-images
+    std::string source = "fashion-mnist";
+    std::string path;                   // folder (idx, cifar10) or file (csv); empty: the source's default
+    std::string testPath;               // csv only: a separate test file (else a test split is held out)
+    std::string labelColumn = "label";  // csv only: column name, or a 0-based index
+    double validationFraction = 0.1;    // of the training set, split with the data seed
+    std::int64_t trainLimit = 0;        // use only the first N training samples (0: all)
+    std::int64_t studentTrainSize = 0;  // transfer set: the students see only N class-balanced
+                                        // training samples (0: all)
+    std::uint64_t seed = 0;             // split and subset seed
+    // synthetic sources
+    std::int64_t syntheticTrain = 4000;
+    std::int64_t syntheticTest = 1000;
+    int syntheticClasses = 4;
+    int syntheticFeatures = 16;         // vectors: dimension; images: side length
+};
+
+struct DistillConfig {
+    std::string method = "kd";          // kd (Hinton et al. 2015)
+    double temperature = 4.0;
+    double alpha = 0.5;                 // weight of the soft (KD) term
+    bool teacherCache = true;           // compute the frozen teacher's logits once
+};
+
+struct TeacherConfig {
+    std::string source = "train";       // train | run (reuse the teacher of an earlier run)
+    std::string run;                    // source=run: the earlier run's folder
+    ModelSpec model;
+    TrainConfig train;
+};
+
+struct Experiment {
+    int version = 1;
+    std::string name = "experiment";
+    std::uint64_t seed = 1;
+    std::string device = "auto";        // auto | cpu | cuda
+    int threads = 0;                    // CPU threads (0: all cores)
+    int logEverySteps = 50;             // step metrics reported every N steps
+    DataConfig data;
+    TeacherConfig teacher;
+    ModelSpec student;
+    TrainConfig studentTrain;           // the budget of both baseline and distilled student
+    bool baseline = true;
+    DistillConfig distillation;
+};
+
+// Parses experiment JSON. `origin` (a file name) prefixes error messages.
+// `overrides` are "dotted.key=value" assignments applied before validation; a
+// value is read as JSON when it parses as JSON, else as a string.
+Experiment parseExperiment(const std::string &json, const std::string &origin = {},
+                           const std::vector<std::string> &overrides = {});
+Experiment loadExperiment(const std::string &path, const std::vector<std::string> &overrides = {});
+std::string experimentToJson(const Experiment &e);
+// Writes atomically (temporary file, then rename). Throws ConfigError naming the file.
+void saveExperiment(const Experiment &e, const std::string &path);
+
+// Checks ranges and consistency without touching data or files. Throws ConfigError.
+void validateExperiment(const Experiment &e, const std::string &origin = {});
+
+// The nearest of `candidates` to `word` (edit distance), or "" when none is close.
+std::string nearestName(const std::string &word, const std::vector<std::string> &candidates);
+
+} // namespace distillery

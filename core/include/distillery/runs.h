@@ -1,0 +1,55 @@
+// Runs on disk: a workspace holds runs/<time>-<name>/ folders, each with
+// config.json, metrics.jsonl (append-only), summary.json and checkpoints/.
+#pragma once
+
+#include "distillery/events.h"
+
+#include <string>
+#include <vector>
+
+namespace distillery {
+
+struct RunInfo {
+    std::string dir;
+    std::string name;
+    std::string started;                // ISO time
+    RunStatus status = RunStatus::Running;
+    double temperature = 0.0;
+    double alpha = 0.0;
+    double seconds = 0.0;
+    double teacherTestAccuracy = -1.0;  // -1: stage absent or unfinished
+    double baselineTestAccuracy = -1.0;
+    double studentTestAccuracy = -1.0;
+    std::int64_t teacherParameters = 0;
+    std::int64_t studentParameters = 0;
+    double compression() const;         // teacher parameters / student parameters
+};
+
+// Runs found under <workspace>/runs, newest first. Folders with no readable
+// summary are listed with what config.json says; unreadable ones are skipped.
+std::vector<RunInfo> listRuns(const std::string &workspace);
+RunInfo readRunInfo(const std::string &runDir);
+
+// Every metrics record of a run, in order (for plots that load a finished run).
+struct RunMetrics {
+    std::vector<StepMetrics> steps;
+    std::vector<EpochMetrics> epochs;
+};
+RunMetrics readRunMetrics(const std::string &runDir);
+
+} // namespace distillery
+
+namespace distillery {
+
+// One JSON object per event, as written to metrics.jsonl and printed by
+// `distillery-run --json`. Each has an "event" key.
+std::string eventJson(const RunStartInfo &e);
+std::string eventJson(const StageInfo &e);
+std::string eventJson(const StepMetrics &e);
+std::string eventJson(const EpochMetrics &e);
+std::string eventJson(const StageResult &e);
+std::string eventJson(const RunResult &e);
+std::string pausedEventJson(bool paused);
+std::string errorEventJson(const std::string &message);
+
+} // namespace distillery

@@ -1,0 +1,736 @@
+#include "distillery/engine.h"
+
+#include "atomic_file.h"
+#include "distill.h"
+#include "distillery/data.h"
+#include "distillery/runs.h"
+#include "torch_data.h"
+#include "torch_model.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <ATen/Parallel.h>
+#include <nlohmann/json.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <condition_variable>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <thread>
+
+namespace distillery {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+bool cudaAvailable()
+{
+    return torch::cuda::is_available();
+}
+
+int effectiveThreads(int requested)
+{
+    if (requested > 0)
+        return requested;
+    const unsigned hw = std::thread::hardware_concurrency();
+    return hw ? int(hw) : 1;
+}
+
+std::string libtorchVersion()
+{
+    return TORCH_VERSION;
+}
+
+namespace {
+
+// Bad input found before training: the runner exits with status 2 for these.
+struct InvalidInput : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+double seconds(Clock::time_point since)
+{
+    return std::chrono::duration<double>(Clock::now() - since).count();
+}
+
+std::string nowIso()
+{
+    const std::time_t t = std::time(nullptr);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S%z", std::localtime(&t));
+    return buf;
+}
+
+std::string errorText(const std::exception &e)
+{
+    if (const auto *c = dynamic_cast<const c10::Error *>(&e))
+        return c->what_without_backtrace();
+    return e.what();
+}
+
+// Writes the run folder: metrics.jsonl (appended, one event a line) and
+// summary.json (replaced atomically each time it changes).
+class RunWriter {
+public:
+    explicit RunWriter(fs::path dir) : dir_(std::move(dir)), metrics_(dir_ / "metrics.jsonl", std::ios::app) {}
+    bool ok() const { return bool(metrics_); }
+    void append(const std::string &line)
+    {
+        metrics_ << line << '\n';
+        metrics_.flush();
+        if (!metrics_)
+            throw std::runtime_error((dir_ / "metrics.jsonl").string() + ": cannot write (disk full or folder gone?)");
+    }
+    void writeSummary(const json &summary) { detail::writeFileAtomically((dir_ / "summary.json").string(), summary.dump(2) + "\n"); }
+    const fs::path &dir() const { return dir_; }
+
+private:
+    fs::path dir_;
+    std::ofstream metrics_;
+};
+
+fs::path createRunDir(const std::string &workspace, const std::string &name)
+{
+    std::string clean;
+    for (char c : name)
+        clean += (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.') ? c : '_';
+    const std::time_t t = std::time(nullptr);
+    char stamp[32];
+    std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", std::localtime(&t));
+    std::error_code ec;
+    const fs::path runs = fs::path(workspace) / "runs";
+    fs::create_directories(runs, ec);
+    if (ec)
+        throw InvalidInput("workspace: cannot create " + runs.string() + ": " + ec.message());
+    for (int i = 1; i < 1000; ++i) {
+        const fs::path dir = runs / (std::string(stamp) + "-" + clean + (i > 1 ? "-" + std::to_string(i) : ""));
+        if (fs::create_directory(dir, ec)) {
+            fs::create_directory(dir / "checkpoints", ec);
+            if (ec)
+                throw InvalidInput("workspace: cannot create " + (dir / "checkpoints").string() + ": " + ec.message());
+            return dir;
+        }
+        if (ec)
+            throw InvalidInput("workspace: cannot create a run folder in " + runs.string() + ": " + ec.message());
+    }
+    throw InvalidInput("workspace: too many runs named " + clean + " in the same second");
+}
+
+std::unique_ptr<torch::optim::Optimizer> makeOptimizer(std::vector<torch::Tensor> params, const TrainConfig &t)
+{
+    if (t.optimizer == "adam")
+        return std::make_unique<torch::optim::Adam>(params, torch::optim::AdamOptions(t.lr).weight_decay(t.weightDecay));
+    if (t.optimizer == "adamw")
+        return std::make_unique<torch::optim::AdamW>(params, torch::optim::AdamWOptions(t.lr).weight_decay(t.weightDecay));
+    return std::make_unique<torch::optim::SGD>(
+        params, torch::optim::SGDOptions(t.lr).momentum(t.momentum).nesterov(t.nesterov).weight_decay(t.weightDecay));
+}
+
+// Learning rate at a point of training, `epochPos` counted in epochs (fractional).
+double learningRate(const TrainConfig &t, double epochPos)
+{
+    if (t.warmupEpochs > 0 && epochPos < t.warmupEpochs)
+        return t.lr * epochPos / t.warmupEpochs;
+    if (t.schedule == "step")
+        return t.lr * std::pow(t.gamma, std::floor(epochPos / t.stepEpochs));
+    if (t.schedule == "cosine") {
+        const double span = t.epochs - t.warmupEpochs;
+        const double progress = span > 0 ? (epochPos - t.warmupEpochs) / span : 1.0;
+        return t.lr * 0.5 * (1.0 + std::cos(M_PI * std::min(1.0, progress)));
+    }
+    return t.lr;
+}
+
+std::string modelLabel(const ModelSpec &m)
+{
+    if (!m.preset.empty()) {
+        if (m.preset == "mlp" && !m.hidden.empty()) {
+            std::string s = "mlp";
+            for (auto h : m.hidden)
+                s += "-" + std::to_string(h);
+            return s;
+        }
+        return m.preset;
+    }
+    return "custom";
+}
+
+struct Eval {
+    double loss = std::nan("");
+    double accuracy = std::nan("");
+};
+
+} // namespace
+
+struct Engine::Private {
+    Experiment exp;
+    EngineOptions options;
+    std::atomic<bool> pause{false};
+    std::atomic<bool> stop{false};
+    std::mutex mutex;
+    std::condition_variable wake;
+
+    // Set during run().
+    RunObserver *observer = nullptr;
+    std::unique_ptr<RunWriter> writer;
+    torch::Device device{torch::kCPU};
+    detail::LoadedData data;
+    json summary;
+    RunResult result;
+
+    void emit(const std::string &line)
+    {
+        if (writer)
+            writer->append(line);
+    }
+    void saveSummary()
+    {
+        if (!writer)
+            return;
+        json stages = json::object();
+        for (const auto &s : result.stages)
+            stages[stageName(s.kind)] = json::parse(eventJson(s));
+        summary["stages"] = stages;
+        summary["status"] = statusName(result.status);
+        summary["seconds"] = result.seconds;
+        summary["message"] = result.message;
+        writer->writeSummary(summary);
+    }
+
+    // Between steps: wait while paused; true when a stop was requested.
+    bool checkControl(Clock::time_point &windowStart)
+    {
+        if (pause.load() && !stop.load()) {
+            emit(pausedEventJson(true));
+            observer->pausedChanged(true);
+            {
+                std::unique_lock<std::mutex> lock(mutex);
+                wake.wait(lock, [&] { return !pause.load() || stop.load(); });
+            }
+            emit(pausedEventJson(false));
+            observer->pausedChanged(false);
+            windowStart = Clock::now(); // paused time is not training time
+        }
+        return stop.load();
+    }
+
+    Eval evaluate(detail::Net &model, const detail::Split &split)
+    {
+        Eval e;
+        if (split.size() == 0)
+            return e;
+        model->eval();
+        c10::InferenceMode guard;
+        const std::int64_t batch = 1024;
+        auto lossSum = torch::zeros({}, torch::TensorOptions().dtype(torch::kFloat64).device(device));
+        auto correct = torch::zeros({}, torch::TensorOptions().dtype(torch::kInt64).device(device));
+        for (std::int64_t i = 0; i < split.size(); i += batch) {
+            const auto end = std::min(i + batch, split.size());
+            auto logits = model->forward(split.x.slice(0, i, end));
+            auto y = split.y.slice(0, i, end);
+            lossSum += torch::nn::functional::cross_entropy(
+                           logits, y, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
+                           .to(torch::kFloat64);
+            correct += logits.argmax(1).eq(y).sum();
+        }
+        e.loss = lossSum.item<double>() / double(split.size());
+        e.accuracy = double(correct.item<std::int64_t>()) / double(split.size());
+        return e;
+    }
+
+    // The frozen teacher's logits for every row of `split`, computed once.
+    torch::Tensor teacherLogits(detail::Net &teacher, const detail::Split &split)
+    {
+        teacher->eval();
+        torch::NoGradGuard guard; // not inference mode: the result enters the student's graph
+        std::vector<torch::Tensor> out;
+        for (std::int64_t i = 0; i < split.size(); i += 1024)
+            out.push_back(teacher->forward(split.x.slice(0, i, std::min(i + 1024, split.size()))));
+        return torch::cat(out);
+    }
+
+    StageResult trainStage(const StageInfo &info, detail::Net &model, const TrainConfig &tc, const detail::Split &train,
+                           detail::DistillationMethod &method, detail::Net *teacher, std::uint64_t initSeed,
+                           std::uint64_t shuffleSeed);
+
+    RunResult runPipeline();
+};
+
+StageResult Engine::Private::trainStage(const StageInfo &info, detail::Net &model, const TrainConfig &tc,
+                                        const detail::Split &train, detail::DistillationMethod &method,
+                                        detail::Net *teacher, std::uint64_t initSeed, std::uint64_t shuffleSeed)
+{
+    const auto stageStart = Clock::now();
+    StageResult r;
+    r.kind = info.kind;
+    const std::string stage = stageName(info.kind);
+    torch::manual_seed(initSeed); // dropout draws of this stage
+    auto shuffle = at::detail::createCPUGenerator(shuffleSeed);
+    auto optimizer = makeOptimizer(model->parameters(), tc);
+
+    torch::Tensor cache;
+    if (method.needsTeacher() && teacher && exp.distillation.teacherCache)
+        cache = teacherLogits(*teacher, train);
+
+    const std::int64_t n = train.size();
+    const std::int64_t bs = std::min<std::int64_t>(tc.batchSize, n);
+    const std::int64_t steps = info.stepsPerEpoch;
+    const auto partNames = method.partNames();
+    const auto nAcc = std::int64_t(partNames.size()) + 2; // total, parts..., correct
+    const auto accOptions = torch::TensorOptions().dtype(torch::kFloat64).device(device);
+
+    std::vector<torch::Tensor> best;
+    double bestVal = -1.0;
+    std::int64_t globalStep = 0;
+    bool stopped = false;
+
+    for (int epoch = 1; epoch <= tc.epochs && !stopped; ++epoch) {
+        const auto epochStart = Clock::now();
+        model->train();
+        auto perm = torch::randperm(n, shuffle, torch::kInt64).to(device);
+        auto epochAcc = torch::zeros({nAcc}, accOptions);
+        std::vector<double> lastReport(std::size_t(nAcc), 0.0);
+        std::int64_t reportedSamples = 0, epochSamples = 0;
+        auto windowStart = Clock::now();
+        double trainSeconds = 0.0;
+
+        auto report = [&](std::int64_t step) {
+            const auto acc = epochAcc.cpu();
+            const double *v = acc.data_ptr<double>();
+            const double samples = double(epochSamples - reportedSamples);
+            StepMetrics m;
+            m.stage = info.kind;
+            m.epoch = epoch;
+            m.step = step;
+            m.totalSteps = steps * tc.epochs;
+            m.loss = (v[0] - lastReport[0]) / samples;
+            for (std::size_t i = 0; i < partNames.size(); ++i)
+                m.parts.emplace_back(partNames[i], (v[i + 1] - lastReport[i + 1]) / samples);
+            m.learningRate = optimizer->param_groups()[0].options().get_lr();
+            const double dt = seconds(windowStart);
+            trainSeconds += dt;
+            m.samplesPerSecond = dt > 0 ? samples / dt : 0.0;
+            if (!std::isfinite(m.loss))
+                throw std::runtime_error(
+                    stage + " stage, epoch " + std::to_string(epoch) + ", step " + std::to_string(step) +
+                    ": the loss is not finite (NaN or infinity). Likely causes: a learning rate too high (" +
+                    std::to_string(m.learningRate) + "), or a temperature so small that large logits overflow.");
+            lastReport.assign(v, v + nAcc);
+            reportedSamples = epochSamples;
+            emit(eventJson(m));
+            observer->stepReported(m);
+            windowStart = Clock::now();
+        };
+
+        for (std::int64_t b = 0; b < steps; ++b) {
+            if (checkControl(windowStart)) {
+                stopped = true;
+                break;
+            }
+            ++globalStep;
+            const double lr = learningRate(tc, (epoch - 1) + double(b) / double(steps));
+            for (auto &group : optimizer->param_groups())
+                group.options().set_lr(lr);
+
+            auto idx = perm.slice(0, b * bs, std::min(n, (b + 1) * bs));
+            auto x = train.x.index_select(0, idx);
+            auto y = train.y.index_select(0, idx);
+            detail::ModelOutputs student{model->forward(x), {}};
+            detail::ModelOutputs teacherOut;
+            if (method.needsTeacher()) {
+                if (cache.defined()) {
+                    teacherOut.logits = cache.index_select(0, idx);
+                } else {
+                    torch::NoGradGuard guard;
+                    (*teacher)->eval();
+                    teacherOut.logits = (*teacher)->forward(x);
+                }
+            }
+            auto terms = method.loss(student, teacherOut, y);
+            optimizer->zero_grad();
+            terms.total.backward();
+            optimizer->step();
+
+            {
+                torch::NoGradGuard guard;
+                const double rows = double(idx.size(0));
+                std::vector<torch::Tensor> values{terms.total.detach().to(torch::kFloat64) * rows};
+                for (auto &p : terms.parts)
+                    values.push_back(p.second.detach().to(torch::kFloat64) * rows);
+                values.push_back(student.logits.argmax(1).eq(y).sum().to(torch::kFloat64));
+                epochAcc += torch::stack(values);
+                epochSamples += idx.size(0);
+            }
+            if ((b + 1) % exp.logEverySteps == 0 || b + 1 == steps)
+                report(globalStep);
+        }
+        if (stopped && epochSamples == 0)
+            break;
+        if (stopped) {
+            // A partly trained epoch is not evaluated; keep what was reported.
+            if (epochSamples > reportedSamples)
+                report(globalStep);
+            break;
+        }
+
+        const auto acc = epochAcc.cpu();
+        const double *v = acc.data_ptr<double>();
+        EpochMetrics e;
+        e.stage = info.kind;
+        e.epoch = epoch;
+        e.epochs = tc.epochs;
+        e.step = globalStep;
+        e.trainLoss = v[0] / double(epochSamples);
+        for (std::size_t i = 0; i < partNames.size(); ++i)
+            e.trainParts.emplace_back(partNames[i], v[i + 1] / double(epochSamples));
+        e.trainAccuracy = v[nAcc - 1] / double(epochSamples);
+        e.learningRate = optimizer->param_groups()[0].options().get_lr();
+        e.samplesPerSecond = trainSeconds > 0 ? double(epochSamples) / trainSeconds : 0.0;
+        const Eval val = evaluate(model, data.validation);
+        const Eval test = evaluate(model, data.test);
+        e.valLoss = val.loss;
+        e.valAccuracy = val.accuracy;
+        e.testLoss = test.loss;
+        e.testAccuracy = test.accuracy;
+        // Model selection on validation accuracy; without a validation split the
+        // last epoch is the one kept.
+        const double score = std::isfinite(val.accuracy) ? val.accuracy : double(epoch);
+        if (score > bestVal) {
+            bestVal = score;
+            best = detail::snapshot(*model);
+            r.bestEpoch = epoch;
+            r.bestValAccuracy = val.accuracy;
+            r.testAccuracy = test.accuracy;
+            e.best = true;
+        }
+        r.finalTestAccuracy = test.accuracy;
+        r.epochsDone = epoch;
+        e.seconds = seconds(epochStart);
+        emit(eventJson(e));
+        observer->epochFinished(e);
+    }
+
+    if (!best.empty())
+        detail::restore(*model, best);
+    model->eval();
+    r.status = stopped ? RunStatus::Stopped : RunStatus::Finished;
+    r.seconds = seconds(stageStart);
+    if (r.epochsDone > 0) {
+        const fs::path ckpt = writer->dir() / "checkpoints" / (stage + ".pt");
+        const std::string tmp = ckpt.string() + ".tmp";
+        torch::save(model, tmp);
+        detail::commitFile(tmp, ckpt.string());
+        r.checkpoint = ckpt.string();
+    }
+    return r;
+}
+
+RunResult Engine::Private::runPipeline()
+{
+    const auto start = Clock::now();
+    result = RunResult{};
+
+    // 1. Everything that can be wrong with the input, before any folder exists.
+    validateExperiment(exp);
+    if (exp.device == "cuda" && !torch::cuda::is_available())
+        throw InvalidInput("device: cuda was asked for, but LibTorch sees no CUDA device (use auto or cpu)");
+    device = (exp.device == "cpu" || !torch::cuda::is_available()) ? torch::Device(torch::kCPU)
+                                                                   : torch::Device(torch::kCUDA, 0);
+    const int threads = effectiveThreads(exp.threads);
+    at::set_num_threads(threads);
+
+    try {
+        data = detail::loadData(exp.data, device);
+    } catch (const DataError &e) {
+        throw InvalidInput(e.what());
+    } catch (const ConfigError &e) {
+        throw InvalidInput(e.what());
+    }
+    const Shape &shape = data.summary.inputShape;
+    const int classes = data.summary.classes;
+
+    Experiment resolved = exp;
+    fs::path teacherCheckpoint;
+    if (exp.teacher.source == "run") {
+        const fs::path dir = exp.teacher.run;
+        Experiment earlier;
+        try {
+            earlier = loadExperiment((dir / "config.json").string());
+        } catch (const ConfigError &e) {
+            throw InvalidInput(std::string("teacher.run: ") + e.what());
+        }
+        teacherCheckpoint = dir / "checkpoints" / "teacher.pt";
+        if (!fs::exists(teacherCheckpoint))
+            throw InvalidInput("teacher.run: " + teacherCheckpoint.string() +
+                               " not found (that run has no finished teacher)");
+        resolved.teacher.model = earlier.teacher.model;
+        resolved.teacher.train = earlier.teacher.train;
+    }
+    try {
+        resolved.teacher.model.layers = resolveModel(resolved.teacher.model, classes);
+        resolved.student.layers = resolveModel(exp.student, classes);
+    } catch (const ConfigError &e) {
+        throw InvalidInput(std::string("model: ") + e.what());
+    }
+    const auto teacherReport = analyseArchitecture(resolved.teacher.model.layers, shape, classes);
+    if (!teacherReport.ok)
+        throw InvalidInput("teacher.model: " + teacherReport.error + " (input " + shapeToString(shape) + ")");
+    const auto studentReport = analyseArchitecture(resolved.student.layers, shape, classes);
+    if (!studentReport.ok)
+        throw InvalidInput("student.model: " + studentReport.error + " (input " + shapeToString(shape) + ")");
+    auto method = detail::makeMethod(exp.distillation);
+
+    // 2. The run folder.
+    const fs::path runDir = createRunDir(options.workspace, exp.name);
+    writer = std::make_unique<RunWriter>(runDir);
+    if (!writer->ok())
+        throw InvalidInput("workspace: cannot write in " + runDir.string());
+    result.runDir = runDir.string();
+    result.status = RunStatus::Running;
+    result.teacherParameters = teacherReport.parameters;
+    result.studentParameters = studentReport.parameters;
+    result.teacherMultiplyAdds = teacherReport.multiplyAdds;
+    result.studentMultiplyAdds = studentReport.multiplyAdds;
+    detail::writeFileAtomically((runDir / "config.json").string(), experimentToJson(resolved));
+
+    RunStartInfo startInfo;
+    startInfo.runDir = runDir.string();
+    startInfo.device = device.str();
+    startInfo.threads = threads;
+    startInfo.dataDescription = data.summary.description;
+    startInfo.inputShape = shape;
+    startInfo.classes = classes;
+    startInfo.trainSamples = data.summary.trainSamples;
+    startInfo.validationSamples = data.summary.validationSamples;
+    startInfo.testSamples = data.summary.testSamples;
+    startInfo.studentTrainSamples = data.summary.studentTrainSamples;
+    startInfo.teacher = teacherReport;
+    startInfo.student = studentReport;
+
+    summary = json{{"name", exp.name},
+                   {"started", nowIso()},
+                   {"device", device.str()},
+                   {"threads", threads},
+                   {"libtorch", libtorchVersion()},
+                   {"seed", exp.seed},
+                   {"distillation", {{"method", exp.distillation.method},
+                                     {"temperature", exp.distillation.temperature},
+                                     {"alpha", exp.distillation.alpha}}},
+                   {"teacher", {{"model", modelLabel(resolved.teacher.model)},
+                                {"parameters", teacherReport.parameters},
+                                {"multiply_adds", teacherReport.multiplyAdds}}},
+                   {"student", {{"model", modelLabel(exp.student)},
+                                {"parameters", studentReport.parameters},
+                                {"multiply_adds", studentReport.multiplyAdds}}},
+                   {"compression", double(teacherReport.parameters) / double(studentReport.parameters)},
+                   {"data", {{"description", data.summary.description},
+                             {"input_shape", shape},
+                             {"classes", classes},
+                             {"class_names", data.summary.classNames},
+                             {"train_samples", data.summary.trainSamples},
+                             {"validation_samples", data.summary.validationSamples},
+                             {"test_samples", data.summary.testSamples},
+                             {"student_train_samples", data.summary.studentTrainSamples},
+                             {"normalisation", {{"mean", data.mean}, {"std", data.stdev}}}}}};
+    saveSummary();
+    emit(eventJson(startInfo));
+    observer->runStarted(startInfo);
+
+    // 3. The stages.
+    const int stageCount = 1 + (exp.baseline ? 1 : 0) + 1;
+    int index = 0;
+    auto finishStage = [&](const StageResult &r) {
+        result.stages.push_back(r);
+        result.seconds = seconds(start);
+        emit(eventJson(r));
+        observer->stageFinished(r);
+        saveSummary();
+        return r.status == RunStatus::Finished;
+    };
+    auto stepsPerEpoch = [](std::int64_t n, int batch) {
+        const std::int64_t bs = std::min<std::int64_t>(batch, n);
+        // A last batch of one sample would break batch norm; it is dropped.
+        return n / bs + (n % bs >= 2 ? 1 : 0);
+    };
+
+    torch::manual_seed(exp.seed);
+    detail::Net teacher(resolved.teacher.model.layers, shape);
+    teacher->to(device);
+    StageInfo ti;
+    ti.kind = StageKind::Teacher;
+    ti.index = index++;
+    ti.stageCount = stageCount;
+    ti.model = modelLabel(resolved.teacher.model);
+    ti.trainSamples = data.train.size();
+    if (exp.teacher.source == "run") {
+        ti.reused = true;
+        emit(eventJson(ti));
+        observer->stageStarted(ti);
+        const auto t0 = Clock::now();
+        try {
+            torch::load(teacher, teacherCheckpoint.string(), device);
+        } catch (const c10::Error &e) {
+            throw InvalidInput("teacher.run: cannot load " + teacherCheckpoint.string() + ": " +
+                               e.what_without_backtrace());
+        }
+        StageResult r;
+        r.kind = StageKind::Teacher;
+        const Eval val = evaluate(teacher, data.validation);
+        const Eval test = evaluate(teacher, data.test);
+        r.bestValAccuracy = val.accuracy;
+        r.testAccuracy = r.finalTestAccuracy = test.accuracy;
+        r.checkpoint = teacherCheckpoint.string();
+        r.parameters = teacherReport.parameters;
+        r.multiplyAdds = teacherReport.multiplyAdds;
+        r.seconds = seconds(t0);
+        finishStage(r);
+    } else {
+        ti.epochs = exp.teacher.train.epochs;
+        ti.stepsPerEpoch = stepsPerEpoch(data.train.size(), exp.teacher.train.batchSize);
+        emit(eventJson(ti));
+        observer->stageStarted(ti);
+        auto ce = detail::makeCrossEntropy();
+        StageResult r = trainStage(ti, teacher, exp.teacher.train, data.train, *ce, nullptr, exp.seed, exp.seed + 11);
+        r.parameters = teacherReport.parameters;
+        r.multiplyAdds = teacherReport.multiplyAdds;
+        if (!finishStage(r)) {
+            result.status = r.status;
+            return result;
+        }
+    }
+    teacher->eval();
+    for (auto &p : teacher->parameters())
+        p.set_requires_grad(false);
+
+    // Both students start from the same weights and see batches in the same
+    // order, so the difference between them is the loss alone.
+    const detail::Split studentTrain = detail::studentSplit(data);
+    torch::manual_seed(exp.seed + 1);
+    detail::Net initial(resolved.student.layers, shape);
+    const auto initialState = detail::snapshot(*initial);
+    const std::uint64_t studentShuffle = exp.seed + 23;
+
+    auto studentStage = [&](StageKind kind, detail::DistillationMethod &m, detail::Net *t) {
+        detail::Net student(resolved.student.layers, shape);
+        detail::restore(*student, initialState);
+        student->to(device);
+        StageInfo si;
+        si.kind = kind;
+        si.index = index++;
+        si.stageCount = stageCount;
+        si.model = modelLabel(exp.student);
+        si.epochs = exp.studentTrain.epochs;
+        si.trainSamples = studentTrain.size();
+        si.stepsPerEpoch = stepsPerEpoch(studentTrain.size(), exp.studentTrain.batchSize);
+        emit(eventJson(si));
+        observer->stageStarted(si);
+        StageResult r = trainStage(si, student, exp.studentTrain, studentTrain, m, t, exp.seed + 2, studentShuffle);
+        r.parameters = studentReport.parameters;
+        r.multiplyAdds = studentReport.multiplyAdds;
+        return finishStage(r);
+    };
+    if (exp.baseline) {
+        auto ce = detail::makeCrossEntropy();
+        if (!studentStage(StageKind::Baseline, *ce, nullptr)) {
+            result.status = result.stages.back().status;
+            return result;
+        }
+    }
+    if (!studentStage(StageKind::Distillation, *method, &teacher)) {
+        result.status = result.stages.back().status;
+        return result;
+    }
+    result.status = RunStatus::Finished;
+    return result;
+}
+
+Engine::Engine(Experiment experiment, EngineOptions options) : d(std::make_unique<Private>())
+{
+    d->exp = std::move(experiment);
+    d->options = std::move(options);
+}
+
+Engine::~Engine() = default;
+
+RunResult Engine::run(RunObserver &observer)
+{
+    d->observer = &observer;
+    const auto start = Clock::now();
+    auto fail = [&](RunStatus status, const std::string &message) {
+        d->result.status = status;
+        d->result.message = message;
+        try {
+            d->emit(errorEventJson(message));
+        } catch (...) {
+        }
+        observer.errorOccurred(message);
+    };
+    try {
+        d->runPipeline();
+    } catch (const InvalidInput &e) {
+        fail(RunStatus::Invalid, e.what());
+    } catch (const ConfigError &e) {
+        fail(RunStatus::Invalid, e.what());
+    } catch (const std::bad_alloc &) {
+        fail(RunStatus::Failed, "out of memory (try a smaller batch size: student.train.batch_size is " +
+                                    std::to_string(d->exp.studentTrain.batchSize) + ", teacher.train.batch_size " +
+                                    std::to_string(d->exp.teacher.train.batchSize) + ")");
+    } catch (const std::exception &e) {
+        fail(RunStatus::Failed, errorText(e));
+    }
+    d->result.seconds = seconds(start);
+    if (d->result.status == RunStatus::Running)
+        d->result.status = RunStatus::Failed;
+    try {
+        d->saveSummary();
+        d->emit(eventJson(d->result));
+    } catch (const std::exception &e) {
+        if (d->result.message.empty())
+            d->result.message = e.what();
+        d->result.status = RunStatus::Failed;
+    }
+    d->writer.reset();
+    d->data = {};
+    observer.runFinished(d->result);
+    d->observer = nullptr;
+    return d->result;
+}
+
+void Engine::requestPause()
+{
+    d->pause = true;
+}
+
+void Engine::requestResume()
+{
+    {
+        std::lock_guard<std::mutex> lock(d->mutex);
+        d->pause = false;
+    }
+    d->wake.notify_all();
+}
+
+void Engine::requestStop()
+{
+    {
+        std::lock_guard<std::mutex> lock(d->mutex);
+        d->stop = true;
+    }
+    d->wake.notify_all();
+}
+
+bool Engine::pauseRequested() const
+{
+    return d->pause.load();
+}
+
+bool Engine::stopRequested() const
+{
+    return d->stop.load();
+}
+
+} // namespace distillery

@@ -1,0 +1,303 @@
+#include "distillery/runs.h"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+namespace distillery {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+std::string stageName(StageKind k)
+{
+    switch (k) {
+    case StageKind::Teacher: return "teacher";
+    case StageKind::Baseline: return "baseline";
+    case StageKind::Distillation: return "student";
+    }
+    return "?";
+}
+
+std::string statusName(RunStatus s)
+{
+    switch (s) {
+    case RunStatus::Running: return "running";
+    case RunStatus::Finished: return "finished";
+    case RunStatus::Stopped: return "stopped";
+    case RunStatus::Failed: return "failed";
+    case RunStatus::Invalid: return "invalid";
+    }
+    return "?";
+}
+
+const StageResult *RunResult::stage(StageKind k) const
+{
+    for (const auto &s : stages)
+        if (s.kind == k)
+            return &s;
+    return nullptr;
+}
+
+double RunInfo::compression() const
+{
+    return studentParameters > 0 ? double(teacherParameters) / double(studentParameters) : 0.0;
+}
+
+namespace {
+
+// JSON has no NaN: a missing measurement is null.
+json number(double v)
+{
+    return std::isfinite(v) ? json(v) : json(nullptr);
+}
+
+double numberOr(const json &j, const char *key, double fallback)
+{
+    auto it = j.find(key);
+    return it != j.end() && it->is_number() ? it->get<double>() : fallback;
+}
+
+json partsJson(const std::vector<NamedValue> &parts)
+{
+    json j = json::object();
+    for (const auto &[k, v] : parts)
+        j[k] = number(v);
+    return j;
+}
+
+std::vector<NamedValue> partsFrom(const json &j)
+{
+    std::vector<NamedValue> out;
+    if (j.is_object())
+        for (auto it = j.begin(); it != j.end(); ++it)
+            out.emplace_back(it.key(), it->is_number() ? it->get<double>() : std::nan(""));
+    return out;
+}
+
+StageKind stageFrom(const std::string &s)
+{
+    return s == "teacher" ? StageKind::Teacher : s == "baseline" ? StageKind::Baseline : StageKind::Distillation;
+}
+
+RunStatus statusFrom(const std::string &s)
+{
+    for (auto st : {RunStatus::Running, RunStatus::Finished, RunStatus::Stopped, RunStatus::Failed, RunStatus::Invalid})
+        if (statusName(st) == s)
+            return st;
+    return RunStatus::Failed;
+}
+
+json archJson(const ArchitectureReport &r)
+{
+    return {{"parameters", r.parameters}, {"multiply_adds", r.multiplyAdds}};
+}
+
+json stageResultJson(const StageResult &e)
+{
+    return {{"stage", stageName(e.kind)},          {"status", statusName(e.status)},
+            {"epochs_done", e.epochsDone},         {"best_epoch", e.bestEpoch},
+            {"best_val_accuracy", number(e.bestValAccuracy)}, {"test_accuracy", number(e.testAccuracy)},
+            {"final_test_accuracy", number(e.finalTestAccuracy)}, {"seconds", e.seconds},
+            {"parameters", e.parameters},          {"multiply_adds", e.multiplyAdds},
+            {"checkpoint", e.checkpoint}};
+}
+
+} // namespace
+
+std::string eventJson(const RunStartInfo &e)
+{
+    return json{{"event", "run_started"},       {"run_dir", e.runDir},
+                {"device", e.device},           {"threads", e.threads},
+                {"data", e.dataDescription},    {"input_shape", e.inputShape},
+                {"classes", e.classes},         {"train_samples", e.trainSamples},
+                {"validation_samples", e.validationSamples}, {"test_samples", e.testSamples},
+                {"student_train_samples", e.studentTrainSamples},
+                {"teacher", archJson(e.teacher)}, {"student", archJson(e.student)}}
+        .dump();
+}
+
+std::string eventJson(const StageInfo &e)
+{
+    return json{{"event", "stage_started"}, {"stage", stageName(e.kind)},   {"index", e.index},
+                {"stages", e.stageCount},   {"model", e.model},             {"epochs", e.epochs},
+                {"steps_per_epoch", e.stepsPerEpoch}, {"train_samples", e.trainSamples}, {"reused", e.reused}}
+        .dump();
+}
+
+std::string eventJson(const StepMetrics &e)
+{
+    return json{{"event", "step"},       {"stage", stageName(e.stage)}, {"epoch", e.epoch},
+                {"step", e.step},        {"total_steps", e.totalSteps}, {"loss", number(e.loss)},
+                {"parts", partsJson(e.parts)}, {"lr", e.learningRate}, {"samples_per_second", e.samplesPerSecond}}
+        .dump();
+}
+
+std::string eventJson(const EpochMetrics &e)
+{
+    return json{{"event", "epoch"},
+                {"stage", stageName(e.stage)},
+                {"epoch", e.epoch},
+                {"epochs", e.epochs},
+                {"step", e.step},
+                {"train_loss", number(e.trainLoss)},
+                {"train_accuracy", number(e.trainAccuracy)},
+                {"train_parts", partsJson(e.trainParts)},
+                {"val_loss", number(e.valLoss)},
+                {"val_accuracy", number(e.valAccuracy)},
+                {"test_loss", number(e.testLoss)},
+                {"test_accuracy", number(e.testAccuracy)},
+                {"lr", e.learningRate},
+                {"samples_per_second", e.samplesPerSecond},
+                {"seconds", e.seconds},
+                {"best", e.best}}
+        .dump();
+}
+
+std::string eventJson(const StageResult &e)
+{
+    json j = stageResultJson(e);
+    j["event"] = "stage_finished";
+    return j.dump();
+}
+
+std::string eventJson(const RunResult &e)
+{
+    json stages = json::array();
+    for (const auto &s : e.stages)
+        stages.push_back(stageResultJson(s));
+    return json{{"event", "run_finished"},
+                {"status", statusName(e.status)},
+                {"run_dir", e.runDir},
+                {"message", e.message},
+                {"seconds", e.seconds},
+                {"teacher_parameters", e.teacherParameters},
+                {"student_parameters", e.studentParameters},
+                {"teacher_multiply_adds", e.teacherMultiplyAdds},
+                {"student_multiply_adds", e.studentMultiplyAdds},
+                {"stages", stages}}
+        .dump();
+}
+
+std::string pausedEventJson(bool paused)
+{
+    return json{{"event", paused ? "paused" : "resumed"}}.dump();
+}
+
+std::string errorEventJson(const std::string &message)
+{
+    return json{{"event", "error"}, {"message", message}}.dump();
+}
+
+namespace {
+json readJsonFile(const fs::path &p)
+{
+    std::ifstream f(p);
+    if (!f)
+        return nullptr;
+    return json::parse(f, nullptr, /*allow_exceptions=*/false);
+}
+} // namespace
+
+RunInfo readRunInfo(const std::string &runDir)
+{
+    RunInfo info;
+    info.dir = runDir;
+    info.name = fs::path(runDir).filename().string();
+    const json config = readJsonFile(fs::path(runDir) / "config.json");
+    if (config.is_object()) {
+        info.name = config.value("name", info.name);
+        if (auto d = config.find("distillation"); d != config.end() && d->is_object()) {
+            info.temperature = numberOr(*d, "temperature", 0.0);
+            info.alpha = numberOr(*d, "alpha", 0.0);
+        }
+    }
+    const json summary = readJsonFile(fs::path(runDir) / "summary.json");
+    if (!summary.is_object())
+        return info;
+    info.status = statusFrom(summary.value("status", std::string("failed")));
+    info.started = summary.value("started", std::string());
+    info.seconds = numberOr(summary, "seconds", 0.0);
+    if (auto t = summary.find("teacher"); t != summary.end() && t->is_object())
+        info.teacherParameters = t->value("parameters", std::int64_t(0));
+    if (auto s = summary.find("student"); s != summary.end() && s->is_object())
+        info.studentParameters = s->value("parameters", std::int64_t(0));
+    if (auto st = summary.find("stages"); st != summary.end() && st->is_object()) {
+        auto acc = [&](const char *name) {
+            auto it = st->find(name);
+            if (it == st->end() || !it->is_object() || it->value("status", std::string()) != "finished")
+                return -1.0;
+            return numberOr(*it, "test_accuracy", -1.0);
+        };
+        info.teacherTestAccuracy = acc("teacher");
+        info.baselineTestAccuracy = acc("baseline");
+        info.studentTestAccuracy = acc("student");
+    }
+    return info;
+}
+
+std::vector<RunInfo> listRuns(const std::string &workspace)
+{
+    std::vector<RunInfo> runs;
+    std::error_code ec;
+    const fs::path root = fs::path(workspace) / "runs";
+    if (!fs::is_directory(root, ec))
+        return runs;
+    for (const auto &entry : fs::directory_iterator(root, ec)) {
+        if (!entry.is_directory(ec) || !fs::exists(entry.path() / "config.json", ec))
+            continue;
+        runs.push_back(readRunInfo(entry.path().string()));
+    }
+    // Folder names start with the start time, so the name orders them.
+    std::sort(runs.begin(), runs.end(), [](const RunInfo &a, const RunInfo &b) { return a.dir > b.dir; });
+    return runs;
+}
+
+RunMetrics readRunMetrics(const std::string &runDir)
+{
+    RunMetrics m;
+    std::ifstream f(fs::path(runDir) / "metrics.jsonl");
+    std::string line;
+    while (std::getline(f, line)) {
+        const json j = json::parse(line, nullptr, false);
+        if (!j.is_object())
+            continue; // a line cut short by a kill: skip it
+        const std::string event = j.value("event", std::string());
+        if (event == "step") {
+            StepMetrics s;
+            s.stage = stageFrom(j.value("stage", std::string()));
+            s.epoch = j.value("epoch", 0);
+            s.step = j.value("step", std::int64_t(0));
+            s.totalSteps = j.value("total_steps", std::int64_t(0));
+            s.loss = numberOr(j, "loss", std::nan(""));
+            s.parts = partsFrom(j.value("parts", json::object()));
+            s.learningRate = numberOr(j, "lr", 0.0);
+            s.samplesPerSecond = numberOr(j, "samples_per_second", 0.0);
+            m.steps.push_back(s);
+        } else if (event == "epoch") {
+            EpochMetrics e;
+            e.stage = stageFrom(j.value("stage", std::string()));
+            e.epoch = j.value("epoch", 0);
+            e.epochs = j.value("epochs", 0);
+            e.step = j.value("step", std::int64_t(0));
+            e.trainLoss = numberOr(j, "train_loss", std::nan(""));
+            e.trainAccuracy = numberOr(j, "train_accuracy", std::nan(""));
+            e.trainParts = partsFrom(j.value("train_parts", json::object()));
+            e.valLoss = numberOr(j, "val_loss", std::nan(""));
+            e.valAccuracy = numberOr(j, "val_accuracy", std::nan(""));
+            e.testLoss = numberOr(j, "test_loss", std::nan(""));
+            e.testAccuracy = numberOr(j, "test_accuracy", std::nan(""));
+            e.learningRate = numberOr(j, "lr", 0.0);
+            e.samplesPerSecond = numberOr(j, "samples_per_second", 0.0);
+            e.seconds = numberOr(j, "seconds", 0.0);
+            e.best = j.value("best", false);
+            m.epochs.push_back(e);
+        }
+    }
+    return m;
+}
+
+} // namespace distillery

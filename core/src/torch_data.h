@@ -1,0 +1,28 @@
+// Data sets as tensors, resident on the training device (internal to core).
+#pragma once
+
+#include "distillery/data.h"
+
+#include <torch/torch.h>
+
+namespace distillery::detail {
+
+struct Split {
+    torch::Tensor x;    // float [N, ...sample shape], normalised
+    torch::Tensor y;    // int64 [N]
+    std::int64_t size() const { return y.defined() ? y.size(0) : 0; }
+};
+
+struct LoadedData {
+    Split train, validation, test;
+    torch::Tensor studentIndices;       // rows of `train` the students learn from; undefined: all
+    DatasetSummary summary;
+    std::vector<double> mean, stdev;    // per channel (images) or feature (vectors), from `train`
+};
+
+LoadedData loadData(const DataConfig &config, const torch::Device &device);
+
+// The students' training split: `train` itself, or the transfer subset.
+Split studentSplit(const LoadedData &data);
+
+} // namespace distillery::detail

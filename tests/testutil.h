@@ -1,0 +1,81 @@
+// Small helpers shared by the test suites.
+#pragma once
+
+#include "distillery/events.h"
+#include "distillery/experiment.h"
+
+#include <QByteArray>
+#include <QFile>
+#include <QString>
+
+#include <mutex>
+#include <vector>
+
+namespace testutil {
+
+inline void writeFile(const QString &path, const QByteArray &bytes)
+{
+    QFile f(path);
+    if (!f.open(QIODevice::WriteOnly))
+        qFatal("cannot write %s", qPrintable(path));
+    f.write(bytes);
+}
+
+inline QByteArray readFile(const QString &path)
+{
+    QFile f(path);
+    return f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray();
+}
+
+// A quick experiment on synthetic vectors: seconds on 2 cores.
+inline distillery::Experiment syntheticExperiment()
+{
+    distillery::Experiment e;
+    e.name = "test";
+    e.seed = 3;
+    e.device = "cpu";
+    e.logEverySteps = 5;
+    e.data.source = "synthetic-vectors";
+    e.data.syntheticTrain = 2000;
+    e.data.syntheticTest = 500;
+    e.data.syntheticClasses = 4;
+    e.data.syntheticFeatures = 16;
+    e.teacher.model.preset = "mlp";
+    e.teacher.model.hidden = {64, 64};
+    e.teacher.train.epochs = 3;
+    e.teacher.train.batchSize = 64;
+    e.teacher.train.optimizer = "adam";
+    e.teacher.train.lr = 0.003;
+    e.teacher.train.weightDecay = 0;
+    e.student.preset = "mlp";
+    e.student.hidden = {8};
+    e.studentTrain.epochs = 3;
+    e.studentTrain.batchSize = 64;
+    e.studentTrain.lr = 0.05;
+    return e;
+}
+
+// Records every report, thread-safely.
+struct Recorder : distillery::RunObserver {
+    std::mutex mutex;
+    std::vector<distillery::StageInfo> stages;
+    std::vector<distillery::StepMetrics> steps;
+    std::vector<distillery::EpochMetrics> epochs;
+    std::vector<distillery::StageResult> results;
+    std::vector<bool> pauses;
+    std::vector<std::string> errors;
+    bool finished = false;
+
+    void stageStarted(const distillery::StageInfo &s) override { std::lock_guard<std::mutex> l(mutex); stages.push_back(s); }
+    void stepReported(const distillery::StepMetrics &s) override { std::lock_guard<std::mutex> l(mutex); steps.push_back(s); }
+    void epochFinished(const distillery::EpochMetrics &e) override { std::lock_guard<std::mutex> l(mutex); epochs.push_back(e); }
+    void stageFinished(const distillery::StageResult &r) override { std::lock_guard<std::mutex> l(mutex); results.push_back(r); }
+    void pausedChanged(bool p) override { std::lock_guard<std::mutex> l(mutex); pauses.push_back(p); }
+    void errorOccurred(const std::string &m) override { std::lock_guard<std::mutex> l(mutex); errors.push_back(m); }
+    void runFinished(const distillery::RunResult &) override { std::lock_guard<std::mutex> l(mutex); finished = true; }
+
+    std::size_t stepCount() { std::lock_guard<std::mutex> l(mutex); return steps.size(); }
+    std::vector<bool> pauseEvents() { std::lock_guard<std::mutex> l(mutex); return pauses; }
+};
+
+} // namespace testutil

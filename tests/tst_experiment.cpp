@@ -1,0 +1,164 @@
+// Experiment files: parsing, validation, overrides, round trips.
+#include "distillery/experiment.h"
+#include "testutil.h"
+
+#include <QtTest/QtTest>
+
+using namespace distillery;
+
+namespace {
+const QString experiments = QStringLiteral(DISTILLERY_EXPERIMENTS);
+
+// The message of the ConfigError that parsing `json` raises, or "" if none.
+QString errorOf(const std::string &json, const std::vector<std::string> &overrides = {})
+{
+    try {
+        parseExperiment(json, "x.json", overrides);
+    } catch (const ConfigError &e) {
+        return QString::fromStdString(e.what());
+    }
+    return {};
+}
+
+const std::string minimal = R"({"teacher": {"model": {"preset": "mlp"}}, "student": {"model": {"preset": "mlp", "hidden": [16]}}})";
+} // namespace
+
+class TestExperiment : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    void shippedExperimentsLoad_data()
+    {
+        QTest::addColumn<QString>("file");
+        for (const char *f : {"fashion-mnist-quick.json", "fashion-mnist-hinton.json", "fashion-mnist-few-labels.json",
+                              "synthetic-demo.json"})
+            QTest::newRow(f) << experiments + "/" + f;
+    }
+    void shippedExperimentsLoad()
+    {
+        QFETCH(QString, file);
+        const Experiment e = loadExperiment(file.toStdString());
+        QVERIFY(!e.name.empty());
+        // Written back and read again, nothing changes.
+        const std::string json = experimentToJson(e);
+        QCOMPARE(experimentToJson(parseExperiment(json)), json);
+    }
+
+    void defaultsAndValues()
+    {
+        const Experiment e = parseExperiment(minimal);
+        QCOMPARE(e.distillation.temperature, 4.0);
+        QCOMPARE(e.distillation.alpha, 0.5);
+        QVERIFY(e.baseline);
+        QCOMPARE(e.student.hidden, (std::vector<std::int64_t>{16}));
+        QCOMPARE(e.data.source, std::string("fashion-mnist"));
+    }
+
+    void roundTripKeepsLayers()
+    {
+        Experiment e = parseExperiment(R"({"teacher": {"model": {"preset": "lenet5"}},
+            "student": {"model": {"layers": [{"type": "flatten"}, {"type": "linear", "out": 32, "bias": false},
+                                             {"type": "dropout", "p": 0.3}, {"type": "linear", "out": 10}]}}})");
+        QCOMPARE(e.student.layers.size(), std::size_t(4));
+        QCOMPARE(e.student.layers[1].bias, false);
+        QCOMPARE(e.student.layers[2].p, 0.3);
+        const Experiment back = parseExperiment(experimentToJson(e));
+        QVERIFY(back.student.layers == e.student.layers);
+    }
+
+    void saveIsAtomicAndReadable()
+    {
+        QTemporaryDir dir;
+        const std::string path = (dir.path() + "/e.json").toStdString();
+        Experiment e = parseExperiment(minimal);
+        e.distillation.temperature = 7.5;
+        saveExperiment(e, path);
+        QCOMPARE(loadExperiment(path).distillation.temperature, 7.5);
+        QVERIFY(!QFile::exists(dir.path() + "/e.json.tmp"));
+        QVERIFY_THROWS_EXCEPTION(ConfigError, saveExperiment(e, "/nonexistent-dir/e.json"));
+    }
+
+    void badValues_data()
+    {
+        QTest::addColumn<QString>("override");
+        QTest::addColumn<QString>("field");
+        QTest::newRow("T = 0") << "distillation.temperature=0" << "distillation.temperature";
+        QTest::newRow("T < 0") << "distillation.temperature=-1" << "distillation.temperature";
+        QTest::newRow("alpha > 1") << "distillation.alpha=1.5" << "distillation.alpha";
+        QTest::newRow("alpha < 0") << "distillation.alpha=-0.1" << "distillation.alpha";
+        QTest::newRow("lr = 0") << "student.train.lr=0" << "student.train.lr";
+        QTest::newRow("lr < 0") << "teacher.train.lr=-0.1" << "teacher.train.lr";
+        QTest::newRow("batch 0") << "student.train.batch_size=0" << "student.train.batch_size";
+        QTest::newRow("epochs 0") << "teacher.train.epochs=0" << "teacher.train.epochs";
+        QTest::newRow("validation 1") << "data.validation_fraction=1" << "data.validation_fraction";
+        QTest::newRow("optimizer") << "student.train.optimizer=adamm" << "student.train.optimizer";
+        QTest::newRow("schedule") << "student.train.schedule=cosin" << "student.train.schedule";
+        QTest::newRow("device") << "device=tpu" << "device";
+        QTest::newRow("method") << "distillation.method=dkd" << "distillation.method";
+        QTest::newRow("type") << "distillation.temperature=\"hot\"" << "distillation.temperature";
+        QTest::newRow("epochs fraction") << "student.train.epochs=2.5" << "student.train.epochs";
+    }
+    void badValues()
+    {
+        QFETCH(QString, override);
+        QFETCH(QString, field);
+        const QString msg = errorOf(minimal, {override.toStdString()});
+        QVERIFY2(msg.startsWith("x.json: " + field + ":"), qPrintable(msg));
+    }
+
+    void unknownKeySuggestsNearest()
+    {
+        const QString msg = errorOf(R"({"distillation": {"tempreature": 3}, "student": {"model": {"preset": "mlp"}}})");
+        QVERIFY2(msg.contains("distillation.tempreature") && msg.contains("did you mean 'temperature'"), qPrintable(msg));
+        const QString top = errorOf(R"({"studnet": {}, "student": {"model": {"preset": "mlp"}}})");
+        QVERIFY2(top.contains("'student'"), qPrintable(top));
+        const QString far = errorOf(R"({"zzzzzzzzzz": 1, "student": {"model": {"preset": "mlp"}}})");
+        QVERIFY2(far.contains("unknown key") && far.contains("known:"), qPrintable(far));
+    }
+
+    void malformedJsonGivesPosition()
+    {
+        const QString msg = errorOf("{\n  \"name\": \"x\",\n  \"seed\": ,\n}");
+        QVERIFY2(msg.startsWith("x.json: malformed JSON at line 3"), qPrintable(msg));
+        QVERIFY(errorOf("").contains("malformed JSON"));
+        QVERIFY(errorOf("[1, 2]").contains("must be a JSON object"));
+    }
+
+    void overrides()
+    {
+        const Experiment e = parseExperiment(minimal, "", {"distillation.temperature=8", "name=sweep", "student.train.nesterov=false",
+                                                           "data.source=synthetic-vectors"});
+        QCOMPARE(e.distillation.temperature, 8.0);
+        QCOMPARE(e.name, std::string("sweep"));
+        QCOMPARE(e.studentTrain.nesterov, false);
+        QCOMPARE(e.data.source, std::string("synthetic-vectors"));
+        QVERIFY(errorOf(minimal, {"novalue"}).contains("expected key=value"));
+        QVERIFY(errorOf(minimal, {"distillation.temprature=3"}).contains("did you mean 'temperature'"));
+        QVERIFY(errorOf(minimal, {"teacher.model.preset.x=3"}).contains("'preset' is not an object"));
+    }
+
+    void missingFile()
+    {
+        try {
+            loadExperiment("/nonexistent/e.json");
+            QFAIL("no error");
+        } catch (const ConfigError &e) {
+            QVERIFY(QString(e.what()).contains("/nonexistent/e.json"));
+        }
+    }
+
+    void studentModelRequired()
+    {
+        QVERIFY(errorOf(R"({"teacher": {"model": {"preset": "mlp"}}})").contains("student.model"));
+        QVERIFY(errorOf(R"({"teacher": {"model": {}}, "student": {"model": {"preset": "mlp"}}})").contains("teacher.model"));
+        QVERIFY(errorOf(R"({"teacher": {"source": "run"}, "student": {"model": {"preset": "mlp"}}})").contains("teacher.run"));
+    }
+
+    void nearestName()
+    {
+        QCOMPARE(distillery::nearestName("alpah", {"alpha", "temperature"}), std::string("alpha"));
+        QCOMPARE(distillery::nearestName("completely-different", {"alpha", "temperature"}), std::string());
+    }
+};
+
+QTEST_GUILESS_MAIN(TestExperiment)
+#include "tst_experiment.moc"

@@ -1,0 +1,145 @@
+// The KD loss against values worked out by hand from its definition.
+#include "distillery/kd.h"
+
+#include <QtTest/QtTest>
+
+#include <cmath>
+
+using distillery::kdLoss;
+
+namespace {
+
+std::vector<double> softmax(const std::vector<double> &z, double T)
+{
+    double m = -1e300, sum = 0;
+    for (double v : z)
+        m = std::max(m, v / T);
+    std::vector<double> p;
+    for (double v : z) {
+        p.push_back(std::exp(v / T - m));
+        sum += p.back();
+    }
+    for (double &v : p)
+        v /= sum;
+    return p;
+}
+
+// KL(p_t || p_s) for one row, from the definition.
+double kl(const std::vector<double> &s, const std::vector<double> &t, double T)
+{
+    const auto ps = softmax(s, T), pt = softmax(t, T);
+    double k = 0;
+    for (std::size_t i = 0; i < ps.size(); ++i)
+        k += pt[i] * (std::log(pt[i]) - std::log(ps[i]));
+    return k;
+}
+
+double crossEntropy(const std::vector<double> &s, int label)
+{
+    return -std::log(softmax(s, 1.0)[std::size_t(label)]);
+}
+
+} // namespace
+
+class TestKdLoss : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    void twoClassExampleByHand()
+    {
+        // Student logits (0, 0): p_s = (1/2, 1/2). Teacher logits (ln 3, 0):
+        // at T = 1, p_t = (3/4, 1/4), KL = 3/4 ln(3/2) + 1/4 ln(1/2).
+        const auto r1 = kdLoss({0.f, 0.f}, {float(std::log(3.0)), 0.f}, {0}, 2, 1.0, 1.0);
+        QVERIFY(std::abs(r1.soft - (0.75 * std::log(1.5) + 0.25 * std::log(0.5))) < 1e-6);
+        QVERIFY(std::abs(r1.soft - 0.1308120) < 1e-6);
+        // At T = 2, p_t = (sqrt3, 1) / (sqrt3 + 1), and the KL is scaled by T^2 = 4.
+        const double a = std::sqrt(3.0) / (std::sqrt(3.0) + 1), b = 1 - a;
+        const auto r2 = kdLoss({0.f, 0.f}, {float(std::log(3.0)), 0.f}, {0}, 2, 2.0, 1.0);
+        QVERIFY(std::abs(r2.soft - 4 * (a * std::log(2 * a) + b * std::log(2 * b))) < 1e-6);
+        QVERIFY(std::abs(r2.soft - 0.1453631) < 1e-6);
+        // Hard part: CE of (0, 0) against label 0 is ln 2.
+        QVERIFY(std::abs(r2.hard - std::log(2.0)) < 1e-6);
+    }
+
+    void alphaZeroIsCrossEntropy()
+    {
+        const std::vector<float> s{1.f, 2.f, 3.f, 0.5f, -1.f, 2.f};
+        const std::vector<float> t{3.f, 0.f, 0.f, 0.f, 0.f, 5.f};
+        const auto r = kdLoss(s, t, {2, 0}, 3, 4.0, 0.0);
+        const double ce = (crossEntropy({1, 2, 3}, 2) + crossEntropy({0.5, -1, 2}, 0)) / 2;
+        QVERIFY(std::abs(r.hard - ce) < 1e-6);
+        QVERIFY(std::abs(r.total - ce) < 1e-6);
+        QVERIFY(r.soft > 0); // reported even when it carries no weight
+    }
+
+    void alphaOneIsSoftOnly()
+    {
+        const auto r = kdLoss({1.f, 2.f, 3.f}, {3.f, 2.f, 1.f}, {1}, 3, 3.0, 1.0);
+        QVERIFY(std::abs(r.total - r.soft) < 1e-9);
+    }
+
+    void mixesWithAlpha_data()
+    {
+        QTest::addColumn<double>("T");
+        QTest::addColumn<double>("alpha");
+        QTest::newRow("T=1 a=0.5") << 1.0 << 0.5;
+        QTest::newRow("T=4 a=0.9") << 4.0 << 0.9;
+        QTest::newRow("T=20 a=0.1") << 20.0 << 0.1;
+        QTest::newRow("T=0.5 a=0.3") << 0.5 << 0.3;
+    }
+    void mixesWithAlpha()
+    {
+        QFETCH(double, T);
+        QFETCH(double, alpha);
+        const std::vector<double> s0{0.2, -1.3, 2.5, 0.0}, t0{1.0, -0.5, 3.0, -2.0};
+        const std::vector<double> s1{-0.7, 0.4, 0.1, 1.9}, t1{0.0, 2.2, -1.0, 0.5};
+        std::vector<float> s, t;
+        for (auto v : s0) s.push_back(float(v));
+        for (auto v : s1) s.push_back(float(v));
+        for (auto v : t0) t.push_back(float(v));
+        for (auto v : t1) t.push_back(float(v));
+        const auto r = kdLoss(s, t, {2, 3}, 4, T, alpha);
+        // batchmean: the KL summed over classes, averaged over the 2 rows; times T^2.
+        const double soft = T * T * (kl(s0, t0, T) + kl(s1, t1, T)) / 2;
+        const double hard = (crossEntropy(s0, 2) + crossEntropy(s1, 3)) / 2;
+        QVERIFY2(std::abs(r.soft - soft) < 1e-6 * std::max(1.0, soft), qPrintable(QString::number(r.soft) + " vs " + QString::number(soft)));
+        QVERIFY(std::abs(r.hard - hard) < 1e-6);
+        QVERIFY(std::abs(r.total - (alpha * soft + (1 - alpha) * hard)) < 1e-6 * std::max(1.0, soft));
+    }
+
+    void temperatureSquaredScaling()
+    {
+        // The soft loss is T^2 times the KL; for logits that differ little the KL
+        // shrinks like 1/T^2, so the scaled loss stays of the same order as T grows.
+        const std::vector<float> s{0.1f, 0.2f, -0.3f}, t{0.3f, -0.1f, 0.0f};
+        for (double T : {1.0, 2.0, 8.0}) {
+            const auto r = kdLoss(s, t, {0}, 3, T, 1.0);
+            QVERIFY(std::abs(r.soft - T * T * kl({0.1, 0.2, -0.3}, {0.3, -0.1, 0.0}, T)) < 1e-6);
+        }
+        const auto lo = kdLoss(s, t, {0}, 3, 2.0, 1.0).soft, hi = kdLoss(s, t, {0}, 3, 8.0, 1.0).soft;
+        QVERIFY(hi / lo > 0.8 && hi / lo < 1.2); // same order across T, as the T^2 factor intends
+    }
+
+    void identicalLogitsGiveZeroSoftLoss()
+    {
+        const auto r = kdLoss({1.f, -2.f, 0.5f}, {1.f, -2.f, 0.5f}, {0}, 3, 5.0, 0.5);
+        QVERIFY(std::abs(r.soft) < 1e-9);
+    }
+
+    void largeLogitsStayFinite()
+    {
+        // Log-softmax on both sides: no overflow even with huge logits and a small T.
+        const auto r = kdLoss({1000.f, -1000.f}, {-1000.f, 1000.f}, {0}, 2, 0.5, 0.5);
+        QVERIFY(std::isfinite(r.soft));
+        QVERIFY(std::isfinite(r.total));
+        // p_t = (0, 1), log p_s(1) = -4000 at T = 0.5: KL = 4000, times T^2 = 0.25.
+        QVERIFY(std::abs(r.soft - 1000.0) < 1e-3);
+    }
+
+    void rejectsMismatchedShapes()
+    {
+        QVERIFY_THROWS_EXCEPTION(std::invalid_argument, kdLoss({1.f, 2.f}, {1.f}, {0}, 2, 1.0, 0.5));
+    }
+};
+
+QTEST_GUILESS_MAIN(TestKdLoss)
+#include "tst_kdloss.moc"

@@ -1,0 +1,140 @@
+// distillery-run as a user runs it: exit codes, messages, the table, --json.
+#include "testutil.h"
+
+#include <QtTest/QtTest>
+
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QProcess>
+
+namespace {
+
+struct Output {
+    int code = -1;
+    QString out, err;
+};
+
+Output run(const QStringList &args, int timeoutMs = 120000)
+{
+    QProcess p;
+    p.start(QStringLiteral(DISTILLERY_RUNNER), args);
+    if (!p.waitForFinished(timeoutMs)) {
+        p.kill();
+        p.waitForFinished();
+        return {};
+    }
+    return {p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -2, QString::fromUtf8(p.readAllStandardOutput()),
+            QString::fromUtf8(p.readAllStandardError())};
+}
+
+const QString demo = QStringLiteral(DISTILLERY_EXPERIMENTS "/synthetic-demo.json");
+
+} // namespace
+
+class TestRunner : public QObject {
+    Q_OBJECT
+    QTemporaryDir scratch; // files the bad-input cases point at
+
+private Q_SLOTS:
+    void versionAndHelp()
+    {
+        const Output v = run({"--version"});
+        QCOMPARE(v.code, 0);
+        QVERIFY(v.out.startsWith("distillery-run "));
+        const Output h = run({"--help"});
+        QCOMPARE(h.code, 0);
+        QVERIFY(h.out.contains("--workspace") && h.out.contains("--set") && h.out.contains("--json"));
+        QCOMPARE(run({}).code, 2); // no experiment given
+        QCOMPARE(run({demo, "--no-such-flag"}).code, 2);
+    }
+
+    void runsAndPrintsTheTable()
+    {
+        QTemporaryDir ws;
+        const Output o = run({demo, "--workspace", ws.path(), "--set", "teacher.train.epochs=1", "--set",
+                              "student.train.epochs=1"});
+        QVERIFY2(o.code == 0, qPrintable(o.err));
+        for (const char *row : {"teacher", "baseline", "student", "compression", "distilled student vs baseline"})
+            QVERIFY2(o.out.contains(row), qPrintable(o.out));
+        QVERIFY(o.err.contains("[3/3] student"));
+    }
+
+    void jsonEvents()
+    {
+        QTemporaryDir ws;
+        const Output o = run({demo, "--workspace", ws.path(), "--json", "--set", "teacher.train.epochs=1", "--set",
+                              "student.train.epochs=1"});
+        QCOMPARE(o.code, 0);
+        QStringList events;
+        for (const QString &line : o.out.split('\n', Qt::SkipEmptyParts)) {
+            QJsonParseError err;
+            const auto doc = QJsonDocument::fromJson(line.toUtf8(), &err);
+            QVERIFY2(err.error == QJsonParseError::NoError && doc.isObject(), qPrintable(line));
+            events << doc.object()["event"].toString();
+        }
+        QCOMPARE(events.first(), QString("run_started"));
+        QCOMPARE(events.last(), QString("run_finished"));
+        QCOMPARE(events.count("stage_started"), 3);
+        QCOMPARE(events.count("epoch"), 3);
+        QVERIFY(events.contains("step"));
+    }
+
+    void badInput_data()
+    {
+        QTest::addColumn<QStringList>("args");
+        QTest::addColumn<QString>("expected");
+        const QString broken = scratch.path() + "/broken.json";
+        testutil::writeFile(broken, "{ \"name\": \"x\", ");
+        const QString file = scratch.path() + "/plainfile";
+        testutil::writeFile(file, "x");
+        QTest::newRow("missing file") << QStringList{"/nonexistent/e.json"} << "/nonexistent/e.json: cannot open";
+        QTest::newRow("malformed") << QStringList{broken} << "broken.json: malformed JSON at line 1";
+        QTest::newRow("unknown key") << QStringList{demo, "--set", "distillation.alfa=0.3"} << "did you mean 'alpha'";
+        QTest::newRow("T <= 0") << QStringList{demo, "--set", "distillation.temperature=0"}
+                                << "synthetic-demo.json: distillation.temperature: must be > 0";
+        QTest::newRow("alpha") << QStringList{demo, "--set", "distillation.alpha=1.2"} << "distillation.alpha";
+        QTest::newRow("lr") << QStringList{demo, "--set", "student.train.lr=-1"} << "student.train.lr";
+        QTest::newRow("batch") << QStringList{demo, "--set", "teacher.train.batch_size=0"} << "teacher.train.batch_size";
+        QTest::newRow("epochs") << QStringList{demo, "--set", "student.train.epochs=0"} << "student.train.epochs";
+        QTest::newRow("misfit") << QStringList{demo, "--set", R"(student.model={"layers": [{"type": "linear", "out": 4}]})"}
+                                << "student.model: layer 1 (linear): needs a flat input";
+        QTest::newRow("missing data") << QStringList{demo, "--set", "data.source=mnist", "--set", "data.path=/nonexistent/mnist"}
+                                      << "/nonexistent/mnist";
+        QTest::newRow("workspace") << QStringList{demo, "--workspace", file} << "workspace: cannot create";
+    }
+    void badInput()
+    {
+        QFETCH(QStringList, args);
+        QFETCH(QString, expected);
+        QTemporaryDir ws;
+        if (!args.contains("--workspace"))
+            args << "--workspace" << ws.path();
+        const Output o = run(args);
+        QCOMPARE(o.code, 2);
+        QVERIFY2(o.err.contains("error: ") && o.err.contains(expected), qPrintable(o.err));
+        QVERIFY(!o.err.contains("terminate called"));
+        // No run folder claims to have finished.
+        QVERIFY(!QDir(ws.path() + "/runs").exists() || QDir(ws.path() + "/runs").isEmpty());
+    }
+
+    void interruptStopsCleanly()
+    {
+        QTemporaryDir ws;
+        QProcess p;
+        p.start(QStringLiteral(DISTILLERY_RUNNER),
+                {demo, "--workspace", ws.path(), "--json", "--set", "teacher.train.epochs=500", "--set", "log_every_steps=1"});
+        QVERIFY(p.waitForStarted());
+        QByteArray seen;
+        QTRY_VERIFY_WITH_TIMEOUT((seen += p.readAllStandardOutput(), seen.contains("\"event\":\"step\"")), 20000);
+        p.terminate(); // SIGTERM, as Ctrl-C or a batch system would send
+        QVERIFY(p.waitForFinished(20000));
+        QCOMPARE(p.exitCode(), 130);
+        const QStringList runs = QDir(ws.path() + "/runs").entryList(QDir::Dirs | QDir::NoDotAndDotDot);
+        QCOMPARE(runs.size(), 1);
+        const auto summary = QJsonDocument::fromJson(testutil::readFile(ws.path() + "/runs/" + runs[0] + "/summary.json"));
+        QCOMPARE(summary.object()["status"].toString(), QString("stopped"));
+    }
+};
+
+QTEST_GUILESS_MAIN(TestRunner)
+#include "tst_runner.moc"

@@ -1,0 +1,296 @@
+// The engine end to end on synthetic data: accuracy, determinism, the run
+// folder, pause/resume/stop from another thread, teacher reuse, bad input.
+#include "distillery/engine.h"
+#include "distillery/runs.h"
+#include "testutil.h"
+
+#include <QtTest/QtTest>
+
+#include <QJsonDocument>
+#include <QJsonObject>
+
+#include <thread>
+
+using namespace distillery;
+using testutil::Recorder;
+
+namespace {
+
+RunResult runExperiment(const Experiment &e, const QString &workspace, Recorder &rec)
+{
+    Engine engine(e, EngineOptions{workspace.toStdString()});
+    return engine.run(rec);
+}
+
+QJsonObject readJson(const QString &path)
+{
+    return QJsonDocument::fromJson(testutil::readFile(path)).object();
+}
+
+int runFolderCount(const QString &workspace)
+{
+    return QDir(workspace + "/runs").entryList(QDir::Dirs | QDir::NoDotAndDotDot).size();
+}
+
+} // namespace
+
+class TestTraining : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    void learnsSyntheticDataQuickly()
+    {
+        QTemporaryDir ws;
+        Recorder rec;
+        QElapsedTimer timer;
+        timer.start();
+        const RunResult r = runExperiment(testutil::syntheticExperiment(), ws.path(), rec);
+        QVERIFY2(r.status == RunStatus::Finished, r.message.c_str());
+        QVERIFY(timer.elapsed() < 30000);
+        QCOMPARE(r.stages.size(), std::size_t(3));
+        const StageResult *teacher = r.stage(StageKind::Teacher);
+        const StageResult *baseline = r.stage(StageKind::Baseline);
+        const StageResult *student = r.stage(StageKind::Distillation);
+        QVERIFY(teacher && baseline && student);
+        QVERIFY2(teacher->testAccuracy > 0.9, qPrintable(QString::number(teacher->testAccuracy)));
+        QVERIFY(baseline->testAccuracy > 0.6);
+        QVERIFY(student->testAccuracy > 0.6);
+        QCOMPARE(teacher->parameters, r.teacherParameters);
+        QCOMPARE(student->parameters, r.studentParameters);
+
+        // Stages, epochs and steps reported in order; KD reports its two parts.
+        QCOMPARE(rec.stages.size(), std::size_t(3));
+        QCOMPARE(rec.epochs.size(), std::size_t(9));
+        QVERIFY(rec.finished);
+        bool sawKdParts = false;
+        for (const auto &s : rec.steps) {
+            QVERIFY(std::isfinite(s.loss));
+            if (s.stage == StageKind::Distillation) {
+                QCOMPARE(s.parts.size(), std::size_t(2));
+                QCOMPARE(s.parts[0].first, std::string("soft"));
+                QCOMPARE(s.parts[1].first, std::string("hard"));
+                const double alpha = 0.5;
+                // The total is the alpha-weighted sum of the parts.
+                QVERIFY(std::abs(s.loss - (alpha * s.parts[0].second + (1 - alpha) * s.parts[1].second)) < 1e-4);
+                sawKdParts = true;
+            }
+        }
+        QVERIFY(sawKdParts);
+
+        // The run folder.
+        const QString dir = QString::fromStdString(r.runDir);
+        QVERIFY(dir.startsWith(ws.path() + "/runs/"));
+        const Experiment saved = loadExperiment((dir + "/config.json").toStdString());
+        QVERIFY(!saved.student.layers.empty()); // resolved: the exact layers
+        const QJsonObject summary = readJson(dir + "/summary.json");
+        QCOMPARE(summary["status"].toString(), QString("finished"));
+        QCOMPARE(summary["stages"].toObject()["student"].toObject()["test_accuracy"].toDouble(), student->testAccuracy);
+        QCOMPARE(summary["teacher"].toObject()["parameters"].toInteger(), r.teacherParameters);
+        for (const char *ckpt : {"teacher.pt", "baseline.pt", "student.pt"})
+            QVERIFY(QFile::exists(dir + "/checkpoints/" + ckpt));
+        const RunMetrics m = readRunMetrics(r.runDir);
+        QCOMPARE(m.epochs.size(), std::size_t(9));
+        QCOMPARE(m.steps.size(), rec.steps.size());
+        QCOMPARE(m.epochs.back().testAccuracy, rec.epochs.back().testAccuracy);
+
+        const auto runs = listRuns(ws.path().toStdString());
+        QCOMPARE(runs.size(), std::size_t(1));
+        QCOMPARE(runs[0].status, RunStatus::Finished);
+        QCOMPARE(runs[0].studentTestAccuracy, student->testAccuracy);
+        QCOMPARE(runs[0].temperature, 4.0);
+        QVERIFY(runs[0].compression() > 5);
+    }
+
+    void sameSeedSameNumbers()
+    {
+        QTemporaryDir ws;
+        Experiment e = testutil::syntheticExperiment();
+        e.data.source = "synthetic-images";
+        e.data.syntheticFeatures = 10;
+        e.teacher.model = ModelSpec{};
+        e.teacher.model.preset = "cnn-small";
+        e.teacher.train.epochs = 1;
+        e.studentTrain.epochs = 2;
+        Recorder a, b;
+        runExperiment(e, ws.path(), a);
+        runExperiment(e, ws.path(), b);
+        QCOMPARE(a.epochs.size(), b.epochs.size());
+        for (std::size_t i = 0; i < a.epochs.size(); ++i) {
+            QCOMPARE(a.epochs[i].trainLoss, b.epochs[i].trainLoss);
+            QCOMPARE(a.epochs[i].valAccuracy, b.epochs[i].valAccuracy);
+            QCOMPARE(a.epochs[i].testLoss, b.epochs[i].testLoss);
+        }
+        QCOMPARE(a.steps.size(), b.steps.size());
+        for (std::size_t i = 0; i < a.steps.size(); ++i)
+            QCOMPARE(a.steps[i].loss, b.steps[i].loss);
+        // A different seed gives different numbers.
+        e.seed = 4;
+        Recorder c;
+        runExperiment(e, ws.path(), c);
+        QVERIFY(c.epochs[0].trainLoss != a.epochs[0].trainLoss);
+    }
+
+    void teacherCacheMatchesOnlineTeacher()
+    {
+        QTemporaryDir ws;
+        Experiment e = testutil::syntheticExperiment();
+        e.teacher.train.epochs = 1;
+        e.studentTrain.epochs = 1;
+        e.baseline = false;
+        Recorder cached, online;
+        runExperiment(e, ws.path(), cached);
+        e.distillation.teacherCache = false;
+        runExperiment(e, ws.path(), online);
+        QCOMPARE(cached.steps.size(), online.steps.size());
+        for (std::size_t i = 0; i < cached.steps.size(); ++i)
+            QVERIFY(std::abs(cached.steps[i].loss - online.steps[i].loss) < 1e-4 * std::max(1.0, cached.steps[i].loss));
+    }
+
+    void pauseResumeStopFromAnotherThread()
+    {
+        QTemporaryDir ws;
+        Experiment e = testutil::syntheticExperiment();
+        e.logEverySteps = 1;
+        e.teacher.train.epochs = 200; // far longer than the test waits
+        Recorder rec;
+        Engine engine(e, EngineOptions{ws.path().toStdString()});
+        RunResult result;
+        std::thread worker([&] { result = engine.run(rec); });
+
+        QTRY_VERIFY_WITH_TIMEOUT(rec.stepCount() > 3, 20000);
+        engine.requestPause();
+        QVERIFY(engine.pauseRequested());
+        QTRY_COMPARE_WITH_TIMEOUT(rec.pauseEvents(), std::vector<bool>{true}, 5000);
+        const std::size_t frozen = rec.stepCount();
+        QTest::qWait(300);
+        QCOMPARE(rec.stepCount(), frozen); // no steps while paused
+        engine.requestResume();
+        QTRY_VERIFY_WITH_TIMEOUT(rec.stepCount() > frozen + 2, 10000);
+        QCOMPARE(rec.pauseEvents(), (std::vector<bool>{true, false}));
+        engine.requestStop();
+        worker.join();
+
+        QCOMPARE(result.status, RunStatus::Stopped);
+        QCOMPARE(result.stages.size(), std::size_t(1)); // no stage after the stopped one
+        QCOMPARE(result.stages[0].status, RunStatus::Stopped);
+        const QJsonObject summary = readJson(QString::fromStdString(result.runDir) + "/summary.json");
+        QCOMPARE(summary["status"].toString(), QString("stopped"));
+        QCOMPARE(readRunInfo(result.runDir).status, RunStatus::Stopped);
+    }
+
+    void stopWhilePausedEndsTheRun()
+    {
+        QTemporaryDir ws;
+        Experiment e = testutil::syntheticExperiment();
+        e.logEverySteps = 1;
+        e.teacher.train.epochs = 200;
+        Recorder rec;
+        Engine engine(e, EngineOptions{ws.path().toStdString()});
+        RunResult result;
+        std::thread worker([&] { result = engine.run(rec); });
+        QTRY_VERIFY_WITH_TIMEOUT(rec.stepCount() > 0, 20000);
+        engine.requestPause();
+        QTRY_COMPARE_WITH_TIMEOUT(rec.pauseEvents().size(), std::size_t(1), 5000);
+        engine.requestStop();
+        worker.join();
+        QCOMPARE(result.status, RunStatus::Stopped);
+    }
+
+    void reusesTeacherOfEarlierRun()
+    {
+        QTemporaryDir ws;
+        Recorder first;
+        Experiment e = testutil::syntheticExperiment();
+        e.studentTrain.epochs = 1;
+        const RunResult r1 = runExperiment(e, ws.path(), first);
+        QCOMPARE(r1.status, RunStatus::Finished);
+
+        Experiment reuse = e;
+        reuse.teacher.source = "run";
+        reuse.teacher.run = r1.runDir;
+        reuse.teacher.model = ModelSpec{}; // comes from the earlier run
+        Recorder second;
+        const RunResult r2 = runExperiment(reuse, ws.path(), second);
+        QVERIFY2(r2.status == RunStatus::Finished, r2.message.c_str());
+        QVERIFY(second.stages[0].reused);
+        // The same teacher on the same data: the same test accuracy, and the
+        // students (same seed) learn the same.
+        QCOMPARE(r2.stage(StageKind::Teacher)->testAccuracy, r1.stage(StageKind::Teacher)->testAccuracy);
+        QCOMPARE(r2.stage(StageKind::Distillation)->testAccuracy, r1.stage(StageKind::Distillation)->testAccuracy);
+
+        reuse.teacher.run = ws.path().toStdString() + "/runs/missing";
+        Recorder third;
+        const RunResult r3 = runExperiment(reuse, ws.path(), third);
+        QCOMPARE(r3.status, RunStatus::Invalid);
+        QVERIFY2(r3.message.find("teacher.run") != std::string::npos, r3.message.c_str());
+    }
+
+    void badInputMakesNoRunFolder_data()
+    {
+        QTest::addColumn<QString>("override");
+        QTest::addColumn<QString>("expected");
+        QTest::newRow("student misfit") << "student" << "student.model: layer 2 (conv2d)";
+        QTest::newRow("teacher misfit") << "teacher" << "teacher.model: layer 1 (conv2d)";
+        QTest::newRow("missing data") << "data" << "data folder not found";
+        QTest::newRow("bad preset") << "preset" << "did you mean 'mlp'";
+    }
+    void badInputMakesNoRunFolder()
+    {
+        QFETCH(QString, override);
+        QFETCH(QString, expected);
+        QTemporaryDir ws;
+        Experiment e = testutil::syntheticExperiment();
+        if (override == "student") {
+            LayerSpec lin;
+            lin.type = "linear";
+            lin.out = 4;
+            LayerSpec conv;
+            conv.type = "conv2d";
+            conv.out = 4;
+            e.student.layers = {lin, conv};
+        } else if (override == "teacher") {
+            e.teacher.model.preset = "lenet5"; // images only; the data are vectors
+        } else if (override == "data") {
+            e.data.source = "idx";
+            e.data.path = "/nonexistent/data";
+        } else {
+            e.student.preset = "mpl";
+        }
+        Recorder rec;
+        const RunResult r = runExperiment(e, ws.path(), rec);
+        QCOMPARE(r.status, RunStatus::Invalid);
+        QVERIFY2(QString::fromStdString(r.message).contains(expected), r.message.c_str());
+        QCOMPARE(rec.errors.size(), std::size_t(1));
+        QVERIFY(r.runDir.empty());
+        QCOMPARE(runFolderCount(ws.path()), 0);
+    }
+
+    void unwritableWorkspace()
+    {
+        QTemporaryDir ws;
+        testutil::writeFile(ws.path() + "/file", "x");
+        Recorder rec;
+        const RunResult r = runExperiment(testutil::syntheticExperiment(), ws.path() + "/file", rec);
+        QCOMPARE(r.status, RunStatus::Invalid);
+        QVERIFY2(r.message.rfind("workspace:", 0) == 0, r.message.c_str());
+    }
+
+    void divergenceStopsWithAClearMessage()
+    {
+        QTemporaryDir ws;
+        Experiment e = testutil::syntheticExperiment();
+        e.teacher.train.lr = 1e30; // explodes at once
+        e.teacher.train.weightDecay = 0;
+        e.teacher.train.optimizer = "sgd";
+        e.teacher.train.nesterov = false;
+        e.teacher.train.momentum = 0;
+        Recorder rec;
+        const RunResult r = runExperiment(e, ws.path(), rec);
+        QCOMPARE(r.status, RunStatus::Failed);
+        QVERIFY2(r.message.find("teacher stage, epoch 1") != std::string::npos, r.message.c_str());
+        QVERIFY(r.message.find("learning rate") != std::string::npos);
+        QCOMPARE(readRunInfo(r.runDir).status, RunStatus::Failed);
+    }
+};
+
+QTEST_GUILESS_MAIN(TestTraining)
+#include "tst_training.moc"
