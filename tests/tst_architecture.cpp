@@ -58,9 +58,10 @@ private Q_SLOTS:
                                           linear(84, 10));
         QTest::newRow("cnn-small") << "cnn-small" << mnist
                                    << qint64(conv(1, 16, 3) + conv(16, 32, 3) + linear(32 * 7 * 7, 64) + linear(64, 10));
-        // Two valid 3x3 convolutions (28 -> 26 -> 24), a 2x2 pool (12).
+        // Two padded 3x3 convolutions with batch norm, each followed by a 2x2 pool: 28 -> 14 -> 7.
         QTest::newRow("cnn-large") << "cnn-large" << mnist
-                                   << qint64(conv(1, 32, 3) + conv(32, 64, 3) + linear(64 * 12 * 12, 128) + linear(128, 10));
+                                   << qint64(conv(1, 32, 3) + bn(32) + conv(32, 64, 3) + bn(64) + linear(64 * 7 * 7, 128) +
+                                             linear(128, 10));
         QTest::newRow("resnet8") << "resnet8" << cifar << qint64(cifarResnet(1, 16, {16, 32, 64}, 10));
         QTest::newRow("resnet20") << "resnet20" << cifar << qint64(cifarResnet(3, 16, {16, 32, 64}, 10));
         QTest::newRow("wrn-16-2") << "wrn-16-2" << cifar << qint64(cifarResnet(2, 16, {32, 64, 128}, 10));
@@ -89,13 +90,20 @@ private Q_SLOTS:
 
     void multiplyAdds()
     {
-        // conv 3x3 1->32 on 28x28 without padding: 26*26 outputs, 9 products each per channel.
+        // conv 3x3 1->32 on 28x28, padded: 28*28 outputs per channel, 9 products each.
         const auto r = analyseArchitecture(expandPreset(preset("cnn-large"), 10), {1, 28, 28}, 10);
         QVERIFY(r.ok);
-        QCOMPARE(r.layers[0].multiplyAdds, qint64(26 * 26 * 32 * 9));
-        QCOMPARE(r.layers[2].multiplyAdds, qint64(24 * 24 * 64 * 32 * 9));
-        QCOMPARE(r.layers[0].output, (Shape{32, 26, 26}));
-        QCOMPARE(r.layers[4].output, (Shape{64, 12, 12}));
+        QCOMPARE(r.layers[0].multiplyAdds, qint64(28 * 28 * 32 * 9));
+        QCOMPARE(r.layers[4].multiplyAdds, qint64(14 * 14 * 64 * 32 * 9));
+        QCOMPARE(r.layers[0].output, (Shape{32, 28, 28}));
+        QCOMPARE(r.layers[7].output, (Shape{64, 7, 7}));
+        // Without padding a 3x3 kernel trims a pixel on each side.
+        LayerSpec valid;
+        valid.type = "conv2d";
+        valid.out = 8;
+        valid.padding = 0;
+        QCOMPARE(analyseArchitecture({valid}, {1, 28, 28}, 10).layers[0].output, (Shape{8, 26, 26}));
+        QCOMPARE(analyseArchitecture({valid}, {1, 28, 28}, 10).layers[0].multiplyAdds, qint64(26 * 26 * 8 * 9));
         const auto m = analyseArchitecture(expandPreset(preset("mlp", {100}), 10), {1, 28, 28}, 10);
         QCOMPARE(m.multiplyAdds, qint64(784 * 100 + 100 * 10));
     }

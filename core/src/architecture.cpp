@@ -93,9 +93,9 @@ Architecture expandPreset(const ModelSpec &spec, int classes)
                 layer("conv2d", 32, 3, 1, 1), layer("relu"), layer("maxpool", 0, 2),
                 layer("flatten"), layer("linear", 64), layer("relu"), layer("linear", classes)};
     if (p == "cnn-large")
-        return {layer("conv2d", 32, 3, 1, 0), layer("relu"), layer("conv2d", 64, 3, 1, 0), layer("relu"),
-                layer("maxpool", 0, 2), dropout(0.25), layer("flatten"), layer("linear", 128), layer("relu"),
-                dropout(0.5), layer("linear", classes)};
+        return {layer("conv2d", 32, 3, 1, 1), layer("batchnorm"), layer("relu"), layer("maxpool", 0, 2),
+                layer("conv2d", 64, 3, 1, 1), layer("batchnorm"), layer("relu"), layer("maxpool", 0, 2),
+                layer("flatten"), layer("linear", 128), layer("relu"), dropout(0.3), layer("linear", classes)};
     if (p == "resnet8")
         return resnet(1, 16, {16, 32, 64}, classes);
     if (p == "resnet20")

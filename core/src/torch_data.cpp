@@ -332,4 +332,34 @@ DatasetSummary inspectDataset(const DataConfig &config)
     return detail::loadData(config, torch::kCPU).summary;
 }
 
+DatasetPreview previewDataset(const DataConfig &config)
+{
+    const detail::LoadedData d = detail::loadData(config, torch::kCPU);
+    DatasetPreview p;
+    p.summary = d.summary;
+    if (d.test.x.dim() != 4)
+        return p;
+    const auto c = d.test.x.size(1);
+    auto mean = torch::tensor(d.mean).to(torch::kFloat32).view({1, c, 1, 1});
+    auto stdev = torch::tensor(d.stdev).to(torch::kFloat32).view({1, c, 1, 1});
+    for (int k = 0; k < d.summary.classes; ++k) {
+        auto rows = (d.test.y == k).nonzero();
+        if (rows.size(0) == 0)
+            continue;
+        auto x = d.test.x.index_select(0, rows[0]) * stdev + mean;
+        // Synthetic images are not in [0, 1]: stretch each to its own range.
+        if (config.source.rfind("synthetic", 0) == 0)
+            x = (x - x.min()) / (x.max() - x.min()).clamp_min(1e-6);
+        auto bytes = (x.clamp(0, 1) * 255).round().to(torch::kUInt8).squeeze(0).permute({1, 2, 0}).contiguous();
+        SampleImage img;
+        img.channels = int(bytes.size(2));
+        img.height = int(bytes.size(0));
+        img.width = int(bytes.size(1));
+        img.label = k;
+        img.pixels.assign(bytes.data_ptr<std::uint8_t>(), bytes.data_ptr<std::uint8_t>() + bytes.numel());
+        p.samples.push_back(std::move(img));
+    }
+    return p;
+}
+
 } // namespace distillery

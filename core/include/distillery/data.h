@@ -29,6 +29,21 @@ struct DatasetSummary {
     std::vector<std::int64_t> trainClassCounts;
 };
 
+// A few samples as 8-bit pictures, for a preview strip.
+struct SampleImage {
+    int width = 0, height = 0, channels = 0;   // pixels are height x width x channels
+    int label = 0;
+    std::vector<std::uint8_t> pixels;
+};
+
+struct DatasetPreview {
+    DatasetSummary summary;
+    std::vector<SampleImage> samples;          // one per class from the test set; empty for vectors
+};
+
+// Loads the data set and picks one test image per class. Throws as inspectDataset.
+DatasetPreview previewDataset(const DataConfig &config);
+
 // Loads the data set as the engine would and describes it. Throws DataError or
 // ConfigError (for a data setting that cannot work, such as an unknown source).
 DatasetSummary inspectDataset(const DataConfig &config);

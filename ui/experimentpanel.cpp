@@ -1,0 +1,439 @@
+#include "experimentpanel.h"
+
+#include "format.h"
+#include "modeleditor.h"
+#include "traineditor.h"
+
+#include "distillery/engine.h"
+
+#include <QCheckBox>
+#include <QComboBox>
+#include <QDoubleSpinBox>
+#include <QFileDialog>
+#include <QFormLayout>
+#include <QGroupBox>
+#include <QHBoxLayout>
+#include <QImage>
+#include <QLabel>
+#include <QLineEdit>
+#include <QPixmap>
+#include <QPointer>
+#include <QSlider>
+#include <QSpinBox>
+#include <QTimer>
+#include <QToolButton>
+#include <QVBoxLayout>
+
+#include <cmath>
+
+using namespace distillery;
+
+namespace {
+
+// The temperature slider is logarithmic: 0.5 to 50.
+int temperatureToSlider(double t) { return int(std::lround(std::log10(std::clamp(t, 0.5, 50.0) / 0.5) * 50)); }
+double sliderToTemperature(int v) { return 0.5 * std::pow(10.0, v / 50.0); }
+
+} // namespace
+
+ExperimentPanel::ExperimentPanel(QWidget *parent) : QScrollArea(parent)
+{
+    auto *content = new QWidget(this);
+    auto *layout = new QVBoxLayout(content);
+
+    // General
+    auto *general = new QGroupBox(tr("Experiment"), content);
+    auto *gf = new QFormLayout(general);
+    name_ = new QLineEdit(general);
+    seed_ = new QSpinBox(general);
+    seed_->setRange(0, 1 << 30);
+    seed_->setToolTip(tr("The same seed gives the same numbers on the CPU, run after run"));
+    device_ = new QComboBox(general);
+    device_->addItem(tr("auto"), QStringLiteral("auto"));
+    device_->addItem(tr("CPU"), QStringLiteral("cpu"));
+    device_->addItem(tr("CUDA"), QStringLiteral("cuda"));
+    if (!cudaAvailable()) {
+        device_->setItemData(2, false, Qt::UserRole - 1); // disabled item
+        device_->setItemText(2, tr("CUDA (no device seen)"));
+    }
+    device_->setToolTip(tr("auto uses a CUDA GPU where LibTorch sees one, else the CPU"));
+    threads_ = new QSpinBox(general);
+    threads_->setRange(0, 256);
+    threads_->setSpecialValueText(tr("all cores (%1)").arg(effectiveThreads(0)));
+    gf->addRow(tr("Name"), name_);
+    gf->addRow(tr("Seed"), seed_);
+    gf->addRow(tr("Device"), device_);
+    gf->addRow(tr("CPU threads"), threads_);
+    layout->addWidget(general);
+
+    layout->addWidget(makeDataBox());
+
+    // Teacher
+    auto *teacherBox = new QGroupBox(tr("Teacher"), content);
+    auto *tl = new QVBoxLayout(teacherBox);
+    auto *tsRow = new QHBoxLayout;
+    teacherSource_ = new QComboBox(teacherBox);
+    teacherSource_->addItem(tr("Train a new teacher"), QStringLiteral("train"));
+    teacherSource_->addItem(tr("Reuse the teacher of a run"), QStringLiteral("run"));
+    teacherRun_ = new QLineEdit(teacherBox);
+    teacherRun_->setPlaceholderText(tr("run folder"));
+    auto *browseRun = new QToolButton(teacherBox);
+    browseRun->setText(tr("…"));
+    tsRow->addWidget(teacherSource_);
+    tsRow->addWidget(teacherRun_, 1);
+    tsRow->addWidget(browseRun);
+    teacher_ = new ModelEditor(teacherBox);
+    teacherTrain_ = new TrainEditor(tr("Teacher training"), teacherBox);
+    tl->addLayout(tsRow);
+    tl->addWidget(teacher_);
+    tl->addWidget(teacherTrain_);
+    layout->addWidget(teacherBox);
+
+    // Student
+    auto *studentBox = new QGroupBox(tr("Student"), content);
+    auto *sl = new QVBoxLayout(studentBox);
+    student_ = new ModelEditor(studentBox);
+    compression_ = new QLabel(studentBox);
+    studentTrain_ = new TrainEditor(tr("Student training (baseline and distilled)"), studentBox);
+    sl->addWidget(student_);
+    sl->addWidget(compression_);
+    sl->addWidget(studentTrain_);
+    layout->addWidget(studentBox);
+
+    layout->addWidget(makeDistillationBox());
+    layout->addStretch();
+
+    setWidget(content);
+    setWidgetResizable(true);
+    setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+    setMinimumWidth(440);
+
+    auto changed = [this] { emitChanged(); };
+    connect(name_, &QLineEdit::textChanged, this, changed);
+    connect(seed_, qOverload<int>(&QSpinBox::valueChanged), this, changed);
+    connect(device_, qOverload<int>(&QComboBox::currentIndexChanged), this, changed);
+    connect(threads_, qOverload<int>(&QSpinBox::valueChanged), this, changed);
+    connect(teacherSource_, qOverload<int>(&QComboBox::currentIndexChanged), this, [this] {
+        const bool reuse = teacherSource_->currentData().toString() == QLatin1String("run");
+        teacherRun_->setEnabled(reuse);
+        teacher_->setEnabled(!reuse);
+        teacherTrain_->setEnabled(!reuse);
+        emitChanged();
+    });
+    connect(teacherRun_, &QLineEdit::textChanged, this, changed);
+    connect(browseRun, &QToolButton::clicked, this, [this] {
+        const QString dir = QFileDialog::getExistingDirectory(this, tr("Run whose teacher to reuse"), teacherRun_->text());
+        if (!dir.isEmpty()) {
+            teacherRun_->setText(dir);
+            teacherSource_->setCurrentIndex(1);
+        }
+    });
+    connect(teacher_, &ModelEditor::changed, this, [this] { updateCompression(); emitChanged(); });
+    connect(student_, &ModelEditor::changed, this, [this] { updateCompression(); emitChanged(); });
+    connect(teacherTrain_, &TrainEditor::changed, this, changed);
+    connect(studentTrain_, &TrainEditor::changed, this, changed);
+
+    setExperiment(Experiment{});
+}
+
+ExperimentPanel::~ExperimentPanel()
+{
+    // Data loads run on their own threads; they finish in a second or two.
+    for (auto &t : loaders_)
+        t.join();
+}
+
+QGroupBox *ExperimentPanel::makeDataBox()
+{
+    auto *box = new QGroupBox(tr("Data"));
+    auto *f = new QFormLayout(box);
+    source_ = new QComboBox(box);
+    for (const auto &s : dataSources())
+        source_->addItem(QString::fromStdString(s));
+    auto *pathRow = new QHBoxLayout;
+    path_ = new QLineEdit(box);
+    auto *browse = new QToolButton(box);
+    browse->setText(tr("…"));
+    pathRow->addWidget(path_, 1);
+    pathRow->addWidget(browse);
+    validation_ = new QDoubleSpinBox(box);
+    validation_->setRange(0.0, 0.5);
+    validation_->setSingleStep(0.05);
+    validation_->setToolTip(tr("Fraction of the training set held out for validation (model selection)"));
+    transfer_ = new QSpinBox(box);
+    transfer_->setRange(0, 10'000'000);
+    transfer_->setSingleStep(100);
+    transfer_->setSpecialValueText(tr("all"));
+    transfer_->setToolTip(tr("Transfer set: the students learn from only this many class-balanced training samples "
+                             "(the teacher from all). Soft targets carry most when labels are few."));
+    dataInfo_ = new QLabel(box);
+    dataInfo_->setWordWrap(true);
+    auto *strip = new QWidget(box);
+    samples_ = new QHBoxLayout(strip);
+    samples_->setContentsMargins(0, 0, 0, 0);
+    samples_->setSpacing(2);
+    f->addRow(tr("Source"), source_);
+    f->addRow(tr("Path"), pathRow);
+    f->addRow(tr("Validation"), validation_);
+    f->addRow(tr("Student samples"), transfer_);
+    f->addRow(strip);
+    f->addRow(dataInfo_);
+
+    connect(source_, qOverload<int>(&QComboBox::currentIndexChanged), this, [this] {
+        if (!filling_)
+            path_->setText(QString::fromStdString(defaultDataPath(source_->currentText().toStdString())));
+        dataSettingsChanged();
+    });
+    connect(path_, &QLineEdit::editingFinished, this, &ExperimentPanel::dataSettingsChanged);
+    connect(validation_, qOverload<double>(&QDoubleSpinBox::valueChanged), this, &ExperimentPanel::dataSettingsChanged);
+    connect(transfer_, qOverload<int>(&QSpinBox::valueChanged), this, &ExperimentPanel::dataSettingsChanged);
+    connect(browse, &QToolButton::clicked, this, [this] {
+        const bool file = source_->currentText() == QLatin1String("csv");
+        const QString p = file ? QFileDialog::getOpenFileName(this, tr("CSV file"), path_->text(), tr("CSV (*.csv)"))
+                               : QFileDialog::getExistingDirectory(this, tr("Data folder"), path_->text());
+        if (!p.isEmpty()) {
+            path_->setText(p);
+            dataSettingsChanged();
+        }
+    });
+    return box;
+}
+
+QGroupBox *ExperimentPanel::makeDistillationBox()
+{
+    auto *box = new QGroupBox(tr("Distillation"));
+    auto *f = new QFormLayout(box);
+    const QString formula = tr("<p>loss = α·T²·KL(softmax(z<sub>t</sub>/T) ‖ softmax(z<sub>s</sub>/T)) + (1 − α)·CE(y, z<sub>s</sub>)</p>");
+    temperature_ = new QDoubleSpinBox(box);
+    temperature_->setRange(0.05, 100.0);
+    temperature_->setDecimals(2);
+    temperature_->setSingleStep(0.5);
+    temperatureSlider_ = new QSlider(Qt::Horizontal, box);
+    temperatureSlider_->setRange(0, 100);
+    const QString tTip = formula + tr("<p><b>Temperature T</b> softens the teacher's probabilities: higher T shows "
+                                      "more of how the teacher ranks the wrong classes (its \"dark knowledge\"). "
+                                      "The T² factor keeps the soft term's gradients the same size as T changes.</p>");
+    temperature_->setToolTip(tTip);
+    temperatureSlider_->setToolTip(tTip);
+    alpha_ = new QDoubleSpinBox(box);
+    alpha_->setRange(0.0, 1.0);
+    alpha_->setDecimals(2);
+    alpha_->setSingleStep(0.05);
+    alphaSlider_ = new QSlider(Qt::Horizontal, box);
+    alphaSlider_->setRange(0, 100);
+    const QString aTip = formula + tr("<p><b>α</b> weighs the soft (teacher) term against the hard labels: 0 trains "
+                                      "on labels alone, 1 on the teacher alone.</p>");
+    alpha_->setToolTip(aTip);
+    alphaSlider_->setToolTip(aTip);
+    auto pair = [](QSlider *s, QDoubleSpinBox *b) {
+        auto *row = new QHBoxLayout;
+        row->addWidget(s, 1);
+        row->addWidget(b);
+        return row;
+    };
+    baseline_ = new QCheckBox(tr("Train a baseline student (labels only, same budget)"), box);
+    baseline_->setToolTip(tr("Without it nobody can tell whether distillation helped"));
+    cache_ = new QCheckBox(tr("Cache the teacher's outputs"), box);
+    cache_->setToolTip(tr("The frozen teacher's logits are computed once and reused every epoch: exact, and much "
+                          "faster (no data augmentation is applied, so nothing changes between epochs)"));
+    f->addRow(tr("Temperature T"), pair(temperatureSlider_, temperature_));
+    f->addRow(tr("Soft weight α"), pair(alphaSlider_, alpha_));
+    f->addRow(baseline_);
+    f->addRow(cache_);
+
+    connect(temperatureSlider_, &QSlider::valueChanged, this, [this](int v) {
+        if (temperatureToSlider(temperature_->value()) != v)
+            temperature_->setValue(sliderToTemperature(v));
+    });
+    connect(temperature_, qOverload<double>(&QDoubleSpinBox::valueChanged), this, [this](double t) {
+        const QSignalBlocker block(temperatureSlider_);
+        temperatureSlider_->setValue(temperatureToSlider(t));
+        emitChanged();
+    });
+    connect(alphaSlider_, &QSlider::valueChanged, this, [this](int v) {
+        if (int(std::lround(alpha_->value() * 100)) != v)
+            alpha_->setValue(v / 100.0);
+    });
+    connect(alpha_, qOverload<double>(&QDoubleSpinBox::valueChanged), this, [this](double a) {
+        const QSignalBlocker block(alphaSlider_);
+        alphaSlider_->setValue(int(std::lround(a * 100)));
+        emitChanged();
+    });
+    connect(baseline_, &QCheckBox::toggled, this, [this] { emitChanged(); });
+    connect(cache_, &QCheckBox::toggled, this, [this] { emitChanged(); });
+    return box;
+}
+
+void ExperimentPanel::setExperiment(const Experiment &e)
+{
+    filling_ = true;
+    base_ = e;
+    name_->setText(QString::fromStdString(e.name));
+    seed_->setValue(int(e.seed));
+    device_->setCurrentIndex(std::max(0, device_->findData(QString::fromStdString(e.device))));
+    threads_->setValue(e.threads);
+    source_->setCurrentText(QString::fromStdString(e.data.source));
+    path_->setText(QString::fromStdString(e.data.path.empty() ? defaultDataPath(e.data.source) : e.data.path));
+    validation_->setValue(e.data.validationFraction);
+    transfer_->setValue(int(e.data.studentTrainSize));
+    teacherSource_->setCurrentIndex(e.teacher.source == "run" ? 1 : 0);
+    teacherRun_->setText(QString::fromStdString(e.teacher.run));
+    teacherRun_->setEnabled(e.teacher.source == "run");
+    teacher_->setEnabled(e.teacher.source != "run");
+    teacherTrain_->setEnabled(e.teacher.source != "run");
+    if (!e.teacher.model.preset.empty() || !e.teacher.model.layers.empty())
+        teacher_->setModel(e.teacher.model);
+    teacherTrain_->setConfig(e.teacher.train);
+    if (!e.student.preset.empty() || !e.student.layers.empty())
+        student_->setModel(e.student);
+    studentTrain_->setConfig(e.studentTrain);
+    temperature_->setValue(e.distillation.temperature);
+    alpha_->setValue(e.distillation.alpha);
+    baseline_->setChecked(e.baseline);
+    cache_->setChecked(e.distillation.teacherCache);
+    filling_ = false;
+    dataSettingsChanged();
+}
+
+Experiment ExperimentPanel::experiment() const
+{
+    Experiment e = base_;
+    e.name = name_->text().trimmed().toStdString();
+    e.seed = std::uint64_t(seed_->value());
+    e.device = device_->currentData().toString().toStdString();
+    e.threads = threads_->value();
+    e.data.source = source_->currentText().toStdString();
+    const std::string path = path_->text().trimmed().toStdString();
+    e.data.path = path == defaultDataPath(e.data.source) ? std::string() : path;
+    e.data.validationFraction = validation_->value();
+    e.data.studentTrainSize = transfer_->value();
+    e.teacher.source = teacherSource_->currentData().toString().toStdString();
+    e.teacher.run = teacherRun_->text().trimmed().toStdString();
+    if (e.teacher.source == "train") {
+        e.teacher.model = teacher_->model();
+        e.teacher.train = teacherTrain_->config();
+    }
+    e.student = student_->model();
+    e.studentTrain = studentTrain_->config();
+    e.distillation.temperature = temperature_->value();
+    e.distillation.alpha = alpha_->value();
+    e.baseline = baseline_->isChecked();
+    e.distillation.teacherCache = cache_->isChecked();
+    return e;
+}
+
+QString ExperimentPanel::problem() const
+{
+    try {
+        validateExperiment(experiment());
+    } catch (const ConfigError &e) {
+        return QString::fromUtf8(e.what());
+    }
+    if (!dataError_.isEmpty())
+        return dataError_;
+    if (!dataReady_)
+        return tr("Loading the data set…");
+    if (teacherSource_->currentData().toString() == QLatin1String("train") && !teacher_->problem().isEmpty())
+        return tr("Teacher: %1").arg(teacher_->problem());
+    if (!student_->problem().isEmpty())
+        return tr("Student: %1").arg(student_->problem());
+    return {};
+}
+
+void ExperimentPanel::dataSettingsChanged()
+{
+    if (filling_)
+        return;
+    dataReady_ = false;
+    dataError_.clear();
+    dataInfo_->setText(tr("Loading…"));
+    emitChanged();
+    loadData();
+}
+
+void ExperimentPanel::loadData()
+{
+    const int generation = ++generation_;
+    const DataConfig config = experiment().data;
+    QPointer<ExperimentPanel> self(this);
+    // Loading Fashion-MNIST takes a second: do it off the GUI thread. The result
+    // comes back as a queued call, dropped if a newer load was started.
+    loaders_.emplace_back([self, generation, config] {
+        DatasetPreview preview;
+        QString error;
+        try {
+            preview = previewDataset(config);
+        } catch (const std::exception &e) {
+            error = QString::fromUtf8(e.what());
+        }
+        QMetaObject::invokeMethod(
+            self.data(), [self, generation, preview, error] { if (self) self->showPreview(generation, preview, error); },
+            Qt::QueuedConnection);
+    });
+}
+
+void ExperimentPanel::showPreview(int generation, const DatasetPreview &preview, const QString &error)
+{
+    if (generation != generation_)
+        return;
+    while (QLayoutItem *item = samples_->takeAt(0)) {
+        delete item->widget();
+        delete item;
+    }
+    if (!error.isEmpty()) {
+        dataError_ = tr("Data: %1").arg(error);
+        dataInfo_->setText(QStringLiteral("<span style='color:#c62828'>%1</span>").arg(error.toHtmlEscaped()));
+        dataReady_ = false;
+        emitChanged();
+        return;
+    }
+    summary_ = preview.summary;
+    const auto &s = summary_;
+    for (const auto &img : preview.samples) {
+        const QImage::Format format = img.channels == 3 ? QImage::Format_RGB888 : QImage::Format_Grayscale8;
+        QImage image(img.pixels.data(), img.width, img.height, img.width * img.channels, format);
+        auto *label = new QLabel;
+        label->setPixmap(QPixmap::fromImage(image.scaled(36, 36, Qt::KeepAspectRatio, Qt::SmoothTransformation)));
+        label->setToolTip(QString::fromStdString(s.classNames.at(std::size_t(img.label))));
+        samples_->addWidget(label);
+    }
+    samples_->addStretch();
+    QStringList classes;
+    for (std::size_t i = 0; i < s.classNames.size(); ++i)
+        classes << QStringLiteral("%1 (%2)").arg(QString::fromStdString(s.classNames[i]).toHtmlEscaped())
+                       .arg(i < s.trainClassCounts.size() ? s.trainClassCounts[i] : 0);
+    dataInfo_->setText(tr("%1<br>%2 train · %3 validation · %4 test · input %5<br>%6 classes: %7")
+                           .arg(QString::fromStdString(s.description).toHtmlEscaped())
+                           .arg(s.trainSamples)
+                           .arg(s.validationSamples)
+                           .arg(s.testSamples)
+                           .arg(QString::fromStdString(shapeToString(s.inputShape)))
+                           .arg(s.classes)
+                           .arg(classes.join(QStringLiteral(", "))) +
+                       (s.studentTrainSamples != s.trainSamples
+                            ? tr("<br>students learn from %1 samples").arg(s.studentTrainSamples)
+                            : QString()));
+    dataReady_ = true;
+    teacher_->setDataShape(s.inputShape, s.classes);
+    student_->setDataShape(s.inputShape, s.classes);
+    emitChanged();
+    Q_EMIT dataLoaded();
+}
+
+void ExperimentPanel::updateCompression()
+{
+    const auto &t = teacher_->report();
+    const auto &s = student_->report();
+    if (t.ok && s.ok && s.parameters > 0)
+        compression_->setText(tr("Compression: the student has %1× fewer parameters and %2× fewer multiply-adds than the teacher")
+                                  .arg(double(t.parameters) / double(s.parameters), 0, 'f', 1)
+                                  .arg(s.multiplyAdds ? double(t.multiplyAdds) / double(s.multiplyAdds) : 0.0, 0, 'f', 1));
+    else
+        compression_->clear();
+}
+
+void ExperimentPanel::emitChanged()
+{
+    if (!filling_)
+        Q_EMIT changed();
+}

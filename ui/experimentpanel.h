@@ -1,0 +1,97 @@
+// The set-up of an experiment: data, teacher, student, distillation and
+// training settings. Shows the data set's samples and the models' costs as the
+// user edits, and says what (if anything) keeps the experiment from starting.
+#pragma once
+
+#include "distillery/data.h"
+#include "distillery/experiment.h"
+
+#include <QScrollArea>
+
+#include <memory>
+#include <thread>
+#include <vector>
+
+class ModelEditor;
+class QCheckBox;
+class QComboBox;
+class QDoubleSpinBox;
+class QGroupBox;
+class QHBoxLayout;
+class QLabel;
+class QLineEdit;
+class QSlider;
+class QSpinBox;
+class TrainEditor;
+
+class ExperimentPanel : public QScrollArea {
+    Q_OBJECT
+public:
+    explicit ExperimentPanel(QWidget *parent = nullptr);
+    ~ExperimentPanel() override;
+
+    void setExperiment(const distillery::Experiment &e);
+    distillery::Experiment experiment() const;
+    // Why the experiment cannot start as it is; empty when it can.
+    QString problem() const;
+    // Whether the data set has been loaded and checked (for tests).
+    bool dataReady() const { return dataReady_; }
+    const distillery::DatasetSummary &dataSummary() const { return summary_; }
+
+    // Widgets tests drive.
+    QDoubleSpinBox *temperatureBox() const { return temperature_; }
+    QDoubleSpinBox *alphaBox() const { return alpha_; }
+    QSlider *temperatureSlider() const { return temperatureSlider_; }
+    QSlider *alphaSlider() const { return alphaSlider_; }
+    ModelEditor *studentEditor() const { return student_; }
+    ModelEditor *teacherEditor() const { return teacher_; }
+
+Q_SIGNALS:
+    void changed();
+    void dataLoaded();
+
+private:
+    QGroupBox *makeDataBox();
+    QGroupBox *makeDistillationBox();
+    void dataSettingsChanged();
+    void loadData();
+    void showPreview(int generation, const distillery::DatasetPreview &preview, const QString &error);
+    void updateCompression();
+    void emitChanged();
+
+    // general
+    QLineEdit *name_;
+    QSpinBox *seed_;
+    QComboBox *device_;
+    QSpinBox *threads_;
+    // data
+    QComboBox *source_;
+    QLineEdit *path_;
+    QDoubleSpinBox *validation_;
+    QSpinBox *transfer_;
+    QLabel *dataInfo_;
+    QHBoxLayout *samples_;
+    // models
+    QComboBox *teacherSource_;
+    QLineEdit *teacherRun_;
+    ModelEditor *teacher_;
+    TrainEditor *teacherTrain_;
+    ModelEditor *student_;
+    TrainEditor *studentTrain_;
+    QLabel *compression_;
+    // distillation
+    QDoubleSpinBox *temperature_;
+    QSlider *temperatureSlider_;
+    QDoubleSpinBox *alpha_;
+    QSlider *alphaSlider_;
+    QCheckBox *baseline_;
+    QCheckBox *cache_;
+
+    distillery::Experiment base_;     // values without a widget are kept as loaded
+    distillery::DatasetSummary summary_;
+    QString dataError_;
+    bool dataReady_ = false;
+    bool filling_ = false;
+    int generation_ = 0;
+    std::vector<std::thread> loaders_;
+};

@@ -1,0 +1,81 @@
+// A QCustomPlot with the controls a training curve needs: zoom and pan, reset,
+// log y-axis, EMA smoothing (raw points stay faintly visible), x by step or
+// epoch, series toggled from the legend, PNG/PDF export. Points are buffered
+// and drawn by a coalescing timer: at most one replot per interval, whatever
+// the rate at which they arrive.
+#pragma once
+
+#include <QColor>
+#include <QVector>
+#include <QWidget>
+
+class QCustomPlot;
+class QCPGraph;
+class QCPItemStraightLine;
+class QCPItemText;
+class QCheckBox;
+class QComboBox;
+class QSlider;
+class QTimer;
+
+class LivePlot : public QWidget {
+    Q_OBJECT
+public:
+    enum class XAxis { Step, Epoch };
+
+    LivePlot(const QString &title, const QString &yLabel, QWidget *parent = nullptr);
+    ~LivePlot() override;
+
+    // Returns the series' id. `overlay` series belong to compared runs and are
+    // removed together by removeOverlays().
+    int addSeries(const QString &name, const QColor &color, Qt::PenStyle style = Qt::SolidLine, bool overlay = false);
+    void addPoint(int series, double step, double epoch, double y);
+    void addPoints(int series, const QVector<double> &step, const QVector<double> &epoch, const QVector<double> &y);
+    // A horizontal line with a label, e.g. the teacher's test accuracy.
+    void setReferenceLine(const QString &label, double y);
+    void removeOverlays();
+    void clear();
+
+    void setXAxis(XAxis axis);
+    XAxis xAxis() const { return xAxis_; }
+    // EMA weight in [0, 0.99]; 0 shows raw points only.
+    void setSmoothing(double weight);
+    double smoothing() const { return smoothing_; }
+    void setLogY(bool on);
+    void setSeriesVisible(int series, bool visible);
+    bool isSeriesVisible(int series) const;
+    void resetView();
+    // PNG or PDF by the file's extension. False with a reason on failure.
+    bool exportTo(const QString &path, QString *error = nullptr);
+
+    int seriesCount() const { return int(series_.size()); }
+    int pointCount(int series) const;
+    int replotCount() const { return replots_; }
+    // Milliseconds between replots (default 40: at most 25 per second).
+    void setReplotInterval(int ms);
+    QCustomPlot *plot() const { return plot_; }
+
+Q_SIGNALS:
+    void replotted();
+
+private:
+    struct Series;
+    void scheduleReplot();
+    void flush();
+    void rebuild(Series &s);
+    void appendPending(Series &s);
+    void applyVisibility(Series &s);
+
+    QCustomPlot *plot_;
+    QSlider *smoothSlider_;
+    QCheckBox *logCheck_;
+    QComboBox *xCombo_;
+    QTimer *replotTimer_;
+    std::vector<std::unique_ptr<Series>> series_;
+    QCPItemStraightLine *refLine_ = nullptr;
+    QCPItemText *refLabel_ = nullptr;
+    XAxis xAxis_ = XAxis::Step;
+    double smoothing_ = 0.0;
+    bool followData_ = true;   // rescale as data arrive until the user zooms or pans
+    int replots_ = 0;
+};

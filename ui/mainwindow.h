@@ -1,0 +1,101 @@
+// The workbench window: experiment set-up on the left, live plots in the
+// middle, runs below; a toolbar to start, pause and stop.
+#pragma once
+
+#include "distillery/events.h"
+#include "distillery/experiment.h"
+
+#include <QElapsedTimer>
+#include <QMainWindow>
+#include <QMap>
+
+class ExperimentPanel;
+class LivePlot;
+class QAction;
+class QLabel;
+class QMenu;
+class QProgressBar;
+class RunsPanel;
+class TrainingController;
+
+class MainWindow : public QMainWindow {
+    Q_OBJECT
+public:
+    // `workspace` and `experimentFile` override what the settings remember.
+    explicit MainWindow(const QString &workspace = {}, const QString &experimentFile = {}, QWidget *parent = nullptr);
+    ~MainWindow() override;
+
+    bool openExperiment(const QString &path);
+    bool saveExperiment(const QString &path);
+    QString experimentPath() const { return experimentPath_; }
+    QString workspace() const { return workspace_; }
+    // When set, closing during a run stops it without asking (tests, scripts).
+    void setConfirmClose(bool on) { confirmClose_ = on; }
+
+    // For tests and the screenshot.
+    ExperimentPanel *experimentPanel() const { return panel_; }
+    RunsPanel *runsPanel() const { return runs_; }
+    TrainingController *controller() const { return controller_; }
+    LivePlot *lossPlot() const { return lossPlot_; }
+    LivePlot *accuracyPlot() const { return accuracyPlot_; }
+    QAction *startAction() const { return startAction_; }
+    QAction *pauseAction() const { return pauseAction_; }
+    QAction *stopAction() const { return stopAction_; }
+    QProgressBar *progressBar() const { return progress_; }
+    QString startBlockedReason() const;
+
+public Q_SLOTS:
+    void startRun();
+    void togglePause();
+    void stopRun();
+
+protected:
+    void closeEvent(QCloseEvent *event) override;
+
+private:
+    struct StageSeries;
+    void createActions();
+    void createDocks();
+    void restoreSettings(const QString &workspace, const QString &experimentFile);
+    void setWorkspace(const QString &dir);
+    void updateActions();
+    void updateRecentMenu();
+    void addRecent(const QString &path);
+    bool confirmDiscard();
+
+    void onRunStarted(const distillery::RunStartInfo &info);
+    void onStageStarted(const distillery::StageInfo &info);
+    void onStep(const distillery::StepMetrics &m);
+    void onEpoch(const distillery::EpochMetrics &m);
+    void onStageFinished(const distillery::StageResult &r);
+    void onRunFinished(const distillery::RunResult &r);
+    void onError(const QString &message);
+    void showComparison(const QStringList &runDirs);
+    StageSeries &seriesFor(distillery::StageKind kind);
+
+    TrainingController *controller_;
+    ExperimentPanel *panel_;
+    RunsPanel *runs_;
+    LivePlot *lossPlot_;
+    LivePlot *accuracyPlot_;
+    LivePlot *lrPlot_;
+    LivePlot *speedPlot_;
+
+    QAction *startAction_ = nullptr;
+    QAction *pauseAction_ = nullptr;
+    QAction *stopAction_ = nullptr;
+    QMenu *recentMenu_ = nullptr;
+    QLabel *stageLabel_;
+    QLabel *reasonLabel_;
+    QProgressBar *progress_;
+
+    QString workspace_;
+    QString experimentPath_;
+    QString liveRunDir_;
+    bool confirmClose_ = true;
+    bool closing_ = false;
+    QMap<int, StageSeries *> stages_;
+    distillery::StageInfo stage_;
+    QElapsedTimer stageClock_;
+    double pausedSeconds_ = 0.0;
+};

@@ -1,0 +1,171 @@
+#include "runspanel.h"
+
+#include "format.h"
+
+#include <QDir>
+#include <QFileSystemWatcher>
+#include <QHeaderView>
+#include <QLabel>
+#include <QSplitter>
+#include <QTableWidget>
+#include <QTimer>
+#include <QToolButton>
+#include <QVBoxLayout>
+
+using namespace distillery;
+
+namespace {
+enum Column { Name, Status, Teacher, Baseline, Student, Gain, Temperature, Alpha, Compression, Duration, ColumnCount };
+
+QTableWidgetItem *item(const QString &text, double sortKey = 0, bool numeric = false)
+{
+    auto *i = new QTableWidgetItem(text);
+    i->setFlags(Qt::ItemIsEnabled | Qt::ItemIsSelectable);
+    if (numeric) {
+        i->setData(Qt::UserRole, sortKey);
+        i->setTextAlignment(Qt::AlignRight | Qt::AlignVCenter);
+    }
+    return i;
+}
+} // namespace
+
+RunsPanel::RunsPanel(QWidget *parent)
+    : QWidget(parent), header_(new QLabel(this)), table_(new QTableWidget(0, ColumnCount, this)),
+      compare_(new QTableWidget(this)), watcher_(new QFileSystemWatcher(this)), refreshTimer_(new QTimer(this))
+{
+    table_->setHorizontalHeaderLabels({tr("Run"), tr("Status"), tr("Teacher"), tr("Baseline"), tr("Student"),
+                                       tr("Δ student"), tr("T"), tr("α"), tr("Compression"), tr("Duration")});
+    table_->horizontalHeaderItem(Gain)->setToolTip(tr("Distilled student minus baseline student, test accuracy"));
+    table_->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
+    table_->setSelectionBehavior(QAbstractItemView::SelectRows);
+    table_->setSelectionMode(QAbstractItemView::ExtendedSelection);
+    table_->verticalHeader()->hide();
+    table_->setToolTip(tr("Select several runs (Ctrl or Shift) to compare their curves and numbers"));
+    compare_->setEditTriggers(QAbstractItemView::NoEditTriggers);
+    compare_->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
+
+    auto *refreshButton = new QToolButton(this);
+    refreshButton->setText(tr("Refresh"));
+    auto *top = new QHBoxLayout;
+    top->addWidget(header_, 1);
+    top->addWidget(refreshButton);
+    auto *split = new QSplitter(Qt::Horizontal, this);
+    split->addWidget(table_);
+    split->addWidget(compare_);
+    split->setStretchFactor(0, 3);
+    split->setStretchFactor(1, 2);
+    auto *layout = new QVBoxLayout(this);
+    layout->setContentsMargins(2, 2, 2, 2);
+    layout->addLayout(top);
+    layout->addWidget(split, 1);
+
+    // Runs change on disk while they train (here or in distillery-run): refresh
+    // at most twice a second.
+    refreshTimer_->setSingleShot(true);
+    refreshTimer_->setInterval(500);
+    connect(refreshTimer_, &QTimer::timeout, this, &RunsPanel::refresh);
+    connect(watcher_, &QFileSystemWatcher::directoryChanged, refreshTimer_, qOverload<>(&QTimer::start));
+    connect(refreshButton, &QToolButton::clicked, this, &RunsPanel::refresh);
+    connect(table_, &QTableWidget::itemSelectionChanged, this, [this] {
+        updateComparison();
+        Q_EMIT selectionChanged(selectedRuns());
+    });
+}
+
+void RunsPanel::setWorkspace(const QString &workspace)
+{
+    workspace_ = workspace;
+    if (!watcher_->directories().isEmpty())
+        watcher_->removePaths(watcher_->directories());
+    QDir().mkpath(workspace + QStringLiteral("/runs"));
+    watcher_->addPath(workspace + QStringLiteral("/runs"));
+    refresh();
+}
+
+void RunsPanel::refresh()
+{
+    const QStringList selected = selectedRuns();
+    runs_ = listRuns(workspace_.toStdString());
+    header_->setText(tr("%n run(s) in %1", nullptr, int(runs_.size())).arg(QDir::toNativeSeparators(workspace_)));
+    const QSignalBlocker block(table_);
+    table_->setSortingEnabled(false);
+    table_->setRowCount(int(runs_.size()));
+    for (int r = 0; r < int(runs_.size()); ++r) {
+        const RunInfo &run = runs_[std::size_t(r)];
+        auto *name = item(QString::fromStdString(run.name));
+        name->setData(Qt::UserRole, QString::fromStdString(run.dir));
+        name->setToolTip(QString::fromStdString(run.dir));
+        table_->setItem(r, Name, name);
+        table_->setItem(r, Status, item(QString::fromStdString(statusName(run.status))));
+        table_->setItem(r, Teacher, item(fmt::percent(run.teacherTestAccuracy), run.teacherTestAccuracy, true));
+        table_->setItem(r, Baseline, item(fmt::percent(run.baselineTestAccuracy), run.baselineTestAccuracy, true));
+        table_->setItem(r, Student, item(fmt::percent(run.studentTestAccuracy), run.studentTestAccuracy, true));
+        const bool both = run.baselineTestAccuracy >= 0 && run.studentTestAccuracy >= 0;
+        const double gain = both ? 100 * (run.studentTestAccuracy - run.baselineTestAccuracy) : 0;
+        auto *g = item(both ? QString::asprintf("%+.2f", gain) : QStringLiteral("–"), gain, true);
+        if (both)
+            g->setForeground(gain >= 0 ? QColor(46, 125, 50) : QColor(198, 40, 40));
+        table_->setItem(r, Gain, g);
+        table_->setItem(r, Temperature, item(QString::number(run.temperature), run.temperature, true));
+        table_->setItem(r, Alpha, item(QString::number(run.alpha), run.alpha, true));
+        table_->setItem(r, Compression,
+                        item(run.compression() > 0 ? QString::number(run.compression(), 'f', 1) + QLatin1Char('x') : QStringLiteral("–"),
+                             run.compression(), true));
+        table_->setItem(r, Duration, item(fmt::duration(run.seconds), run.seconds, true));
+    }
+    selectRuns(selected);
+    updateComparison();
+}
+
+QStringList RunsPanel::selectedRuns() const
+{
+    QStringList dirs;
+    for (const QModelIndex &index : table_->selectionModel()->selectedRows(Name))
+        dirs << index.data(Qt::UserRole).toString();
+    return dirs;
+}
+
+void RunsPanel::selectRuns(const QStringList &dirs)
+{
+    table_->clearSelection();
+    for (int r = 0; r < table_->rowCount(); ++r)
+        if (dirs.contains(table_->item(r, Name)->data(Qt::UserRole).toString()))
+            table_->selectionModel()->select(table_->model()->index(r, 0),
+                                             QItemSelectionModel::Select | QItemSelectionModel::Rows);
+}
+
+int RunsPanel::runCount() const
+{
+    return int(runs_.size());
+}
+
+void RunsPanel::updateComparison()
+{
+    const QStringList dirs = selectedRuns();
+    const QStringList rows{tr("Teacher test"), tr("Baseline test"), tr("Student test"), tr("Δ student"), tr("T"),
+                           tr("α"), tr("Teacher params"), tr("Student params"), tr("Compression"), tr("Duration"), tr("Status")};
+    compare_->clear();
+    compare_->setRowCount(rows.size());
+    compare_->setColumnCount(int(dirs.size()));
+    compare_->setVerticalHeaderLabels(rows);
+    int c = 0;
+    for (const QString &dir : dirs) {
+        const auto it = std::find_if(runs_.begin(), runs_.end(), [&](const RunInfo &r) { return QString::fromStdString(r.dir) == dir; });
+        if (it == runs_.end())
+            continue;
+        const RunInfo &r = *it;
+        compare_->setHorizontalHeaderItem(c, new QTableWidgetItem(QString::fromStdString(r.name)));
+        const bool both = r.baselineTestAccuracy >= 0 && r.studentTestAccuracy >= 0;
+        const QStringList values{fmt::percent(r.teacherTestAccuracy), fmt::percent(r.baselineTestAccuracy),
+                                 fmt::percent(r.studentTestAccuracy),
+                                 both ? QString::asprintf("%+.2f", 100 * (r.studentTestAccuracy - r.baselineTestAccuracy)) : QStringLiteral("–"),
+                                 QString::number(r.temperature), QString::number(r.alpha),
+                                 fmt::count(double(r.teacherParameters)), fmt::count(double(r.studentParameters)),
+                                 QString::number(r.compression(), 'f', 1) + QLatin1Char('x'), fmt::duration(r.seconds),
+                                 QString::fromStdString(statusName(r.status))};
+        for (int row = 0; row < values.size(); ++row)
+            compare_->setItem(row, c, item(values[row]));
+        ++c;
+    }
+    compare_->setColumnCount(c);
+}

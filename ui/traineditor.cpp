@@ -1,0 +1,93 @@
+#include "traineditor.h"
+
+#include <QCheckBox>
+#include <QComboBox>
+#include <QDoubleSpinBox>
+#include <QFormLayout>
+#include <QSpinBox>
+
+TrainEditor::TrainEditor(const QString &title, QWidget *parent)
+    : QGroupBox(title, parent), epochs_(new QSpinBox(this)), batch_(new QSpinBox(this)), optimizer_(new QComboBox(this)),
+      lr_(new QDoubleSpinBox(this)), momentum_(new QDoubleSpinBox(this)), nesterov_(new QCheckBox(tr("Nesterov"), this)),
+      weightDecay_(new QDoubleSpinBox(this)), schedule_(new QComboBox(this)), warmup_(new QDoubleSpinBox(this))
+{
+    epochs_->setRange(1, 100000);
+    batch_->setRange(1, 65536);
+    optimizer_->addItems({QStringLiteral("sgd"), QStringLiteral("adam"), QStringLiteral("adamw")});
+    lr_->setDecimals(5);
+    lr_->setRange(0.00001, 10.0);
+    lr_->setSingleStep(0.001);
+    momentum_->setRange(0.0, 0.999);
+    momentum_->setSingleStep(0.05);
+    weightDecay_->setDecimals(5);
+    weightDecay_->setRange(0.0, 1.0);
+    weightDecay_->setSingleStep(0.0001);
+    schedule_->addItems({QStringLiteral("constant"), QStringLiteral("step"), QStringLiteral("cosine")});
+    schedule_->setToolTip(tr("How the learning rate changes: constant, divided by 10 every few epochs (step), "
+                             "or a cosine decay to zero"));
+    warmup_->setRange(0.0, 1000.0);
+    warmup_->setSingleStep(0.5);
+    warmup_->setToolTip(tr("Epochs of linear warm-up from zero to the learning rate"));
+    auto *f = new QFormLayout(this);
+    f->addRow(tr("Epochs"), epochs_);
+    f->addRow(tr("Batch size"), batch_);
+    f->addRow(tr("Optimizer"), optimizer_);
+    f->addRow(tr("Learning rate"), lr_);
+    f->addRow(tr("Momentum"), momentum_);
+    f->addRow(QString(), nesterov_);
+    f->addRow(tr("Weight decay"), weightDecay_);
+    f->addRow(tr("Schedule"), schedule_);
+    f->addRow(tr("Warm-up epochs"), warmup_);
+
+    auto emitChanged = [this] { Q_EMIT changed(); };
+    connect(epochs_, qOverload<int>(&QSpinBox::valueChanged), this, emitChanged);
+    connect(batch_, qOverload<int>(&QSpinBox::valueChanged), this, emitChanged);
+    connect(optimizer_, qOverload<int>(&QComboBox::currentIndexChanged), this, [this] { updateEnabled(); Q_EMIT changed(); });
+    for (auto *box : {lr_, momentum_, weightDecay_, warmup_})
+        connect(box, qOverload<double>(&QDoubleSpinBox::valueChanged), this, emitChanged);
+    connect(nesterov_, &QCheckBox::toggled, this, emitChanged);
+    connect(schedule_, qOverload<int>(&QComboBox::currentIndexChanged), this, emitChanged);
+}
+
+void TrainEditor::setConfig(const distillery::TrainConfig &c)
+{
+    const QSignalBlocker b(this);
+    base_ = c;
+    const QList<QWidget *> all{epochs_, batch_, optimizer_, lr_, momentum_, nesterov_, weightDecay_, schedule_, warmup_};
+    for (auto *w : all)
+        w->blockSignals(true);
+    epochs_->setValue(c.epochs);
+    batch_->setValue(c.batchSize);
+    optimizer_->setCurrentText(QString::fromStdString(c.optimizer));
+    lr_->setValue(c.lr);
+    momentum_->setValue(c.momentum);
+    nesterov_->setChecked(c.nesterov);
+    weightDecay_->setValue(c.weightDecay);
+    schedule_->setCurrentText(QString::fromStdString(c.schedule));
+    warmup_->setValue(c.warmupEpochs);
+    for (auto *w : all)
+        w->blockSignals(false);
+    updateEnabled();
+}
+
+distillery::TrainConfig TrainEditor::config() const
+{
+    distillery::TrainConfig c = base_;
+    c.epochs = epochs_->value();
+    c.batchSize = batch_->value();
+    c.optimizer = optimizer_->currentText().toStdString();
+    c.lr = lr_->value();
+    c.momentum = momentum_->value();
+    c.nesterov = nesterov_->isChecked();
+    c.weightDecay = weightDecay_->value();
+    c.schedule = schedule_->currentText().toStdString();
+    c.warmupEpochs = warmup_->value();
+    return c;
+}
+
+void TrainEditor::updateEnabled()
+{
+    const bool sgd = optimizer_->currentText() == QLatin1String("sgd");
+    momentum_->setEnabled(sgd);
+    nesterov_->setEnabled(sgd);
+}
