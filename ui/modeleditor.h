@@ -23,6 +23,7 @@ public:
     const distillery::ArchitectureReport &report() const { return report_; }
     // Empty when the model fits the data.
     QString problem() const;
+    QTableWidget *table() const { return table_; }
 
 Q_SIGNALS:
     void changed();

@@ -1,0 +1,264 @@
+// The workbench as a user drives it, under the offscreen platform.
+#include "experimentpanel.h"
+#include "liveplot.h"
+#include "mainwindow.h"
+#include "modeleditor.h"
+#include "runspanel.h"
+#include "trainingcontroller.h"
+#include "testutil.h"
+
+#include "distillery/engine.h"
+#include "distillery/runs.h"
+
+#include <QAction>
+#include <QComboBox>
+#include <QDoubleSpinBox>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QMessageBox>
+#include <QProgressBar>
+#include <QSlider>
+#include <QSpinBox>
+#include <QStandardPaths>
+#include <QTableWidget>
+#include <QtTest/QtTest>
+
+using namespace distillery;
+
+namespace {
+
+QJsonObject readJson(const QString &path)
+{
+    return QJsonDocument::fromJson(testutil::readFile(path)).object();
+}
+
+} // namespace
+
+class TestGui : public QObject {
+    Q_OBJECT
+    QTemporaryDir dir_;
+
+    // A synthetic experiment file; `teacherEpochs` large makes a run that lasts.
+    QString writeExperiment(const QString &name, int teacherEpochs = 1, int studentEpochs = 1)
+    {
+        Experiment e = testutil::syntheticExperiment();
+        e.name = name.toStdString();
+        e.teacher.train.epochs = teacherEpochs;
+        e.studentTrain.epochs = studentEpochs;
+        e.logEverySteps = 2;
+        const QString path = dir_.path() + QLatin1Char('/') + name + QStringLiteral(".json");
+        distillery::saveExperiment(e, path.toStdString());
+        return path;
+    }
+
+    std::unique_ptr<MainWindow> openWindow(const QString &experiment, const QString &workspace)
+    {
+        auto w = std::make_unique<MainWindow>(workspace, experiment);
+        w->setConfirmClose(false);
+        w->show();
+        [&] { QTRY_VERIFY_WITH_TIMEOUT(w->experimentPanel()->dataReady(), 15000); }();
+        return w;
+    }
+
+private Q_SLOTS:
+    void initTestCase()
+    {
+        QStandardPaths::setTestModeEnabled(true); // settings of the tests go elsewhere
+        QSettings().clear();
+    }
+
+    void temperatureAndAlphaReachTheSavedFile()
+    {
+        QTemporaryDir ws;
+        auto w = openWindow(writeExperiment(QStringLiteral("knobs")), ws.path());
+        ExperimentPanel *p = w->experimentPanel();
+        // Type T in its spin box; move α with its slider.
+        p->temperatureBox()->clear();
+        QTest::keyClicks(p->temperatureBox(), QStringLiteral("7.5"));
+        QTest::keyClick(p->temperatureBox(), Qt::Key_Enter);
+        p->alphaSlider()->setValue(30);
+        QCOMPARE(p->alphaBox()->value(), 0.3);
+        QVERIFY(p->temperatureSlider()->value() > 50); // the slider followed the box
+        const QString out = dir_.path() + QStringLiteral("/saved.json");
+        QVERIFY(w->saveExperiment(out));
+        const Experiment saved = loadExperiment(out.toStdString());
+        QCOMPARE(saved.distillation.temperature, 7.5);
+        QCOMPARE(saved.distillation.alpha, 0.3);
+        QCOMPARE(saved.name, std::string("knobs"));
+        QCOMPARE(saved.data.source, std::string("synthetic-vectors"));
+    }
+
+    void openingAFileFillsTheWidgets()
+    {
+        QTemporaryDir ws;
+        auto w = openWindow(writeExperiment(QStringLiteral("first")), ws.path());
+        Experiment e = testutil::syntheticExperiment();
+        e.name = "opened";
+        e.distillation.temperature = 12;
+        e.distillation.alpha = 0.85;
+        e.studentTrain.epochs = 9;
+        e.student.hidden = {24, 12};
+        const QString path = dir_.path() + QStringLiteral("/opened.json");
+        distillery::saveExperiment(e, path.toStdString());
+        QVERIFY(w->openExperiment(path));
+        ExperimentPanel *p = w->experimentPanel();
+        QCOMPARE(p->temperatureBox()->value(), 12.0);
+        QCOMPARE(p->alphaBox()->value(), 0.85);
+        QCOMPARE(p->experiment().studentTrain.epochs, 9);
+        QCOMPARE(p->experiment().student.hidden, (std::vector<std::int64_t>{24, 12}));
+        QCOMPARE(p->experiment().name, std::string("opened"));
+        QVERIFY(w->windowTitle().contains(QStringLiteral("opened.json")));
+
+        // A broken file is refused with a message; the widgets keep their values.
+        testutil::writeFile(dir_.path() + QStringLiteral("/broken.json"), "{ nope");
+        QTimer::singleShot(200, [] {
+            if (auto *box = qobject_cast<QMessageBox *>(QApplication::activeModalWidget()))
+                box->accept();
+        });
+        QVERIFY(!w->openExperiment(dir_.path() + QStringLiteral("/broken.json")));
+        QCOMPARE(p->temperatureBox()->value(), 12.0);
+    }
+
+    void invalidLayerTableDisablesStart()
+    {
+        QTemporaryDir ws;
+        auto w = openWindow(writeExperiment(QStringLiteral("layers")), ws.path());
+        QVERIFY2(w->startAction()->isEnabled(), qPrintable(w->startBlockedReason()));
+        QTableWidget *table = w->experimentPanel()->studentEditor()->table();
+        // The last layer gives the class scores: make it give 7 of the 4.
+        const int last = table->rowCount() - 1;
+        table->item(last, 1)->setText(QStringLiteral("7"));
+        QVERIFY(!w->startAction()->isEnabled());
+        QVERIFY2(w->startBlockedReason().contains(QStringLiteral("Student")) &&
+                     w->startBlockedReason().contains(QStringLiteral("4 classes")),
+                 qPrintable(w->startBlockedReason()));
+        table->item(last, 1)->setText(QStringLiteral("4"));
+        QVERIFY2(w->startAction()->isEnabled(), qPrintable(w->startBlockedReason()));
+        // An image model on vector data: refused, naming the layer.
+        auto *preset = w->experimentPanel()->studentEditor()->findChild<QComboBox *>();
+        preset->setCurrentText(QStringLiteral("lenet5"));
+        QVERIFY(!w->startAction()->isEnabled());
+        QVERIFY2(w->startBlockedReason().contains(QStringLiteral("Student: layer 1 (conv2d)")),
+                 qPrintable(w->startBlockedReason()));
+    }
+
+    void shortRunFillsThePlots()
+    {
+        QTemporaryDir ws;
+        auto w = openWindow(writeExperiment(QStringLiteral("short"), 2, 2), ws.path());
+        QSignalSpy finished(w->controller(), &TrainingController::runFinished);
+        QSignalSpy progress(w->progressBar(), &QProgressBar::valueChanged);
+        w->startAction()->trigger();
+        QVERIFY(w->controller()->isRunning());
+        QVERIFY(!w->startAction()->isEnabled());
+        QTRY_VERIFY_WITH_TIMEOUT(w->lossPlot()->seriesCount() > 0 && w->lossPlot()->pointCount(0) > 0, 20000);
+        QTRY_COMPARE_WITH_TIMEOUT(finished.size(), 1, 60000);
+        const auto result = finished.first().first().value<RunResult>();
+        QCOMPARE(result.status, RunStatus::Finished);
+        QVERIFY(progress.size() > 0);
+        // Teacher, baseline, student: loss series (with soft and hard for the student) and accuracy.
+        QCOMPARE(w->lossPlot()->seriesCount(), 5);
+        QVERIFY(w->accuracyPlot()->pointCount(1) > 0);
+        QTRY_VERIFY(!w->controller()->isRunning());
+        QVERIFY(w->startAction()->isEnabled());
+        // The run appears in the runs panel.
+        QTRY_COMPARE(w->runsPanel()->runCount(), 1);
+    }
+
+    void pauseResumeStop()
+    {
+        QTemporaryDir ws;
+        auto w = openWindow(writeExperiment(QStringLiteral("long"), 500), ws.path());
+        QSignalSpy paused(w->controller(), &TrainingController::pausedChanged);
+        QSignalSpy finished(w->controller(), &TrainingController::runFinished);
+        w->startAction()->trigger();
+        QTRY_VERIFY_WITH_TIMEOUT(w->lossPlot()->seriesCount() > 0 && w->lossPlot()->pointCount(0) > 3, 20000);
+        w->pauseAction()->trigger();
+        QTRY_COMPARE_WITH_TIMEOUT(paused.size(), 1, 5000);
+        QCOMPARE(paused.at(0).at(0).toBool(), true);
+        QTest::qWait(200); // let queued points land
+        const int frozen = w->lossPlot()->pointCount(0);
+        QTest::qWait(400);
+        QCOMPARE(w->lossPlot()->pointCount(0), frozen);
+        w->pauseAction()->trigger(); // resume
+        QTRY_COMPARE_WITH_TIMEOUT(paused.size(), 2, 5000);
+        QTRY_VERIFY_WITH_TIMEOUT(w->lossPlot()->pointCount(0) > frozen, 10000);
+        w->stopAction()->trigger();
+        QTRY_COMPARE_WITH_TIMEOUT(finished.size(), 1, 10000);
+        const auto result = finished.first().first().value<RunResult>();
+        QCOMPARE(result.status, RunStatus::Stopped);
+        QCOMPARE(readJson(QString::fromStdString(result.runDir) + QStringLiteral("/summary.json"))[QStringLiteral("status")].toString(),
+                 QStringLiteral("stopped"));
+    }
+
+    void closingMidRunStopsCleanly()
+    {
+        QTemporaryDir ws;
+        auto w = openWindow(writeExperiment(QStringLiteral("closing"), 500), ws.path());
+        w->startAction()->trigger();
+        QTRY_VERIFY_WITH_TIMEOUT(w->lossPlot()->seriesCount() > 0 && w->lossPlot()->pointCount(0) > 0, 20000);
+        QElapsedTimer t;
+        t.start();
+        w->close();
+        QTRY_VERIFY_WITH_TIMEOUT(!w->isVisible(), 10000);
+        QVERIFY(t.elapsed() < 10000);
+        QVERIFY(!w->controller()->isRunning());
+        const auto runs = listRuns(ws.path().toStdString());
+        QCOMPARE(runs.size(), std::size_t(1));
+        QCOMPARE(runs[0].status, RunStatus::Stopped);
+        QVERIFY(QFile::exists(QString::fromStdString(runs[0].dir) + QStringLiteral("/config.json")));
+    }
+
+    void comparingRunsOverlaysTheirCurves()
+    {
+        QTemporaryDir ws;
+        Experiment e = testutil::syntheticExperiment();
+        e.teacher.train.epochs = 1;
+        e.studentTrain.epochs = 1;
+        for (double t : {2.0, 8.0}) {
+            e.distillation.temperature = t;
+            testutil::Recorder rec;
+            Engine(e, EngineOptions{ws.path().toStdString()}).run(rec);
+        }
+        auto w = openWindow(writeExperiment(QStringLiteral("compare")), ws.path());
+        RunsPanel *runs = w->runsPanel();
+        QCOMPARE(runs->runCount(), 2);
+        runs->table()->selectAll();
+        QCOMPARE(runs->selectedRuns().size(), 2);
+        // Per run: teacher, baseline and student curves in each plot.
+        QCOMPARE(w->accuracyPlot()->seriesCount(), 6);
+        QVERIFY(w->accuracyPlot()->pointCount(0) > 0);
+        QCOMPARE(runs->comparison()->columnCount(), 2);
+        runs->table()->clearSelection();
+        QCOMPARE(w->accuracyPlot()->seriesCount(), 0);
+    }
+
+    void plotControls()
+    {
+        LivePlot plot(QStringLiteral("test"), QStringLiteral("y"));
+        plot.resize(600, 400);
+        plot.show();
+        const int s = plot.addSeries(QStringLiteral("a"), Qt::blue);
+        for (int i = 1; i <= 100000; ++i)
+            plot.addPoint(s, i, i / 1000.0, 1.0 / i);
+        QTRY_VERIFY(plot.replotCount() >= 1);
+        // 100,000 points arrived in one burst: a handful of replots, not one per point.
+        QVERIFY(plot.replotCount() < 5);
+        plot.setSmoothing(0.9);
+        plot.setLogY(true);
+        plot.setXAxis(LivePlot::XAxis::Epoch);
+        plot.setSeriesVisible(s, false);
+        QVERIFY(!plot.isSeriesVisible(s));
+        const QString png = dir_.path() + QStringLiteral("/plot.png"), pdf = dir_.path() + QStringLiteral("/plot.pdf");
+        QVERIFY(plot.exportTo(png));
+        QVERIFY(plot.exportTo(pdf));
+        QVERIFY(QFileInfo(png).size() > 1000);
+        QVERIFY(testutil::readFile(pdf).startsWith("%PDF"));
+        QString error;
+        QVERIFY(!plot.exportTo(QStringLiteral("/nonexistent/plot.png"), &error));
+        QVERIFY(error.contains(QStringLiteral("/nonexistent/plot.png")));
+    }
+};
+
+QTEST_MAIN(TestGui)
+#include "tst_gui.moc"
