@@ -129,7 +129,7 @@ int LivePlot::addSeries(const QString &name, const QColor &color, Qt::PenStyle s
     s->raw->removeFromLegend();
     s->smooth = plot_->addGraph();
     s->smooth->setName(name);
-    s->smooth->setPen(QPen(color, 1.6, style));
+    s->smooth->setPen(QPen(color, 1, style));
     applyVisibility(*s);
     series_.push_back(std::move(s));
     scheduleReplot();
