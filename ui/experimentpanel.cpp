@@ -17,7 +17,7 @@
 #include <QLabel>
 #include <QLineEdit>
 #include <QPixmap>
-#include <QPointer>
+#include <QThread>
 #include <QSlider>
 #include <QSpinBox>
 #include <QTimer>
@@ -138,9 +138,11 @@ ExperimentPanel::ExperimentPanel(QWidget *parent) : QScrollArea(parent)
 
 ExperimentPanel::~ExperimentPanel()
 {
-    // Data loads run on their own threads; they finish in a second or two.
-    for (auto &t : loaders_)
-        t.join();
+    // Data loads run on their own threads and post their result to this panel:
+    // wait for them (a second or two at most) before it goes away.
+    for (const auto &t : loaders_)
+        if (t)
+            t->wait();
 }
 
 QGroupBox *ExperimentPanel::makeDataBox()
@@ -355,10 +357,10 @@ void ExperimentPanel::loadData()
 {
     const int generation = ++generation_;
     const DataConfig config = experiment().data;
-    QPointer<ExperimentPanel> self(this);
     // Loading Fashion-MNIST takes a second: do it off the GUI thread. The result
-    // comes back as a queued call, dropped if a newer load was started.
-    loaders_.emplace_back([self, generation, config] {
+    // comes back as a queued call (the destructor waits for the thread, so the
+    // panel outlives it); a result from an older request is dropped.
+    QThread *thread = QThread::create([this, generation, config] {
         DatasetPreview preview;
         QString error;
         try {
@@ -367,9 +369,14 @@ void ExperimentPanel::loadData()
             error = QString::fromUtf8(e.what());
         }
         QMetaObject::invokeMethod(
-            self.data(), [self, generation, preview, error] { if (self) self->showPreview(generation, preview, error); },
-            Qt::QueuedConnection);
+            this, [this, generation, preview, error] { showPreview(generation, preview, error); }, Qt::QueuedConnection);
     });
+    // Queued: `finished` comes from the loading thread; the QThread object is
+    // deleted on the GUI thread, where it lives.
+    connect(thread, &QThread::finished, thread, &QObject::deleteLater, Qt::QueuedConnection);
+    loaders_.removeAll(nullptr);
+    loaders_.append(thread);
+    thread->start();
 }
 
 void ExperimentPanel::showPreview(int generation, const DatasetPreview &preview, const QString &error)

@@ -6,11 +6,9 @@
 #include "distillery/data.h"
 #include "distillery/experiment.h"
 
+#include <QList>
+#include <QPointer>
 #include <QScrollArea>
-
-#include <memory>
-#include <thread>
-#include <vector>
 
 class ModelEditor;
 class QCheckBox;
@@ -22,6 +20,7 @@ class QLabel;
 class QLineEdit;
 class QSlider;
 class QSpinBox;
+class QThread;
 class TrainEditor;
 
 class ExperimentPanel : public QScrollArea {
@@ -93,5 +92,5 @@ private:
     bool dataReady_ = false;
     bool filling_ = false;
     int generation_ = 0;
-    std::vector<std::thread> loaders_;
+    QList<QPointer<QThread>> loaders_; // data loads still running
 };

@@ -165,7 +165,7 @@ Raw makeSynthetic(const DataConfig &c, bool images)
     torch::Tensor x;
     if (!images) {
         const int d = c.syntheticFeatures;
-        auto centers = torch::randn({k, 2, d}, gen) * 1.1;
+        auto centers = torch::randn({k, 2, d}, gen);
         auto which = torch::randint(2, {total}, gen, torch::kInt64);
         x = centers.index({labels, which}) + torch::randn({total, d}, gen);
     } else {
@@ -176,7 +176,7 @@ Raw makeSynthetic(const DataConfig &c, bool images)
                         .size(std::vector<std::int64_t>{s, s})
                         .mode(torch::kBilinear)
                         .align_corners(false));
-        x = templates.index_select(0, labels) * 0.8 + torch::randn({total, 1, s, s}, gen);
+        x = templates.index_select(0, labels) * 0.3 + torch::randn({total, 1, s, s}, gen);
         auto shifts = torch::randint(9, {total}, gen, torch::kInt64);
         for (int sh = 0; sh < 9; ++sh) {
             auto rows = (shifts == sh).nonzero().squeeze(1);
