@@ -82,7 +82,9 @@ public:
             std::cerr << "[" << s.index + 1 << "/" << s.stageCount << "] teacher: reused from an earlier run\n";
         else
             std::cerr << "[" << s.index + 1 << "/" << s.stageCount << "] " << stageName(s.kind) << " (" << s.model
-                      << "): " << s.epochs << " epochs of " << s.stepsPerEpoch << " steps\n";
+                      << "): " << s.epochs << " epochs of " << s.stepsPerEpoch << " steps"
+                      << (s.blasThreads > 0 ? ", OpenBLAS on " + std::to_string(s.blasThreads) + " thread(s)" : std::string())
+                      << "\n";
     }
     void stepReported(const StepMetrics &m) override
     {

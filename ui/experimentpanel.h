@@ -63,6 +63,7 @@ private:
     QSpinBox *seed_;
     QComboBox *device_;
     QSpinBox *threads_;
+    QSpinBox *blasThreads_;
     // data
     QComboBox *source_;
     QLineEdit *path_;

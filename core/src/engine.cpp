@@ -6,6 +6,7 @@
 #include "distillery/runs.h"
 #include "torch_data.h"
 #include "torch_model.h"
+#include "trainer.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Parallel.h>
@@ -120,16 +121,6 @@ fs::path createRunDir(const std::string &workspace, const std::string &name)
     throw InvalidInput("workspace: too many runs named " + clean + " in the same second");
 }
 
-std::unique_ptr<torch::optim::Optimizer> makeOptimizer(std::vector<torch::Tensor> params, const TrainConfig &t)
-{
-    if (t.optimizer == "adam")
-        return std::make_unique<torch::optim::Adam>(params, torch::optim::AdamOptions(t.lr).weight_decay(t.weightDecay));
-    if (t.optimizer == "adamw")
-        return std::make_unique<torch::optim::AdamW>(params, torch::optim::AdamWOptions(t.lr).weight_decay(t.weightDecay));
-    return std::make_unique<torch::optim::SGD>(
-        params, torch::optim::SGDOptions(t.lr).momentum(t.momentum).nesterov(t.nesterov).weight_decay(t.weightDecay));
-}
-
 // Learning rate at a point of training, `epochPos` counted in epochs (fractional).
 double learningRate(const TrainConfig &t, double epochPos)
 {
@@ -242,17 +233,6 @@ struct Engine::Private {
         return e;
     }
 
-    // The frozen teacher's logits for every row of `split`, computed once.
-    torch::Tensor teacherLogits(detail::Net &teacher, const detail::Split &split)
-    {
-        teacher->eval();
-        torch::NoGradGuard guard; // not inference mode: the result enters the student's graph
-        std::vector<torch::Tensor> out;
-        for (std::int64_t i = 0; i < split.size(); i += 1024)
-            out.push_back(teacher->forward(split.x.slice(0, i, std::min(i + 1024, split.size()))));
-        return torch::cat(out);
-    }
-
     StageResult trainStage(const StageInfo &info, detail::Net &model, const TrainConfig &tc, const detail::Split &train,
                            detail::DistillationMethod &method, detail::Net *teacher, std::uint64_t initSeed,
                            std::uint64_t shuffleSeed);
@@ -270,11 +250,31 @@ StageResult Engine::Private::trainStage(const StageInfo &info, detail::Net &mode
     const std::string stage = stageName(info.kind);
     torch::manual_seed(initSeed); // dropout draws of this stage
     auto shuffle = at::detail::createCPUGenerator(shuffleSeed);
-    auto optimizer = makeOptimizer(model->parameters(), tc);
+    auto optimizer = detail::makeOptimizer(model->parameters(), tc);
 
     torch::Tensor cache;
     if (method.needsTeacher() && teacher && exp.distillation.teacherCache)
-        cache = teacherLogits(*teacher, train);
+        cache = detail::teacherLogits(*teacher, train);
+    if (teacher)
+        (*teacher)->eval();
+    detail::StepContext context{model, *optimizer, method, teacher, cache, train};
+
+    // OpenBLAS keeps its own threads beside LibTorch's; small products run
+    // faster on one (unless the experiment says otherwise).
+    StageInfo started = info;
+    const auto report = analyseArchitecture(model->architecture(), data.summary.inputShape, data.summary.classes);
+    r.parameters = report.parameters;
+    r.multiplyAdds = report.multiplyAdds;
+    std::int64_t macs = report.multiplyAdds;
+    if (teacher && !cache.defined())
+        macs += result.teacherMultiplyAdds;
+    started.blasThreads = exp.blasThreads > 0 ? exp.blasThreads
+                                              : detail::blasThreadsFor(macs * std::min<std::int64_t>(tc.batchSize, train.size()), effectiveThreads(exp.threads));
+    if (!detail::setOpenblasThreads(started.blasThreads))
+        started.blasThreads = 0;
+    r.blasThreads = started.blasThreads;
+    emit(eventJson(started));
+    observer->stageStarted(started);
 
     const std::int64_t n = train.size();
     const std::int64_t bs = std::min<std::int64_t>(tc.batchSize, n);
@@ -337,34 +337,8 @@ StageResult Engine::Private::trainStage(const StageInfo &info, detail::Net &mode
                 group.options().set_lr(lr);
 
             auto idx = perm.slice(0, b * bs, std::min(n, (b + 1) * bs));
-            auto x = train.x.index_select(0, idx);
-            auto y = train.y.index_select(0, idx);
-            detail::ModelOutputs student{model->forward(x), {}};
-            detail::ModelOutputs teacherOut;
-            if (method.needsTeacher()) {
-                if (cache.defined()) {
-                    teacherOut.logits = cache.index_select(0, idx);
-                } else {
-                    torch::NoGradGuard guard;
-                    (*teacher)->eval();
-                    teacherOut.logits = (*teacher)->forward(x);
-                }
-            }
-            auto terms = method.loss(student, teacherOut, y);
-            optimizer->zero_grad();
-            terms.total.backward();
-            optimizer->step();
-
-            {
-                torch::NoGradGuard guard;
-                const double rows = double(idx.size(0));
-                std::vector<torch::Tensor> values{terms.total.detach().to(torch::kFloat64) * rows};
-                for (auto &p : terms.parts)
-                    values.push_back(p.second.detach().to(torch::kFloat64) * rows);
-                values.push_back(student.logits.argmax(1).eq(y).sum().to(torch::kFloat64));
-                epochAcc += torch::stack(values);
-                epochSamples += idx.size(0);
-            }
+            detail::trainStep(context, idx, epochAcc);
+            epochSamples += idx.size(0);
             if ((b + 1) % exp.logEverySteps == 0 || b + 1 == steps)
                 report(globalStep);
         }
@@ -591,12 +565,8 @@ RunResult Engine::Private::runPipeline()
     } else {
         ti.epochs = exp.teacher.train.epochs;
         ti.stepsPerEpoch = stepsPerEpoch(data.train.size(), exp.teacher.train.batchSize);
-        emit(eventJson(ti));
-        observer->stageStarted(ti);
         auto ce = detail::makeCrossEntropy();
         StageResult r = trainStage(ti, teacher, exp.teacher.train, data.train, *ce, nullptr, exp.seed, exp.seed + 11);
-        r.parameters = teacherReport.parameters;
-        r.multiplyAdds = teacherReport.multiplyAdds;
         if (!finishStage(r)) {
             result.status = r.status;
             return result;
@@ -626,12 +596,7 @@ RunResult Engine::Private::runPipeline()
         si.epochs = exp.studentTrain.epochs;
         si.trainSamples = studentTrain.size();
         si.stepsPerEpoch = stepsPerEpoch(studentTrain.size(), exp.studentTrain.batchSize);
-        emit(eventJson(si));
-        observer->stageStarted(si);
-        StageResult r = trainStage(si, student, exp.studentTrain, studentTrain, m, t, exp.seed + 2, studentShuffle);
-        r.parameters = studentReport.parameters;
-        r.multiplyAdds = studentReport.multiplyAdds;
-        return finishStage(r);
+        return finishStage(trainStage(si, student, exp.studentTrain, studentTrain, m, t, exp.seed + 2, studentShuffle));
     };
     if (exp.baseline) {
         auto ce = detail::makeCrossEntropy();

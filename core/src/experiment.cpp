@@ -346,6 +346,8 @@ void validateExperiment(const Experiment &e, const std::string &origin)
         r.error("device", "must be auto, cpu or cuda (got '" + e.device + "')");
     if (e.threads < 0)
         r.error("threads", "must be >= 0 (0: all cores)");
+    if (e.blasThreads < 0)
+        r.error("blas_threads", "must be >= 0 (0: chosen per stage by measuring)");
     if (e.logEverySteps < 1)
         r.error("log_every_steps", "must be >= 1");
     const auto &d = e.data;
@@ -420,6 +422,7 @@ Experiment parseExperiment(const std::string &text, const std::string &origin,
     r.read("seed", e.seed);
     r.read("device", e.device);
     r.read("threads", e.threads);
+    r.read("blas_threads", e.blasThreads);
     r.read("log_every_steps", e.logEverySteps);
     if (const json *d = r.find("data"))
         readData(*d, origin, e.data);
@@ -503,6 +506,7 @@ std::string experimentToJson(const Experiment &e)
               {"seed", e.seed},
               {"device", e.device},
               {"threads", e.threads},
+              {"blas_threads", e.blasThreads},
               {"log_every_steps", e.logEverySteps},
               {"data", data},
               {"teacher", teacher},

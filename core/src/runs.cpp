@@ -103,7 +103,7 @@ json stageResultJson(const StageResult &e)
             {"best_val_accuracy", number(e.bestValAccuracy)}, {"test_accuracy", number(e.testAccuracy)},
             {"final_test_accuracy", number(e.finalTestAccuracy)}, {"seconds", e.seconds},
             {"parameters", e.parameters},          {"multiply_adds", e.multiplyAdds},
-            {"checkpoint", e.checkpoint}};
+            {"checkpoint", e.checkpoint}, {"blas_threads", e.blasThreads}};
 }
 
 } // namespace
@@ -124,7 +124,8 @@ std::string eventJson(const StageInfo &e)
 {
     return json{{"event", "stage_started"}, {"stage", stageName(e.kind)},   {"index", e.index},
                 {"stages", e.stageCount},   {"model", e.model},             {"epochs", e.epochs},
-                {"steps_per_epoch", e.stepsPerEpoch}, {"train_samples", e.trainSamples}, {"reused", e.reused}}
+                {"steps_per_epoch", e.stepsPerEpoch}, {"train_samples", e.trainSamples}, {"reused", e.reused},
+                {"blas_threads", e.blasThreads}}
         .dump();
 }
 

@@ -29,6 +29,7 @@ struct StageInfo {
     std::int64_t stepsPerEpoch = 0;
     std::int64_t trainSamples = 0;
     bool reused = false;                // teacher loaded from an earlier run
+    int blasThreads = 0;                // OpenBLAS threads chosen for this stage (0: not OpenBLAS)
 };
 
 struct StepMetrics {
@@ -72,6 +73,7 @@ struct StageResult {
     std::int64_t parameters = 0;
     std::int64_t multiplyAdds = 0;
     std::string checkpoint;             // path of the saved model
+    int blasThreads = 0;                // as in StageInfo
 };
 
 struct RunResult {

@@ -102,6 +102,8 @@ struct Experiment {
     std::uint64_t seed = 1;
     std::string device = "auto";        // auto | cpu | cuda
     int threads = 0;                    // CPU threads (0: all cores)
+    int blasThreads = 0;                // OpenBLAS threads per stage (0: measured per stage,
+                                        // the faster of `threads` and 1)
     int logEverySteps = 50;             // step metrics reported every N steps
     DataConfig data;
     TeacherConfig teacher;
