@@ -83,7 +83,9 @@ public:
         else
             std::cerr << "[" << s.index + 1 << "/" << s.stageCount << "] " << stageName(s.kind) << " (" << s.model
                       << "): " << s.epochs << " epochs of " << s.stepsPerEpoch << " steps"
-                      << (s.blasThreads > 0 ? ", OpenBLAS on " + std::to_string(s.blasThreads) + " thread(s)" : std::string())
+                      << (s.blasThreads > 0 ? ", threads: " + std::to_string(s.torchThreads) + " LibTorch, " +
+                                                 std::to_string(s.blasThreads) + " OpenBLAS"
+                                           : std::string())
                       << "\n";
     }
     void stepReported(const StepMetrics &m) override

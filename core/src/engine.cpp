@@ -259,19 +259,24 @@ StageResult Engine::Private::trainStage(const StageInfo &info, detail::Net &mode
         (*teacher)->eval();
     detail::StepContext context{model, *optimizer, method, teacher, cache, train};
 
-    // OpenBLAS keeps its own threads beside LibTorch's; small products run
-    // faster on one (unless the experiment says otherwise).
+    // Split the cores between LibTorch's and OpenBLAS's threads for this
+    // stage's model (see planThreads), unless the experiment fixes BLAS threads.
     StageInfo started = info;
     const auto report = analyseArchitecture(model->architecture(), data.summary.inputShape, data.summary.classes);
     r.parameters = report.parameters;
     r.multiplyAdds = report.multiplyAdds;
-    std::int64_t macs = report.multiplyAdds;
-    if (teacher && !cache.defined())
-        macs += result.teacherMultiplyAdds;
-    started.blasThreads = exp.blasThreads > 0 ? exp.blasThreads
-                                              : detail::blasThreadsFor(macs * std::min<std::int64_t>(tc.batchSize, train.size()), effectiveThreads(exp.threads));
-    if (!detail::setOpenblasThreads(started.blasThreads))
-        started.blasThreads = 0;
+    auto [linear, conv] = detail::linearAndConvMultiplyAdds(model->architecture(), data.summary.inputShape, data.summary.classes);
+    if (teacher && !cache.defined()) {
+        const auto [tl, tc2] = detail::linearAndConvMultiplyAdds((*teacher)->architecture(), data.summary.inputShape, data.summary.classes);
+        linear += tl;
+        conv += tc2;
+    }
+    const int threads = effectiveThreads(exp.threads);
+    detail::ThreadPlan plan = detail::planThreads(linear, conv, std::min<std::int64_t>(tc.batchSize, train.size()), threads);
+    if (exp.blasThreads > 0)
+        plan = {threads, exp.blasThreads};
+    started.torchThreads = plan.torch;
+    started.blasThreads = detail::applyThreads(plan) ? plan.blas : 0;
     r.blasThreads = started.blasThreads;
     emit(eventJson(started));
     observer->stageStarted(started);

@@ -125,7 +125,7 @@ std::string eventJson(const StageInfo &e)
     return json{{"event", "stage_started"}, {"stage", stageName(e.kind)},   {"index", e.index},
                 {"stages", e.stageCount},   {"model", e.model},             {"epochs", e.epochs},
                 {"steps_per_epoch", e.stepsPerEpoch}, {"train_samples", e.trainSamples}, {"reused", e.reused},
-                {"blas_threads", e.blasThreads}}
+                {"torch_threads", e.torchThreads}, {"blas_threads", e.blasThreads}}
         .dump();
 }
 

@@ -1,5 +1,6 @@
 #include "trainer.h"
 
+#include <ATen/Parallel.h>
 #include <dlfcn.h>
 
 namespace distillery::detail {
@@ -83,11 +84,29 @@ bool setOpenblasThreads(int n)
     return true;
 }
 
-int blasThreadsFor(std::int64_t multiplyAdds, int threads)
+ThreadPlan planThreads(std::int64_t linearMultiplyAdds, std::int64_t convMultiplyAdds, std::int64_t batch, int threads)
 {
-    // Measured with benchmarks/bench_distill on 2 cores: see docs/PERFORMANCE.md.
-    constexpr std::int64_t oneThreadBelow = 64'000'000;
-    return multiplyAdds < oneThreadBelow ? 1 : threads;
+    constexpr std::int64_t small = 64'000'000; // multiply-adds per batch
+    if ((linearMultiplyAdds + convMultiplyAdds) * batch < small)
+        return {threads, 1};
+    if (convMultiplyAdds >= linearMultiplyAdds)
+        return {threads, threads};
+    return {1, threads};
+}
+
+std::pair<std::int64_t, std::int64_t> linearAndConvMultiplyAdds(const Architecture &layers, const Shape &input, int classes)
+{
+    const auto report = analyseArchitecture(layers, input, classes);
+    std::int64_t linear = 0, conv = 0;
+    for (std::size_t i = 0; i < report.layers.size(); ++i)
+        (layers[i].type == "linear" ? linear : conv) += report.layers[i].multiplyAdds;
+    return {linear, conv};
+}
+
+bool applyThreads(const ThreadPlan &plan)
+{
+    at::set_num_threads(plan.torch);
+    return setOpenblasThreads(plan.blas);
 }
 
 } // namespace distillery::detail

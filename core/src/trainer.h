@@ -33,11 +33,23 @@ std::unique_ptr<torch::optim::Optimizer> makeOptimizer(std::vector<torch::Tensor
 int openblasThreads();
 bool setOpenblasThreads(int n);
 
-// OpenBLAS threads for a step of `multiplyAdds` (forward, whole batch): one
-// thread for small products, where handing work between threads costs more
-// than it gains; `threads` otherwise. A rule rather than a timing, so that the
-// same experiment always takes the same choice (the thread count changes the
-// order of floating-point sums, and so the last bits of the results).
-int blasThreadsFor(std::int64_t multiplyAdds, int threads);
+// How a step's work is split between LibTorch's OpenMP threads and OpenBLAS's
+// own threads on `threads` cores. Both pools spin while they wait, so giving
+// both all cores makes them fight over matrix products. Measured on 2 cores
+// (benchmarks/bench_distill, docs/PERFORMANCE.md):
+// - small products (an MLP student with cached teacher logits): one BLAS thread;
+// - large fully connected layers: one LibTorch thread, all cores to OpenBLAS;
+// - convolutions (im2col and pooling run on LibTorch's threads): all cores to both.
+// A rule rather than a timing, so that the same experiment always makes the
+// same choice: the thread counts change the order of floating-point sums.
+struct ThreadPlan {
+    int torch = 1;
+    int blas = 1;
+};
+ThreadPlan planThreads(std::int64_t linearMultiplyAdds, std::int64_t convMultiplyAdds, std::int64_t batch, int threads);
+// The split of `layers`' multiply-adds between linear and convolution layers.
+std::pair<std::int64_t, std::int64_t> linearAndConvMultiplyAdds(const Architecture &layers, const Shape &input, int classes);
+// Applies a plan to both pools; false when the BLAS is not OpenBLAS (its threads are then left alone).
+bool applyThreads(const ThreadPlan &plan);
 
 } // namespace distillery::detail

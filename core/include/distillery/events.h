@@ -29,6 +29,7 @@ struct StageInfo {
     std::int64_t stepsPerEpoch = 0;
     std::int64_t trainSamples = 0;
     bool reused = false;                // teacher loaded from an earlier run
+    int torchThreads = 0;               // LibTorch threads chosen for this stage
     int blasThreads = 0;                // OpenBLAS threads chosen for this stage (0: not OpenBLAS)
 };
 

@@ -1,0 +1,65 @@
+// Throughput of the engine's distillation step on the reference cases, with the
+// machine's matrix-multiply rate for scale. Prints figures; judges nothing.
+//   build/benchmarks/bench_distill [--case NAME]... [--seconds S] [--threads N] [--blas-threads N] [--json]
+#include "distillery/benchmark.h"
+#include "distillery/engine.h"
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <iostream>
+
+int main(int argc, char **argv)
+{
+    CLI::App app{"Times Distillery's training step on fixed cases (see docs/PERFORMANCE.md)."};
+    std::vector<std::string> names;
+    double seconds = 3.0;
+    int threads = distillery::effectiveThreads(0);
+    int torchThreads = 0, blasThreads = 0;
+    bool json = false, list = false;
+    app.add_option("--case", names, "Case to run (repeatable; default: all)");
+    app.add_option("--seconds", seconds, "Timed seconds per case")->capture_default_str();
+    app.add_option("--threads", threads, "Cores to use")->capture_default_str();
+    app.add_option("--torch-threads", torchThreads, "LibTorch threads (0: the engine's rule)")->capture_default_str();
+    app.add_option("--blas-threads", blasThreads, "OpenBLAS threads (0: the engine's rule)")->capture_default_str();
+    app.add_flag("--json", json, "One JSON object per case");
+    app.add_flag("--list", list, "List the cases");
+    CLI11_PARSE(app, argc, argv);
+
+    const auto cases = distillery::referenceBenchmarkCases();
+    if (list) {
+        for (const auto &c : cases)
+            std::cout << c.name << "\n";
+        return 0;
+    }
+    const double sgemm = distillery::sgemmGflops(1024, 1.0, threads);
+    if (!json)
+        std::printf("sgemm 1024x1024 on %d threads: %.1f GFLOP/s\n\n%-18s %12s %10s %9s %9s %5s\n", threads, sgemm,
+                    "case", "samples/s", "epoch (s)", "GFLOP/s", "% sgemm", "torch/blas");
+    bool any = false;
+    for (const auto &c : cases) {
+        if (!names.empty() && std::find(names.begin(), names.end(), c.name) == names.end())
+            continue;
+        any = true;
+        const auto r = distillery::runBenchmark(c, seconds, threads, torchThreads, blasThreads);
+        if (json) {
+            std::cout << nlohmann::json{{"case", c.name},       {"samples_per_second", r.samplesPerSecond},
+                                        {"gflops", r.gflops},   {"sgemm_gflops", sgemm},
+                                        {"blas_threads", r.blasThreads}, {"torch_threads", r.torchThreads}, {"threads", threads},
+                                        {"peak_rss_bytes", distillery::peakResidentBytes()}}
+                             .dump()
+                      << std::endl;
+        } else {
+            std::printf("%-18s %12.0f %10.2f %9.1f %8.0f%% %5d/%d\n", c.name.c_str(), r.samplesPerSecond,
+                        54000.0 / r.samplesPerSecond, r.gflops, 100.0 * r.gflops / sgemm, r.torchThreads, r.blasThreads);
+        }
+    }
+    if (!any) {
+        std::cerr << "no such case (see --list)\n";
+        return 2;
+    }
+    if (!json)
+        std::printf("\npeak resident memory: %.0f MiB\n", double(distillery::peakResidentBytes()) / (1 << 20));
+    return 0;
+}

@@ -1,0 +1,77 @@
+#!/usr/bin/python3
+"""Runs Distillery's benchmark and the PyTorch reference script side by side,
+alternating, and prints the ratio of their throughputs per case (min, median,
+max over the repetitions) as a Markdown table. Ratios from one session are
+what count: absolute figures drift on shared machines.
+
+  /usr/bin/python3 benchmarks/compare.py [--build build] [--repeats 3] [--seconds 2]
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def run_json(cmd, env=None):
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env).stdout
+    return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--build", default=os.path.join(HERE, "..", "build"))
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--seconds", type=float, default=2.0)
+    ap.add_argument("--case", action="append")
+    args = ap.parse_args()
+    bench = os.path.join(args.build, "benchmarks", "bench_distill")
+    cases = args.case or subprocess.run([bench, "--list"], check=True, capture_output=True, text=True).stdout.split()
+    reference = [sys.executable, os.path.join(HERE, "reference.py"), "--seconds", str(args.seconds)]
+
+    results = {c: {"ours": [], "default": [], "same": []} for c in cases}
+    info = {}
+    for rep in range(args.repeats):
+        for case in cases:
+            ours = run_json([bench, "--json", "--case", case, "--seconds", str(args.seconds)])[0]
+            info[case] = ours
+            # The script as a user runs it: PyTorch's and OpenBLAS's default threads.
+            default = run_json(reference + ["--case", case])[0]
+            # The script with Distillery's thread settings.
+            env = dict(os.environ, OPENBLAS_NUM_THREADS=str(ours["blas_threads"]))
+            same = run_json(reference + ["--case", case, "--threads", str(ours["torch_threads"])], env=env)[0]
+            results[case]["ours"].append(ours["samples_per_second"])
+            results[case]["default"].append(default["samples_per_second"])
+            results[case]["same"].append(same["samples_per_second"])
+            print(f"[{rep + 1}/{args.repeats}] {case}: Distillery {ours['samples_per_second']:.0f}, "
+                  f"script {default['samples_per_second']:.0f} (default threads), "
+                  f"{same['samples_per_second']:.0f} (same threads) samples/s", file=sys.stderr, flush=True)
+
+    def span(values):
+        return f"{min(values):.2f} / {statistics.median(values):.2f} / {max(values):.2f}"
+
+    sgemm = statistics.median(i["sgemm_gflops"] for i in info.values())
+    print(f"sgemm 1024x1024: {sgemm:.1f} GFLOP/s ({info[cases[0]]['threads']} threads)\n")
+    print("| case | Distillery samples/s | script samples/s (default threads) | ratio vs default (min / median / max) "
+          "| ratio vs same threads (min / median / max) | GFLOP/s | % of sgemm | threads LibTorch / OpenBLAS |")
+    print("|---|---:|---:|---|---|---:|---:|---:|")
+    for case in cases:
+        r = results[case]
+        vs_default = [o / d for o, d in zip(r["ours"], r["default"])]
+        vs_same = [o / s for o, s in zip(r["ours"], r["same"])]
+        ours = statistics.median(r["ours"])
+        gflops = info[case]["gflops"] * ours / info[case]["samples_per_second"]
+        print(f"| {case} | {ours:.0f} | {statistics.median(r['default']):.0f} | {span(vs_default)} | {span(vs_same)} "
+              f"| {gflops:.1f} | {100 * gflops / sgemm:.0f}% | {info[case]['torch_threads']} / {info[case]['blas_threads']} |")
+    if "b-cnn-mlp-cached" in results and "b-cnn-mlp-online" in results:
+        cached = results["b-cnn-mlp-cached"]["ours"]
+        online = results["b-cnn-mlp-online"]["default"]
+        print(f"\nDistillery's cached-teacher epoch against the script's online-teacher epoch (b): "
+              f"{span([c / o for c, o in zip(cached, online)])}x")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,123 @@
+#!/usr/bin/python3
+"""The PyTorch script a user would write for the same cases as bench_distill:
+same layers, batch, optimiser, loss, data held as one tensor. Prints one JSON
+object per case. Run with Debian's python3-torch (/usr/bin/python3), which is
+the same LibTorch 1.13 as Distillery links.
+
+  /usr/bin/python3 benchmarks/reference.py --case b-cnn-mlp-online [--threads N] [--seconds S]
+"""
+import argparse
+import json
+import time
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+def mlp(hidden, classes=10):
+    layers, width = [nn.Flatten()], 784
+    for h in hidden:
+        layers += [nn.Linear(width, h), nn.ReLU()]
+        width = h
+    return nn.Sequential(*layers, nn.Linear(width, classes))
+
+
+def cnn_large(classes=10):
+    return nn.Sequential(
+        nn.Conv2d(1, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(32, 64, 3, padding=1), nn.BatchNorm2d(64), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(64 * 7 * 7, 128), nn.ReLU(), nn.Dropout(0.3), nn.Linear(128, classes))
+
+
+CASES = {
+    "a-hinton-online": (lambda: mlp([1200, 1200]), lambda: mlp([800, 800]), False, False),
+    "b-cnn-mlp-online": (cnn_large, lambda: mlp([128]), False, False),
+    "b-cnn-mlp-cached": (cnn_large, lambda: mlp([128]), True, False),
+    "c-tiny-online": (lambda: mlp([256]), lambda: mlp([64]), False, False),
+    "c-tiny-cached": (lambda: mlp([256]), lambda: mlp([64]), True, False),
+    "d-eval-cnn": (cnn_large, lambda: mlp([64]), False, True),
+}
+
+
+def kd_loss(s, t, y, T=4.0, alpha=0.5):
+    soft = F.kl_div(F.log_softmax(s / T, 1), F.log_softmax(t / T, 1), reduction="batchmean", log_target=True) * T * T
+    hard = F.cross_entropy(s, y)
+    return alpha * soft + (1 - alpha) * hard, soft, hard
+
+
+def run(name, seconds, batch=128, rows=8192):
+    make_teacher, make_student, cached, inference = CASES[name]
+    torch.manual_seed(0)
+    x = torch.randn(rows, 1, 28, 28)
+    y = torch.randint(10, (rows,))
+    teacher = make_teacher().eval()
+    for p in teacher.parameters():
+        p.requires_grad_(False)
+    if inference:
+        def one_pass():
+            with torch.inference_mode():
+                for i in range(0, rows, 1024):
+                    teacher(x[i:i + 1024]).argmax(1)
+        one_pass()
+        samples, t0 = 0, time.perf_counter()
+        while time.perf_counter() - t0 < seconds:
+            one_pass()
+            samples += rows
+        return samples / (time.perf_counter() - t0)
+
+    student = make_student()
+    opt = torch.optim.SGD(student.parameters(), lr=0.05, momentum=0.9, nesterov=True, weight_decay=5e-4)
+    cache = None
+    if cached:
+        with torch.no_grad():
+            cache = torch.cat([teacher(x[i:i + 1024]) for i in range(0, rows, 1024)])
+    acc = torch.zeros(4, dtype=torch.float64)
+    state = {"perm": torch.randperm(rows), "b": 0}
+    steps = rows // batch
+
+    def step():
+        if state["b"] == steps:
+            state["perm"], state["b"] = torch.randperm(rows), 0
+        idx = state["perm"][state["b"] * batch:(state["b"] + 1) * batch]
+        state["b"] += 1
+        xb, yb = x.index_select(0, idx), y.index_select(0, idx)
+        out = student(xb)
+        if cache is not None:
+            t = cache.index_select(0, idx)
+        else:
+            with torch.no_grad():
+                t = teacher(xb)
+        total, soft, hard = kd_loss(out, t, yb)
+        opt.zero_grad()
+        total.backward()
+        opt.step()
+        with torch.no_grad():
+            acc.add_(torch.stack([total.double() * batch, soft.double() * batch, hard.double() * batch,
+                                  out.argmax(1).eq(yb).sum().double()]))
+
+    for _ in range(5):
+        step()
+    samples, t0 = 0, time.perf_counter()
+    while time.perf_counter() - t0 < seconds:
+        step()
+        samples += batch
+    acc.sum().item()
+    return samples / (time.perf_counter() - t0)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--case", action="append", choices=sorted(CASES))
+    ap.add_argument("--seconds", type=float, default=3.0)
+    ap.add_argument("--threads", type=int, default=0, help="torch.set_num_threads (0: leave the default)")
+    args = ap.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    for name in args.case or sorted(CASES):
+        sps = run(name, args.seconds)
+        print(json.dumps({"case": name, "samples_per_second": sps, "threads": torch.get_num_threads()}), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,51 @@
+// Timing of the engine's own training step on fixed cases, for the benchmark
+// program (benchmarks/bench_distill) and its comparison with PyTorch.
+#pragma once
+
+#include "distillery/experiment.h"
+#include "distillery/architecture.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace distillery {
+
+struct BenchmarkCase {
+    std::string name;
+    ModelSpec teacher;
+    ModelSpec student;
+    Shape input{1, 28, 28};
+    int classes = 10;
+    int batch = 128;
+    bool cachedTeacher = false;     // distil from precomputed teacher logits
+    bool inference = false;         // time the teacher's evaluation instead (batch 1024)
+    TrainConfig train;              // the student's optimiser
+    double temperature = 4.0, alpha = 0.5;
+};
+
+struct BenchmarkResult {
+    double samplesPerSecond = 0.0;
+    double flopsPerSample = 0.0;    // 2 per multiply-add; training counts forward and backward (3x)
+    double gflops = 0.0;
+    int torchThreads = 0;
+    int blasThreads = 0;
+};
+
+// The reference cases (a) to (d) of docs/PERFORMANCE.md.
+std::vector<BenchmarkCase> referenceBenchmarkCases();
+
+// Runs `c` for about `seconds` after a warm-up on random data held as one tensor,
+// through the same step code as the engine, on `threads` cores split between
+// LibTorch and OpenBLAS as the engine splits them; `torchThreads` or
+// `blasThreads` above 0 fix that count instead.
+BenchmarkResult runBenchmark(const BenchmarkCase &c, double seconds, int threads, int torchThreads = 0,
+                             int blasThreads = 0);
+
+// Single-precision matrix product rate (GFLOP/s) of n x n matrices.
+double sgemmGflops(int n, double seconds, int threads);
+
+// The process's peak resident memory, in bytes.
+std::int64_t peakResidentBytes();
+
+} // namespace distillery

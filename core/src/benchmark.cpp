@@ -1,0 +1,168 @@
+#include "distillery/benchmark.h"
+
+#include "distillery/engine.h"
+#include "trainer.h"
+
+#include <ATen/Parallel.h>
+
+#include <chrono>
+#include <sys/resource.h>
+
+namespace distillery {
+
+namespace {
+
+ModelSpec preset(const std::string &name, std::vector<std::int64_t> hidden = {})
+{
+    ModelSpec m;
+    m.preset = name;
+    m.hidden = std::move(hidden);
+    return m;
+}
+
+double now()
+{
+    return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+} // namespace
+
+std::vector<BenchmarkCase> referenceBenchmarkCases()
+{
+    TrainConfig sgd; // SGD with Nesterov momentum, the students' default
+    std::vector<BenchmarkCase> cases;
+    auto add = [&](std::string name, ModelSpec t, ModelSpec s, bool cached, bool inference = false) {
+        BenchmarkCase c;
+        c.name = std::move(name);
+        c.teacher = std::move(t);
+        c.student = std::move(s);
+        c.cachedTeacher = cached;
+        c.inference = inference;
+        c.train = sgd;
+        cases.push_back(c);
+    };
+    add("a-hinton-online", preset("mlp-1200x2"), preset("mlp-800x2"), false);
+    add("b-cnn-mlp-online", preset("cnn-large"), preset("mlp", {128}), false);
+    add("b-cnn-mlp-cached", preset("cnn-large"), preset("mlp", {128}), true);
+    add("c-tiny-online", preset("mlp", {256}), preset("mlp", {64}), false);
+    add("c-tiny-cached", preset("mlp", {256}), preset("mlp", {64}), true);
+    add("d-eval-cnn", preset("cnn-large"), preset("mlp", {64}), false, true);
+    return cases;
+}
+
+BenchmarkResult runBenchmark(const BenchmarkCase &c, double seconds, int threads, int torchThreads, int blasThreads)
+{
+    torch::manual_seed(0);
+    const auto teacherLayers = resolveModel(c.teacher, c.classes);
+    const auto studentLayers = resolveModel(c.student, c.classes);
+    const auto tr = analyseArchitecture(teacherLayers, c.input, c.classes);
+    const auto sr = analyseArchitecture(studentLayers, c.input, c.classes);
+    if (!tr.ok || !sr.ok)
+        throw ConfigError(c.name + ": " + (tr.ok ? sr.error : tr.error));
+
+    // Random data, resident as one tensor like the engine's.
+    const std::int64_t rows = 8192;
+    std::vector<std::int64_t> sizes{rows};
+    sizes.insert(sizes.end(), c.input.begin(), c.input.end());
+    detail::Split train{torch::randn(sizes), torch::randint(c.classes, {rows}, torch::kInt64)};
+
+    detail::Net teacher(teacherLayers, c.input);
+    teacher->eval();
+    for (auto &p : teacher->parameters())
+        p.set_requires_grad(false);
+    BenchmarkResult r;
+    // The engine's split of the cores, unless the caller fixes one or both counts.
+    auto applyPlan = [&](std::int64_t linear, std::int64_t conv, std::int64_t batch) {
+        detail::ThreadPlan plan = detail::planThreads(linear, conv, batch, threads);
+        if (torchThreads > 0)
+            plan.torch = torchThreads;
+        if (blasThreads > 0)
+            plan.blas = blasThreads;
+        detail::applyThreads(plan);
+        r.torchThreads = plan.torch;
+        r.blasThreads = plan.blas;
+    };
+
+    if (c.inference) {
+        auto [linear, conv] = detail::linearAndConvMultiplyAdds(teacherLayers, c.input, c.classes);
+        applyPlan(linear, conv, 1024);
+        c10::InferenceMode guard;
+        auto run = [&] {
+            for (std::int64_t i = 0; i < rows; i += 1024)
+                (void)teacher->forward(train.x.slice(0, i, i + 1024)).argmax(1);
+        };
+        run();
+        std::int64_t samples = 0;
+        const double t0 = now();
+        while (now() - t0 < seconds) {
+            run();
+            samples += rows;
+        }
+        r.samplesPerSecond = double(samples) / (now() - t0);
+        r.flopsPerSample = 2.0 * double(tr.multiplyAdds);
+    } else {
+        detail::Net student(studentLayers, c.input);
+        auto optimizer = detail::makeOptimizer(student->parameters(), c.train);
+        DistillConfig kd;
+        kd.temperature = c.temperature;
+        kd.alpha = c.alpha;
+        auto method = detail::makeMethod(kd);
+        torch::Tensor cache = c.cachedTeacher ? detail::teacherLogits(teacher, train) : torch::Tensor();
+        detail::StepContext ctx{student, *optimizer, *method, &teacher, cache, train};
+        auto [linear, conv] = detail::linearAndConvMultiplyAdds(studentLayers, c.input, c.classes);
+        if (!c.cachedTeacher) {
+            const auto [tl, tc] = detail::linearAndConvMultiplyAdds(teacherLayers, c.input, c.classes);
+            linear += tl;
+            conv += tc;
+        }
+        applyPlan(linear, conv, c.batch);
+        auto acc = torch::zeros({4}, torch::kFloat64);
+        std::int64_t samples = 0, b = 0;
+        auto perm = torch::randperm(rows, torch::kInt64);
+        const std::int64_t steps = rows / c.batch;
+        auto step = [&] {
+            if (b == steps) {
+                perm = torch::randperm(rows, torch::kInt64);
+                b = 0;
+            }
+            detail::trainStep(ctx, perm.slice(0, b * c.batch, (b + 1) * c.batch), acc);
+            ++b;
+            samples += c.batch;
+        };
+        for (int i = 0; i < 5; ++i)
+            step();
+        samples = 0;
+        const double t0 = now();
+        while (now() - t0 < seconds)
+            step();
+        (void)acc.sum().item<double>();
+        r.samplesPerSecond = double(samples) / (now() - t0);
+        r.flopsPerSample = 6.0 * double(sr.multiplyAdds) + (c.cachedTeacher ? 0.0 : 2.0 * double(tr.multiplyAdds));
+    }
+    r.gflops = r.samplesPerSecond * r.flopsPerSample / 1e9;
+    return r;
+}
+
+double sgemmGflops(int n, double seconds, int threads)
+{
+    detail::applyThreads({1, threads});
+    auto a = torch::randn({n, n}), b = torch::randn({n, n}), out = torch::empty({n, n});
+    torch::mm_out(out, a, b);
+    double best = 0;
+    const double t0 = now();
+    while (now() - t0 < seconds) {
+        const double s = now();
+        torch::mm_out(out, a, b);
+        best = std::max(best, 2.0 * n * double(n) * n / (now() - s) / 1e9);
+    }
+    return best;
+}
+
+std::int64_t peakResidentBytes()
+{
+    rusage u{};
+    getrusage(RUSAGE_SELF, &u);
+    return std::int64_t(u.ru_maxrss) * 1024;
+}
+
+} // namespace distillery
