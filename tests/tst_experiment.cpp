@@ -93,6 +93,7 @@ private Q_SLOTS:
         QTest::newRow("optimizer") << "student.train.optimizer=adamm" << "student.train.optimizer";
         QTest::newRow("schedule") << "student.train.schedule=cosin" << "student.train.schedule";
         QTest::newRow("device") << "device=tpu" << "device";
+        QTest::newRow("blas threads") << "blas_threads=-1" << "blas_threads";
         QTest::newRow("method") << "distillation.method=dkd" << "distillation.method";
         QTest::newRow("type") << "distillation.temperature=\"hot\"" << "distillation.temperature";
         QTest::newRow("epochs fraction") << "student.train.epochs=2.5" << "student.train.epochs";

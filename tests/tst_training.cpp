@@ -100,6 +100,28 @@ private Q_SLOTS:
         QVERIFY(runs[0].compression() > 5);
     }
 
+    void threadsSplitPerStage()
+    {
+        QTemporaryDir ws;
+        Experiment e = testutil::syntheticExperiment();
+        e.teacher.train.epochs = 1;
+        e.studentTrain.epochs = 1;
+        e.threads = 2;
+        Recorder rec;
+        runExperiment(e, ws.path(), rec);
+        QCOMPARE(rec.stages.size(), std::size_t(3));
+        for (const auto &s : rec.stages) {
+            // Small MLPs: LibTorch gets the cores, OpenBLAS one thread (0 where the BLAS is not OpenBLAS).
+            QCOMPARE(s.torchThreads, 2);
+            QVERIFY2(s.blasThreads == 1 || s.blasThreads == 0, qPrintable(QString::number(s.blasThreads)));
+        }
+        e.blasThreads = 2; // fixed by the experiment
+        Recorder fixed;
+        runExperiment(e, ws.path(), fixed);
+        for (const auto &s : fixed.stages)
+            QVERIFY(s.blasThreads == 2 || s.blasThreads == 0);
+    }
+
     void sameSeedSameNumbers()
     {
         QTemporaryDir ws;
