@@ -23,6 +23,8 @@ int main(int argc, char **argv)
     parser.addOption(workspace);
     QCommandLineOption start(QStringLiteral("start"), QStringLiteral("Start the experiment at once."));
     parser.addOption(start);
+    QCommandLineOption quit(QStringLiteral("quit-when-done"), QStringLiteral("Quit when the run has ended (with --start)."));
+    parser.addOption(quit);
     parser.addPositionalArgument(QStringLiteral("experiment"), QStringLiteral("Experiment file (JSON) to open."),
                                  QStringLiteral("[experiment]"));
     parser.process(app);
@@ -37,5 +39,10 @@ int main(int argc, char **argv)
                 window.startRun();
         }, Qt::SingleShotConnection);
     }
+    if (parser.isSet(quit))
+        QObject::connect(window.controller(), &TrainingController::runningChanged, &app, [](bool running) {
+            if (!running)
+                QCoreApplication::quit();
+        });
     return app.exec();
 }

@@ -260,10 +260,7 @@ bool MainWindow::openExperiment(const QString &path)
         QMessageBox::warning(this, tr("Open experiment"), QString::fromUtf8(e.what()));
         return false;
     }
-    experimentPath_ = path;
-    setWindowTitle(tr("%1 – Distillery").arg(QFileInfo(path).fileName()));
-    addRecent(path);
-    QSettings().setValue(QStringLiteral("lastExperiment"), path);
+    setExperimentPath(path);
     return true;
 }
 
@@ -275,12 +272,17 @@ bool MainWindow::saveExperiment(const QString &path)
         QMessageBox::warning(this, tr("Save experiment"), QString::fromUtf8(e.what()));
         return false;
     }
+    setExperimentPath(path);
+    statusBar()->showMessage(tr("Saved %1").arg(path), 4000);
+    return true;
+}
+
+void MainWindow::setExperimentPath(const QString &path)
+{
     experimentPath_ = path;
     setWindowTitle(tr("%1 – Distillery").arg(QFileInfo(path).fileName()));
     addRecent(path);
     QSettings().setValue(QStringLiteral("lastExperiment"), path);
-    statusBar()->showMessage(tr("Saved %1").arg(path), 4000);
-    return true;
 }
 
 void MainWindow::addRecent(const QString &path)

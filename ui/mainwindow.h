@@ -61,6 +61,8 @@ private:
     void updateActions();
     void updateRecentMenu();
     void addRecent(const QString &path);
+    // The file the experiment was last opened from or saved to.
+    void setExperimentPath(const QString &path);
     bool confirmDiscard();
 
     void onRunStarted(const distillery::RunStartInfo &info);
