@@ -84,7 +84,7 @@ BenchmarkResult runBenchmark(const BenchmarkCase &c, double seconds, int threads
     };
 
     if (c.inference) {
-        auto [linear, conv] = detail::linearAndConvMultiplyAdds(teacherLayers, c.input, c.classes);
+        auto [linear, conv] = detail::linearAndConvMultiplyAdds(teacherLayers, tr);
         applyPlan(linear, conv, 1024);
         c10::InferenceMode guard;
         auto run = [&] {
@@ -109,11 +109,11 @@ BenchmarkResult runBenchmark(const BenchmarkCase &c, double seconds, int threads
         auto method = detail::makeMethod(kd);
         torch::Tensor cache = c.cachedTeacher ? detail::teacherLogits(teacher, train) : torch::Tensor();
         detail::StepContext ctx{student, *optimizer, *method, &teacher, cache, train};
-        auto [linear, conv] = detail::linearAndConvMultiplyAdds(studentLayers, c.input, c.classes);
+        auto [linear, conv] = detail::linearAndConvMultiplyAdds(studentLayers, sr);
         if (!c.cachedTeacher) {
-            const auto [tl, tc] = detail::linearAndConvMultiplyAdds(teacherLayers, c.input, c.classes);
-            linear += tl;
-            conv += tc;
+            const auto [teacherLinear, teacherConv] = detail::linearAndConvMultiplyAdds(teacherLayers, tr);
+            linear += teacherLinear;
+            conv += teacherConv;
         }
         applyPlan(linear, conv, c.batch);
         auto acc = torch::zeros({4}, torch::kFloat64);

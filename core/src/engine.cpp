@@ -265,11 +265,13 @@ StageResult Engine::Private::trainStage(const StageInfo &info, detail::Net &mode
     const auto report = analyseArchitecture(model->architecture(), data.summary.inputShape, data.summary.classes);
     r.parameters = report.parameters;
     r.multiplyAdds = report.multiplyAdds;
-    auto [linear, conv] = detail::linearAndConvMultiplyAdds(model->architecture(), data.summary.inputShape, data.summary.classes);
+    auto [linear, conv] = detail::linearAndConvMultiplyAdds(model->architecture(), report);
     if (teacher && !cache.defined()) {
-        const auto [tl, tc2] = detail::linearAndConvMultiplyAdds((*teacher)->architecture(), data.summary.inputShape, data.summary.classes);
-        linear += tl;
-        conv += tc2;
+        const auto &layers = (*teacher)->architecture();
+        const auto [teacherLinear, teacherConv] = detail::linearAndConvMultiplyAdds(
+            layers, analyseArchitecture(layers, data.summary.inputShape, data.summary.classes));
+        linear += teacherLinear;
+        conv += teacherConv;
     }
     const int threads = effectiveThreads(exp.threads);
     detail::ThreadPlan plan = detail::planThreads(linear, conv, std::min<std::int64_t>(tc.batchSize, train.size()), threads);

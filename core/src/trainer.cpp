@@ -94,9 +94,8 @@ ThreadPlan planThreads(std::int64_t linearMultiplyAdds, std::int64_t convMultipl
     return {1, threads};
 }
 
-std::pair<std::int64_t, std::int64_t> linearAndConvMultiplyAdds(const Architecture &layers, const Shape &input, int classes)
+std::pair<std::int64_t, std::int64_t> linearAndConvMultiplyAdds(const Architecture &layers, const ArchitectureReport &report)
 {
-    const auto report = analyseArchitecture(layers, input, classes);
     std::int64_t linear = 0, conv = 0;
     for (std::size_t i = 0; i < report.layers.size(); ++i)
         (layers[i].type == "linear" ? linear : conv) += report.layers[i].multiplyAdds;

@@ -47,8 +47,8 @@ struct ThreadPlan {
     int blas = 1;
 };
 ThreadPlan planThreads(std::int64_t linearMultiplyAdds, std::int64_t convMultiplyAdds, std::int64_t batch, int threads);
-// The split of `layers`' multiply-adds between linear and convolution layers.
-std::pair<std::int64_t, std::int64_t> linearAndConvMultiplyAdds(const Architecture &layers, const Shape &input, int classes);
+// The split of `layers`' multiply-adds (from their report) between linear and convolution layers.
+std::pair<std::int64_t, std::int64_t> linearAndConvMultiplyAdds(const Architecture &layers, const ArchitectureReport &report);
 // Applies a plan to both pools; false when the BLAS is not OpenBLAS (its threads are then left alone).
 bool applyThreads(const ThreadPlan &plan);
 
