@@ -65,9 +65,9 @@ ExperimentPanel::ExperimentPanel(QWidget *parent) : QScrollArea(parent)
     gf->addRow(tr("Device"), device_);
     blasThreads_ = new QSpinBox(general);
     blasThreads_->setRange(0, 256);
-    blasThreads_->setSpecialValueText(tr("auto (measured per stage)"));
+    blasThreads_->setSpecialValueText(tr("auto (per stage)"));
     blasThreads_->setToolTip(tr("Threads of OpenBLAS's own pool for matrix products. Small models run faster on "
-                                "one; auto times both at the start of each stage and keeps the faster."));
+                                "one; auto picks per stage from the size of the model's products."));
     gf->addRow(tr("CPU threads"), threads_);
     gf->addRow(tr("BLAS threads"), blasThreads_);
     layout->addWidget(general);

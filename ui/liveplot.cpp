@@ -244,6 +244,12 @@ void LivePlot::setLogY(bool on)
     scheduleReplot();
 }
 
+void LivePlot::setLegendCorner(Qt::Alignment corner)
+{
+    plot_->axisRect()->insetLayout()->setInsetAlignment(0, corner);
+    scheduleReplot();
+}
+
 void LivePlot::setSeriesVisible(int series, bool visible)
 {
     Series &s = *series_.at(std::size_t(series));

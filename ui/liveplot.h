@@ -42,6 +42,8 @@ public:
     void setSmoothing(double weight);
     double smoothing() const { return smoothing_; }
     void setLogY(bool on);
+    // Where the legend sits inside the plot (default: top right).
+    void setLegendCorner(Qt::Alignment corner);
     void setSeriesVisible(int series, bool visible);
     bool isSeriesVisible(int series) const;
     void resetView();

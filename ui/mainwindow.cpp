@@ -99,6 +99,7 @@ MainWindow::MainWindow(const QString &workspace, const QString &experimentFile, 
     grid->setRowStretch(1, 2);
     setCentralWidget(plots);
     accuracyPlot_->setXAxis(LivePlot::XAxis::Epoch);
+    accuracyPlot_->setLegendCorner(Qt::AlignRight | Qt::AlignBottom); // accuracy rises towards the top right
 
     createDocks();
     createActions();

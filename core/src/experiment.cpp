@@ -347,7 +347,7 @@ void validateExperiment(const Experiment &e, const std::string &origin)
     if (e.threads < 0)
         r.error("threads", "must be >= 0 (0: all cores)");
     if (e.blasThreads < 0)
-        r.error("blas_threads", "must be >= 0 (0: chosen per stage by measuring)");
+        r.error("blas_threads", "must be >= 0 (0: chosen per stage from the model)");
     if (e.logEverySteps < 1)
         r.error("log_every_steps", "must be >= 1");
     const auto &d = e.data;

@@ -102,8 +102,8 @@ struct Experiment {
     std::uint64_t seed = 1;
     std::string device = "auto";        // auto | cpu | cuda
     int threads = 0;                    // CPU threads (0: all cores)
-    int blasThreads = 0;                // OpenBLAS threads per stage (0: measured per stage,
-                                        // the faster of `threads` and 1)
+    int blasThreads = 0;                // OpenBLAS threads (0: chosen per stage from the size of
+                                        // the model's products, see docs/PERFORMANCE.md)
     int logEverySteps = 50;             // step metrics reported every N steps
     DataConfig data;
     TeacherConfig teacher;
