@@ -40,6 +40,9 @@ CASES = {
 }
 
 
+EVAL_BATCH = 256  # as Distillery's evaluation and teacher cache
+
+
 def kd_loss(s, t, y, T=4.0, alpha=0.5):
     soft = F.kl_div(F.log_softmax(s / T, 1), F.log_softmax(t / T, 1), reduction="batchmean", log_target=True) * T * T
     hard = F.cross_entropy(s, y)
@@ -57,8 +60,8 @@ def run(name, seconds, batch=128, rows=8192):
     if inference:
         def one_pass():
             with torch.inference_mode():
-                for i in range(0, rows, 1024):
-                    teacher(x[i:i + 1024]).argmax(1)
+                for i in range(0, rows, EVAL_BATCH):
+                    teacher(x[i:i + EVAL_BATCH]).argmax(1)
         one_pass()
         samples, t0 = 0, time.perf_counter()
         while time.perf_counter() - t0 < seconds:
@@ -71,7 +74,7 @@ def run(name, seconds, batch=128, rows=8192):
     cache = None
     if cached:
         with torch.no_grad():
-            cache = torch.cat([teacher(x[i:i + 1024]) for i in range(0, rows, 1024)])
+            cache = torch.cat([teacher(x[i:i + EVAL_BATCH]) for i in range(0, rows, EVAL_BATCH)])
     acc = torch.zeros(4, dtype=torch.float64)
     state = {"perm": torch.randperm(rows), "b": 0}
     steps = rows // batch

@@ -85,11 +85,11 @@ BenchmarkResult runBenchmark(const BenchmarkCase &c, double seconds, int threads
 
     if (c.inference) {
         auto [linear, conv] = detail::linearAndConvMultiplyAdds(teacherLayers, tr);
-        applyPlan(linear, conv, 1024);
+        applyPlan(linear, conv, detail::kEvalBatch);
         c10::InferenceMode guard;
         auto run = [&] {
-            for (std::int64_t i = 0; i < rows; i += 1024)
-                (void)teacher->forward(train.x.slice(0, i, i + 1024)).argmax(1);
+            for (std::int64_t i = 0; i < rows; i += detail::kEvalBatch)
+                (void)teacher->forward(train.x.slice(0, i, i + detail::kEvalBatch)).argmax(1);
         };
         run();
         std::int64_t samples = 0;

@@ -216,7 +216,7 @@ struct Engine::Private {
             return e;
         model->eval();
         c10::InferenceMode guard;
-        const std::int64_t batch = 1024;
+        const std::int64_t batch = detail::kEvalBatch;
         auto lossSum = torch::zeros({}, torch::TensorOptions().dtype(torch::kFloat64).device(device));
         auto correct = torch::zeros({}, torch::TensorOptions().dtype(torch::kInt64).device(device));
         for (std::int64_t i = 0; i < split.size(); i += batch) {

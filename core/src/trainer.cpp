@@ -38,8 +38,8 @@ torch::Tensor teacherLogits(Net &teacher, const Split &split)
     teacher->eval();
     torch::NoGradGuard guard; // not inference mode: the result enters the student's graph
     std::vector<torch::Tensor> out;
-    for (std::int64_t i = 0; i < split.size(); i += 1024)
-        out.push_back(teacher->forward(split.x.slice(0, i, std::min(i + 1024, split.size()))));
+    for (std::int64_t i = 0; i < split.size(); i += kEvalBatch)
+        out.push_back(teacher->forward(split.x.slice(0, i, std::min(i + kEvalBatch, split.size()))));
     return torch::cat(out);
 }
 

@@ -19,7 +19,7 @@ struct BenchmarkCase {
     int classes = 10;
     int batch = 128;
     bool cachedTeacher = false;     // distil from precomputed teacher logits
-    bool inference = false;         // time the teacher's evaluation instead (batch 1024)
+    bool inference = false;         // time the teacher's evaluation instead (batch 256)
     TrainConfig train;              // the student's optimiser
     double temperature = 4.0, alpha = 0.5;
 };
