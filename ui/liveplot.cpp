@@ -85,7 +85,7 @@ LivePlot::LivePlot(const QString &title, const QString &yLabel, QWidget *parent)
     plot_->setMinimumHeight(140);
 
     replotTimer_->setSingleShot(true);
-    replotTimer_->setInterval(40);
+    replotTimer_->setInterval(100);
     connect(replotTimer_, &QTimer::timeout, this, &LivePlot::flush);
 
     connect(smoothSlider_, &QSlider::valueChanged, this, [this](int v) { setSmoothing(v / 100.0); });

@@ -53,7 +53,7 @@ public:
     int seriesCount() const { return int(series_.size()); }
     int pointCount(int series) const;
     int replotCount() const { return replots_; }
-    // Milliseconds between replots (default 40: at most 25 per second).
+    // Milliseconds between replots (default 100: at most 10 per second).
     void setReplotInterval(int ms);
     QCustomPlot *plot() const { return plot_; }
 
