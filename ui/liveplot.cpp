@@ -300,6 +300,12 @@ void LivePlot::setReplotInterval(int ms)
     replotTimer_->setInterval(ms);
 }
 
+void LivePlot::showEvent(QShowEvent *event)
+{
+    QWidget::showEvent(event);
+    scheduleReplot(); // points that arrived while hidden were not drawn
+}
+
 void LivePlot::scheduleReplot()
 {
     if (!replotTimer_->isActive())

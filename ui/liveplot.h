@@ -60,6 +60,9 @@ public:
 Q_SIGNALS:
     void replotted();
 
+protected:
+    void showEvent(QShowEvent *event) override;
+
 private:
     struct Series;
     void scheduleReplot();
