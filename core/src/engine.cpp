@@ -255,8 +255,6 @@ StageResult Engine::Private::trainStage(const StageInfo &info, detail::Net &mode
     torch::Tensor cache;
     if (method.needsTeacher() && teacher && exp.distillation.teacherCache)
         cache = detail::teacherLogits(*teacher, train);
-    if (teacher)
-        (*teacher)->eval();
     detail::StepContext context{model, *optimizer, method, teacher, cache, train};
 
     // Split the cores between LibTorch's and OpenBLAS's threads for this
@@ -273,8 +271,10 @@ StageResult Engine::Private::trainStage(const StageInfo &info, detail::Net &mode
         linear += teacherLinear;
         conv += teacherConv;
     }
+    const std::int64_t n = train.size();
+    const std::int64_t bs = std::min<std::int64_t>(tc.batchSize, n);
     const int threads = effectiveThreads(exp.threads);
-    detail::ThreadPlan plan = detail::planThreads(linear, conv, std::min<std::int64_t>(tc.batchSize, train.size()), threads);
+    detail::ThreadPlan plan = detail::planThreads(linear, conv, bs, threads);
     if (exp.blasThreads > 0)
         plan = {threads, exp.blasThreads};
     started.torchThreads = plan.torch;
@@ -283,8 +283,6 @@ StageResult Engine::Private::trainStage(const StageInfo &info, detail::Net &mode
     emit(eventJson(started));
     observer->stageStarted(started);
 
-    const std::int64_t n = train.size();
-    const std::int64_t bs = std::min<std::int64_t>(tc.batchSize, n);
     const std::int64_t steps = info.stepsPerEpoch;
     const auto partNames = method.partNames();
     const auto nAcc = std::int64_t(partNames.size()) + 2; // total, parts..., correct
