@@ -1,5 +1,7 @@
 #include "mainwindow.h"
 
+#include "stagestyle.h"
+
 #include "experimentpanel.h"
 #include "format.h"
 #include "liveplot.h"
@@ -36,26 +38,6 @@ struct MainWindow::StageSeries {
 };
 
 namespace {
-
-QColor stageColor(StageKind k)
-{
-    switch (k) {
-    case StageKind::Teacher: return QColor(123, 31, 162);   // purple
-    case StageKind::Baseline: return QColor(239, 108, 0);   // orange
-    case StageKind::Distillation: return QColor(21, 101, 192); // blue
-    }
-    return Qt::gray;
-}
-
-QString stageTitle(StageKind k)
-{
-    switch (k) {
-    case StageKind::Teacher: return QObject::tr("teacher");
-    case StageKind::Baseline: return QObject::tr("baseline");
-    case StageKind::Distillation: return QObject::tr("student");
-    }
-    return {};
-}
 
 const QColor overlayColors[] = {QColor(0, 137, 123), QColor(194, 24, 91), QColor(109, 76, 65), QColor(85, 139, 47),
                                 QColor(69, 90, 100), QColor(251, 140, 0)};

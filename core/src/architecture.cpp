@@ -1,5 +1,7 @@
 #include "distillery/architecture.h"
 
+#include "layer_geometry.h"
+
 #include <algorithm>
 #include <sstream>
 
@@ -150,9 +152,9 @@ ArchitectureReport analyseArchitecture(const Architecture &layers, const Shape &
                 return fail(i, "needs an image input (channels\xC3\x97height\xC3\x97width), got " + shapeToString(s));
             if (l.out < 1)
                 return fail(i, "out (output channels) must be >= 1");
-            const int k = l.type == "residual" ? 3 : (l.kernel ? l.kernel : 3);
-            const int st = l.stride ? l.stride : 1;
-            const int pad = l.type == "residual" ? 1 : (l.padding >= 0 ? l.padding : k / 2);
+            const int k = detail::convKernel(l);
+            const int st = detail::convStride(l);
+            const int pad = detail::convPadding(l);
             if (k < 1 || st < 1)
                 return fail(i, "kernel and stride must be >= 1");
             const std::int64_t ho = (s[1] + 2 * pad - k) / st + 1, wo = (s[2] + 2 * pad - k) / st + 1;
@@ -187,8 +189,8 @@ ArchitectureReport analyseArchitecture(const Architecture &layers, const Shape &
         } else if (l.type == "maxpool" || l.type == "avgpool") {
             if (!image)
                 return fail(i, "needs an image input, got " + shapeToString(s));
-            const int k = l.kernel ? l.kernel : 2;
-            const int st = l.stride ? l.stride : k;
+            const int k = detail::poolKernel(l);
+            const int st = detail::poolStride(l);
             if (k < 1 || st < 1)
                 return fail(i, "kernel and stride must be >= 1");
             if (s[1] < k || s[2] < k)

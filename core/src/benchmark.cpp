@@ -107,8 +107,9 @@ BenchmarkResult runBenchmark(const BenchmarkCase &c, double seconds, int threads
         kd.temperature = c.temperature;
         kd.alpha = c.alpha;
         auto method = detail::makeMethod(kd);
-        torch::Tensor cache = c.cachedTeacher ? detail::teacherLogits(teacher, train) : torch::Tensor();
-        detail::StepContext ctx{student, *optimizer, *method, &teacher, cache, train};
+        const detail::TeacherForward teacherForward = [&](const torch::Tensor &x) { return teacher->forward(x); };
+        torch::Tensor cache = c.cachedTeacher ? detail::teacherLogits(teacherForward, train) : torch::Tensor();
+        detail::StepContext ctx{student, *optimizer, *method, teacherForward, cache, train};
         auto [linear, conv] = detail::linearAndConvMultiplyAdds(studentLayers, sr);
         if (!c.cachedTeacher) {
             const auto [teacherLinear, teacherConv] = detail::linearAndConvMultiplyAdds(teacherLayers, tr);

@@ -4,6 +4,7 @@
 #include "distill.h"
 #include "distillery/data.h"
 #include "distillery/runs.h"
+#include "model_io.h"
 #include "torch_data.h"
 #include "torch_model.h"
 #include "trainer.h"
@@ -20,6 +21,8 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <optional>
+#include <sstream>
 #include <thread>
 
 namespace distillery {
@@ -150,6 +153,13 @@ std::string modelLabel(const ModelSpec &m)
     return "custom";
 }
 
+std::string teacherLabel(const TeacherConfig &t)
+{
+    if (t.source == "torchscript")
+        return "torchscript:" + fs::path(t.path).filename().string();
+    return modelLabel(t.model);
+}
+
 struct Eval {
     double loss = std::nan("");
     double accuracy = std::nan("");
@@ -211,17 +221,22 @@ struct Engine::Private {
 
     Eval evaluate(detail::Net &model, const detail::Split &split)
     {
+        model->eval();
+        return evaluate([&](const torch::Tensor &x) { return model->forward(x); }, split);
+    }
+
+    Eval evaluate(const detail::TeacherForward &forward, const detail::Split &split)
+    {
         Eval e;
         if (split.size() == 0)
             return e;
-        model->eval();
         c10::InferenceMode guard;
         const std::int64_t batch = detail::kEvalBatch;
         auto lossSum = torch::zeros({}, torch::TensorOptions().dtype(torch::kFloat64).device(device));
         auto correct = torch::zeros({}, torch::TensorOptions().dtype(torch::kInt64).device(device));
         for (std::int64_t i = 0; i < split.size(); i += batch) {
             const auto end = std::min(i + batch, split.size());
-            auto logits = model->forward(split.x.slice(0, i, end));
+            auto logits = forward(split.x.slice(0, i, end));
             auto y = split.y.slice(0, i, end);
             lossSum += torch::nn::functional::cross_entropy(
                            logits, y, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
@@ -234,15 +249,75 @@ struct Engine::Private {
     }
 
     StageResult trainStage(const StageInfo &info, detail::Net &model, const TrainConfig &tc, const detail::Split &train,
-                           detail::DistillationMethod &method, detail::Net *teacher, std::uint64_t initSeed,
-                           std::uint64_t shuffleSeed);
+                           detail::DistillationMethod &method, const detail::TeacherForward &teacher,
+                           const Architecture &teacherLayers, std::uint64_t initSeed, std::uint64_t shuffleSeed);
 
     RunResult runPipeline();
+
+    // source=torchscript: the module, checked to map a batch of the data's
+    // inputs to one logit per class. Throws InvalidInput naming teacher.path.
+    detail::LoadedScript loadImportedTeacher();
+    detail::TeacherForward importedForward(detail::LoadedScript &script);
 };
+
+detail::TeacherForward Engine::Private::importedForward(detail::LoadedScript &script)
+{
+    torch::jit::Module module = script.module;
+    if (exp.teacher.input == "normalised")
+        return [module](const torch::Tensor &x) mutable { return module.forward({x}).toTensor(); };
+    // The students see normalised inputs; the teacher gets them as read.
+    std::vector<std::int64_t> view(data.summary.inputShape.size() + 1, 1);
+    view[1] = data.summary.inputShape[0];
+    const auto mean = torch::tensor(std::vector<float>(data.mean.begin(), data.mean.end())).view(view).to(device);
+    const auto stdev = torch::tensor(std::vector<float>(data.stdev.begin(), data.stdev.end())).view(view).to(device);
+    return [module, mean, stdev](const torch::Tensor &x) mutable {
+        return module.forward({x * stdev + mean}).toTensor();
+    };
+}
+
+detail::LoadedScript Engine::Private::loadImportedTeacher()
+{
+    const std::string &path = exp.teacher.path;
+    if (!fs::is_regular_file(path))
+        throw InvalidInput("teacher.path: " + path + " not found");
+    detail::LoadedScript script;
+    try {
+        script = detail::loadScript(path, device);
+    } catch (const detail::ModelFileError &e) {
+        throw InvalidInput(std::string("teacher.path: ") + e.what());
+    }
+    const Shape &shape = data.summary.inputShape;
+    const int classes = data.summary.classes;
+    auto forward = importedForward(script);
+    const auto probe = data.train.x.slice(0, 0, 2);
+    std::ostringstream inputShape;
+    inputShape << probe.sizes();
+    torch::Tensor out;
+    try {
+        c10::InferenceMode guard;
+        out = forward(probe);
+    } catch (const std::exception &e) {
+        std::string why = errorText(e);
+        throw InvalidInput("teacher.path: " + path + ": forward fails on a batch of shape " + inputShape.str() +
+                           " (the data set's input is " + shapeToString(shape) + "): " + why.substr(0, why.find('\n')));
+    }
+    if (out.dim() != 2 || out.size(0) != probe.size(0) || out.size(1) != classes) {
+        std::ostringstream got;
+        got << out.sizes();
+        throw InvalidInput("teacher.path: " + path + ": gives outputs of shape " + got.str() + " for a batch of shape " +
+                           inputShape.str() + "; the data set has " + std::to_string(classes) + " classes, so [" +
+                           std::to_string(probe.size(0)) + ", " + std::to_string(classes) + "] is needed");
+    }
+    if (!out.is_floating_point())
+        throw InvalidInput("teacher.path: " + path + ": gives " + std::string(c10::toString(out.scalar_type())) +
+                           " outputs, not floating-point logits");
+    return script;
+}
 
 StageResult Engine::Private::trainStage(const StageInfo &info, detail::Net &model, const TrainConfig &tc,
                                         const detail::Split &train, detail::DistillationMethod &method,
-                                        detail::Net *teacher, std::uint64_t initSeed, std::uint64_t shuffleSeed)
+                                        const detail::TeacherForward &teacher, const Architecture &teacherLayers,
+                                        std::uint64_t initSeed, std::uint64_t shuffleSeed)
 {
     const auto stageStart = Clock::now();
     StageResult r;
@@ -254,7 +329,7 @@ StageResult Engine::Private::trainStage(const StageInfo &info, detail::Net &mode
 
     torch::Tensor cache;
     if (method.needsTeacher() && teacher && exp.distillation.teacherCache)
-        cache = detail::teacherLogits(*teacher, train);
+        cache = detail::teacherLogits(teacher, train);
     detail::StepContext context{model, *optimizer, method, teacher, cache, train};
 
     // Split the cores between LibTorch's and OpenBLAS's threads for this
@@ -264,10 +339,9 @@ StageResult Engine::Private::trainStage(const StageInfo &info, detail::Net &mode
     r.parameters = report.parameters;
     r.multiplyAdds = report.multiplyAdds;
     auto [linear, conv] = detail::linearAndConvMultiplyAdds(model->architecture(), report);
-    if (teacher && !cache.defined()) {
-        const auto &layers = (*teacher)->architecture();
+    if (teacher && !cache.defined() && !teacherLayers.empty()) {
         const auto [teacherLinear, teacherConv] = detail::linearAndConvMultiplyAdds(
-            layers, analyseArchitecture(layers, data.summary.inputShape, data.summary.classes));
+            teacherLayers, analyseArchitecture(teacherLayers, data.summary.inputShape, data.summary.classes));
         linear += teacherLinear;
         conv += teacherConv;
     }
@@ -449,15 +523,27 @@ RunResult Engine::Private::runPipeline()
         resolved.teacher.model = earlier.teacher.model;
         resolved.teacher.train = earlier.teacher.train;
     }
+    const bool imported = exp.teacher.source == "torchscript";
     try {
-        resolved.teacher.model.layers = resolveModel(resolved.teacher.model, classes);
+        if (!imported)
+            resolved.teacher.model.layers = resolveModel(resolved.teacher.model, classes);
         resolved.student.layers = resolveModel(exp.student, classes);
     } catch (const ConfigError &e) {
         throw InvalidInput(std::string("model: ") + e.what());
     }
-    const auto teacherReport = analyseArchitecture(resolved.teacher.model.layers, shape, classes);
-    if (!teacherReport.ok)
-        throw InvalidInput("teacher.model: " + teacherReport.error + " (input " + shapeToString(shape) + ")");
+    ArchitectureReport teacherReport;
+    std::optional<detail::LoadedScript> script;
+    if (imported) {
+        // An imported teacher is checked against the data before anything is written.
+        script = loadImportedTeacher();
+        teacherReport.ok = true;
+        teacherReport.parameters = script->parameters;
+        teacherReport.output = {classes};
+    } else {
+        teacherReport = analyseArchitecture(resolved.teacher.model.layers, shape, classes);
+        if (!teacherReport.ok)
+            throw InvalidInput("teacher.model: " + teacherReport.error + " (input " + shapeToString(shape) + ")");
+    }
     const auto studentReport = analyseArchitecture(resolved.student.layers, shape, classes);
     if (!studentReport.ok)
         throw InvalidInput("student.model: " + studentReport.error + " (input " + shapeToString(shape) + ")");
@@ -499,7 +585,7 @@ RunResult Engine::Private::runPipeline()
                    {"distillation", {{"method", exp.distillation.method},
                                      {"temperature", exp.distillation.temperature},
                                      {"alpha", exp.distillation.alpha}}},
-                   {"teacher", {{"model", modelLabel(resolved.teacher.model)},
+                   {"teacher", {{"model", teacherLabel(resolved.teacher)},
                                 {"parameters", teacherReport.parameters},
                                 {"multiply_adds", teacherReport.multiplyAdds}}},
                    {"student", {{"model", modelLabel(exp.student)},
@@ -537,15 +623,37 @@ RunResult Engine::Private::runPipeline()
     };
 
     torch::manual_seed(exp.seed);
-    detail::Net teacher(resolved.teacher.model.layers, shape);
-    teacher->to(device);
+    detail::Net teacher{nullptr};
+    detail::TeacherForward teacherForward;
+    if (imported) {
+        teacherForward = importedForward(*script);
+    } else {
+        teacher = detail::Net(resolved.teacher.model.layers, shape);
+        teacher->to(device);
+        teacherForward = [teacher](const torch::Tensor &x) mutable { return teacher->forward(x); };
+    }
     StageInfo ti;
     ti.kind = StageKind::Teacher;
     ti.index = index++;
     ti.stageCount = stageCount;
-    ti.model = modelLabel(resolved.teacher.model);
+    ti.model = teacherLabel(resolved.teacher);
     ti.trainSamples = data.train.size();
-    if (exp.teacher.source == "run") {
+    if (imported) {
+        ti.reused = true;
+        emit(eventJson(ti));
+        observer->stageStarted(ti);
+        const auto t0 = Clock::now();
+        StageResult r;
+        r.kind = StageKind::Teacher;
+        const Eval val = evaluate(teacherForward, data.validation);
+        const Eval test = evaluate(teacherForward, data.test);
+        r.bestValAccuracy = val.accuracy;
+        r.testAccuracy = r.finalTestAccuracy = test.accuracy;
+        r.checkpoint = exp.teacher.path;
+        r.parameters = teacherReport.parameters;
+        r.seconds = seconds(t0);
+        finishStage(r);
+    } else if (exp.teacher.source == "run") {
         ti.reused = true;
         emit(eventJson(ti));
         observer->stageStarted(ti);
@@ -571,15 +679,17 @@ RunResult Engine::Private::runPipeline()
         ti.epochs = exp.teacher.train.epochs;
         ti.stepsPerEpoch = stepsPerEpoch(data.train.size(), exp.teacher.train.batchSize);
         auto ce = detail::makeCrossEntropy();
-        StageResult r = trainStage(ti, teacher, exp.teacher.train, data.train, *ce, nullptr, exp.seed, exp.seed + 11);
+        StageResult r = trainStage(ti, teacher, exp.teacher.train, data.train, *ce, {}, {}, exp.seed, exp.seed + 11);
         if (!finishStage(r)) {
             result.status = r.status;
             return result;
         }
     }
-    teacher->eval();
-    for (auto &p : teacher->parameters())
-        p.set_requires_grad(false);
+    if (teacher) {
+        teacher->eval();
+        for (auto &p : teacher->parameters())
+            p.set_requires_grad(false);
+    }
 
     // Both students start from the same weights and see batches in the same
     // order, so the difference between them is the loss alone.
@@ -589,7 +699,7 @@ RunResult Engine::Private::runPipeline()
     const auto initialState = detail::snapshot(*initial);
     const std::uint64_t studentShuffle = exp.seed + 23;
 
-    auto studentStage = [&](StageKind kind, detail::DistillationMethod &m, detail::Net *t) {
+    auto studentStage = [&](StageKind kind, detail::DistillationMethod &m, const detail::TeacherForward &t) {
         detail::Net student(resolved.student.layers, shape);
         detail::restore(*student, initialState);
         student->to(device);
@@ -601,16 +711,17 @@ RunResult Engine::Private::runPipeline()
         si.epochs = exp.studentTrain.epochs;
         si.trainSamples = studentTrain.size();
         si.stepsPerEpoch = stepsPerEpoch(studentTrain.size(), exp.studentTrain.batchSize);
-        return finishStage(trainStage(si, student, exp.studentTrain, studentTrain, m, t, exp.seed + 2, studentShuffle));
+        return finishStage(trainStage(si, student, exp.studentTrain, studentTrain, m, t, resolved.teacher.model.layers,
+                                      exp.seed + 2, studentShuffle));
     };
     if (exp.baseline) {
         auto ce = detail::makeCrossEntropy();
-        if (!studentStage(StageKind::Baseline, *ce, nullptr)) {
+        if (!studentStage(StageKind::Baseline, *ce, {})) {
             result.status = result.stages.back().status;
             return result;
         }
     }
-    if (!studentStage(StageKind::Distillation, *method, &teacher)) {
+    if (!studentStage(StageKind::Distillation, *method, teacherForward)) {
         result.status = result.stages.back().status;
         return result;
     }

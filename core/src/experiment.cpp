@@ -363,8 +363,12 @@ void validateExperiment(const Experiment &e, const std::string &origin)
         r.error("data.synthetic_classes", "must be between 2 and 100");
     if (d.syntheticFeatures < 2 || d.syntheticFeatures > 256)
         r.error("data.synthetic_features", "must be between 2 and 256");
-    if (e.teacher.source != "train" && e.teacher.source != "run")
-        r.error("teacher.source", "must be 'train' or 'run' (got '" + e.teacher.source + "')");
+    if (e.teacher.source != "train" && e.teacher.source != "run" && e.teacher.source != "torchscript")
+        r.error("teacher.source", "must be 'train', 'run' or 'torchscript' (got '" + e.teacher.source + "')");
+    if (e.teacher.source == "torchscript" && e.teacher.path.empty())
+        r.error("teacher.path", "the TorchScript file (saved by torch.jit.save) is required with source 'torchscript'");
+    if (e.teacher.input != "raw" && e.teacher.input != "normalised")
+        r.error("teacher.input", "must be 'raw' or 'normalised' (got '" + e.teacher.input + "')");
     if (e.teacher.source == "run" && e.teacher.run.empty())
         r.error("teacher.run", "the folder of the earlier run whose teacher to reuse is required with source 'run'");
     if (e.teacher.source == "train")
@@ -430,6 +434,8 @@ Experiment parseExperiment(const std::string &text, const std::string &origin,
         ObjectReader tr(*t, "teacher", origin);
         tr.read("source", e.teacher.source);
         tr.read("run", e.teacher.run);
+        tr.read("path", e.teacher.path);
+        tr.read("input", e.teacher.input);
         e.teacher.model.preset.clear();
         if (const json *m = tr.find("model"))
             readModel(*m, "teacher.model", origin, e.teacher.model);
@@ -497,6 +503,10 @@ std::string experimentToJson(const Experiment &e)
     json teacher{{"source", e.teacher.source}};
     if (e.teacher.source == "run")
         teacher["run"] = e.teacher.run;
+    if (e.teacher.source == "torchscript") {
+        teacher["path"] = e.teacher.path;
+        teacher["input"] = e.teacher.input;
+    }
     if (!e.teacher.model.preset.empty() || !e.teacher.model.layers.empty())
         teacher["model"] = modelToJson(e.teacher.model);
     if (e.teacher.source == "train")
@@ -518,6 +528,34 @@ std::string experimentToJson(const Experiment &e)
                 {"alpha", e.distillation.alpha},
                 {"teacher_cache", e.distillation.teacherCache}}}};
     return root.dump(2) + "\n";
+}
+
+std::string architectureToJson(const Architecture &layers)
+{
+    json j = json::array();
+    for (const auto &l : layers)
+        j.push_back(layerToJson(l));
+    return j.dump(2);
+}
+
+Architecture parseArchitecture(const std::string &text, const std::string &origin)
+{
+    const std::string where = origin.empty() ? std::string("architecture") : origin;
+    json j;
+    try {
+        j = json::parse(text);
+    } catch (const json::parse_error &e) {
+        throw ConfigError(where + ": not valid JSON (" + e.what() + ")");
+    }
+    if (!j.is_array())
+        throw ConfigError(where + ": layers: must be a list of layers");
+    Architecture layers;
+    for (std::size_t i = 0; i < j.size(); ++i) {
+        LayerSpec l;
+        readLayer(j[i], "layers[" + std::to_string(i) + "]", origin, l);
+        layers.push_back(l);
+    }
+    return layers;
 }
 
 void saveExperiment(const Experiment &e, const std::string &path)

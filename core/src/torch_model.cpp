@@ -1,5 +1,7 @@
 #include "torch_model.h"
 
+#include "layer_geometry.h"
+
 namespace distillery::detail {
 namespace {
 
@@ -58,10 +60,9 @@ NetImpl::NetImpl(const Architecture &layers, const Shape &input) : layers_(layer
         if (l.type == "linear") {
             body_->push_back(torch::nn::Linear(torch::nn::LinearOptions(in[0], l.out).bias(l.bias)));
         } else if (l.type == "conv2d") {
-            const int k = l.kernel ? l.kernel : 3;
-            body_->push_back(torch::nn::Conv2d(torch::nn::Conv2dOptions(in[0], l.out, k)
-                                                   .stride(l.stride ? l.stride : 1)
-                                                   .padding(l.padding >= 0 ? l.padding : k / 2)
+            body_->push_back(torch::nn::Conv2d(torch::nn::Conv2dOptions(in[0], l.out, convKernel(l))
+                                                   .stride(convStride(l))
+                                                   .padding(convPadding(l))
                                                    .bias(l.bias)));
         } else if (l.type == "batchnorm") {
             if (in.size() == 3)
@@ -75,8 +76,8 @@ NetImpl::NetImpl(const Architecture &layers, const Shape &input) : layers_(layer
         } else if (l.type == "dropout") {
             body_->push_back(torch::nn::Dropout(l.p));
         } else if (l.type == "maxpool" || l.type == "avgpool") {
-            const int k = l.kernel ? l.kernel : 2;
-            const int s = l.stride ? l.stride : k;
+            const int k = poolKernel(l);
+            const int s = poolStride(l);
             if (l.type == "maxpool")
                 body_->push_back(torch::nn::MaxPool2d(torch::nn::MaxPool2dOptions(k).stride(s)));
             else
@@ -86,7 +87,7 @@ NetImpl::NetImpl(const Architecture &layers, const Shape &input) : layers_(layer
         } else if (l.type == "flatten") {
             body_->push_back(torch::nn::Flatten());
         } else if (l.type == "residual") {
-            body_->push_back(ResidualBlock(in[0], l.out, l.stride ? l.stride : 1));
+            body_->push_back(ResidualBlock(in[0], l.out, convStride(l)));
         } else {
             throw std::invalid_argument("unknown layer type " + l.type);
         }

@@ -16,7 +16,7 @@ void trainStep(StepContext &c, const torch::Tensor &idx, torch::Tensor &acc)
             teacher.logits = c.teacherCache.index_select(0, idx);
         } else {
             torch::NoGradGuard guard;
-            teacher.logits = (*c.teacher)->forward(x);
+            teacher.logits = c.teacher(x);
         }
     }
     auto terms = c.method.loss(student, teacher, y);
@@ -33,13 +33,12 @@ void trainStep(StepContext &c, const torch::Tensor &idx, torch::Tensor &acc)
     acc += torch::stack(values);
 }
 
-torch::Tensor teacherLogits(Net &teacher, const Split &split)
+torch::Tensor teacherLogits(const TeacherForward &teacher, const Split &split)
 {
-    teacher->eval();
     torch::NoGradGuard guard; // not inference mode: the result enters the student's graph
     std::vector<torch::Tensor> out;
     for (std::int64_t i = 0; i < split.size(); i += kEvalBatch)
-        out.push_back(teacher->forward(split.x.slice(0, i, std::min(i + kEvalBatch, split.size()))));
+        out.push_back(teacher(split.x.slice(0, i, std::min(i + kEvalBatch, split.size()))));
     return torch::cat(out);
 }
 

@@ -6,6 +6,7 @@
 #include "torch_data.h"
 #include "torch_model.h"
 
+#include <functional>
 #include <memory>
 
 namespace distillery::detail {
@@ -15,11 +16,15 @@ namespace distillery::detail {
 // (cnn-large evaluates 1.4x faster at 256 than at 1024 on 2 cores).
 constexpr std::int64_t kEvalBatch = 256;
 
+// A frozen teacher: its logits for a batch of the students' (normalised) inputs.
+// A Distillery model, or a TorchScript module imported from elsewhere.
+using TeacherForward = std::function<torch::Tensor(const torch::Tensor &)>;
+
 struct StepContext {
     Net &model;
     torch::optim::Optimizer &optimizer;
     DistillationMethod &method;
-    Net *teacher = nullptr;         // run per batch when there is no cache
+    TeacherForward teacher;         // run per batch when there is no cache
     torch::Tensor teacherCache;     // the teacher's logits for every row of `train`, or undefined
     const Split &train;
 };
@@ -29,7 +34,7 @@ struct StepContext {
 void trainStep(StepContext &c, const torch::Tensor &idx, torch::Tensor &acc);
 
 // The frozen teacher's logits for every row of `split`, in large batches.
-torch::Tensor teacherLogits(Net &teacher, const Split &split);
+torch::Tensor teacherLogits(const TeacherForward &teacher, const Split &split);
 
 std::unique_ptr<torch::optim::Optimizer> makeOptimizer(std::vector<torch::Tensor> params, const TrainConfig &t);
 

@@ -91,7 +91,11 @@ struct DistillConfig {
 
 struct TeacherConfig {
     std::string source = "train";       // train | run (reuse the teacher of an earlier run)
+                                        // | torchscript (a model saved by torch.jit.save)
     std::string run;                    // source=run: the earlier run's folder
+    std::string path;                   // source=torchscript: the .pt file
+    std::string input = "raw";          // source=torchscript: what its forward expects: raw
+                                        // (as read: pixels in [0, 1]) | normalised (as the students see)
     ModelSpec model;
     TrainConfig train;
 };
@@ -122,6 +126,11 @@ Experiment loadExperiment(const std::string &path, const std::vector<std::string
 std::string experimentToJson(const Experiment &e);
 // Writes atomically (temporary file, then rename). Throws ConfigError naming the file.
 void saveExperiment(const Experiment &e, const std::string &path);
+
+// An architecture alone: the JSON list of layers, as in a model's "layers".
+std::string architectureToJson(const Architecture &layers);
+// Parses such a list. `origin` (a file name) prefixes error messages. Throws ConfigError.
+Architecture parseArchitecture(const std::string &json, const std::string &origin = {});
 
 // Checks ranges and consistency without touching data or files. Throws ConfigError.
 void validateExperiment(const Experiment &e, const std::string &origin = {});

@@ -1,0 +1,270 @@
+// ONNX export through the ONNX protobuf schema (libonnx_proto).
+#include "portable_model.h"
+
+#include "atomic_file.h"
+#include "layer_geometry.h"
+
+#ifdef DISTILLERY_WITH_ONNX
+#include <onnx/onnx_pb.h>
+#endif
+
+namespace distillery::detail {
+
+#ifndef DISTILLERY_WITH_ONNX
+
+bool onnxAvailable()
+{
+    return false;
+}
+
+void writeOnnx(const std::string &path, const PortableModel &, const std::string &)
+{
+    throw ModelFileError(path + ": this Distillery was built without ONNX support (install libonnx-dev and rebuild)");
+}
+
+#else
+
+bool onnxAvailable()
+{
+    return true;
+}
+
+namespace {
+
+constexpr int kOpset = 13;
+
+// Builds the graph one node at a time; every value gets a fresh name.
+class GraphBuilder {
+public:
+    explicit GraphBuilder(onnx::GraphProto &g) : g_(g) {}
+
+    std::string fresh(const std::string &hint) { return hint + "_" + std::to_string(counter_++); }
+
+    onnx::NodeProto &node(const std::string &op, const std::vector<std::string> &inputs, const std::string &output)
+    {
+        onnx::NodeProto *n = g_.add_node();
+        n->set_op_type(op);
+        n->set_name(output);
+        for (const auto &i : inputs)
+            n->add_input(i);
+        n->add_output(output);
+        return *n;
+    }
+
+    std::string op(const std::string &op, const std::vector<std::string> &inputs, const std::string &hint)
+    {
+        const std::string out = fresh(hint);
+        node(op, inputs, out);
+        return out;
+    }
+
+    void initializer(const std::string &name, const std::vector<std::int64_t> &shape, const std::vector<float> &values)
+    {
+        onnx::TensorProto *t = g_.add_initializer();
+        t->set_name(name);
+        t->set_data_type(onnx::TensorProto::FLOAT);
+        for (auto d : shape)
+            t->add_dims(d);
+        t->set_raw_data(values.data(), values.size() * sizeof(float));
+    }
+
+    // A model tensor as an initializer, once.
+    std::string weight(const PortableModel &m, const std::string &name)
+    {
+        for (const auto &done : weights_)
+            if (done == name)
+                return name;
+        const NamedTensor &t = m.at(name);
+        initializer(name, t.shape, t.values);
+        weights_.push_back(name);
+        return name;
+    }
+
+private:
+    onnx::GraphProto &g_;
+    int counter_ = 0;
+    std::vector<std::string> weights_;
+};
+
+void setInts(onnx::NodeProto &n, const std::string &name, const std::vector<std::int64_t> &values)
+{
+    auto *a = n.add_attribute();
+    a->set_name(name);
+    a->set_type(onnx::AttributeProto::INTS);
+    for (auto v : values)
+        a->add_ints(v);
+}
+
+void setInt(onnx::NodeProto &n, const std::string &name, std::int64_t value)
+{
+    auto *a = n.add_attribute();
+    a->set_name(name);
+    a->set_type(onnx::AttributeProto::INT);
+    a->set_i(value);
+}
+
+void setFloat(onnx::NodeProto &n, const std::string &name, float value)
+{
+    auto *a = n.add_attribute();
+    a->set_name(name);
+    a->set_type(onnx::AttributeProto::FLOAT);
+    a->set_f(value);
+}
+
+std::string conv(GraphBuilder &g, const PortableModel &m, const std::string &x, const std::string &prefix, int kernel,
+                 int stride, int padding)
+{
+    std::vector<std::string> inputs{x, g.weight(m, prefix + "weight")};
+    if (m.has(prefix + "bias"))
+        inputs.push_back(g.weight(m, prefix + "bias"));
+    const std::string out = g.fresh("conv");
+    auto &n = g.node("Conv", inputs, out);
+    setInts(n, "kernel_shape", {kernel, kernel});
+    setInts(n, "strides", {stride, stride});
+    setInts(n, "pads", {padding, padding, padding, padding});
+    return out;
+}
+
+std::string batchNorm(GraphBuilder &g, const PortableModel &m, const std::string &x, const std::string &prefix)
+{
+    const std::string out = g.fresh("batchnorm");
+    auto &n = g.node("BatchNormalization",
+                     {x, g.weight(m, prefix + "weight"), g.weight(m, prefix + "bias"),
+                      g.weight(m, prefix + "running_mean"), g.weight(m, prefix + "running_var")},
+                     out);
+    setFloat(n, "epsilon", float(kBatchNormEps));
+    return out;
+}
+
+std::string pool(GraphBuilder &g, const std::string &op, const std::string &x, int kernel, int stride)
+{
+    const std::string out = g.fresh(op == "MaxPool" ? "maxpool" : "avgpool");
+    auto &n = g.node(op, {x}, out);
+    setInts(n, "kernel_shape", {kernel, kernel});
+    setInts(n, "strides", {stride, stride});
+    return out;
+}
+
+// The normalisation constants, shaped to broadcast over a batch.
+std::vector<std::int64_t> normalisationShape(const PortableModel &m)
+{
+    if (m.input.size() == 3)
+        return {m.input[0], 1, 1};
+    return {m.input[0]};
+}
+
+std::vector<float> asFloats(const std::vector<double> &v)
+{
+    return {v.begin(), v.end()};
+}
+
+} // namespace
+
+void writeOnnx(const std::string &path, const PortableModel &m, const std::string &producerVersion)
+{
+    onnx::ModelProto model;
+    model.set_ir_version(8);
+    model.set_producer_name("Distillery");
+    model.set_producer_version(producerVersion);
+    auto *opset = model.add_opset_import();
+    opset->set_domain("");
+    opset->set_version(kOpset);
+    auto *doc = model.add_metadata_props();
+    doc->set_key("normalisation");
+    doc->set_value("inside the graph: feed raw inputs (image pixels scaled to [0, 1])");
+
+    onnx::GraphProto &graph = *model.mutable_graph();
+    graph.set_name("distillery_model");
+    GraphBuilder g(graph);
+
+    auto declare = [](onnx::ValueInfoProto *v, const std::string &name, const std::vector<std::int64_t> &dims) {
+        v->set_name(name);
+        auto *type = v->mutable_type()->mutable_tensor_type();
+        type->set_elem_type(onnx::TensorProto::FLOAT);
+        auto *shape = type->mutable_shape();
+        shape->add_dim()->set_dim_param("batch");
+        for (auto d : dims)
+            shape->add_dim()->set_dim_value(d);
+    };
+    declare(graph.add_input(), "input", m.input);
+
+    g.initializer("normalisation_mean", normalisationShape(m), asFloats(m.mean));
+    g.initializer("normalisation_std", normalisationShape(m), asFloats(m.stdev));
+    std::string x = g.op("Sub", {"input", "normalisation_mean"}, "centred");
+    x = g.op("Div", {x, "normalisation_std"}, "normalised");
+
+    bool geluConstants = false;
+    for (std::size_t i = 0; i < m.layers.size(); ++i) {
+        const LayerSpec &l = m.layers[i];
+        const std::string prefix = "layers." + std::to_string(i) + ".";
+        if (l.type == "linear") {
+            std::vector<std::string> inputs{x, g.weight(m, prefix + "weight")};
+            if (m.has(prefix + "bias"))
+                inputs.push_back(g.weight(m, prefix + "bias"));
+            const std::string out = g.fresh("linear");
+            setInt(g.node("Gemm", inputs, out), "transB", 1);
+            x = out;
+        } else if (l.type == "conv2d") {
+            x = conv(g, m, x, prefix, convKernel(l), convStride(l), convPadding(l));
+        } else if (l.type == "batchnorm") {
+            x = batchNorm(g, m, x, prefix);
+        } else if (l.type == "relu") {
+            x = g.op("Relu", {x}, "relu");
+        } else if (l.type == "gelu") {
+            // Opset 13 has no Gelu: the exact form 0.5·x·(1 + erf(x/√2)).
+            if (!geluConstants) {
+                geluConstants = true;
+                g.initializer("gelu_sqrt2", {}, {1.41421356237f});
+                g.initializer("gelu_one", {}, {1.0f});
+                g.initializer("gelu_half", {}, {0.5f});
+            }
+            std::string t = g.op("Div", {x, "gelu_sqrt2"}, "gelu_scaled");
+            t = g.op("Erf", {t}, "gelu_erf");
+            t = g.op("Add", {t, "gelu_one"}, "gelu_shift");
+            t = g.op("Mul", {x, t}, "gelu_product");
+            x = g.op("Mul", {t, "gelu_half"}, "gelu");
+        } else if (l.type == "dropout") {
+            // Inference: dropout is the identity.
+        } else if (l.type == "maxpool") {
+            x = pool(g, "MaxPool", x, poolKernel(l), poolStride(l));
+        } else if (l.type == "avgpool") {
+            x = pool(g, "AveragePool", x, poolKernel(l), poolStride(l));
+        } else if (l.type == "global-avgpool") {
+            x = g.op("GlobalAveragePool", {x}, "global_avgpool");
+            const std::string out = g.fresh("pooled");
+            setInt(g.node("Flatten", {x}, out), "axis", 1);
+            x = out;
+        } else if (l.type == "flatten") {
+            const std::string out = g.fresh("flatten");
+            setInt(g.node("Flatten", {x}, out), "axis", 1);
+            x = out;
+        } else if (l.type == "residual") {
+            std::string y = conv(g, m, x, prefix + "conv1.", 3, convStride(l), 1);
+            y = g.op("Relu", {batchNorm(g, m, y, prefix + "bn1.")}, "relu");
+            y = batchNorm(g, m, conv(g, m, y, prefix + "conv2.", 3, 1, 1), prefix + "bn2.");
+            std::string shortcut = x;
+            if (m.has(prefix + "projection.weight"))
+                shortcut = batchNorm(g, m, conv(g, m, x, prefix + "projection.", 1, convStride(l), 0),
+                                     prefix + "projection_bn.");
+            x = g.op("Relu", {g.op("Add", {y, shortcut}, "residual_sum")}, "residual");
+        } else {
+            throw ModelFileError(path + ": layer type " + l.type + " has no ONNX form");
+        }
+    }
+    // The last value is renamed "logits" through an Identity, so the output has a stable name.
+    g.node("Identity", {x}, "logits");
+    declare(graph.add_output(), "logits", {m.classes});
+
+    std::string bytes;
+    if (!model.SerializeToString(&bytes))
+        throw ModelFileError(path + ": the ONNX model could not be serialised");
+    try {
+        writeFileAtomically(path, bytes);
+    } catch (const std::runtime_error &e) {
+        throw ModelFileError(e.what());
+    }
+}
+
+#endif
+
+} // namespace distillery::detail
