@@ -81,6 +81,9 @@ private Q_SLOTS:
     {
         QTest::addColumn<QString>("override");
         QTest::addColumn<QString>("field");
+        QTest::newRow("torchscript without path") << "teacher.source=torchscript" << "teacher.path";
+        QTest::newRow("teacher input") << "teacher.input=scaled" << "teacher.input";
+        QTest::newRow("teacher source") << "teacher.source=download" << "teacher.source";
         QTest::newRow("T = 0") << "distillation.temperature=0" << "distillation.temperature";
         QTest::newRow("T < 0") << "distillation.temperature=-1" << "distillation.temperature";
         QTest::newRow("alpha > 1") << "distillation.alpha=1.5" << "distillation.alpha";

@@ -1,5 +1,6 @@
 // The workbench as a user drives it, under the offscreen platform.
 #include "experimentpanel.h"
+#include "exportdialog.h"
 #include "liveplot.h"
 #include "mainwindow.h"
 #include "modeleditor.h"
@@ -13,6 +14,10 @@
 #include <QAction>
 #include <QComboBox>
 #include <QDoubleSpinBox>
+#include <QGroupBox>
+#include <QLineEdit>
+#include <QMimeData>
+#include <QPushButton>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QMessageBox>
@@ -231,6 +236,100 @@ private Q_SLOTS:
         QCOMPARE(runs->comparison()->columnCount(), 2);
         runs->table()->clearSelection();
         QCOMPARE(w->accuracyPlot()->seriesCount(), 0);
+    }
+
+    void teacherPickerImportsTorchScript()
+    {
+        QTemporaryDir ws;
+        auto w = openWindow(writeExperiment(QStringLiteral("import")), ws.path());
+        ExperimentPanel *panel = w->experimentPanel();
+        const QString file = dir_.path() + QStringLiteral("/teacher.pt");
+        testutil::writeFile(file, "not really TorchScript; the engine checks that at Start");
+
+        // Dropping a .pt file on the teacher box imports it.
+        QMimeData mime;
+        mime.setUrls({QUrl::fromLocalFile(file)});
+        QDragEnterEvent enter(QPoint(5, 5), Qt::CopyAction, &mime, Qt::LeftButton, Qt::NoModifier);
+        QApplication::sendEvent(panel->teacherBox(), &enter);
+        QVERIFY(enter.isAccepted());
+        QDropEvent drop(QPointF(5, 5), Qt::CopyAction, &mime, Qt::LeftButton, Qt::NoModifier);
+        QApplication::sendEvent(panel->teacherBox(), &drop);
+        Experiment e = panel->experiment();
+        QCOMPARE(QString::fromStdString(e.teacher.source), QStringLiteral("torchscript"));
+        QCOMPARE(QString::fromStdString(e.teacher.path), file);
+        QCOMPARE(panel->teacherLocationEdit()->text(), file);
+        QVERIFY(!panel->teacherEditor()->isVisible()); // nothing to design for an imported teacher
+        QVERIFY(panel->problem().isEmpty());
+
+        // Other files are not taken.
+        QMimeData text;
+        text.setUrls({QUrl::fromLocalFile(dir_.path() + QStringLiteral("/notes.txt"))});
+        QDragEnterEvent refused(QPoint(5, 5), Qt::CopyAction, &text, Qt::LeftButton, Qt::NoModifier);
+        refused.ignore();
+        QApplication::sendEvent(panel->teacherBox(), &refused);
+        QVERIFY(!refused.isAccepted());
+
+        // Switching sources keeps each one's location; a missing file blocks Start.
+        panel->teacherSourceBox()->setCurrentIndex(panel->teacherSourceBox()->findData(QStringLiteral("train")));
+        QVERIFY(panel->teacherEditor()->isVisible());
+        QVERIFY(panel->experiment().teacher.path.empty());
+        panel->teacherSourceBox()->setCurrentIndex(panel->teacherSourceBox()->findData(QStringLiteral("torchscript")));
+        QCOMPARE(panel->teacherLocationEdit()->text(), file);
+        panel->teacherLocationEdit()->setText(file + QStringLiteral(".missing"));
+        QVERIFY(panel->problem().contains(QStringLiteral("not found")));
+        QVERIFY(!w->startAction()->isEnabled());
+
+        // The choice survives a save and a reopen.
+        panel->teacherLocationEdit()->setText(file);
+        const QString saved = dir_.path() + QStringLiteral("/imported.json");
+        w->saveExperiment(saved);
+        const Experiment back = loadExperiment(saved.toStdString());
+        QCOMPARE(QString::fromStdString(back.teacher.source), QStringLiteral("torchscript"));
+        QCOMPARE(QString::fromStdString(back.teacher.path), file);
+    }
+
+    void exportDialogWritesAndChecksEveryFormat()
+    {
+        QTemporaryDir ws;
+        Experiment e = testutil::syntheticExperiment();
+        e.teacher.train.epochs = 1;
+        e.studentTrain.epochs = 1;
+        testutil::Recorder rec;
+        const RunResult r = Engine(e, EngineOptions{ws.path().toStdString()}).run(rec);
+        QCOMPARE(r.status, RunStatus::Finished);
+
+        auto w = openWindow(writeExperiment(QStringLiteral("export")), ws.path());
+        QVERIFY(!w->exportAction()->isEnabled()); // nothing selected, no run of this window
+        w->runsPanel()->selectRuns({QString::fromStdString(r.runDir)});
+        QVERIFY(w->exportAction()->isEnabled());
+        w->exportAction()->trigger();
+        ExportDialog *dialog = w->exportDialog();
+        QVERIFY(dialog);
+        const QString out = ws.path() + QStringLiteral("/exported");
+        dialog->setOutputFolder(out);
+        QSignalSpy done(dialog, &ExportDialog::exportFinished);
+        dialog->exportButton()->click();
+        QTRY_COMPARE_WITH_TIMEOUT(done.size(), 1, 60000);
+        QVERIFY2(done.first().first().toBool(), qPrintable(dialog->error()));
+        QCOMPARE(dialog->resultTable()->rowCount(), int(exportFormats().size()));
+        for (const auto &f : dialog->report().files) {
+            QVERIFY2(f.ok, f.message.c_str());
+            QVERIFY(QFileInfo::exists(QString::fromStdString(f.path)));
+            if (f.format != "card")
+                QVERIFY(f.maxAbsDifference >= 0 && f.maxAbsDifference <= f.bound);
+        }
+        // The card's curves were drawn on the GUI thread while the export ran on its own.
+        QVERIFY(QFileInfo(out + QStringLiteral("/student-curves.png")).size() > 5000);
+        QVERIFY(testutil::readFile(out + QStringLiteral("/student-model-card.md")).contains("student-curves.png"));
+
+        // An output folder that cannot exist: a clear message, no crash.
+        testutil::writeFile(ws.path() + QStringLiteral("/blocker"), "x");
+        dialog->setOutputFolder(ws.path() + QStringLiteral("/blocker/sub"));
+        dialog->exportButton()->click();
+        QTRY_COMPARE_WITH_TIMEOUT(done.size(), 2, 60000);
+        QVERIFY(!done.last().first().toBool());
+        QVERIFY(dialog->error().contains(QStringLiteral("blocker/sub")));
+        dialog->close();
     }
 
     void plotControls()

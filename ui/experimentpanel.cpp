@@ -9,6 +9,9 @@
 #include <QCheckBox>
 #include <QComboBox>
 #include <QDoubleSpinBox>
+#include <QDropEvent>
+#include <QFileInfo>
+#include <QMimeData>
 #include <QFileDialog>
 #include <QFormLayout>
 #include <QGroupBox>
@@ -81,16 +84,24 @@ ExperimentPanel::ExperimentPanel(QWidget *parent) : QScrollArea(parent)
     teacherSource_ = new QComboBox(teacherBox);
     teacherSource_->addItem(tr("Train a new teacher"), QStringLiteral("train"));
     teacherSource_->addItem(tr("Reuse the teacher of a run"), QStringLiteral("run"));
-    teacherRun_ = new QLineEdit(teacherBox);
-    teacherRun_->setPlaceholderText(tr("run folder"));
-    auto *browseRun = new QToolButton(teacherBox);
-    browseRun->setText(tr("…"));
+    teacherSource_->addItem(tr("Import a TorchScript file"), QStringLiteral("torchscript"));
+    teacherSource_->setToolTip(tr("A TorchScript teacher is a model saved in PyTorch with torch.jit.save (scripted or "
+                                  "traced). Its forward must take one batch tensor and return one logit per class. "
+                                  "It is used in evaluation mode and never trained. Drop a .pt file here to import it."));
+    teacherLocation_ = new QLineEdit(teacherBox);
+    auto *browseTeacher = new QToolButton(teacherBox);
+    browseTeacher->setText(tr("…"));
     tsRow->addWidget(teacherSource_);
-    tsRow->addWidget(teacherRun_, 1);
-    tsRow->addWidget(browseRun);
+    tsRow->addWidget(teacherLocation_, 1);
+    tsRow->addWidget(browseTeacher);
+    teacherInput_ = new QComboBox(teacherBox);
+    teacherInput_->addItem(tr("Raw input, as read (pixels in [0, 1]); the model normalises itself"), QStringLiteral("raw"));
+    teacherInput_->addItem(tr("Normalised input, as the students see it"), QStringLiteral("normalised"));
+    teacherInput_->setToolTip(tr("What the imported model's forward expects"));
     teacher_ = new ModelEditor(teacherBox);
     teacherTrain_ = new TrainEditor(tr("Teacher training"), teacherBox);
     tl->addLayout(tsRow);
+    tl->addWidget(teacherInput_);
     tl->addWidget(teacher_);
     tl->addWidget(teacherTrain_);
     layout->addWidget(teacherBox);
@@ -121,20 +132,32 @@ ExperimentPanel::ExperimentPanel(QWidget *parent) : QScrollArea(parent)
     connect(threads_, qOverload<int>(&QSpinBox::valueChanged), this, changed);
     connect(blasThreads_, qOverload<int>(&QSpinBox::valueChanged), this, changed);
     connect(teacherSource_, qOverload<int>(&QComboBox::currentIndexChanged), this, [this] {
-        const bool reuse = teacherSource_->currentData().toString() == QLatin1String("run");
-        teacherRun_->setEnabled(reuse);
-        teacher_->setEnabled(!reuse);
-        teacherTrain_->setEnabled(!reuse);
+        updateTeacherSource();
         emitChanged();
     });
-    connect(teacherRun_, &QLineEdit::textChanged, this, changed);
-    connect(browseRun, &QToolButton::clicked, this, [this] {
-        const QString dir = QFileDialog::getExistingDirectory(this, tr("Run whose teacher to reuse"), teacherRun_->text());
+    connect(teacherLocation_, &QLineEdit::textChanged, this, [this] {
+        locations_[teacherSource_->currentData().toString()] = teacherLocation_->text();
+        emitChanged();
+    });
+    connect(teacherInput_, qOverload<int>(&QComboBox::currentIndexChanged), this, changed);
+    connect(browseTeacher, &QToolButton::clicked, this, [this] {
+        if (teacherSource_->currentData().toString() == QLatin1String("torchscript")) {
+            const QString file = QFileDialog::getOpenFileName(this, tr("TorchScript teacher"), teacherLocation_->text(),
+                                                              tr("TorchScript models (*.pt *.pth *.torchscript);;All files (*)"));
+            if (!file.isEmpty())
+                setTeacherFile(file);
+            return;
+        }
+        const QString dir = QFileDialog::getExistingDirectory(this, tr("Run whose teacher to reuse"), teacherLocation_->text());
         if (!dir.isEmpty()) {
-            teacherRun_->setText(dir);
-            teacherSource_->setCurrentIndex(1);
+            teacherSource_->setCurrentIndex(teacherSource_->findData(QStringLiteral("run")));
+            teacherLocation_->setText(dir);
         }
     });
+    // A .pt file dropped on the teacher box imports it.
+    teacherBox->setAcceptDrops(true);
+    teacherBox->installEventFilter(this);
+    teacherBox_ = teacherBox;
     connect(teacher_, &ModelEditor::changed, this, [this] { updateCompression(); emitChanged(); });
     connect(student_, &ModelEditor::changed, this, [this] { updateCompression(); emitChanged(); });
     connect(teacherTrain_, &TrainEditor::changed, this, changed);
@@ -286,11 +309,12 @@ void ExperimentPanel::setExperiment(const Experiment &e)
     path_->setText(QString::fromStdString(e.data.path.empty() ? defaultDataPath(e.data.source) : e.data.path));
     validation_->setValue(e.data.validationFraction);
     transfer_->setValue(int(e.data.studentTrainSize));
-    teacherSource_->setCurrentIndex(e.teacher.source == "run" ? 1 : 0);
-    teacherRun_->setText(QString::fromStdString(e.teacher.run));
-    teacherRun_->setEnabled(e.teacher.source == "run");
-    teacher_->setEnabled(e.teacher.source != "run");
-    teacherTrain_->setEnabled(e.teacher.source != "run");
+    locations_.clear();
+    locations_[QStringLiteral("run")] = QString::fromStdString(e.teacher.run);
+    locations_[QStringLiteral("torchscript")] = QString::fromStdString(e.teacher.path);
+    teacherSource_->setCurrentIndex(std::max(0, teacherSource_->findData(QString::fromStdString(e.teacher.source))));
+    teacherInput_->setCurrentIndex(std::max(0, teacherInput_->findData(QString::fromStdString(e.teacher.input))));
+    updateTeacherSource();
     if (!e.teacher.model.preset.empty() || !e.teacher.model.layers.empty())
         teacher_->setModel(e.teacher.model);
     teacherTrain_->setConfig(e.teacher.train);
@@ -319,7 +343,13 @@ Experiment ExperimentPanel::experiment() const
     e.data.validationFraction = validation_->value();
     e.data.studentTrainSize = transfer_->value();
     e.teacher.source = teacherSource_->currentData().toString().toStdString();
-    e.teacher.run = teacherRun_->text().trimmed().toStdString();
+    e.teacher.run = locations_.value(QStringLiteral("run")).trimmed().toStdString();
+    e.teacher.path = locations_.value(QStringLiteral("torchscript")).trimmed().toStdString();
+    e.teacher.input = teacherInput_->currentData().toString().toStdString();
+    if (e.teacher.source != "run")
+        e.teacher.run.clear();
+    if (e.teacher.source != "torchscript")
+        e.teacher.path.clear();
     if (e.teacher.source == "train") {
         e.teacher.model = teacher_->model();
         e.teacher.train = teacherTrain_->config();
@@ -346,6 +376,9 @@ QString ExperimentPanel::problem() const
         return tr("Loading the data set…");
     if (teacherSource_->currentData().toString() == QLatin1String("train") && !teacher_->problem().isEmpty())
         return tr("Teacher: %1").arg(teacher_->problem());
+    if (teacherSource_->currentData().toString() == QLatin1String("torchscript") &&
+        !QFileInfo(teacherLocation_->text().trimmed()).isFile())
+        return tr("Teacher: %1 not found").arg(teacherLocation_->text().trimmed());
     if (!student_->problem().isEmpty())
         return tr("Student: %1").arg(student_->problem());
     return {};
@@ -436,8 +469,63 @@ void ExperimentPanel::showPreview(int generation, const DatasetPreview &preview,
     Q_EMIT dataLoaded();
 }
 
+void ExperimentPanel::updateTeacherSource()
+{
+    const QString source = teacherSource_->currentData().toString();
+    const bool train = source == QLatin1String("train");
+    const bool imported = source == QLatin1String("torchscript");
+    const bool wasFilling = filling_;
+    filling_ = true; // the location shown changes; the experiment does not
+    teacherLocation_->setText(locations_.value(source));
+    filling_ = wasFilling;
+    teacherLocation_->setEnabled(!train);
+    teacherLocation_->setPlaceholderText(imported ? tr("TorchScript file (.pt), or drop one here")
+                                                  : train ? QString() : tr("run folder"));
+    teacherInput_->setVisible(imported);
+    teacher_->setEnabled(train);
+    teacher_->setVisible(!imported);
+    teacherTrain_->setEnabled(train);
+    teacherTrain_->setVisible(!imported);
+    updateCompression();
+}
+
+void ExperimentPanel::setTeacherFile(const QString &path)
+{
+    locations_[QStringLiteral("torchscript")] = path;
+    const int index = teacherSource_->findData(QStringLiteral("torchscript"));
+    if (teacherSource_->currentIndex() != index)
+        teacherSource_->setCurrentIndex(index); // shows the new location
+    else
+        teacherLocation_->setText(path);
+    emitChanged();
+}
+
+bool ExperimentPanel::eventFilter(QObject *watched, QEvent *event)
+{
+    if (watched == teacherBox_ && (event->type() == QEvent::DragEnter || event->type() == QEvent::Drop)) {
+        auto *drop = static_cast<QDropEvent *>(event);
+        QString file;
+        const auto urls = drop->mimeData()->urls();
+        if (urls.size() == 1 && urls.first().isLocalFile())
+            file = urls.first().toLocalFile();
+        const QString suffix = QFileInfo(file).suffix().toLower();
+        if (file.isEmpty() || (suffix != QLatin1String("pt") && suffix != QLatin1String("pth") &&
+                               suffix != QLatin1String("torchscript")))
+            return false;
+        drop->acceptProposedAction();
+        if (event->type() == QEvent::Drop)
+            setTeacherFile(file);
+        return true;
+    }
+    return QScrollArea::eventFilter(watched, event);
+}
+
 void ExperimentPanel::updateCompression()
 {
+    if (teacherSource_->currentData().toString() == QLatin1String("torchscript")) {
+        compression_->setText(tr("Compression: shown when the run starts (the imported teacher's size is read then)"));
+        return;
+    }
     const auto &t = teacher_->report();
     const auto &s = student_->report();
     if (t.ok && s.ok && s.parameters > 0)

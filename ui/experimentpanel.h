@@ -6,6 +6,7 @@
 #include "distillery/data.h"
 #include "distillery/experiment.h"
 
+#include <QHash>
 #include <QList>
 #include <QPointer>
 #include <QScrollArea>
@@ -44,6 +45,14 @@ public:
     QSlider *alphaSlider() const { return alphaSlider_; }
     ModelEditor *studentEditor() const { return student_; }
     ModelEditor *teacherEditor() const { return teacher_; }
+    QComboBox *teacherSourceBox() const { return teacherSource_; }
+    QLineEdit *teacherLocationEdit() const { return teacherLocation_; }
+    QGroupBox *teacherBox() const { return teacherBox_; }
+    // Imports a TorchScript teacher (what a drop on the teacher box does).
+    void setTeacherFile(const QString &path);
+
+protected:
+    bool eventFilter(QObject *watched, QEvent *event) override;
 
 Q_SIGNALS:
     void changed();
@@ -56,6 +65,7 @@ private:
     void loadData();
     void showPreview(int generation, const distillery::DatasetPreview &preview, const QString &error);
     void updateCompression();
+    void updateTeacherSource();
     void emitChanged();
 
     // general
@@ -72,8 +82,11 @@ private:
     QLabel *dataInfo_;
     QHBoxLayout *samples_;
     // models
+    QGroupBox *teacherBox_;
     QComboBox *teacherSource_;
-    QLineEdit *teacherRun_;
+    QLineEdit *teacherLocation_;        // the run folder or the TorchScript file
+    QComboBox *teacherInput_;           // torchscript: raw or normalised input
+    QHash<QString, QString> locations_; // per teacher source, so switching keeps both
     ModelEditor *teacher_;
     TrainEditor *teacherTrain_;
     ModelEditor *student_;

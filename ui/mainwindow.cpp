@@ -1,5 +1,6 @@
 #include "mainwindow.h"
 
+#include "exportdialog.h"
 #include "stagestyle.h"
 
 #include "experimentpanel.h"
@@ -117,6 +118,7 @@ MainWindow::MainWindow(const QString &workspace, const QString &experimentFile, 
     });
     connect(panel_, &ExperimentPanel::changed, this, &MainWindow::updateActions);
     connect(runs_, &RunsPanel::selectionChanged, this, &MainWindow::showComparison);
+    connect(runs_, &RunsPanel::selectionChanged, this, &MainWindow::updateActions);
 
     restoreSettings(workspace, experimentFile);
     updateActions();
@@ -181,6 +183,10 @@ void MainWindow::createActions()
         if (!dir.isEmpty())
             setWorkspace(dir);
     });
+    file->addSeparator();
+    exportAction_ = file->addAction(tr("&Export model…"), this, &MainWindow::openExportDialog);
+    exportAction_->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_E));
+    exportAction_->setStatusTip(tr("Write the selected run's student as TorchScript, ONNX, safetensors and a model card"));
     file->addSeparator();
     QAction *quit = file->addAction(tr("&Quit"), this, &QWidget::close);
     quit->setShortcut(QKeySequence::Quit);
@@ -306,6 +312,10 @@ void MainWindow::updateActions()
     const bool running = controller_->isRunning();
     const QString reason = running ? QString() : panel_->problem();
     startAction_->setEnabled(!running && reason.isEmpty());
+    const QString exportable = exportableRun();
+    exportAction_->setEnabled(!exportable.isEmpty());
+    exportAction_->setToolTip(exportable.isEmpty() ? tr("Select a finished run in the Runs panel to export its model")
+                                                   : tr("Export the model of %1").arg(QFileInfo(exportable).fileName()));
     pauseAction_->setEnabled(running);
     stopAction_->setEnabled(running);
     if (!running)
@@ -313,6 +323,32 @@ void MainWindow::updateActions()
     reasonLabel_->setText(reason.isEmpty() ? QString() : tr("Cannot start: %1").arg(reason));
     reasonLabel_->setToolTip(reason);
     panel_->setEnabled(!running);
+}
+
+QString MainWindow::exportableRun() const
+{
+    const QStringList selected = runs_->selectedRuns();
+    QString dir = selected.size() == 1 ? selected.first() : (selected.isEmpty() ? liveRunDir_ : QString());
+    if (dir.isEmpty() || (dir == liveRunDir_ && controller_->isRunning()))
+        return {};
+    return readRunInfo(dir.toStdString()).studentTestAccuracy >= 0 ? dir : QString();
+}
+
+ExportDialog *MainWindow::exportDialog() const
+{
+    return exportDialog_;
+}
+
+ExportDialog *MainWindow::openExportDialog()
+{
+    const QString dir = exportableRun();
+    if (dir.isEmpty())
+        return nullptr;
+    auto *dialog = new ExportDialog(dir, this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    dialog->show();
+    exportDialog_ = dialog;
+    return dialog;
 }
 
 void MainWindow::startRun()

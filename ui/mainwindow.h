@@ -8,8 +8,10 @@
 #include <QElapsedTimer>
 #include <QMainWindow>
 #include <QMap>
+#include <QPointer>
 
 class ExperimentPanel;
+class ExportDialog;
 class LivePlot;
 class QAction;
 class QLabel;
@@ -41,6 +43,16 @@ public:
     QAction *startAction() const { return startAction_; }
     QAction *pauseAction() const { return pauseAction_; }
     QAction *stopAction() const { return stopAction_; }
+    QAction *exportAction() const { return exportAction_; }
+    // The run File ▸ Export acts on: the one selected in the runs panel, else
+    // the last run of this window; empty when it has no finished student.
+    QString exportableRun() const;
+    ExportDialog *exportDialog() const;
+
+public Q_SLOTS:
+    ExportDialog *openExportDialog();
+
+public:
     QProgressBar *progressBar() const { return progress_; }
     QString startBlockedReason() const;
 
@@ -86,6 +98,8 @@ private:
     QAction *startAction_ = nullptr;
     QAction *pauseAction_ = nullptr;
     QAction *stopAction_ = nullptr;
+    QAction *exportAction_ = nullptr;
+    QPointer<ExportDialog> exportDialog_;
     QMenu *recentMenu_ = nullptr;
     QLabel *stageLabel_;
     QLabel *reasonLabel_;

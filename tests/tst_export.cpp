@@ -1,0 +1,143 @@
+// Export round trips through core's API: every format, for a student built
+// around each layer kind, loaded back and compared within its bound.
+#include "testutil.h"
+
+#include "distillery/engine.h"
+#include "distillery/export.h"
+
+#include <QtTest/QtTest>
+
+using namespace distillery;
+
+namespace {
+
+LayerSpec layer(const std::string &type, std::int64_t out = 0, int kernel = 0, int stride = 0)
+{
+    LayerSpec l;
+    l.type = type;
+    l.out = out;
+    l.kernel = kernel;
+    l.stride = stride;
+    return l;
+}
+
+} // namespace
+
+class TestExport : public QObject {
+    Q_OBJECT
+    QTemporaryDir dir_;
+
+    // Runs a short synthetic experiment whose student is `layers`; returns the run folder.
+    QString train(const QString &name, const Architecture &layers, bool images)
+    {
+        Experiment e = testutil::syntheticExperiment();
+        e.name = name.toStdString();
+        e.data.source = images ? "synthetic-images" : "synthetic-vectors";
+        e.data.syntheticTrain = 300;
+        e.data.syntheticTest = 80;
+        e.data.syntheticFeatures = images ? 12 : 16;
+        e.teacher.model.hidden = {16};
+        if (images)
+            e.teacher.model.layers = {layer("flatten"), layer("linear", 16), layer("relu"), layer("linear", 4)};
+        e.teacher.train.epochs = 1;
+        e.studentTrain.epochs = 1;
+        e.student.preset.clear();
+        e.student.layers = layers;
+        testutil::Recorder rec;
+        const RunResult r = Engine(e, EngineOptions{dir_.path().toStdString()}).run(rec);
+        if (r.status != RunStatus::Finished)
+            qWarning() << QString::fromStdString(r.message);
+        return QString::fromStdString(r.runDir);
+    }
+
+private Q_SLOTS:
+    void everyFormatForEachLayerKind_data()
+    {
+        QTest::addColumn<bool>("images");
+        QTest::addColumn<Architecture>("layers");
+        const Architecture head{layer("flatten"), layer("linear", 4)};
+        auto withHead = [&](Architecture a) {
+            a.insert(a.end(), head.begin(), head.end());
+            return a;
+        };
+        QTest::newRow("linear") << false << Architecture{layer("linear", 8), layer("linear", 4)};
+        LayerSpec noBias = layer("linear", 4);
+        noBias.bias = false;
+        QTest::newRow("linear without bias") << false << Architecture{layer("linear", 8), noBias};
+        QTest::newRow("batchnorm 1d") << false << Architecture{layer("linear", 8), layer("batchnorm"), layer("linear", 4)};
+        QTest::newRow("relu") << false << Architecture{layer("linear", 8), layer("relu"), layer("linear", 4)};
+        QTest::newRow("gelu") << false << Architecture{layer("linear", 8), layer("gelu"), layer("linear", 4)};
+        LayerSpec dropout = layer("dropout");
+        dropout.p = 0.3;
+        QTest::newRow("dropout") << false << Architecture{layer("linear", 8), dropout, layer("linear", 4)};
+        QTest::newRow("conv2d") << true << withHead({layer("conv2d", 4, 3, 2)});
+        QTest::newRow("batchnorm 2d") << true << withHead({layer("conv2d", 4, 3), layer("batchnorm")});
+        QTest::newRow("maxpool") << true << withHead({layer("conv2d", 4, 3), layer("maxpool", 0, 3, 2)});
+        QTest::newRow("avgpool") << true << withHead({layer("conv2d", 4, 3), layer("avgpool", 0, 2)});
+        QTest::newRow("global-avgpool") << true
+                                        << Architecture{layer("conv2d", 6, 3), layer("global-avgpool"), layer("linear", 4)};
+        QTest::newRow("flatten") << true << head;
+        QTest::newRow("residual") << true << withHead({layer("residual", 4)});
+        QTest::newRow("residual with projection") << true << withHead({layer("conv2d", 4, 3), layer("residual", 6, 0, 2)});
+    }
+
+    void everyFormatForEachLayerKind()
+    {
+        QFETCH(bool, images);
+        QFETCH(Architecture, layers);
+        const QString run = train(QString::fromUtf8(QTest::currentDataTag()).replace(QLatin1Char(' '), QLatin1Char('-')),
+                                  layers, images);
+        QVERIFY(!run.isEmpty());
+        ExportRequest request;
+        request.runDir = run.toStdString();
+        request.outDir = (run + QStringLiteral("/export")).toStdString();
+        const ExportReport report = exportRun(request);
+        QVERIFY(report.ok());
+        QCOMPARE(report.files.size(), exportFormats().size());
+        for (const auto &f : report.files) {
+            QVERIFY2(f.ok, (f.format + ": " + f.message).c_str());
+            QVERIFY(QFileInfo::exists(QString::fromStdString(f.path)));
+            if (f.format == "card")
+                continue;
+            QVERIFY2(f.maxAbsDifference >= 0 && f.maxAbsDifference <= f.bound, f.format.c_str());
+            QCOMPARE(f.agreeingPredictions, f.samples);
+            QVERIFY(f.samples > 0);
+        }
+        // No temporary file is left behind.
+        const auto left = QDir(run + QStringLiteral("/export")).entryList({QStringLiteral("*.partial"), QStringLiteral("*.tmp")});
+        QVERIFY2(left.isEmpty(), qPrintable(left.join(QLatin1Char(' '))));
+    }
+
+    void badRequestsAreRefused()
+    {
+        const QString run = train(QStringLiteral("refusals"), {layer("linear", 4)}, false);
+        auto refused = [&](ExportRequest r, const QString &needle) {
+            try {
+                exportRun(r);
+            } catch (const ExportError &e) {
+                QVERIFY2(QString::fromUtf8(e.what()).contains(needle), e.what());
+                return;
+            }
+            QFAIL(qPrintable(QStringLiteral("no error containing ") + needle));
+        };
+        ExportRequest r;
+        r.runDir = run.toStdString();
+        r.outDir = (dir_.path() + QStringLiteral("/out")).toStdString();
+        ExportRequest noRun = r;
+        noRun.runDir = (dir_.path() + QStringLiteral("/missing")).toStdString();
+        refused(noRun, QStringLiteral("no such run folder"));
+        ExportRequest badModel = r;
+        badModel.model = "assistant";
+        refused(badModel, QStringLiteral("model"));
+        ExportRequest badFormat = r;
+        badFormat.formats = {"tflite"};
+        refused(badFormat, QStringLiteral("tflite"));
+        // A checkpoint that is not one.
+        testutil::writeFile(run + QStringLiteral("/checkpoints/student.pt"), "garbage");
+        refused(r, QStringLiteral("student.pt"));
+        QVERIFY(!QFileInfo::exists(dir_.path() + QStringLiteral("/out/student.onnx")));
+    }
+};
+
+QTEST_MAIN(TestExport)
+#include "tst_export.moc"
