@@ -174,9 +174,12 @@ int main(int argc, char **argv)
     std::string workspace = "workspace";
     std::vector<std::string> overrides;
     bool json = false;
-    app.add_option("experiment", experimentPath, "Experiment file (JSON), e.g. " DISTILLERY_RESOURCES_DIR
-                                                 "/experiments/fashion-mnist-quick.json")
-        ->required();
+    std::string resumeDir;
+    auto *what = app.add_option_group("run", "What to run: an experiment file, or --resume RUN_DIR");
+    what->add_option("experiment", experimentPath, "Experiment file (JSON), e.g. " DISTILLERY_RESOURCES_DIR
+                                                   "/experiments/fashion-mnist-quick.json");
+    what->add_option("--resume", resumeDir, "Continue a stopped, failed or killed run from its last checkpoint (its folder)");
+    what->require_option(1);
     app.add_option("-w,--workspace", workspace, "Folder that holds the runs/ folder")->capture_default_str();
     app.add_option("-s,--set", overrides, "Override a setting, e.g. --set distillation.temperature=8 (repeatable)");
     app.add_flag("--json", json, "Print one JSON object per event on standard output, for scripts");
@@ -188,8 +191,13 @@ int main(int argc, char **argv)
     }
 
     Experiment experiment;
+    if (!resumeDir.empty() && !overrides.empty()) {
+        std::cerr << "error: --set cannot change a resumed run (it continues with its own config.json)\n";
+        return 2;
+    }
     try {
-        experiment = loadExperiment(experimentPath, overrides);
+        if (resumeDir.empty())
+            experiment = loadExperiment(experimentPath, overrides);
     } catch (const ConfigError &e) {
         if (json)
             std::cout << errorEventJson(e.what()) << std::endl;
@@ -197,7 +205,7 @@ int main(int argc, char **argv)
         return 2;
     }
 
-    Engine engine(experiment, EngineOptions{workspace});
+    Engine engine(experiment, EngineOptions{workspace, resumeDir});
     // Ctrl-C or SIGTERM: stop at the next step and leave a consistent run folder.
     std::signal(SIGINT, onSignal);
     std::signal(SIGTERM, onSignal);

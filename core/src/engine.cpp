@@ -5,6 +5,7 @@
 #include "distillery/data.h"
 #include "distillery/runs.h"
 #include "model_io.h"
+#include "run_lock.h"
 #include "torch_data.h"
 #include "torch_model.h"
 #include "trainer.h"
@@ -160,6 +161,119 @@ std::string teacherLabel(const TeacherConfig &t)
     return modelLabel(t.model);
 }
 
+std::string firstLine(const std::string &s)
+{
+    return s.substr(0, s.find('\n'));
+}
+
+// Where a stage stands at the end of an epoch, kept in its state checkpoint.
+struct StageProgress {
+    int epoch = 0;
+    std::int64_t globalStep = 0;
+    double bestScore = -1.0;
+    int bestEpoch = 0;
+    double bestValAccuracy = 0.0;
+    double testAccuracy = 0.0;
+    double finalTestAccuracy = 0.0;
+    double seconds = 0.0;
+};
+
+// checkpoints/<stage>.state.pt: model, optimiser, the random-number states
+// (LibTorch's default generator, which draws dropout, and the stage's
+// shuffling generator), the best model so far and the progress. Written
+// through a temporary file and renamed, so a kill leaves the previous one.
+void saveStageState(const fs::path &path, detail::Net &model, torch::optim::Optimizer &optimizer,
+                    at::Generator &shuffle, const std::vector<torch::Tensor> &best, const StageProgress &p)
+{
+    torch::serialize::OutputArchive archive;
+    torch::serialize::OutputArchive modelArchive, optimizerArchive;
+    model->save(modelArchive);
+    optimizer.save(optimizerArchive);
+    archive.write("model", modelArchive);
+    archive.write("optimizer", optimizerArchive);
+    {
+        auto defaultGenerator = at::detail::getDefaultCPUGenerator();
+        std::lock_guard<std::mutex> lock(defaultGenerator.mutex());
+        archive.write("rng_default", defaultGenerator.get_state());
+    }
+    archive.write("rng_shuffle", shuffle.get_state());
+    archive.write("best_count", torch::tensor(std::int64_t(best.size())));
+    for (std::size_t i = 0; i < best.size(); ++i)
+        archive.write("best_" + std::to_string(i), best[i]);
+    archive.write("progress", torch::tensor(std::vector<double>{double(p.epoch), double(p.globalStep), p.bestScore,
+                                                                double(p.bestEpoch), p.bestValAccuracy, p.testAccuracy,
+                                                                p.finalTestAccuracy, p.seconds},
+                                            torch::kFloat64));
+    const std::string tmp = path.string() + ".tmp";
+    try {
+        archive.save_to(tmp);
+    } catch (const c10::Error &e) {
+        std::remove(tmp.c_str());
+        throw std::runtime_error(path.string() + ": cannot write the checkpoint (disk full or folder gone?): " +
+                                 firstLine(e.what_without_backtrace()));
+    }
+    detail::commitFile(tmp, path.string());
+}
+
+// The epoch recorded in a state checkpoint, or 0 when there is none.
+int stateEpoch(const fs::path &path)
+{
+    if (!fs::is_regular_file(path))
+        return 0;
+    try {
+        torch::serialize::InputArchive archive;
+        archive.load_from(path.string());
+        torch::Tensor progress;
+        archive.read("progress", progress);
+        return int(progress[0].item<double>());
+    } catch (const c10::Error &e) {
+        throw InvalidInput(path.string() + ": not a readable checkpoint (" + firstLine(e.what_without_backtrace()) + ")");
+    }
+}
+
+StageProgress loadStageState(const fs::path &path, detail::Net &model, torch::optim::Optimizer &optimizer,
+                             at::Generator &shuffle, std::vector<torch::Tensor> &best)
+{
+    StageProgress p;
+    try {
+        const auto device = model->parameters().empty() ? torch::Device(torch::kCPU) : model->parameters()[0].device();
+        torch::serialize::InputArchive archive;
+        archive.load_from(path.string(), device);
+        torch::serialize::InputArchive modelArchive, optimizerArchive;
+        archive.read("model", modelArchive);
+        archive.read("optimizer", optimizerArchive);
+        model->load(modelArchive);
+        optimizer.load(optimizerArchive);
+        torch::Tensor state;
+        archive.read("rng_default", state);
+        {
+            auto defaultGenerator = at::detail::getDefaultCPUGenerator();
+            std::lock_guard<std::mutex> lock(defaultGenerator.mutex());
+            defaultGenerator.set_state(state.cpu());
+        }
+        torch::Tensor shuffleState;
+        archive.read("rng_shuffle", shuffleState);
+        shuffle.set_state(shuffleState.cpu());
+        torch::Tensor count;
+        archive.read("best_count", count);
+        best.assign(std::size_t(count.item<std::int64_t>()), torch::Tensor());
+        for (std::size_t i = 0; i < best.size(); ++i)
+            archive.read("best_" + std::to_string(i), best[i]);
+        torch::Tensor progress;
+        archive.read("progress", progress);
+        const auto v = progress.cpu().contiguous();
+        const double *x = v.data_ptr<double>();
+        if (v.numel() != 8)
+            throw std::runtime_error("its progress record has " + std::to_string(v.numel()) + " values, not 8");
+        p = StageProgress{int(x[0]), std::int64_t(x[1]), x[2], int(x[3]), x[4], x[5], x[6], x[7]};
+    } catch (const c10::Error &e) {
+        throw InvalidInput(path.string() + ": cannot resume from it (" + firstLine(e.what_without_backtrace()) + ")");
+    } catch (const std::runtime_error &e) {
+        throw InvalidInput(path.string() + ": cannot resume from it (" + e.what() + ")");
+    }
+    return p;
+}
+
 struct Eval {
     double loss = std::nan("");
     double accuracy = std::nan("");
@@ -182,6 +296,38 @@ struct Engine::Private {
     detail::LoadedData data;
     json summary;
     RunResult result;
+    std::unique_ptr<detail::RunLock> lock;
+
+    // Continuing an interrupted run (options.resumeRunDir).
+    struct Resume {
+        bool active = false;
+        StageKind stage = StageKind::Teacher;   // the first stage that is not finished
+        int epoch = 0;                          // its last checkpointed epoch (0: it starts over)
+        bool allDone = false;                   // every stage finished; only the ending is missing
+        std::vector<StageResult> finished;      // stages that need no more training
+        RunMetrics kept;                        // the metrics kept, replayed to the observer
+        double previousSeconds = 0.0;
+        json previousSummary;
+    } resume;
+
+    const StageResult *finishedStage(StageKind kind) const
+    {
+        for (const auto &r : resume.finished)
+            if (r.kind == kind)
+                return &r;
+        return nullptr;
+    }
+    // Sends the kept metrics of `kind` to the observer (not to the file, which has them).
+    void replay(StageKind kind)
+    {
+        for (const auto &m : resume.kept.steps)
+            if (m.stage == kind)
+                observer->stepReported(m);
+        for (const auto &e : resume.kept.epochs)
+            if (e.stage == kind)
+                observer->epochFinished(e);
+    }
+    void prepareResume(const fs::path &dir, const std::vector<StageKind> &pipeline);
 
     void emit(const std::string &line)
     {
@@ -253,6 +399,10 @@ struct Engine::Private {
                            const Architecture &teacherLayers, std::uint64_t initSeed, std::uint64_t shuffleSeed);
 
     RunResult runPipeline();
+    bool resumingMidStage(StageKind kind) const
+    {
+        return resume.active && resume.stage == kind && resume.epoch > 0;
+    }
 
     // source=torchscript: the module, checked to map a batch of the data's
     // inputs to one logit per class. Throws InvalidInput naming teacher.path.
@@ -327,10 +477,7 @@ StageResult Engine::Private::trainStage(const StageInfo &info, detail::Net &mode
     auto shuffle = at::detail::createCPUGenerator(shuffleSeed);
     auto optimizer = detail::makeOptimizer(model->parameters(), tc);
 
-    torch::Tensor cache;
-    if (method.needsTeacher() && teacher && exp.distillation.teacherCache)
-        cache = detail::teacherLogits(teacher, train);
-    detail::StepContext context{model, *optimizer, method, teacher, cache, train};
+    const bool cached = method.needsTeacher() && teacher && exp.distillation.teacherCache;
 
     // Split the cores between LibTorch's and OpenBLAS's threads for this
     // stage's model (see planThreads), unless the experiment fixes BLAS threads.
@@ -339,7 +486,7 @@ StageResult Engine::Private::trainStage(const StageInfo &info, detail::Net &mode
     r.parameters = report.parameters;
     r.multiplyAdds = report.multiplyAdds;
     auto [linear, conv] = detail::linearAndConvMultiplyAdds(model->architecture(), report);
-    if (teacher && !cache.defined() && !teacherLayers.empty()) {
+    if (teacher && !cached && !teacherLayers.empty()) {
         const auto [teacherLinear, teacherConv] = detail::linearAndConvMultiplyAdds(
             teacherLayers, analyseArchitecture(teacherLayers, data.summary.inputShape, data.summary.classes));
         linear += teacherLinear;
@@ -354,7 +501,14 @@ StageResult Engine::Private::trainStage(const StageInfo &info, detail::Net &mode
     started.torchThreads = plan.torch;
     started.blasThreads = detail::applyThreads(plan) ? plan.blas : 0;
     r.blasThreads = started.blasThreads;
-    emit(eventJson(started));
+    // After the threads are set: the cache's last bits depend on them, and a
+    // resumed stage must compute the same cache as an uninterrupted one.
+    torch::Tensor cache;
+    if (cached)
+        cache = detail::teacherLogits(teacher, train);
+    detail::StepContext context{model, *optimizer, method, teacher, cache, train};
+    if (!resumingMidStage(info.kind)) // the file has the stage's start already
+        emit(eventJson(started));
     observer->stageStarted(started);
 
     const std::int64_t steps = info.stepsPerEpoch;
@@ -366,8 +520,27 @@ StageResult Engine::Private::trainStage(const StageInfo &info, detail::Net &mode
     double bestVal = -1.0;
     std::int64_t globalStep = 0;
     bool stopped = false;
+    double previousSeconds = 0.0; // of the sessions before a resume
+    int firstEpoch = 1;
 
-    for (int epoch = 1; epoch <= tc.epochs && !stopped; ++epoch) {
+    // Resuming: the stage continues after its last checkpointed epoch, with the
+    // model, optimiser, random-number states and best model as they were.
+    const fs::path statePath = writer->dir() / "checkpoints" / (stage + ".state.pt");
+    if (resumingMidStage(info.kind)) {
+        const StageProgress p = loadStageState(statePath, model, *optimizer, shuffle, best);
+        firstEpoch = p.epoch + 1;
+        globalStep = p.globalStep;
+        bestVal = p.bestScore;
+        r.bestEpoch = p.bestEpoch;
+        r.bestValAccuracy = p.bestValAccuracy;
+        r.testAccuracy = p.testAccuracy;
+        r.finalTestAccuracy = p.finalTestAccuracy;
+        r.epochsDone = p.epoch;
+        previousSeconds = p.seconds;
+        replay(info.kind);
+    }
+
+    for (int epoch = firstEpoch; epoch <= tc.epochs && !stopped; ++epoch) {
         const auto epochStart = Clock::now();
         model->train();
         auto perm = torch::randperm(n, shuffle, torch::kInt64).to(device);
@@ -465,21 +638,113 @@ StageResult Engine::Private::trainStage(const StageInfo &info, detail::Net &mode
         e.seconds = seconds(epochStart);
         emit(eventJson(e));
         observer->epochFinished(e);
+        StageProgress progress{epoch, globalStep, bestVal, r.bestEpoch, r.bestValAccuracy, r.testAccuracy,
+                               r.finalTestAccuracy, previousSeconds + seconds(stageStart)};
+        saveStageState(statePath, model, *optimizer, shuffle, best, progress);
     }
 
     if (!best.empty())
         detail::restore(*model, best);
     model->eval();
     r.status = stopped ? RunStatus::Stopped : RunStatus::Finished;
-    r.seconds = seconds(stageStart);
+    r.seconds = previousSeconds + seconds(stageStart);
     if (r.epochsDone > 0) {
         const fs::path ckpt = writer->dir() / "checkpoints" / (stage + ".pt");
         const std::string tmp = ckpt.string() + ".tmp";
-        torch::save(model, tmp);
+        try {
+            torch::save(model, tmp);
+        } catch (const c10::Error &e) {
+            std::remove(tmp.c_str());
+            throw std::runtime_error(ckpt.string() + ": cannot write the checkpoint (disk full or folder gone?): " +
+                                     firstLine(e.what_without_backtrace()));
+        }
         detail::commitFile(tmp, ckpt.string());
         r.checkpoint = ckpt.string();
     }
     return r;
+}
+
+void Engine::Private::prepareResume(const fs::path &dir, const std::vector<StageKind> &pipeline)
+{
+    resume.active = true;
+    const fs::path metricsPath = dir / "metrics.jsonl";
+    std::vector<std::string> lines;
+    {
+        std::ifstream in(metricsPath);
+        if (!in)
+            throw InvalidInput("resume: " + metricsPath.string() + " not found (is this a run folder?)");
+        std::string line;
+        while (std::getline(in, line)) {
+            // A line cut short by a kill ends what can be trusted.
+            if (!json::accept(line))
+                break;
+            lines.push_back(line);
+        }
+    }
+    resume.previousSummary = json::parse(std::ifstream(dir / "summary.json"), nullptr, false);
+    if (!resume.previousSummary.is_object())
+        resume.previousSummary = json::object();
+    if (resume.previousSummary.value("status", std::string()) == "finished")
+        throw InvalidInput("resume: " + dir.string() + " finished; there is nothing to resume");
+    resume.previousSeconds = resume.previousSummary.value("seconds", 0.0);
+
+    // Stages that finished and left their model: those are not trained again.
+    {
+        const RunMetrics all = readRunMetrics(dir.string());
+        for (const auto &r : all.stageResults)
+            if (r.status == RunStatus::Finished && !r.checkpoint.empty() && fs::exists(r.checkpoint))
+                resume.finished.push_back(r);
+    }
+    resume.allDone = true;
+    for (StageKind kind : pipeline)
+        if (!finishedStage(kind)) {
+            resume.stage = kind;
+            resume.allDone = false;
+            break;
+        }
+    const std::string stage = stageName(resume.stage);
+    resume.epoch = resume.allDone ? 0 : stateEpoch(dir / "checkpoints" / (stage + ".state.pt"));
+
+    // Keep the metrics up to the checkpointed epoch of the stage that goes on
+    // (or up to its start, when it starts over), so that each epoch is
+    // recorded once; what a killed or stopped session wrote after is dropped.
+    std::size_t keep = lines.size();
+    bool found = false;
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+        const json j = json::parse(lines[i]);
+        if (j.value("stage", std::string()) != stage || resume.allDone)
+            continue;
+        if (resume.epoch == 0) {
+            keep = i;
+            found = true;
+            break;
+        }
+        if (j.value("event", std::string()) == "epoch" && j.value("epoch", 0) == resume.epoch) {
+            keep = i + 1;
+            found = true;
+            break;
+        }
+    }
+    if (!found && resume.epoch > 0) {
+        // The checkpoint is ahead of the metrics: start the stage over.
+        resume.epoch = 0;
+        for (std::size_t i = 0; i < lines.size(); ++i)
+            if (json::parse(lines[i]).value("stage", std::string()) == stage) {
+                keep = i;
+                break;
+            }
+    }
+    while (keep > 0) {
+        const std::string event = json::parse(lines[keep - 1]).value("event", std::string());
+        if (event != "run_finished" && event != "error")
+            break;
+        --keep;
+    }
+    std::string text;
+    for (std::size_t i = 0; i < keep; ++i)
+        text += lines[i] + "\n";
+    detail::writeFileAtomically(metricsPath.string(), text);
+    resume.kept = readRunMetrics(dir.string());
 }
 
 RunResult Engine::Private::runPipeline()
@@ -488,6 +753,17 @@ RunResult Engine::Private::runPipeline()
     result = RunResult{};
 
     // 1. Everything that can be wrong with the input, before any folder exists.
+    const bool resuming = !options.resumeRunDir.empty();
+    if (resuming) {
+        const fs::path dir = options.resumeRunDir;
+        if (!fs::is_directory(dir))
+            throw InvalidInput("resume: " + dir.string() + ": no such run folder");
+        try {
+            exp = loadExperiment((dir / "config.json").string());
+        } catch (const ConfigError &e) {
+            throw InvalidInput(std::string("resume: ") + e.what());
+        }
+    }
     validateExperiment(exp);
     if (exp.device == "cuda" && !torch::cuda::is_available())
         throw InvalidInput("device: cuda was asked for, but LibTorch sees no CUDA device (use auto or cpu)");
@@ -549,8 +825,19 @@ RunResult Engine::Private::runPipeline()
         throw InvalidInput("student.model: " + studentReport.error + " (input " + shapeToString(shape) + ")");
     auto method = detail::makeMethod(exp.distillation);
 
-    // 2. The run folder.
-    const fs::path runDir = createRunDir(options.workspace, exp.name);
+    // 2. The run folder, locked against a second writer.
+    std::vector<StageKind> pipeline{StageKind::Teacher};
+    if (exp.baseline)
+        pipeline.push_back(StageKind::Baseline);
+    pipeline.push_back(StageKind::Distillation);
+    const fs::path runDir = resuming ? fs::path(options.resumeRunDir) : createRunDir(options.workspace, exp.name);
+    try {
+        lock = std::make_unique<detail::RunLock>(runDir.string());
+    } catch (const std::runtime_error &e) {
+        throw InvalidInput(std::string(resuming ? "resume: " : "workspace: ") + e.what());
+    }
+    if (resuming)
+        prepareResume(runDir, pipeline);
     writer = std::make_unique<RunWriter>(runDir);
     if (!writer->ok())
         throw InvalidInput("workspace: cannot write in " + runDir.string());
@@ -560,7 +847,8 @@ RunResult Engine::Private::runPipeline()
     result.studentParameters = studentReport.parameters;
     result.teacherMultiplyAdds = teacherReport.multiplyAdds;
     result.studentMultiplyAdds = studentReport.multiplyAdds;
-    detail::writeFileAtomically((runDir / "config.json").string(), experimentToJson(resolved));
+    if (!resuming)
+        detail::writeFileAtomically((runDir / "config.json").string(), experimentToJson(resolved));
 
     RunStartInfo startInfo;
     startInfo.runDir = runDir.string();
@@ -601,8 +889,20 @@ RunResult Engine::Private::runPipeline()
                              {"test_samples", data.summary.testSamples},
                              {"student_train_samples", data.summary.studentTrainSamples},
                              {"normalisation", {{"mean", data.mean}, {"std", data.stdev}}}}}};
+    if (resuming) {
+        summary["started"] = resume.previousSummary.value("started", summary["started"].get<std::string>());
+        json resumed = resume.previousSummary.value("resumed", json::array());
+        resumed.push_back(nowIso());
+        summary["resumed"] = resumed;
+    }
     saveSummary();
-    emit(eventJson(startInfo));
+    if (resuming)
+        emit(json{{"event", "run_resumed"},
+                  {"stage", resume.allDone ? std::string() : stageName(resume.stage)},
+                  {"from_epoch", resume.epoch}}
+                 .dump());
+    else
+        emit(eventJson(startInfo));
     observer->runStarted(startInfo);
 
     // 3. The stages.
@@ -610,7 +910,7 @@ RunResult Engine::Private::runPipeline()
     int index = 0;
     auto finishStage = [&](const StageResult &r) {
         result.stages.push_back(r);
-        result.seconds = seconds(start);
+        result.seconds = resume.previousSeconds + seconds(start);
         emit(eventJson(r));
         observer->stageFinished(r);
         saveSummary();
@@ -638,7 +938,22 @@ RunResult Engine::Private::runPipeline()
     ti.stageCount = stageCount;
     ti.model = teacherLabel(resolved.teacher);
     ti.trainSamples = data.train.size();
-    if (imported) {
+    if (const StageResult *done = finishedStage(StageKind::Teacher)) {
+        // Resuming after the teacher: its model comes back from its checkpoint.
+        if (!imported) {
+            try {
+                torch::load(teacher, done->checkpoint, device);
+            } catch (const c10::Error &e) {
+                throw InvalidInput("resume: cannot load " + done->checkpoint + ": " + firstLine(e.what_without_backtrace()));
+            }
+        }
+        ti.reused = exp.teacher.source != "train";
+        ti.epochs = exp.teacher.train.epochs;
+        observer->stageStarted(ti);
+        replay(StageKind::Teacher);
+        result.stages.push_back(*done);
+        observer->stageFinished(*done);
+    } else if (imported) {
         ti.reused = true;
         emit(eventJson(ti));
         observer->stageStarted(ti);
@@ -700,6 +1015,19 @@ RunResult Engine::Private::runPipeline()
     const std::uint64_t studentShuffle = exp.seed + 23;
 
     auto studentStage = [&](StageKind kind, detail::DistillationMethod &m, const detail::TeacherForward &t) {
+        if (const StageResult *done = finishedStage(kind)) {
+            StageInfo si;
+            si.kind = kind;
+            si.index = index++;
+            si.stageCount = stageCount;
+            si.model = modelLabel(exp.student);
+            si.epochs = exp.studentTrain.epochs;
+            observer->stageStarted(si);
+            replay(kind);
+            result.stages.push_back(*done);
+            observer->stageFinished(*done);
+            return true;
+        }
         detail::Net student(resolved.student.layers, shape);
         detail::restore(*student, initialState);
         student->to(device);
@@ -775,6 +1103,7 @@ RunResult Engine::run(RunObserver &observer)
         d->result.status = RunStatus::Failed;
     }
     d->writer.reset();
+    d->lock.reset();
     d->data = {};
     observer.runFinished(d->result);
     d->observer = nullptr;

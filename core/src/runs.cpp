@@ -1,5 +1,7 @@
 #include "distillery/runs.h"
 
+#include "run_lock.h"
+
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -220,6 +222,7 @@ RunInfo readRunInfo(const std::string &runDir)
     if (!summary.is_object())
         return info;
     info.status = statusFrom(summary.value("status", std::string("failed")));
+    info.ownerPid = detail::RunLock::holder(runDir);
     info.started = summary.value("started", std::string());
     info.seconds = numberOr(summary, "seconds", 0.0);
     if (auto t = summary.find("teacher"); t != summary.end() && t->is_object())
@@ -296,6 +299,21 @@ RunMetrics readRunMetrics(const std::string &runDir)
             e.seconds = numberOr(j, "seconds", 0.0);
             e.best = j.value("best", false);
             m.epochs.push_back(e);
+        } else if (event == "stage_finished") {
+            StageResult r;
+            r.kind = stageFrom(j.value("stage", std::string()));
+            r.status = statusFrom(j.value("status", std::string("failed")));
+            r.epochsDone = j.value("epochs_done", 0);
+            r.bestEpoch = j.value("best_epoch", 0);
+            r.bestValAccuracy = numberOr(j, "best_val_accuracy", std::nan(""));
+            r.testAccuracy = numberOr(j, "test_accuracy", std::nan(""));
+            r.finalTestAccuracy = numberOr(j, "final_test_accuracy", std::nan(""));
+            r.seconds = numberOr(j, "seconds", 0.0);
+            r.parameters = j.value("parameters", std::int64_t(0));
+            r.multiplyAdds = j.value("multiply_adds", std::int64_t(0));
+            r.checkpoint = j.value("checkpoint", std::string());
+            r.blasThreads = j.value("blas_threads", 0);
+            m.stageResults.push_back(r);
         }
     }
     return m;

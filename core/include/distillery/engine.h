@@ -13,6 +13,11 @@ namespace distillery {
 
 struct EngineOptions {
     std::string workspace = "workspace"; // runs go to <workspace>/runs/<time>-<name>/
+    // Continue this stopped, failed or interrupted run from its last checkpoint
+    // instead of starting a new one. The run's own config.json is used; the
+    // experiment given to the engine is ignored. Finished stages are not
+    // trained again, and the metrics file keeps each epoch once.
+    std::string resumeRunDir;
 };
 
 class Engine {

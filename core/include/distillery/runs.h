@@ -22,7 +22,17 @@ struct RunInfo {
     double studentTestAccuracy = -1.0;
     std::int64_t teacherParameters = 0;
     std::int64_t studentParameters = 0;
+    long ownerPid = 0;                  // the live process writing the run, or 0
     double compression() const;         // teacher parameters / student parameters
+    // Killed or crashed while running: the summary says running, but no live
+    // process holds the run's lock.
+    bool interrupted() const { return status == RunStatus::Running && ownerPid == 0; }
+    // Stopped, failed or interrupted, and not being written: it can continue
+    // from its last checkpoint (distillery-run --resume).
+    bool resumable() const
+    {
+        return ownerPid == 0 && (status == RunStatus::Stopped || status == RunStatus::Failed || interrupted());
+    }
 };
 
 // Runs found under <workspace>/runs, newest first. Folders with no readable
@@ -34,6 +44,7 @@ RunInfo readRunInfo(const std::string &runDir);
 struct RunMetrics {
     std::vector<StepMetrics> steps;
     std::vector<EpochMetrics> epochs;
+    std::vector<StageResult> stageResults;
 };
 RunMetrics readRunMetrics(const std::string &runDir);
 
