@@ -40,6 +40,8 @@ int main(int argc, char **argv)
         known += (known.empty() ? "" : ",") + f;
     app.add_option("-f,--formats", formats, "Comma-separated formats (default: all of " + known + ")");
     app.add_flag("--json", json, "Print the report as JSON");
+    app.add_flag("--unfinished", request.allowUnfinished,
+                 "Export the best epoch of a stage that stopped or failed (refused otherwise)");
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError &e) {
@@ -82,9 +84,11 @@ int main(int argc, char **argv)
                              {"agreeing_predictions", f.agreeingPredictions},
                              {"ok", f.ok},
                              {"message", f.message}});
-        std::cout << nlohmann::json{{"ok", report.ok()}, {"batch", report.batchDescription}, {"files", files}}.dump(2)
+        std::cout << nlohmann::json{{"ok", report.ok()}, {"batch", report.batchDescription}, {"note", report.note}, {"files", files}}.dump(2)
                   << std::endl;
     } else {
+        if (!report.note.empty())
+            std::printf("note: %s\n", report.note.c_str());
         std::printf("checked on %s\n\n", report.batchDescription.c_str());
         std::printf("%-12s %-12s %-10s %-9s %s\n", "format", "difference", "bound", "agree", "file");
         for (const auto &f : report.files) {

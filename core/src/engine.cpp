@@ -166,6 +166,23 @@ std::string firstLine(const std::string &s)
     return s.substr(0, s.find('\n'));
 }
 
+// Writes an archive atomically. LibTorch's own file writer aborts the process
+// when a write fails (its destructor throws while the first error unwinds), so
+// the archive is serialised to memory and written by Distillery's writer.
+void saveArchive(torch::serialize::OutputArchive &archive, const fs::path &path)
+{
+    std::string bytes;
+    archive.save_to([&bytes](const void *data, std::size_t size) {
+        bytes.append(static_cast<const char *>(data), size);
+        return size;
+    });
+    try {
+        detail::writeFileAtomically(path.string(), bytes);
+    } catch (const std::runtime_error &e) {
+        throw std::runtime_error(std::string(e.what()) + " (disk full or folder gone?)");
+    }
+}
+
 // Where a stage stands at the end of an epoch, kept in its state checkpoint.
 struct StageProgress {
     int epoch = 0;
@@ -204,15 +221,7 @@ void saveStageState(const fs::path &path, detail::Net &model, torch::optim::Opti
                                                                 double(p.bestEpoch), p.bestValAccuracy, p.testAccuracy,
                                                                 p.finalTestAccuracy, p.seconds},
                                             torch::kFloat64));
-    const std::string tmp = path.string() + ".tmp";
-    try {
-        archive.save_to(tmp);
-    } catch (const c10::Error &e) {
-        std::remove(tmp.c_str());
-        throw std::runtime_error(path.string() + ": cannot write the checkpoint (disk full or folder gone?): " +
-                                 firstLine(e.what_without_backtrace()));
-    }
-    detail::commitFile(tmp, path.string());
+    saveArchive(archive, path);
 }
 
 // The epoch recorded in a state checkpoint, or 0 when there is none.
@@ -297,6 +306,7 @@ struct Engine::Private {
     json summary;
     RunResult result;
     std::unique_ptr<detail::RunLock> lock;
+    std::string currentStage;           // for messages: the stage being built or trained
 
     // Continuing an interrupted run (options.resumeRunDir).
     struct Resume {
@@ -399,6 +409,13 @@ struct Engine::Private {
                            const Architecture &teacherLayers, std::uint64_t initSeed, std::uint64_t shuffleSeed);
 
     RunResult runPipeline();
+    std::string outOfMemoryMessage(const std::string &detail) const
+    {
+        const std::string where = currentStage.empty() ? "before training" : "in the " + currentStage + " stage";
+        return "out of memory " + where + " (" + detail + "). Try a smaller batch size (teacher.train.batch_size is " +
+               std::to_string(exp.teacher.train.batchSize) + ", student.train.batch_size " +
+               std::to_string(exp.studentTrain.batchSize) + ") or smaller models.";
+    }
     bool resumingMidStage(StageKind kind) const
     {
         return resume.active && resume.stage == kind && resume.epoch > 0;
@@ -473,6 +490,7 @@ StageResult Engine::Private::trainStage(const StageInfo &info, detail::Net &mode
     StageResult r;
     r.kind = info.kind;
     const std::string stage = stageName(info.kind);
+    currentStage = stage;
     torch::manual_seed(initSeed); // dropout draws of this stage
     auto shuffle = at::detail::createCPUGenerator(shuffleSeed);
     auto optimizer = detail::makeOptimizer(model->parameters(), tc);
@@ -540,6 +558,21 @@ StageResult Engine::Private::trainStage(const StageInfo &info, detail::Net &mode
         replay(info.kind);
     }
 
+    // The kept model: the best epoch's, saved as checkpoints/<stage>.pt.
+    const fs::path bestPath = writer->dir() / "checkpoints" / (stage + ".pt");
+    auto saveBest = [&] {
+        if (!best.empty())
+            detail::restore(*model, best);
+        model->eval();
+        if (r.epochsDone == 0)
+            return;
+        torch::serialize::OutputArchive archive;
+        model->save(archive);
+        saveArchive(archive, bestPath);
+        r.checkpoint = bestPath.string();
+    };
+
+    try {
     for (int epoch = firstEpoch; epoch <= tc.epochs && !stopped; ++epoch) {
         const auto epochStart = Clock::now();
         model->train();
@@ -603,6 +636,15 @@ StageResult Engine::Private::trainStage(const StageInfo &info, detail::Net &mode
             break;
         }
 
+        {
+            torch::NoGradGuard guard;
+            for (const auto &p : model->parameters())
+                if (!torch::isfinite(p).all().item<bool>())
+                    throw std::runtime_error(stage + " stage, epoch " + std::to_string(epoch) +
+                                             ": the weights are not finite (NaN or infinity). Likely causes: a "
+                                             "learning rate too high, or a temperature so small that large logits "
+                                             "overflow.");
+        }
         const auto acc = epochAcc.cpu();
         const double *v = acc.data_ptr<double>();
         EpochMetrics e;
@@ -643,24 +685,33 @@ StageResult Engine::Private::trainStage(const StageInfo &info, detail::Net &mode
         saveStageState(statePath, model, *optimizer, shuffle, best, progress);
     }
 
-    if (!best.empty())
-        detail::restore(*model, best);
-    model->eval();
+    } catch (const std::exception &e) {
+        // The stage cannot go on (non-finite loss, a write that failed, memory):
+        // what it learnt up to its best epoch is kept where it can be used.
+        std::string message = errorText(e);
+        const bool outOfMemory = dynamic_cast<const std::bad_alloc *>(&e) != nullptr;
+        r.status = RunStatus::Failed;
+        r.seconds = previousSeconds + seconds(stageStart);
+        if (r.epochsDone > 0 && !outOfMemory) {
+            try {
+                saveBest();
+                message += " The best model so far (epoch " + std::to_string(r.bestEpoch) + ") is kept in " +
+                           bestPath.string() + ".";
+                emit(eventJson(r));
+            } catch (const std::exception &) {
+                // The disk or folder that failed the stage fails this too; the
+                // epoch checkpoints already written are left as they were.
+            }
+        }
+        result.stages.push_back(r);
+        if (outOfMemory)
+            throw;
+        throw std::runtime_error(message);
+    }
+
+    saveBest();
     r.status = stopped ? RunStatus::Stopped : RunStatus::Finished;
     r.seconds = previousSeconds + seconds(stageStart);
-    if (r.epochsDone > 0) {
-        const fs::path ckpt = writer->dir() / "checkpoints" / (stage + ".pt");
-        const std::string tmp = ckpt.string() + ".tmp";
-        try {
-            torch::save(model, tmp);
-        } catch (const c10::Error &e) {
-            std::remove(tmp.c_str());
-            throw std::runtime_error(ckpt.string() + ": cannot write the checkpoint (disk full or folder gone?): " +
-                                     firstLine(e.what_without_backtrace()));
-        }
-        detail::commitFile(tmp, ckpt.string());
-        r.checkpoint = ckpt.string();
-    }
     return r;
 }
 
@@ -1010,6 +1061,7 @@ RunResult Engine::Private::runPipeline()
     // order, so the difference between them is the loss alone.
     const detail::Split studentTrain = detail::studentSplit(data);
     torch::manual_seed(exp.seed + 1);
+    currentStage = exp.baseline ? "baseline" : "student";
     detail::Net initial(resolved.student.layers, shape);
     const auto initialState = detail::snapshot(*initial);
     const std::uint64_t studentShuffle = exp.seed + 23;
@@ -1028,6 +1080,7 @@ RunResult Engine::Private::runPipeline()
             observer->stageFinished(*done);
             return true;
         }
+        currentStage = stageName(kind);
         detail::Net student(resolved.student.layers, shape);
         detail::restore(*student, initialState);
         student->to(device);
@@ -1085,11 +1138,14 @@ RunResult Engine::run(RunObserver &observer)
     } catch (const ConfigError &e) {
         fail(RunStatus::Invalid, e.what());
     } catch (const std::bad_alloc &) {
-        fail(RunStatus::Failed, "out of memory (try a smaller batch size: student.train.batch_size is " +
-                                    std::to_string(d->exp.studentTrain.batchSize) + ", teacher.train.batch_size " +
-                                    std::to_string(d->exp.teacher.train.batchSize) + ")");
+        fail(RunStatus::Failed, d->outOfMemoryMessage("the allocation failed"));
     } catch (const std::exception &e) {
-        fail(RunStatus::Failed, errorText(e));
+        const std::string text = errorText(e);
+        // LibTorch reports a failed allocation as its own error, on the CPU and on CUDA.
+        const bool memory = text.find("not enough memory") != std::string::npos ||
+                            text.find("out of memory") != std::string::npos ||
+                            text.find("can't allocate memory") != std::string::npos;
+        fail(RunStatus::Failed, memory ? d->outOfMemoryMessage(firstLine(text)) : text);
     }
     d->result.seconds = seconds(start);
     if (d->result.status == RunStatus::Running)

@@ -121,6 +121,7 @@ struct Subject {
     torch::Tensor raw;      // check inputs as the data reader gives them
     torch::Tensor logits;   // the model in Distillery on those inputs
     std::string batchDescription;
+    std::string note;
 };
 
 Subject loadSubject(const ExportRequest &r)
@@ -141,10 +142,13 @@ Subject loadSubject(const ExportRequest &r)
     if (!st.is_object())
         throw ExportError(r.runDir + ": the run has no " + stage + " stage (it ended before it: " +
                           s.summary.value("status", std::string("unknown")) + ")");
-    if (st.value("status", std::string()) != "finished")
-        throw ExportError(r.runDir + ": the " + stage + " stage did not finish (" +
-                          st.value("status", std::string("unknown")) + "), so there is no finished " + r.model +
-                          " to export");
+    const std::string status = st.value("status", std::string("unknown"));
+    if (status != "finished" && !r.allowUnfinished)
+        throw ExportError(r.runDir + ": the " + stage + " stage did not finish (" + status + "), so there is no finished " +
+                          r.model + " to export (its best epoch so far can be exported on purpose: --unfinished)");
+    if (status != "finished")
+        s.note = "the " + stage + " stage did not finish (" + status + "); this is its best epoch so far (" +
+                 std::to_string(st.value("best_epoch", 0)) + " of " + std::to_string(st.value("epochs_done", 0)) + " done)";
     const fs::path checkpoint = run / "checkpoints" / (stage + ".pt");
     if (!fs::is_regular_file(checkpoint))
         throw ExportError(checkpoint.string() + ": missing (the " + stage + " was not trained in this run: " +
@@ -305,6 +309,8 @@ std::string modelCard(const ExportRequest &r, const Subject &s, const std::vecto
         md << " It was trained by knowledge distillation (Hinton, Vinyals and Dean, 2015) from a "
            << modelDescription(c, "teacher") << " teacher.";
     md << "\n\n";
+    if (!s.note.empty())
+        md << "**Note:** " << s.note << ".\n\n";
 
     md << "## Results\n\n";
     md << "| Model | Architecture | Parameters | Multiply-adds per sample | Test accuracy |\n";
@@ -438,6 +444,7 @@ ExportReport exportRun(const ExportRequest &request)
 
     ExportReport report;
     report.batchDescription = s.batchDescription;
+    report.note = s.note;
     const std::string model = request.model;
     const json meta{{"distillery_version", DISTILLERY_VERSION},
                     {"run", fs::absolute(request.runDir).lexically_normal().string()},
@@ -450,7 +457,10 @@ ExportReport exportRun(const ExportRequest &request)
             "torchscript", out / exportFileName(model, "torchscript"), 1e-5,
             [&](const std::string &tmp) {
                 auto module = detail::toTorchScript(s.portable);
-                module.save(tmp, {{"distillery.json", architecture}});
+                // Through memory: LibTorch's file writer aborts on a failed write.
+                std::ostringstream bytes;
+                module.save(bytes, {{"distillery.json", architecture}});
+                detail::writeFileAtomically(tmp, bytes.str());
             },
             [&](const std::string &tmp, ExportedFile &f) {
                 f.checkedWith = "torch::jit::load";

@@ -21,6 +21,9 @@ struct ExportRequest {
     std::string outDir;                 // created when missing
     std::string model = "student";      // student | baseline | teacher
     std::vector<std::string> formats;   // of exportFormats(); empty: all of them
+    // Export the best epoch of a stage that stopped or failed (its checkpoint
+    // is the best model up to the point it ended). Refused when false.
+    bool allowUnfinished = false;
     // Draws the run's curves into a PNG for the model card and returns "" or why
     // it could not. Supplied by front ends that can draw; without it the card
     // says that the curves were not drawn.
@@ -42,6 +45,7 @@ struct ExportedFile {
 struct ExportReport {
     std::vector<ExportedFile> files;
     std::string batchDescription;       // what the check batch was
+    std::string note;                   // e.g. that the stage did not finish
     bool ok() const;
 };
 

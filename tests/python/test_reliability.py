@@ -1,8 +1,12 @@
-"""A run killed at a random step (SIGKILL, from another process) resumes with
-`distillery-run --resume` to the same numbers as a run that was never
-interrupted, and its metrics file holds each epoch once.
+"""No lost work and no crash.
 
-    python3 test_resume.py RUNNER [-v]
+A run killed at a random step (SIGKILL, from another process) resumes with
+`distillery-run --resume` to the same numbers as a run that was never
+interrupted, and its metrics file holds each epoch once. A run that cannot go
+on (non-finite loss, memory, a vanished folder, a full disk) stops with a
+clear message and leaves valid files.
+
+    python3 test_reliability.py RUNNER EXPORTER [-v]
 """
 import glob
 import json
@@ -16,7 +20,7 @@ import tempfile
 import time
 import unittest
 
-RUNNER = None
+RUNNER = EXPORTER = None
 
 EXPERIMENT = {
     "version": 1, "name": "resume", "seed": 4, "device": "cpu", "log_every_steps": 5,
@@ -154,7 +158,106 @@ class ResumeTest(unittest.TestCase):
         self.assertEqual(r.returncode, 2)
 
 
+class FailingWellTest(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="distillery-failing-")
+        self.experiment = os.path.join(self.dir, "e.json")
+        e = json.loads(json.dumps(EXPERIMENT))
+        e["teacher"]["train"]["epochs"] = 1
+        e["data"]["synthetic_train"] = 4000
+        with open(self.experiment, "w") as f:
+            json.dump(e, f)
+
+    def tearDown(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def run_failing(self, workspace, *sets):
+        args = [RUNNER, self.experiment, "--workspace", workspace]
+        for s in sets:
+            args += ["--set", s]
+        r = subprocess.run(args, capture_output=True, text=True, timeout=300)
+        self.assertEqual(r.returncode, 1, r.stderr[-2000:])
+        error = [line for line in r.stderr.splitlines() if line.startswith("error: ")]
+        self.assertEqual(len(error), 1, r.stderr[-2000:])
+        return error[0], glob.glob(os.path.join(workspace, "runs", "*"))
+
+    def test_non_finite_loss_keeps_the_best_model(self):
+        # The learning rate warms up to a value that diverges in the second epoch.
+        ws = os.path.join(self.dir, "nan")
+        error, runs = self.run_failing(ws, "student.train.lr=8", "student.train.warmup_epochs=4",
+                                       "student.train.epochs=5", "student.model.dropout=0")
+        self.assertRegex(error, r"baseline stage, epoch 2, step \d+: the loss is not finite")
+        self.assertIn("learning rate too high", error)
+        self.assertIn("best model so far (epoch 1) is kept in", error)
+        with open(os.path.join(runs[0], "summary.json")) as f:
+            summary = json.load(f)
+        self.assertEqual(summary["status"], "failed")
+        self.assertEqual(summary["stages"]["baseline"]["status"], "failed")
+        # The kept model is usable: it exports (on purpose) and loads in PyTorch.
+        out = os.path.join(self.dir, "export")
+        r = subprocess.run([EXPORTER, runs[0], "--model", "baseline", "--out", out, "--formats", "torchscript"],
+                           capture_output=True, text=True)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("did not finish", r.stderr)
+        r = subprocess.run([EXPORTER, runs[0], "--model", "baseline", "--out", out, "--formats", "torchscript",
+                            "--unfinished", "--json"], capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        report = json.loads(r.stdout)
+        self.assertIn("did not finish", report["note"])
+        import torch
+        model = torch.jit.load(os.path.join(out, "baseline.torchscript.pt"))
+        self.assertTrue(torch.isfinite(model(torch.rand(3, 16))).all())
+
+    def test_out_of_memory_names_the_batch_size(self):
+        error, _ = self.run_failing(os.path.join(self.dir, "oom"),
+                                    'student.model={"layers": [{"type": "linear", "out": 2000000000}, '
+                                    '{"type": "linear", "out": 4}]}')
+        self.assertIn("out of memory in the baseline stage", error)
+        self.assertIn("student.train.batch_size 32", error)
+
+    def test_vanished_run_folder(self):
+        ws = os.path.join(self.dir, "vanish")
+        p = subprocess.Popen([RUNNER, self.experiment, "--workspace", ws], stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE, text=True)
+        deadline = time.time() + 120
+        while time.time() < deadline and p.poll() is None:
+            runs = glob.glob(os.path.join(ws, "runs", "*", "metrics.jsonl"))
+            if runs and step_lines(runs[0], "baseline") > 0:
+                shutil.rmtree(os.path.dirname(runs[0]))
+                break
+            time.sleep(0.005)
+        _, err = p.communicate(timeout=120)
+        self.assertEqual(p.returncode, 1, err)
+        self.assertIn("cannot write", err)
+        self.assertIn("disk full or folder gone", err)
+
+    def test_full_disk(self):
+        if os.geteuid() != 0 or not shutil.which("mount"):
+            self.skipTest("needs root to mount a small tmpfs as a full disk")
+        ws = os.path.join(self.dir, "small")
+        os.makedirs(ws)
+        if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=600k", "tmpfs", ws],
+                          capture_output=True).returncode != 0:
+            self.skipTest("mounting a tmpfs is not allowed here")
+        try:
+            # The teacher's epoch checkpoints (about 300 KB each with Adam's moments) fill 600 KB.
+            error, runs = self.run_failing(ws, "teacher.train.epochs=4")
+            self.assertIn("disk full or folder gone", error)
+            # What was written before is whole: the summary and config parse, and
+            # metrics.jsonl holds whole lines.
+            for name in ["summary.json", "config.json"]:
+                with open(os.path.join(runs[0], name)) as f:
+                    json.load(f)
+            with open(os.path.join(runs[0], "metrics.jsonl")) as f:
+                lines = f.read().splitlines()
+            for line in lines[:-1]:
+                json.loads(line)
+            self.assertFalse(glob.glob(os.path.join(runs[0], "checkpoints", "*.tmp")))
+        finally:
+            subprocess.run(["umount", ws])
+
+
 if __name__ == "__main__":
-    RUNNER = sys.argv[1]
-    del sys.argv[1:2]
+    RUNNER, EXPORTER = sys.argv[1], sys.argv[2]
+    del sys.argv[1:3]
     unittest.main()
