@@ -332,6 +332,49 @@ private Q_SLOTS:
         dialog->close();
     }
 
+    void resumingAStoppedRun()
+    {
+        QTemporaryDir ws;
+        Experiment e = testutil::syntheticExperiment();
+        e.teacher.train.epochs = 1;
+        e.studentTrain.epochs = 3;
+        // Stopped after the baseline's first epoch, as a user would with Stop.
+        struct StopAfterFirstBaselineEpoch : testutil::Recorder {
+            Engine *engine = nullptr;
+            void epochFinished(const EpochMetrics &m) override
+            {
+                Recorder::epochFinished(m);
+                if (m.stage == StageKind::Baseline && m.epoch == 1)
+                    engine->requestStop();
+            }
+        } stopper;
+        Engine engine(e, EngineOptions{ws.path().toStdString()});
+        stopper.engine = &engine;
+        const RunResult stopped = engine.run(stopper);
+        QCOMPARE(stopped.status, RunStatus::Stopped);
+        const QString dir = QString::fromStdString(stopped.runDir);
+
+        auto w = openWindow(writeExperiment(QStringLiteral("resume")), ws.path());
+        QVERIFY(!w->resumeRunAction()->isEnabled());
+        w->runsPanel()->selectRuns({dir});
+        QVERIFY(w->resumeRunAction()->isEnabled());
+        QSignalSpy finished(w->controller(), &TrainingController::runFinished);
+        w->resumeRunAction()->trigger();
+        QVERIFY(w->controller()->isRunning());
+        QTRY_COMPARE_WITH_TIMEOUT(finished.size(), 1, 60000);
+        const auto result = finished.first().first().value<RunResult>();
+        QCOMPARE(result.status, RunStatus::Finished);
+        QCOMPARE(QString::fromStdString(result.runDir), dir);
+        QCOMPARE(result.stages.size(), std::size_t(3));
+        // The plots show the whole run: the kept epochs were replayed, then the new ones.
+        QVERIFY(w->accuracyPlot()->pointCount(0) > 0);
+        // Each epoch once in the metrics file: 1 teacher + 3 baseline + 3 student.
+        QCOMPARE(int(readRunMetrics(dir.toStdString()).epochs.size()), 7);
+        QTRY_VERIFY(!w->controller()->isRunning());
+        w->runsPanel()->selectRuns({dir});
+        QVERIFY(!w->resumeRunAction()->isEnabled()); // finished now
+    }
+
     void plotControls()
     {
         LivePlot plot(QStringLiteral("test"), QStringLiteral("y"));

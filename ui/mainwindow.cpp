@@ -198,6 +198,9 @@ void MainWindow::createActions()
     pauseAction_->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_P));
     stopAction_ = run->addAction(style()->standardIcon(QStyle::SP_MediaStop), tr("S&top"), this, &MainWindow::stopRun);
     stopAction_->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_Period));
+    run->addSeparator();
+    resumeRunAction_ = run->addAction(tr("&Resume selected run"), this, &MainWindow::resumeSelectedRun);
+    resumeRunAction_->setStatusTip(tr("Continue a stopped, failed or interrupted run from its last checkpoint"));
 
     QMenu *view = menuBar()->addMenu(tr("&View"));
     for (auto *dock : findChildren<QDockWidget *>())
@@ -312,6 +315,11 @@ void MainWindow::updateActions()
     const bool running = controller_->isRunning();
     const QString reason = running ? QString() : panel_->problem();
     startAction_->setEnabled(!running && reason.isEmpty());
+    const QString resumable = resumableRun();
+    resumeRunAction_->setEnabled(!resumable.isEmpty());
+    resumeRunAction_->setToolTip(resumable.isEmpty()
+                                     ? tr("Select a stopped, failed or interrupted run in the Runs panel")
+                                     : tr("Continue %1 from its last checkpoint").arg(QFileInfo(resumable).fileName()));
     const QString exportable = exportableRun();
     exportAction_->setEnabled(!exportable.isEmpty());
     exportAction_->setToolTip(exportable.isEmpty() ? tr("Select a finished run in the Runs panel to export its model")
@@ -364,6 +372,30 @@ void MainWindow::startRun()
     progress_->setValue(0);
     stageLabel_->setText(tr("Loading data…"));
     controller_->startRun(panel_->experiment(), workspace_);
+}
+
+QString MainWindow::resumableRun() const
+{
+    const QStringList selected = runs_->selectedRuns();
+    if (selected.size() != 1 || controller_->isRunning())
+        return {};
+    return readRunInfo(selected.first().toStdString()).resumable() ? selected.first() : QString();
+}
+
+void MainWindow::resumeSelectedRun()
+{
+    const QString dir = resumableRun();
+    if (dir.isEmpty())
+        return;
+    for (LivePlot *p : {lossPlot_, accuracyPlot_, lrPlot_, speedPlot_})
+        p->clear();
+    qDeleteAll(stages_);
+    stages_.clear();
+    runs_->selectRuns({});
+    liveRunDir_.clear();
+    progress_->setValue(0);
+    stageLabel_->setText(tr("Resuming %1…").arg(QFileInfo(dir).fileName()));
+    controller_->resumeInterruptedRun(dir);
 }
 
 void MainWindow::togglePause()

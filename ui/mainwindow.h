@@ -44,6 +44,9 @@ public:
     QAction *pauseAction() const { return pauseAction_; }
     QAction *stopAction() const { return stopAction_; }
     QAction *exportAction() const { return exportAction_; }
+    QAction *resumeRunAction() const { return resumeRunAction_; }
+    // The run Run ▸ Resume acts on: the selected run when it can be resumed.
+    QString resumableRun() const;
     // The run File ▸ Export acts on: the one selected in the runs panel, else
     // the last run of this window; empty when it has no finished student.
     QString exportableRun() const;
@@ -51,6 +54,7 @@ public:
 
 public Q_SLOTS:
     ExportDialog *openExportDialog();
+    void resumeSelectedRun();
 
 public:
     QProgressBar *progressBar() const { return progress_; }
@@ -99,6 +103,7 @@ private:
     QAction *pauseAction_ = nullptr;
     QAction *stopAction_ = nullptr;
     QAction *exportAction_ = nullptr;
+    QAction *resumeRunAction_ = nullptr;
     QPointer<ExportDialog> exportDialog_;
     QMenu *recentMenu_ = nullptr;
     QLabel *stageLabel_;

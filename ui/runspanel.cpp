@@ -96,7 +96,12 @@ void RunsPanel::refresh()
         name->setData(Qt::UserRole, QString::fromStdString(run.dir));
         name->setToolTip(QString::fromStdString(run.dir));
         table_->setItem(r, Name, name);
-        table_->setItem(r, Status, item(QString::fromStdString(statusName(run.status))));
+        QTableWidgetItem *status = item(run.interrupted() ? tr("interrupted") : QString::fromStdString(statusName(run.status)));
+        if (run.resumable())
+            status->setToolTip(tr("Can continue from its last checkpoint: Run ▸ Resume selected run"));
+        else if (run.ownerPid)
+            status->setToolTip(tr("Being written by process %1").arg(run.ownerPid));
+        table_->setItem(r, Status, status);
         table_->setItem(r, Teacher, item(fmt::percent(run.teacherTestAccuracy), run.teacherTestAccuracy, true));
         table_->setItem(r, Baseline, item(fmt::percent(run.baselineTestAccuracy), run.baselineTestAccuracy, true));
         table_->setItem(r, Student, item(fmt::percent(run.studentTestAccuracy), run.studentTestAccuracy, true));

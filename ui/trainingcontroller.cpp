@@ -40,9 +40,21 @@ TrainingController::~TrainingController()
 
 void TrainingController::startRun(const distillery::Experiment &experiment, const QString &workspace)
 {
+    start(experiment, distillery::EngineOptions{workspace.toStdString(), {}});
+}
+
+void TrainingController::resumeInterruptedRun(const QString &runDir)
+{
+    distillery::EngineOptions options;
+    options.resumeRunDir = runDir.toStdString();
+    start(distillery::Experiment{}, options); // the run's own config.json is used
+}
+
+void TrainingController::start(const distillery::Experiment &experiment, const distillery::EngineOptions &options)
+{
     if (engine_)
         return;
-    engine_ = std::make_unique<distillery::Engine>(experiment, distillery::EngineOptions{workspace.toStdString()});
+    engine_ = std::make_unique<distillery::Engine>(experiment, options);
     observer_ = std::make_unique<Observer>(this);
     paused_ = false;
     distillery::Engine *engine = engine_.get();

@@ -31,6 +31,8 @@ public:
 public Q_SLOTS:
     // Starts a run on a new worker thread. Does nothing while one is running.
     void startRun(const distillery::Experiment &experiment, const QString &workspace);
+    // Continues a stopped, failed or interrupted run from its last checkpoint.
+    void resumeInterruptedRun(const QString &runDir);
     // These reach the engine directly (atomics), not through the worker's
     // event loop, which is busy training; they take effect at the next step.
     void pauseRun();
@@ -52,6 +54,7 @@ Q_SIGNALS:
 
 private:
     class Observer;
+    void start(const distillery::Experiment &experiment, const distillery::EngineOptions &options);
     void workerFinished();
 
     std::unique_ptr<distillery::Engine> engine_;
