@@ -127,6 +127,14 @@ private Q_SLOTS:
         QVERIFY(errorOf("[1, 2]").contains("must be a JSON object"));
     }
 
+    void numbersOutOfRangeAreErrorsNotCrashes()
+    {
+        // Found by fuzz_architecture: a number too large for a double escaped as
+        // an exception the parser did not catch.
+        QVERIFY_THROWS_EXCEPTION(ConfigError, parseExperiment(R"({"version": 1, "seed": 1e999})", "big.json"));
+        QVERIFY_THROWS_EXCEPTION(ConfigError, parseArchitecture(R"([{"type": "linear", "out": 5e555}])", "big.json"));
+    }
+
     void overrides()
     {
         const Experiment e = parseExperiment(minimal, "", {"distillation.temperature=8", "name=sweep", "student.train.nesterov=false",

@@ -399,6 +399,9 @@ Experiment parseExperiment(const std::string &text, const std::string &origin,
     json root;
     try {
         root = json::parse(text);
+    } catch (const json::out_of_range &e) {
+        // A number beyond what a double holds, e.g. 1e999.
+        throw ConfigError((origin.empty() ? std::string() : origin + ": ") + "malformed JSON (" + e.what() + ")");
     } catch (const json::parse_error &e) {
         // e.byte is the offset of the error; turn it into line:column.
         std::size_t line = 1, col = 1;
@@ -544,7 +547,7 @@ Architecture parseArchitecture(const std::string &text, const std::string &origi
     json j;
     try {
         j = json::parse(text);
-    } catch (const json::parse_error &e) {
+    } catch (const json::exception &e) {
         throw ConfigError(where + ": not valid JSON (" + e.what() + ")");
     }
     if (!j.is_array())
