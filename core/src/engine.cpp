@@ -993,9 +993,9 @@ RunResult Engine::Private::runPipeline()
         // Resuming after the teacher: its model comes back from its checkpoint.
         if (!imported) {
             try {
-                torch::load(teacher, done->checkpoint, device);
-            } catch (const c10::Error &e) {
-                throw InvalidInput("resume: cannot load " + done->checkpoint + ": " + firstLine(e.what_without_backtrace()));
+                detail::loadCheckpoint(teacher, done->checkpoint, device);
+            } catch (const detail::ModelFileError &e) {
+                throw InvalidInput(std::string("resume: ") + e.what());
             }
         }
         ti.reused = exp.teacher.source != "train";
@@ -1025,10 +1025,9 @@ RunResult Engine::Private::runPipeline()
         observer->stageStarted(ti);
         const auto t0 = Clock::now();
         try {
-            torch::load(teacher, teacherCheckpoint.string(), device);
-        } catch (const c10::Error &e) {
-            throw InvalidInput("teacher.run: cannot load " + teacherCheckpoint.string() + ": " +
-                               e.what_without_backtrace());
+            detail::loadCheckpoint(teacher, teacherCheckpoint.string(), device);
+        } catch (const detail::ModelFileError &e) {
+            throw InvalidInput(std::string("teacher.run: ") + e.what());
         }
         StageResult r;
         r.kind = StageKind::Teacher;

@@ -178,10 +178,9 @@ Subject loadSubject(const ExportRequest &r)
     torch::manual_seed(0);
     detail::Net net(layers, input);
     try {
-        torch::load(net, checkpoint.string());
-    } catch (const c10::Error &e) {
-        std::string why = e.what_without_backtrace();
-        throw ExportError(checkpoint.string() + ": cannot load (" + why.substr(0, why.find('\n')) + ")");
+        detail::loadCheckpoint(net, checkpoint.string(), torch::kCPU);
+    } catch (const detail::ModelFileError &e) {
+        throw ExportError(e.what());
     }
     net->eval();
     s.portable = detail::toPortable(net, input, classes, mean, stdev, classNames);

@@ -1,5 +1,6 @@
 #include "model_io.h"
 
+#include "isolate.h"
 #include "layer_geometry.h"
 
 #include <sstream>
@@ -156,9 +157,32 @@ torch::jit::Module toTorchScript(const PortableModel &m)
     return module;
 }
 
+void loadCheckpoint(Net &net, const std::string &path, const torch::Device &device)
+{
+    const std::string crash = crashOfReadInChild([&] {
+        torch::serialize::InputArchive archive;
+        archive.load_from(path, torch::kCPU);
+    });
+    if (!crash.empty())
+        throw ModelFileError(path + ": damaged: " + crash);
+    try {
+        torch::serialize::InputArchive archive;
+        archive.load_from(path, device);
+        net->load(archive);
+    } catch (const c10::Error &e) {
+        std::string why = e.what_without_backtrace();
+        throw ModelFileError(path + ": not a checkpoint of this model (" + why.substr(0, why.find('\n')) + ")");
+    } catch (const std::exception &e) {
+        throw ModelFileError(path + ": cannot load (" + std::string(e.what()) + ")");
+    }
+}
+
 LoadedScript loadScript(const std::string &path, const torch::Device &device)
 {
     LoadedScript s;
+    const std::string crash = crashOfReadInChild([&] { (void)torch::jit::load(path, torch::kCPU); });
+    if (!crash.empty())
+        throw ModelFileError(path + ": damaged or not TorchScript: " + crash);
     try {
         s.module = torch::jit::load(path, device);
     } catch (const c10::Error &e) {

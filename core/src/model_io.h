@@ -26,6 +26,11 @@ torch::jit::Module toTorchScript(const PortableModel &m);
 // operators Distillery writes. Throws ModelFileError for anything else.
 torch::Tensor runOnnx(const std::string &path, const torch::Tensor &input);
 
+// Loads a checkpoint written by Distillery (checkpoints/<stage>.pt) into `net`,
+// whose architecture must be the one it was saved from. Throws ModelFileError
+// naming the file for anything else, however broken.
+void loadCheckpoint(Net &net, const std::string &path, const torch::Device &device);
+
 // The TorchScript module's forward, checked to take one tensor and return one
 // tensor. Throws ModelFileError naming `path` (and `field`, when given).
 struct LoadedScript {

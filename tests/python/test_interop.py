@@ -341,6 +341,10 @@ class ImportTest(unittest.TestCase):
             "two-inputs.pt": (TwoInputs(), "forward must take one tensor and return one tensor"),
             "tuple-out.pt": (TupleOut(), "forward must take one tensor and return one tensor"),
             "five-classes.pt": (FiveClasses(), "the data set has 4 classes"),
+            # Found by fuzz_model_files: LibTorch's TorchScript loader crashes on it.
+            "crashes-libtorch.pt": (os.path.join(os.path.dirname(__file__), "..", "..", "fuzz", "regressions",
+                                                 "fuzz_model_files", "torchscript-crashes-libtorch-parser.pt"),
+                                    "damaged or not TorchScript"),
         }
         for name, (module, message) in cases.items():
             with self.subTest(teacher=name):
@@ -348,6 +352,8 @@ class ImportTest(unittest.TestCase):
                 if module is None:
                     with open(path, "wb") as f:
                         f.write(os.urandom(4096))
+                elif isinstance(module, str):
+                    shutil.copy(module, path)
                 else:
                     torch.jit.save(torch.jit.script(module), path)
                 runs = os.path.join(self.workspace, "runs")
