@@ -363,6 +363,12 @@ void MainWindow::startRun()
 {
     if (!startAction_->isEnabled())
         return;
+    clearLiveView(tr("Loading data…"));
+    controller_->startRun(panel_->experiment(), workspace_);
+}
+
+void MainWindow::clearLiveView(const QString &status)
+{
     for (LivePlot *p : {lossPlot_, accuracyPlot_, lrPlot_, speedPlot_})
         p->clear();
     qDeleteAll(stages_);
@@ -370,8 +376,7 @@ void MainWindow::startRun()
     runs_->selectRuns({});
     liveRunDir_.clear();
     progress_->setValue(0);
-    stageLabel_->setText(tr("Loading data…"));
-    controller_->startRun(panel_->experiment(), workspace_);
+    stageLabel_->setText(status);
 }
 
 QString MainWindow::resumableRun() const
@@ -387,14 +392,7 @@ void MainWindow::resumeSelectedRun()
     const QString dir = resumableRun();
     if (dir.isEmpty())
         return;
-    for (LivePlot *p : {lossPlot_, accuracyPlot_, lrPlot_, speedPlot_})
-        p->clear();
-    qDeleteAll(stages_);
-    stages_.clear();
-    runs_->selectRuns({});
-    liveRunDir_.clear();
-    progress_->setValue(0);
-    stageLabel_->setText(tr("Resuming %1…").arg(QFileInfo(dir).fileName()));
+    clearLiveView(tr("Resuming %1…").arg(QFileInfo(dir).fileName()));
     controller_->resumeInterruptedRun(dir);
 }
 

@@ -75,6 +75,8 @@ private:
     void restoreSettings(const QString &workspace, const QString &experimentFile);
     void setWorkspace(const QString &dir);
     void updateActions();
+    // Empties the plots and the progress for a run about to start.
+    void clearLiveView(const QString &status);
     void updateRecentMenu();
     void addRecent(const QString &path);
     // The file the experiment was last opened from or saved to.

@@ -1004,38 +1004,27 @@ RunResult Engine::Private::runPipeline()
         replay(StageKind::Teacher);
         result.stages.push_back(*done);
         observer->stageFinished(*done);
-    } else if (imported) {
+    } else if (exp.teacher.source != "train") {
+        // Imported or reused: evaluated, never trained.
         ti.reused = true;
         emit(eventJson(ti));
         observer->stageStarted(ti);
         const auto t0 = Clock::now();
+        if (!imported) {
+            try {
+                detail::loadCheckpoint(teacher, teacherCheckpoint.string(), device);
+            } catch (const detail::ModelFileError &e) {
+                throw InvalidInput(std::string("teacher.run: ") + e.what());
+            }
+            teacher->eval();
+        }
         StageResult r;
         r.kind = StageKind::Teacher;
         const Eval val = evaluate(teacherForward, data.validation);
         const Eval test = evaluate(teacherForward, data.test);
         r.bestValAccuracy = val.accuracy;
         r.testAccuracy = r.finalTestAccuracy = test.accuracy;
-        r.checkpoint = exp.teacher.path;
-        r.parameters = teacherReport.parameters;
-        r.seconds = seconds(t0);
-        finishStage(r);
-    } else if (exp.teacher.source == "run") {
-        ti.reused = true;
-        emit(eventJson(ti));
-        observer->stageStarted(ti);
-        const auto t0 = Clock::now();
-        try {
-            detail::loadCheckpoint(teacher, teacherCheckpoint.string(), device);
-        } catch (const detail::ModelFileError &e) {
-            throw InvalidInput(std::string("teacher.run: ") + e.what());
-        }
-        StageResult r;
-        r.kind = StageKind::Teacher;
-        const Eval val = evaluate(teacher, data.validation);
-        const Eval test = evaluate(teacher, data.test);
-        r.bestValAccuracy = val.accuracy;
-        r.testAccuracy = r.finalTestAccuracy = test.accuracy;
-        r.checkpoint = teacherCheckpoint.string();
+        r.checkpoint = imported ? exp.teacher.path : teacherCheckpoint.string();
         r.parameters = teacherReport.parameters;
         r.multiplyAdds = teacherReport.multiplyAdds;
         r.seconds = seconds(t0);
