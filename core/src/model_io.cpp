@@ -3,6 +3,8 @@
 #include "isolate.h"
 #include "layer_geometry.h"
 
+#include <ATen/Parallel.h>
+
 #include <sstream>
 
 namespace distillery::detail {
@@ -160,6 +162,7 @@ torch::jit::Module toTorchScript(const PortableModel &m)
 void loadCheckpoint(Net &net, const std::string &path, const torch::Device &device)
 {
     const std::string crash = crashOfReadInChild([&] {
+        at::set_num_threads(1); // OpenMP's pool does not survive fork(); stay on this thread
         torch::serialize::InputArchive archive;
         archive.load_from(path, torch::kCPU);
     });
@@ -180,7 +183,10 @@ void loadCheckpoint(Net &net, const std::string &path, const torch::Device &devi
 LoadedScript loadScript(const std::string &path, const torch::Device &device)
 {
     LoadedScript s;
-    const std::string crash = crashOfReadInChild([&] { (void)torch::jit::load(path, torch::kCPU); });
+    const std::string crash = crashOfReadInChild([&] {
+        at::set_num_threads(1); // OpenMP's pool does not survive fork(); stay on this thread
+        (void)torch::jit::load(path, torch::kCPU);
+    });
     if (!crash.empty())
         throw ModelFileError(path + ": damaged or not TorchScript: " + crash);
     try {
