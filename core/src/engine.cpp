@@ -338,6 +338,14 @@ struct Engine::Private {
                 observer->epochFinished(e);
     }
     void prepareResume(const fs::path &dir, const std::vector<StageKind> &pipeline);
+    // A stage that finished before the resume: reported again, not trained.
+    void replayFinishedStage(const StageInfo &info, const StageResult &done)
+    {
+        observer->stageStarted(info);
+        replay(info.kind);
+        result.stages.push_back(done);
+        observer->stageFinished(done);
+    }
 
     void emit(const std::string &line)
     {
@@ -1000,10 +1008,7 @@ RunResult Engine::Private::runPipeline()
         }
         ti.reused = exp.teacher.source != "train";
         ti.epochs = exp.teacher.train.epochs;
-        observer->stageStarted(ti);
-        replay(StageKind::Teacher);
-        result.stages.push_back(*done);
-        observer->stageFinished(*done);
+        replayFinishedStage(ti, *done);
     } else if (exp.teacher.source != "train") {
         // Imported or reused: evaluated, never trained.
         ti.reused = true;
@@ -1055,23 +1060,6 @@ RunResult Engine::Private::runPipeline()
     const std::uint64_t studentShuffle = exp.seed + 23;
 
     auto studentStage = [&](StageKind kind, detail::DistillationMethod &m, const detail::TeacherForward &t) {
-        if (const StageResult *done = finishedStage(kind)) {
-            StageInfo si;
-            si.kind = kind;
-            si.index = index++;
-            si.stageCount = stageCount;
-            si.model = modelLabel(exp.student);
-            si.epochs = exp.studentTrain.epochs;
-            observer->stageStarted(si);
-            replay(kind);
-            result.stages.push_back(*done);
-            observer->stageFinished(*done);
-            return true;
-        }
-        currentStage = stageName(kind);
-        detail::Net student(resolved.student.layers, shape);
-        detail::restore(*student, initialState);
-        student->to(device);
         StageInfo si;
         si.kind = kind;
         si.index = index++;
@@ -1080,6 +1068,14 @@ RunResult Engine::Private::runPipeline()
         si.epochs = exp.studentTrain.epochs;
         si.trainSamples = studentTrain.size();
         si.stepsPerEpoch = stepsPerEpoch(studentTrain.size(), exp.studentTrain.batchSize);
+        if (const StageResult *done = finishedStage(kind)) {
+            replayFinishedStage(si, *done);
+            return true;
+        }
+        currentStage = stageName(kind);
+        detail::Net student(resolved.student.layers, shape);
+        detail::restore(*student, initialState);
+        student->to(device);
         return finishStage(trainStage(si, student, exp.studentTrain, studentTrain, m, t, resolved.teacher.model.layers,
                                       exp.seed + 2, studentShuffle));
     };
