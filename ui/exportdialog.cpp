@@ -194,7 +194,8 @@ void ExportDialog::showReport()
         const QString diff = f.maxAbsDifference < 0 ? QStringLiteral("–")
                                                     : QStringLiteral("%1 (≤ %2)").arg(f.maxAbsDifference, 0, 'g', 2).arg(f.bound, 0, 'g', 1);
         const QString agree = f.samples ? QStringLiteral("%1/%2").arg(f.agreeingPredictions).arg(f.samples) : QStringLiteral("–");
-        const QString result = f.ok ? (f.message.empty() ? tr("written and checked") : QString::fromStdString(f.message))
+        const QString done = f.format == "card" ? tr("written") : tr("written and checked");
+        const QString result = f.ok ? (f.message.empty() ? done : QString::fromStdString(f.message))
                                     : tr("FAILED: %1").arg(QString::fromStdString(f.message));
         const QStringList cells{QString::fromStdString(f.format), QFileInfo(QString::fromStdString(f.path)).fileName(),
                                 diff, agree, result};
