@@ -1,6 +1,6 @@
-// One writer per run folder: a lock file holding the owner's process id
-// (internal to core). A lock left by a process that no longer exists is stale
-// and is taken over.
+// One writer per run folder: a lock file holding the owner's process id and
+// start time (internal to core). A lock left by a process that no longer exists
+// (or whose pid now belongs to another process) is stale and is taken over.
 #pragma once
 
 #include <stdexcept>

@@ -147,6 +147,14 @@ class ResumeTest(unittest.TestCase):
             r = subprocess.run([RUNNER, "--resume", copy], capture_output=True, text=True)
             self.assertEqual(r.returncode, 2)
             self.assertIn(f"in use by process {sleeper.pid}", r.stderr)
+            # The same pid with another start time: the pid was reused, the lock is stale.
+            # (Every stage had finished, so the resume only writes the ending.)
+            with open(os.path.join(copy, "lock"), "w") as f:
+                f.write(f"{sleeper.pid} 1\n")
+            r = subprocess.run([RUNNER, "--resume", copy], capture_output=True, text=True)
+            self.assertEqual(r.returncode, 0, r.stderr[-2000:])
+            self.assertEqual(stage_results(copy), stage_results(self.reference))
+            self.assertEqual(records(copy, "epoch"), records(self.reference, "epoch"))
         finally:
             sleeper.kill()
             sleeper.wait()
