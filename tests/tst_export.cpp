@@ -4,6 +4,7 @@
 
 #include "distillery/engine.h"
 #include "distillery/export.h"
+#include "distillery/runs.h"
 
 #include <QtTest/QtTest>
 
@@ -132,6 +133,20 @@ private Q_SLOTS:
         ExportRequest badFormat = r;
         badFormat.formats = {"tflite"};
         refused(badFormat, QStringLiteral("tflite"));
+        // Damaged run files (fields of the wrong type, found by fuzzing): a
+        // message from the export, and the runs list shows the run as failed.
+        {
+            const QString copy = dir_.path() + QStringLiteral("/damaged");
+            QVERIFY(QDir().mkpath(copy));
+            testutil::writeFile(copy + QStringLiteral("/config.json"), testutil::readFile(run + QStringLiteral("/config.json")));
+            testutil::writeFile(copy + QStringLiteral("/summary.json"), R"({"status": 5, "stages": {"student": {"status": []}}})");
+            testutil::writeFile(copy + QStringLiteral("/metrics.jsonl"), R"({"event": 3})" "\n" R"({"event": "epoch", "epoch": "x"})" "\n");
+            QCOMPARE(readRunInfo(copy.toStdString()).status, RunStatus::Failed);
+            QVERIFY(readRunMetrics(copy.toStdString()).epochs.empty());
+            ExportRequest damaged = r;
+            damaged.runDir = copy.toStdString();
+            refused(damaged, QStringLiteral("damaged summary.json"));
+        }
         // A checkpoint that is not one.
         testutil::writeFile(run + QStringLiteral("/checkpoints/student.pt"), "garbage");
         refused(r, QStringLiteral("student.pt"));

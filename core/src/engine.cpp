@@ -895,8 +895,13 @@ RunResult Engine::Private::runPipeline()
     } catch (const std::runtime_error &e) {
         throw InvalidInput(std::string(resuming ? "resume: " : "workspace: ") + e.what());
     }
-    if (resuming)
-        prepareResume(runDir, pipeline);
+    if (resuming) {
+        try {
+            prepareResume(runDir, pipeline);
+        } catch (const json::exception &e) {
+            throw InvalidInput("resume: " + runDir.string() + ": damaged summary.json or metrics.jsonl (" + e.what() + ")");
+        }
+    }
     writer = std::make_unique<RunWriter>(runDir);
     if (!writer->ok())
         throw InvalidInput("workspace: cannot write in " + runDir.string());

@@ -424,7 +424,12 @@ ExportReport exportRun(const ExportRequest &request)
     if (request.outDir.empty())
         throw ExportError("output folder: none given");
 
-    Subject s = loadSubject(request);
+    Subject s;
+    try {
+        s = loadSubject(request);
+    } catch (const nlohmann::json::exception &e) {
+        throw ExportError(request.runDir + ": damaged summary.json (" + std::string(e.what()) + ")");
+    }
 
     const fs::path out = request.outDir;
     std::error_code ec;
@@ -530,7 +535,13 @@ ExportReport exportRun(const ExportRequest &request)
         }
         try {
             const fs::path card = out / exportFileName(model, "card");
-            detail::writeFileAtomically(card.string(), modelCard(request, s, report.files, curves, note));
+            std::string text;
+            try {
+                text = modelCard(request, s, report.files, curves, note);
+            } catch (const nlohmann::json::exception &e) {
+                throw std::runtime_error(request.runDir + ": damaged summary.json (" + std::string(e.what()) + ")");
+            }
+            detail::writeFileAtomically(card.string(), text);
             f.path = card.string();
             f.ok = true;
             if (curves.empty())

@@ -203,7 +203,7 @@ PortableModel parsePortableArchitecture(const std::string &text, const std::stri
     const json j = json::parse(text, nullptr, false);
     if (j.is_discarded() || !j.is_object())
         throw fail("not a JSON object");
-    if (j.value("format", "") != "distillery-architecture")
+    if (!j.contains("format") || j["format"] != "distillery-architecture")
         throw fail("format: expected \"distillery-architecture\"");
     PortableModel m;
     try {

@@ -205,11 +205,30 @@ json readJsonFile(const fs::path &p)
 }
 } // namespace
 
+namespace {
+void readRunInfoInto(const std::string &runDir, RunInfo &info);
+void readMetricsLine(const json &j, RunMetrics &m);
+} // namespace
+
 RunInfo readRunInfo(const std::string &runDir)
 {
     RunInfo info;
     info.dir = runDir;
     info.name = fs::path(runDir).filename().string();
+    try {
+        readRunInfoInto(runDir, info);
+    } catch (const json::exception &) {
+        // A damaged file (a field of the wrong type): keep what was read, and
+        // show the run as failed unless a live process is writing it.
+        info.status = RunStatus::Failed;
+        info.ownerPid = detail::RunLock::holder(runDir);
+    }
+    return info;
+}
+
+namespace {
+void readRunInfoInto(const std::string &runDir, RunInfo &info)
+{
     const json config = readJsonFile(fs::path(runDir) / "config.json");
     if (config.is_object()) {
         info.name = config.value("name", info.name);
@@ -220,7 +239,7 @@ RunInfo readRunInfo(const std::string &runDir)
     }
     const json summary = readJsonFile(fs::path(runDir) / "summary.json");
     if (!summary.is_object())
-        return info;
+        return;
     info.status = statusFrom(summary.value("status", std::string("failed")));
     info.ownerPid = detail::RunLock::holder(runDir);
     info.started = summary.value("started", std::string());
@@ -240,8 +259,8 @@ RunInfo readRunInfo(const std::string &runDir)
         info.baselineTestAccuracy = acc("baseline");
         info.studentTestAccuracy = acc("student");
     }
-    return info;
 }
+} // namespace
 
 std::vector<RunInfo> listRuns(const std::string &workspace)
 {
@@ -269,6 +288,19 @@ RunMetrics readRunMetrics(const std::string &runDir)
         const json j = json::parse(line, nullptr, false);
         if (!j.is_object())
             continue; // a line cut short by a kill: skip it
+        try {
+            readMetricsLine(j, m);
+        } catch (const json::exception &) {
+            // A damaged line (a field of the wrong type): skipped like a cut one.
+        }
+    }
+    return m;
+}
+
+namespace {
+void readMetricsLine(const json &j, RunMetrics &m)
+{
+    {
         const std::string event = j.value("event", std::string());
         if (event == "step") {
             StepMetrics s;
@@ -316,7 +348,7 @@ RunMetrics readRunMetrics(const std::string &runDir)
             m.stageResults.push_back(r);
         }
     }
-    return m;
 }
+} // namespace
 
 } // namespace distillery
