@@ -28,6 +28,17 @@ inline QByteArray readFile(const QString &path)
 }
 
 // A quick experiment on synthetic vectors: seconds on 2 cores.
+// One layer of an architecture, for tables of test models.
+inline distillery::LayerSpec layer(const std::string &type, std::int64_t out = 0, int kernel = 0, int stride = 0)
+{
+    distillery::LayerSpec l;
+    l.type = type;
+    l.out = out;
+    l.kernel = kernel;
+    l.stride = stride;
+    return l;
+}
+
 inline distillery::Experiment syntheticExperiment()
 {
     distillery::Experiment e;

@@ -1,4 +1,6 @@
 // Presets, shapes, parameter and multiply-add counts.
+#include "testutil.h"
+
 #include "distillery/architecture.h"
 #include "distillery/model.h"
 
@@ -111,17 +113,12 @@ private Q_SLOTS:
     void layerKindsBuild()
     {
         // Every layer type, in one model, built and run.
-        auto l = [](const char *type, std::int64_t out = 0, int kernel = 0, int stride = 0) {
-            LayerSpec s;
-            s.type = type;
-            s.out = out;
-            s.kernel = kernel;
-            s.stride = stride;
-            return s;
-        };
-        const Architecture a{l("conv2d", 8, 3), l("batchnorm"), l("gelu"), l("residual", 16, 3, 2), l("avgpool", 0, 2),
-                             l("maxpool", 0, 2), l("conv2d", 8, 1), l("relu"), l("global-avgpool"), l("dropout"),
-                             l("linear", 12), l("batchnorm"), l("relu"), l("linear", 5)};
+        using testutil::layer;
+        const Architecture a{layer("conv2d", 8, 3),    layer("batchnorm"),     layer("gelu"),
+                             layer("residual", 16, 3, 2), layer("avgpool", 0, 2), layer("maxpool", 0, 2),
+                             layer("conv2d", 8, 1),    layer("relu"),          layer("global-avgpool"),
+                             layer("dropout"),         layer("linear", 12),    layer("batchnorm"),
+                             layer("relu"),            layer("linear", 5)};
         const auto r = analyseArchitecture(a, {3, 16, 16}, 5);
         QVERIFY2(r.ok, r.error.c_str());
         QCOMPARE(builtParameterCount(a, {3, 16, 16}), r.parameters);

@@ -10,19 +10,7 @@
 
 using namespace distillery;
 
-namespace {
-
-LayerSpec layer(const std::string &type, std::int64_t out = 0, int kernel = 0, int stride = 0)
-{
-    LayerSpec l;
-    l.type = type;
-    l.out = out;
-    l.kernel = kernel;
-    l.stride = stride;
-    return l;
-}
-
-} // namespace
+using testutil::layer;
 
 class TestExport : public QObject {
     Q_OBJECT
