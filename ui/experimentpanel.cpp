@@ -69,8 +69,8 @@ ExperimentPanel::ExperimentPanel(QWidget *parent) : QScrollArea(parent)
     blasThreads_ = new QSpinBox(general);
     blasThreads_->setRange(0, 256);
     blasThreads_->setSpecialValueText(tr("auto (per stage)"));
-    blasThreads_->setToolTip(tr("Threads of OpenBLAS's own pool for matrix products. Small models run faster on "
-                                "one; auto picks per stage from the size of the model's products."));
+    blasThreads_->setToolTip(tr("Threads of OpenBLAS's own pool for matrix products. Auto gives them the cores "
+                                "for fully connected models and one thread for convolutional ones."));
     gf->addRow(tr("CPU threads"), threads_);
     gf->addRow(tr("BLAS threads"), blasThreads_);
     layout->addWidget(general);

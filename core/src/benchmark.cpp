@@ -52,6 +52,7 @@ std::vector<BenchmarkCase> referenceBenchmarkCases()
 
 BenchmarkResult runBenchmark(const BenchmarkCase &c, double seconds, int threads, int torchThreads, int blasThreads)
 {
+    detail::tuneAllocator(); // as the engine does
     torch::manual_seed(0);
     const auto teacherLayers = resolveModel(c.teacher, c.classes);
     const auto studentLayers = resolveModel(c.student, c.classes);
@@ -70,10 +71,11 @@ BenchmarkResult runBenchmark(const BenchmarkCase &c, double seconds, int threads
     teacher->eval();
     for (auto &p : teacher->parameters())
         p.set_requires_grad(false);
+    teacher->freeze(); // as the engine's teacher once trained
     BenchmarkResult r;
     // The engine's split of the cores, unless the caller fixes one or both counts.
-    auto applyPlan = [&](std::int64_t linear, std::int64_t conv, std::int64_t batch) {
-        detail::ThreadPlan plan = detail::planThreads(linear, conv, batch, threads);
+    auto applyPlan = [&](std::int64_t linear, std::int64_t conv) {
+        detail::ThreadPlan plan = detail::planThreads(linear, conv, threads);
         if (torchThreads > 0)
             plan.torch = torchThreads;
         if (blasThreads > 0)
@@ -85,7 +87,7 @@ BenchmarkResult runBenchmark(const BenchmarkCase &c, double seconds, int threads
 
     if (c.inference) {
         auto [linear, conv] = detail::linearAndConvMultiplyAdds(teacherLayers, tr);
-        applyPlan(linear, conv, detail::kEvalBatch);
+        applyPlan(linear, conv);
         c10::InferenceMode guard;
         auto run = [&] {
             for (std::int64_t i = 0; i < rows; i += detail::kEvalBatch)
@@ -116,7 +118,7 @@ BenchmarkResult runBenchmark(const BenchmarkCase &c, double seconds, int threads
             linear += teacherLinear;
             conv += teacherConv;
         }
-        applyPlan(linear, conv, c.batch);
+        applyPlan(linear, conv);
         auto acc = torch::zeros({4}, torch::kFloat64);
         std::int64_t samples = 0, b = 0;
         auto perm = torch::randperm(rows, torch::kInt64);

@@ -385,7 +385,11 @@ struct Engine::Private {
 
     Eval evaluate(detail::Net &model, const detail::Split &split)
     {
-        model->eval();
+        model->freeze(); // eval mode; batch norms folded for the evaluation's forward passes
+        struct Thaw {
+            detail::Net &m;
+            ~Thaw() { m->thaw(); }
+        } thaw{model};
         return evaluate([&](const torch::Tensor &x) { return model->forward(x); }, split);
     }
 
@@ -521,9 +525,9 @@ StageResult Engine::Private::trainStage(const StageInfo &info, detail::Net &mode
     const std::int64_t n = train.size();
     const std::int64_t bs = std::min<std::int64_t>(tc.batchSize, n);
     const int threads = effectiveThreads(exp.threads);
-    detail::ThreadPlan plan = detail::planThreads(linear, conv, bs, threads);
+    detail::ThreadPlan plan = detail::planThreads(linear, conv, threads);
     if (exp.blasThreads > 0)
-        plan = {threads, exp.blasThreads};
+        plan.blas = exp.blasThreads; // the experiment fixes OpenBLAS's share
     started.torchThreads = plan.torch;
     started.blasThreads = detail::applyThreads(plan) ? plan.blas : 0;
     r.blasThreads = started.blasThreads;
@@ -1053,6 +1057,7 @@ RunResult Engine::Private::runPipeline()
         teacher->eval();
         for (auto &p : teacher->parameters())
             p.set_requires_grad(false);
+        teacher->freeze(); // from here on it only gives logits: batch norms folded, ReLUs in place
     }
 
     // Both students start from the same weights and see batches in the same
@@ -1110,6 +1115,7 @@ Engine::~Engine() = default;
 RunResult Engine::run(RunObserver &observer)
 {
     d->observer = &observer;
+    detail::tuneAllocator();
     const auto start = Clock::now();
     auto fail = [&](RunStatus status, const std::string &message) {
         d->result.status = status;

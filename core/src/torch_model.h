@@ -20,9 +20,31 @@ public:
     torch::Tensor forward(torch::Tensor x);
     const Architecture &architecture() const { return layers_; }
     std::int64_t parameterCount() const;
+    // Whether images flow through the net in channels-last (NHWC) layout; on
+    // for nets with convolutions. Switching converts the 4-D parameters.
+    bool channelsLast() const { return channelsLast_; }
+    void setChannelsLast(bool on);
+
+    // For running a net without training it (a frozen teacher, an evaluation):
+    // puts it in eval mode, folds each batch norm that follows a convolution
+    // into it and runs ReLUs in place. forward() then computes the eval-mode
+    // net's function up to rounding, with fewer passes over the activations,
+    // until the net is put back in training mode or thawed. The parameters
+    // are left as they are (exports and checkpoints are unchanged); freeze
+    // again after changing them.
+    void freeze();
+    void thaw();
+    bool frozen() const { return !folded_.empty(); }
 
 private:
+    torch::Tensor frozenForward(torch::Tensor x);
+
+    struct Folded {
+        torch::Tensor weight, bias; // a convolution with the next layer's batch norm folded in
+    };
     Architecture layers_;
+    bool channelsLast_ = false;
+    std::vector<Folded> folded_; // per layer once frozen
     torch::nn::Sequential body_;
 };
 TORCH_MODULE(Net);

@@ -2,6 +2,10 @@
 
 #include <ATen/Parallel.h>
 #include <dlfcn.h>
+#include <mutex>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 namespace distillery::detail {
 
@@ -20,7 +24,11 @@ void trainStep(StepContext &c, const torch::Tensor &idx, torch::Tensor &acc)
         }
     }
     auto terms = c.method.loss(student, teacher, y);
-    c.optimizer.zero_grad();
+    // Gradients are dropped rather than zeroed: the backward pass then hands
+    // its fresh gradient tensors over instead of adding them to zeros.
+    for (auto &group : c.optimizer.param_groups())
+        for (auto &p : group.params())
+            p.mutable_grad().reset();
     terms.total.backward();
     c.optimizer.step();
 
@@ -42,13 +50,113 @@ torch::Tensor teacherLogits(const TeacherForward &teacher, const Split &split)
     return torch::cat(out);
 }
 
+namespace {
+
+// SGD with momentum, Nesterov and weight decay as torch::optim::SGD defines
+// them, but one pass over each parameter instead of five: per element
+//   g = grad + wd·p;  b = first ? g : m·b + (1 − damp)·g;  d = nesterov ? g + m·b : b;  p −= lr·d.
+// The state (momentum buffers) is SGD's own, so checkpoints save and restore
+// it unchanged. Tensors it cannot walk as one dense float array (another
+// device, type or layout) take SGD's own path.
+class FusedSgd final : public torch::optim::SGD {
+public:
+    using SGD::SGD;
+
+    torch::Tensor step(LossClosure closure) override
+    {
+        torch::Tensor loss;
+        if (closure) {
+            at::AutoGradMode enable(true);
+            loss = closure();
+        }
+        torch::NoGradGuard noGrad;
+        for (auto &group : param_groups_) {
+            const auto &o = static_cast<const torch::optim::SGDOptions &>(group.options());
+            for (auto &p : group.params()) {
+                if (!p.grad().defined())
+                    continue;
+                torch::Tensor buf;
+                bool first = false;
+                if (o.momentum() != 0) {
+                    const auto key = c10::guts::to_string(p.unsafeGetTensorImpl());
+                    auto it = state_.find(key);
+                    if (it == state_.end()) {
+                        buf = torch::empty_like(p);
+                        first = true;
+                        auto st = std::make_unique<torch::optim::SGDParamState>();
+                        st->momentum_buffer(buf);
+                        state_[key] = std::move(st);
+                    } else {
+                        buf = static_cast<torch::optim::SGDParamState &>(*it->second).momentum_buffer();
+                    }
+                }
+                update(p, p.grad(), buf, first, o);
+            }
+        }
+        return loss;
+    }
+
+private:
+    static bool sameDenseLayout(const torch::Tensor &a, const torch::Tensor &b)
+    {
+        return b.device() == a.device() && b.scalar_type() == a.scalar_type() && b.sizes() == a.sizes() &&
+               b.strides() == a.strides();
+    }
+
+    static void update(torch::Tensor &p, const torch::Tensor &grad, torch::Tensor &buf, bool first,
+                       const torch::optim::SGDOptions &o)
+    {
+        const bool fusable = p.is_cpu() && p.scalar_type() == torch::kFloat && p.is_non_overlapping_and_dense() &&
+                             sameDenseLayout(p, grad) && (!buf.defined() || sameDenseLayout(p, buf));
+        if (!fusable) {
+            auto d = o.weight_decay() != 0 ? grad.add(p, o.weight_decay()) : grad;
+            if (buf.defined()) {
+                if (first)
+                    buf.copy_(d);
+                else
+                    buf.mul_(o.momentum()).add_(d, 1 - o.dampening());
+                d = o.nesterov() ? d.add(buf, o.momentum()) : buf;
+            }
+            p.add_(d, -o.lr());
+            return;
+        }
+        const float wd = float(o.weight_decay()), m = float(o.momentum()), keep = float(1 - o.dampening()),
+                    lr = float(o.lr());
+        const bool nesterov = o.nesterov();
+        float *w = p.data_ptr<float>();
+        const float *g = grad.data_ptr<float>();
+        float *b = buf.defined() ? buf.data_ptr<float>() : nullptr;
+        at::parallel_for(0, p.numel(), 1 << 15, [&](std::int64_t begin, std::int64_t end) {
+            if (!b) {
+                for (std::int64_t i = begin; i < end; ++i)
+                    w[i] -= lr * (g[i] + wd * w[i]);
+            } else if (first) {
+                for (std::int64_t i = begin; i < end; ++i) {
+                    const float d = g[i] + wd * w[i];
+                    b[i] = d;
+                    w[i] -= lr * (nesterov ? d + m * d : d);
+                }
+            } else {
+                for (std::int64_t i = begin; i < end; ++i) {
+                    const float d = g[i] + wd * w[i];
+                    const float v = m * b[i] + keep * d;
+                    b[i] = v;
+                    w[i] -= lr * (nesterov ? d + m * v : v);
+                }
+            }
+        });
+    }
+};
+
+} // namespace
+
 std::unique_ptr<torch::optim::Optimizer> makeOptimizer(std::vector<torch::Tensor> params, const TrainConfig &t)
 {
     if (t.optimizer == "adam")
         return std::make_unique<torch::optim::Adam>(params, torch::optim::AdamOptions(t.lr).weight_decay(t.weightDecay));
     if (t.optimizer == "adamw")
         return std::make_unique<torch::optim::AdamW>(params, torch::optim::AdamWOptions(t.lr).weight_decay(t.weightDecay));
-    return std::make_unique<torch::optim::SGD>(
+    return std::make_unique<FusedSgd>(
         params, torch::optim::SGDOptions(t.lr).momentum(t.momentum).nesterov(t.nesterov).weight_decay(t.weightDecay));
 }
 
@@ -83,13 +191,10 @@ bool setOpenblasThreads(int n)
     return true;
 }
 
-ThreadPlan planThreads(std::int64_t linearMultiplyAdds, std::int64_t convMultiplyAdds, std::int64_t batch, int threads)
+ThreadPlan planThreads(std::int64_t linearMultiplyAdds, std::int64_t convMultiplyAdds, int threads)
 {
-    constexpr std::int64_t small = 64'000'000; // multiply-adds per batch
-    if ((linearMultiplyAdds + convMultiplyAdds) * batch < small)
+    if (convMultiplyAdds >= linearMultiplyAdds && convMultiplyAdds > 0)
         return {threads, 1};
-    if (convMultiplyAdds >= linearMultiplyAdds)
-        return {threads, threads};
     return {1, threads};
 }
 
@@ -99,6 +204,22 @@ std::pair<std::int64_t, std::int64_t> linearAndConvMultiplyAdds(const Architectu
     for (std::size_t i = 0; i < report.layers.size(); ++i)
         (layers[i].type == "linear" ? linear : conv) += report.layers[i].multiplyAdds;
     return {linear, conv};
+}
+
+void tuneAllocator()
+{
+#if defined(__GLIBC__)
+    // Activations of a few megabytes are allocated and freed at every step.
+    // glibc serves blocks above its (adaptive) mmap threshold with fresh
+    // mappings and returns freed heap tops to the system, so each step pays
+    // page faults on every large tensor: a convolution of cnn-large ran 7x
+    // slower that way. Keep such blocks in the heap instead.
+    static std::once_flag once;
+    std::call_once(once, [] {
+        mallopt(M_MMAP_THRESHOLD, 32 << 20); // glibc's largest; also stops it adapting
+        mallopt(M_TRIM_THRESHOLD, 256 << 20);
+    });
+#endif
 }
 
 bool applyThreads(const ThreadPlan &plan)

@@ -1,0 +1,227 @@
+// Core's own compute paths against LibTorch's definitions of the same thing:
+// the fused SGD step against torch::optim::SGD, channels-last nets against
+// the same nets in NCHW, frozen (batch-norm-folded) nets against eval mode,
+// and the rule that splits the cores. Internal to core, so this suite sees
+// LibTorch (built with QT_NO_KEYWORDS).
+#include "torch_model.h"
+#include "trainer.h"
+
+#include <QtTest/QtTest>
+
+#include <sstream>
+
+using namespace distillery;
+using namespace distillery::detail;
+
+namespace {
+
+double maxDiff(const torch::Tensor &a, const torch::Tensor &b)
+{
+    return (a - b).abs().max().item<double>();
+}
+
+LayerSpec layer(const std::string &type, std::int64_t out = 0, int kernel = 0, int stride = 0, int padding = -1)
+{
+    LayerSpec l;
+    l.type = type;
+    l.out = out;
+    l.kernel = kernel;
+    l.stride = stride;
+    l.padding = padding;
+    return l;
+}
+
+// Every layer kind that images pass through, batch norms after convolutions
+// (folded when frozen) and elsewhere (not folded).
+Architecture convolutional()
+{
+    return {layer("conv2d", 8, 3, 1, 1), layer("batchnorm"),      layer("relu"),
+            layer("maxpool", 0, 2),      layer("residual", 8, 3, 1), layer("residual", 16, 3, 2),
+            layer("conv2d", 16, 3, 1, 1), layer("relu"),          layer("avgpool", 0, 2),
+            layer("batchnorm"),          layer("global-avgpool"), layer("linear", 5)};
+}
+
+// Gives the batch norms running statistics away from their initial 0 and 1.
+void trainBriefly(Net &net, const torch::Tensor &x)
+{
+    net->train();
+    torch::optim::SGD opt(net->parameters(), torch::optim::SGDOptions(0.01));
+    for (int i = 0; i < 3; ++i) {
+        opt.zero_grad();
+        net->forward(x).pow(2).mean().backward();
+        opt.step();
+    }
+}
+
+} // namespace
+
+class TestKernels : public QObject {
+    Q_OBJECT
+
+private Q_SLOTS:
+    void fusedSgdMatchesLibTorchSgd_data()
+    {
+        QTest::addColumn<double>("momentum");
+        QTest::addColumn<bool>("nesterov");
+        QTest::addColumn<double>("weightDecay");
+        QTest::addColumn<bool>("channelsLast");
+        QTest::addColumn<bool>("gradLayoutDiffers"); // takes SGD's own path
+        QTest::newRow("plain") << 0.0 << false << 0.0 << false << false;
+        QTest::newRow("weight decay") << 0.0 << false << 5e-4 << false << false;
+        QTest::newRow("momentum") << 0.9 << false << 5e-4 << false << false;
+        QTest::newRow("nesterov") << 0.9 << true << 5e-4 << false << false;
+        QTest::newRow("nesterov, channels-last") << 0.9 << true << 5e-4 << true << false;
+        QTest::newRow("gradient in another layout") << 0.9 << true << 5e-4 << true << true;
+    }
+
+    void fusedSgdMatchesLibTorchSgd()
+    {
+        QFETCH(double, momentum);
+        QFETCH(bool, nesterov);
+        QFETCH(double, weightDecay);
+        QFETCH(bool, channelsLast);
+        QFETCH(bool, gradLayoutDiffers);
+        torch::manual_seed(3);
+        auto w0 = torch::randn({16, 8, 3, 3});
+        if (channelsLast)
+            w0 = w0.contiguous(at::MemoryFormat::ChannelsLast);
+        // Several parameters, one large enough to be split between threads.
+        std::vector<torch::Tensor> ours{w0.clone(), torch::randn({70000})}, ref;
+        for (auto &p : ours) {
+            ref.push_back(p.clone().requires_grad_());
+            p.requires_grad_();
+        }
+        TrainConfig t;
+        t.optimizer = "sgd";
+        t.lr = 0.05;
+        t.momentum = momentum;
+        t.nesterov = nesterov;
+        t.weightDecay = weightDecay;
+        auto fused = makeOptimizer(ours, t);
+        torch::optim::SGD sgd(ref, torch::optim::SGDOptions(t.lr).momentum(momentum).nesterov(nesterov).weight_decay(weightDecay));
+        for (int step = 0; step < 5; ++step) {
+            for (std::size_t i = 0; i < ours.size(); ++i) {
+                auto g = torch::randn_like(ours[i]);
+                ours[i].mutable_grad() = gradLayoutDiffers ? g.contiguous() : g.clone();
+                ref[i].mutable_grad() = g.clone();
+            }
+            fused->step();
+            sgd.step();
+        }
+        for (std::size_t i = 0; i < ours.size(); ++i) {
+            QVERIFY2(maxDiff(ours[i], ref[i]) < 1e-6, qPrintable(QString::number(maxDiff(ours[i], ref[i]))));
+            QCOMPARE(ours[i].strides().vec(), ref[i].strides().vec());
+        }
+    }
+
+    // The momentum buffers are SGD's own state, so a checkpoint of the fused
+    // optimiser restores into one that continues exactly.
+    void fusedSgdStateSavesAndRestores()
+    {
+        torch::manual_seed(4);
+        TrainConfig t;
+        t.optimizer = "sgd";
+        t.lr = 0.1;
+        t.momentum = 0.9;
+        t.nesterov = true;
+        t.weightDecay = 5e-4;
+        auto a = torch::randn({300}).requires_grad_();
+        auto b = a.detach().clone().requires_grad_();
+        auto straight = makeOptimizer({a}, t);
+        auto first = makeOptimizer({b}, t);
+        std::vector<torch::Tensor> grads;
+        for (int i = 0; i < 6; ++i)
+            grads.push_back(torch::randn({300}));
+        for (int i = 0; i < 3; ++i) {
+            a.mutable_grad() = grads[i].clone();
+            straight->step();
+            b.mutable_grad() = grads[i].clone();
+            first->step();
+        }
+        std::stringstream saved;
+        torch::save(*first, saved);
+        auto resumed = makeOptimizer({b}, t);
+        torch::load(*resumed, saved);
+        for (int i = 3; i < 6; ++i) {
+            a.mutable_grad() = grads[i].clone();
+            straight->step();
+            b.mutable_grad() = grads[i].clone();
+            resumed->step();
+        }
+        QVERIFY(torch::equal(a, b));
+    }
+
+    void convolutionalNetsRunChannelsLast()
+    {
+        const Shape input{3, 16, 16};
+        torch::manual_seed(5);
+        Net cl(convolutional(), input);
+        torch::manual_seed(5);
+        Net nchw(convolutional(), input);
+        nchw->setChannelsLast(false);
+        QVERIFY(cl->channelsLast());
+        for (const auto &p : cl->parameters())
+            if (p.dim() == 4)
+                QVERIFY(p.is_contiguous(at::MemoryFormat::ChannelsLast));
+        Shape mlpInput{1, 8, 8};
+        QVERIFY(!Net(Architecture{layer("flatten"), layer("linear", 3)}, mlpInput)->channelsLast());
+
+        const auto x = torch::randn({6, 3, 16, 16});
+        auto yCl = cl->forward(x);
+        auto yNchw = nchw->forward(x);
+        QVERIFY2(maxDiff(yCl, yNchw) < 1e-4, qPrintable(QString::number(maxDiff(yCl, yNchw))));
+        yCl.sum().backward();
+        yNchw.sum().backward();
+        const auto gCl = cl->parameters(), gNchw = nchw->parameters();
+        for (std::size_t i = 0; i < gCl.size(); ++i)
+            QVERIFY2(maxDiff(gCl[i].grad(), gNchw[i].grad()) < 1e-3,
+                     qPrintable(QString::number(maxDiff(gCl[i].grad(), gNchw[i].grad()))));
+    }
+
+    void frozenNetMatchesEvalMode()
+    {
+        const Shape input{3, 16, 16};
+        torch::manual_seed(6);
+        Net net(convolutional(), input);
+        const auto x = torch::randn({8, 3, 16, 16});
+        trainBriefly(net, x);
+        net->eval();
+        torch::NoGradGuard guard;
+        const auto reference = net->forward(x);
+        net->freeze();
+        QVERIFY(net->frozen());
+        const auto folded = net->forward(x);
+        QVERIFY2(maxDiff(folded, reference) < 1e-4, qPrintable(QString::number(maxDiff(folded, reference))));
+        QVERIFY(maxDiff(folded, reference) > 0); // the folded path ran (it rounds differently)
+        net->thaw();
+        QVERIFY(!net->frozen());
+        QVERIFY(torch::equal(net->forward(x), reference));
+    }
+
+    // ReLUs run in place only on the forward pass's own tensors, never on the caller's input.
+    void frozenNetLeavesItsInputAlone()
+    {
+        const Shape input{1, 4, 4};
+        Net net(Architecture{layer("flatten"), layer("relu"), layer("linear", 3), layer("relu")}, input);
+        net->freeze();
+        const auto x = torch::randn({5, 1, 4, 4});
+        const auto copy = x.clone();
+        torch::NoGradGuard guard;
+        const auto y = net->forward(x);
+        QVERIFY(torch::equal(x, copy));
+        QVERIFY((y >= 0).all().item<bool>());
+    }
+
+    void threadRule()
+    {
+        const auto mlp = planThreads(1'000'000, 0, 2);
+        QCOMPARE(mlp.torch, 1);
+        QCOMPARE(mlp.blas, 2);
+        const auto cnn = planThreads(400'000, 3'600'000, 2);
+        QCOMPARE(cnn.torch, 2);
+        QCOMPARE(cnn.blas, 1);
+    }
+};
+
+QTEST_APPLESS_MAIN(TestKernels)
+#include "tst_kernels.moc"
