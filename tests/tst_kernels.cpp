@@ -3,6 +3,7 @@
 // the same nets in NCHW, frozen (batch-norm-folded) nets against eval mode,
 // and the rule that splits the cores. Internal to core, so this suite sees
 // LibTorch (built with QT_NO_KEYWORDS).
+#include "distill.h"
 #include "torch_model.h"
 #include "trainer.h"
 
@@ -210,6 +211,58 @@ private Q_SLOTS:
         const auto y = net->forward(x);
         QVERIFY(torch::equal(x, copy));
         QVERIFY((y >= 0).all().item<bool>());
+    }
+
+    void fusedKdLossMatchesLibTorchOps_data()
+    {
+        QTest::addColumn<double>("temperature");
+        QTest::addColumn<double>("alpha");
+        QTest::addColumn<double>("scale"); // of the logits
+        QTest::addColumn<bool>("doublePrecision");
+        QTest::newRow("T=4, a=0.5") << 4.0 << 0.5 << 3.0 << false;
+        QTest::newRow("T=1, a=0.9") << 1.0 << 0.9 << 3.0 << false;
+        QTest::newRow("T=20, a=0.1") << 20.0 << 0.1 << 3.0 << false;
+        QTest::newRow("T=0.5, a=1") << 0.5 << 1.0 << 3.0 << false;
+        QTest::newRow("T=2, a=0, labels only") << 2.0 << 0.0 << 3.0 << false;
+        QTest::newRow("large logits") << 4.0 << 0.5 << 200.0 << false;
+        QTest::newRow("double") << 4.0 << 0.7 << 3.0 << true;
+    }
+
+    void fusedKdLossMatchesLibTorchOps()
+    {
+        QFETCH(double, temperature);
+        QFETCH(double, alpha);
+        QFETCH(double, scale);
+        QFETCH(bool, doublePrecision);
+        torch::manual_seed(7);
+        const auto type = doublePrecision ? torch::kFloat64 : torch::kFloat32;
+        const auto s0 = torch::randn({37, 10}, type) * scale;
+        const auto t = torch::randn({37, 10}, type) * scale;
+        const auto y = torch::randint(10, {37}, torch::kInt64);
+        auto s1 = s0.clone().requires_grad_(), s2 = s0.clone().requires_grad_();
+        const auto fused = kdLossFused(s1, t, y, temperature, alpha);
+        const auto ref = kdLossComposite(s2, t, y, temperature, alpha);
+        const double tol = doublePrecision ? 1e-10 : 1e-5;
+        auto close = [&](const torch::Tensor &a, const torch::Tensor &b) {
+            const double d = maxDiff(a, b), bound = tol * std::max(1.0, b.abs().max().item<double>());
+            return d <= bound;
+        };
+        QVERIFY(close(fused.total, ref.total));
+        QCOMPARE(fused.parts.size(), std::size_t(2));
+        QCOMPARE(fused.parts[0].first, std::string("soft"));
+        QVERIFY(close(fused.parts[0].second, ref.parts[0].second));
+        QVERIFY(close(fused.parts[1].second, ref.parts[1].second));
+        fused.total.backward();
+        ref.total.backward();
+        QVERIFY2(close(s1.grad(), s2.grad()), qPrintable(QString::number(maxDiff(s1.grad(), s2.grad()))));
+        QCOMPARE(fused.total.scalar_type(), type);
+    }
+
+    void fusedKdLossRefusesBadLabels()
+    {
+        const auto s = torch::zeros({2, 3}), t = torch::zeros({2, 3});
+        QVERIFY_THROWS_EXCEPTION(c10::Error, kdLossFused(s, t, torch::tensor({0, 3}, torch::kInt64), 2.0, 0.5));
+        QVERIFY_THROWS_EXCEPTION(c10::Error, kdLossFused(s, torch::zeros({2, 4}), torch::tensor({0, 1}), 2.0, 0.5));
     }
 
     void threadRule()

@@ -32,13 +32,19 @@ void trainStep(StepContext &c, const torch::Tensor &idx, torch::Tensor &acc)
     terms.total.backward();
     c.optimizer.step();
 
+    // {total, parts..., correct}, the losses weighted by the batch's rows: a
+    // handful of small operations, no synchronisation.
     torch::NoGradGuard guard;
-    const double rows = double(idx.size(0));
-    std::vector<torch::Tensor> values{terms.total.detach().to(torch::kFloat64) * rows};
-    for (auto &p : terms.parts)
-        values.push_back(p.second.detach().to(torch::kFloat64) * rows);
-    values.push_back(student.logits.argmax(1).eq(y).sum().to(torch::kFloat64));
-    acc += torch::stack(values);
+    std::vector<torch::Tensor> values{terms.total.detach()};
+    std::vector<double> weights{double(idx.size(0))};
+    for (auto &p : terms.parts) {
+        values.push_back(p.second.detach());
+        weights.push_back(weights[0]);
+    }
+    values.push_back(student.logits.detach().argmax(1).eq(y).sum().to(values[0].scalar_type()));
+    weights.push_back(1.0);
+    acc.addcmul_(torch::stack(values).to(torch::kFloat64),
+                 torch::tensor(weights, torch::TensorOptions().dtype(torch::kFloat64)).to(acc.device()));
 }
 
 torch::Tensor teacherLogits(const TeacherForward &teacher, const Split &split)
