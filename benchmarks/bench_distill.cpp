@@ -17,36 +17,55 @@ int main(int argc, char **argv)
     double seconds = 3.0;
     int threads = distillery::effectiveThreads(0);
     int torchThreads = 0, blasThreads = 0;
-    bool json = false, list = false;
+    bool json = false, list = false, bf16 = false;
+    std::string device = "cpu";
     app.add_option("--case", names, "Case to run (repeatable; default: all)");
     app.add_option("--seconds", seconds, "Timed seconds per case")->capture_default_str();
     app.add_option("--threads", threads, "Cores to use")->capture_default_str();
     app.add_option("--torch-threads", torchThreads, "LibTorch threads (0: the engine's rule)")->capture_default_str();
     app.add_option("--blas-threads", blasThreads, "OpenBLAS threads (0: the engine's rule)")->capture_default_str();
+    app.add_option("--device", device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}))->capture_default_str();
+    app.add_flag("--bf16", bf16, "Mixed precision: forward passes under bfloat16 autocast");
     app.add_flag("--json", json, "One JSON object per case");
     app.add_flag("--list", list, "List the cases");
     CLI11_PARSE(app, argc, argv);
 
-    const auto cases = distillery::referenceBenchmarkCases();
+    if (device == "cuda" && !distillery::cudaAvailable()) {
+        std::cerr << "--device cuda: LibTorch sees no CUDA device here\n";
+        return 2;
+    }
+    auto cases = distillery::referenceBenchmarkCases();
+    for (auto &c : cases) {
+        c.device = device;
+        c.mixedPrecision = bf16;
+    }
     if (list) {
         for (const auto &c : cases)
             std::cout << c.name << "\n";
         return 0;
     }
-    const double sgemm = distillery::sgemmGflops(1024, 1.0, threads);
+    const double sgemm = device == "cuda" ? distillery::sgemmGflops(8192, 1.0, threads, device)
+                                          : distillery::sgemmGflops(1024, 1.0, threads);
     if (!json)
-        std::printf("sgemm 1024x1024 on %d threads: %.1f GFLOP/s\n\n%-18s %12s %10s %9s %9s %5s\n", threads, sgemm,
+        std::printf("sgemm on %s (%d threads): %.1f GFLOP/s\n\n%-18s %12s %10s %9s %9s %5s\n", device.c_str(), threads, sgemm,
                     "case", "samples/s", "epoch (s)", "GFLOP/s", "% sgemm", "torch/blas");
     bool any = false;
     for (const auto &c : cases) {
         if (!names.empty() && std::find(names.begin(), names.end(), c.name) == names.end())
             continue;
         any = true;
-        const auto r = distillery::runBenchmark(c, seconds, threads, torchThreads, blasThreads);
+        distillery::BenchmarkResult r;
+        try {
+            r = distillery::runBenchmark(c, seconds, threads, torchThreads, blasThreads);
+        } catch (const std::exception &e) {
+            std::cerr << c.name << ": " << e.what() << "\n";
+            return 1;
+        }
         if (json) {
             std::cout << nlohmann::json{{"case", c.name},       {"samples_per_second", r.samplesPerSecond},
                                         {"gflops", r.gflops},   {"sgemm_gflops", sgemm},
                                         {"blas_threads", r.blasThreads}, {"torch_threads", r.torchThreads}, {"threads", threads},
+                                        {"device", device}, {"bf16", bf16},
                                         {"peak_rss_bytes", distillery::peakResidentBytes()}}
                              .dump()
                       << std::endl;

@@ -27,16 +27,19 @@ def main():
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--seconds", type=float, default=2.0)
     ap.add_argument("--case", action="append")
+    ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    ap.add_argument("--bf16", action="store_true", help="both sides under bfloat16 autocast")
     args = ap.parse_args()
+    variant = ["--device", args.device] + (["--bf16"] if args.bf16 else [])
     bench = os.path.join(args.build, "benchmarks", "bench_distill")
     cases = args.case or subprocess.run([bench, "--list"], check=True, capture_output=True, text=True).stdout.split()
-    reference = [sys.executable, os.path.join(HERE, "reference.py"), "--seconds", str(args.seconds)]
+    reference = [sys.executable, os.path.join(HERE, "reference.py"), "--seconds", str(args.seconds)] + variant
 
     results = {c: {"ours": [], "default": [], "same": []} for c in cases}
     info = {}
     for rep in range(args.repeats):
         for case in cases:
-            ours = run_json([bench, "--json", "--case", case, "--seconds", str(args.seconds)])[0]
+            ours = run_json([bench, "--json", "--case", case, "--seconds", str(args.seconds)] + variant)[0]
             info[case] = ours
             # The script as a user runs it: PyTorch's and OpenBLAS's default threads.
             default = run_json(reference + ["--case", case])[0]
@@ -54,7 +57,8 @@ def main():
         return f"{min(values):.2f} / {statistics.median(values):.2f} / {max(values):.2f}"
 
     sgemm = statistics.median(i["sgemm_gflops"] for i in info.values())
-    print(f"sgemm 1024x1024: {sgemm:.1f} GFLOP/s ({info[cases[0]]['threads']} threads)\n")
+    where = "CUDA, 8192x8192" if args.device == "cuda" else f"{info[cases[0]]['threads']} threads, 1024x1024"
+    print(f"sgemm: {sgemm:.1f} GFLOP/s ({where}){', bfloat16 autocast' if args.bf16 else ''}\n")
     print("| case | Distillery samples/s | script samples/s (default threads) | ratio vs default (min / median / max) "
           "| ratio vs same threads (min / median / max) | GFLOP/s | % of sgemm | threads LibTorch / OpenBLAS |")
     print("|---|---:|---:|---|---|---:|---:|---:|")

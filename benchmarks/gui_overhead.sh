@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Does the window slow training down? Runs the default experiment's student
-# stages (teacher reused from RUN_DIR) alternately in distillery-run and in the
+# stage (15 epochs, teacher reused from RUN_DIR) alternately in distillery-run and in the
 # window with live plots (under Xvfb), and compares the students' samples/s.
 #   bash benchmarks/gui_overhead.sh RUN_DIR [REPEATS]
 set -euo pipefail
@@ -15,7 +15,7 @@ import json, sys
 e = json.load(open(sys.argv[1]))
 e["teacher"] = {"source": "run", "run": sys.argv[3]}
 e["baseline"] = False
-e["student"]["train"]["epochs"] = 5
+e["student"]["train"]["epochs"] = 15
 json.dump(e, open(sys.argv[2], "w"), indent=2)
 PY
 rate() {  # mean samples/s of the distilled student's epochs in the newest run of $1
@@ -32,6 +32,11 @@ for i in $(seq "$repeats"); do
   cli=$(rate "$work/cli")
   XDG_CONFIG_HOME="$work/config" xvfb-run -a "$repo/build/app/distillery" --workspace "$work/gui" --start --quit-when-done "$exp" >/dev/null 2>&1
   gui=$(rate "$work/gui")
-  /usr/bin/python3 -c "print(f'run $i: runner {float($cli):.0f} samples/s, window {float($gui):.0f} samples/s, window/runner {float($gui)/float($cli):.3f}')"
+  /usr/bin/python3 -c "print(f'run $i: runner {float($cli):.0f} samples/s, window {float($gui):.0f} samples/s, window/runner {float($gui)/float($cli):.3f}')" | tee -a "$work/ratios"
 done
+/usr/bin/python3 - "$work/ratios" <<'PY'
+import statistics, sys
+r = sorted(float(l.rsplit(" ", 1)[1]) for l in open(sys.argv[1]))
+print(f"window/runner over {len(r)} pairs: min {r[0]:.3f}, median {statistics.median(r):.3f}, max {r[-1]:.3f}")
+PY
 rm -rf "$work"

@@ -49,49 +49,57 @@ def kd_loss(s, t, y, T=4.0, alpha=0.5):
     return alpha * soft + (1 - alpha) * hard, soft, hard
 
 
-def run(name, seconds, batch=128, rows=8192):
+def run(name, seconds, batch=128, rows=8192, device="cpu", bf16=False):
     make_teacher, make_student, cached, inference = CASES[name]
     torch.manual_seed(0)
-    x = torch.randn(rows, 1, 28, 28)
-    y = torch.randint(10, (rows,))
-    teacher = make_teacher().eval()
+    x = torch.randn(rows, 1, 28, 28, device=device)
+    y = torch.randint(10, (rows,), device=device)
+    teacher = make_teacher().to(device).eval()
+    autocast = lambda: torch.autocast(device_type=device, dtype=torch.bfloat16, enabled=bf16)
+
+    def sync():
+        if device == "cuda":
+            torch.cuda.synchronize()
     for p in teacher.parameters():
         p.requires_grad_(False)
     if inference:
         def one_pass():
-            with torch.inference_mode():
+            with torch.inference_mode(), autocast():
                 for i in range(0, rows, EVAL_BATCH):
                     teacher(x[i:i + EVAL_BATCH]).argmax(1)
         one_pass()
+        sync()
         samples, t0 = 0, time.perf_counter()
         while time.perf_counter() - t0 < seconds:
             one_pass()
             samples += rows
+        sync()
         return samples / (time.perf_counter() - t0)
 
-    student = make_student()
+    student = make_student().to(device)
     opt = torch.optim.SGD(student.parameters(), lr=0.05, momentum=0.9, nesterov=True, weight_decay=5e-4)
     cache = None
     if cached:
-        with torch.no_grad():
-            cache = torch.cat([teacher(x[i:i + EVAL_BATCH]) for i in range(0, rows, EVAL_BATCH)])
-    acc = torch.zeros(4, dtype=torch.float64)
-    state = {"perm": torch.randperm(rows), "b": 0}
+        with torch.no_grad(), autocast():
+            cache = torch.cat([teacher(x[i:i + EVAL_BATCH]).float() for i in range(0, rows, EVAL_BATCH)])
+    acc = torch.zeros(4, dtype=torch.float64, device=device)
+    state = {"perm": torch.randperm(rows, device=device), "b": 0}
     steps = rows // batch
 
     def step():
         if state["b"] == steps:
-            state["perm"], state["b"] = torch.randperm(rows), 0
+            state["perm"], state["b"] = torch.randperm(rows, device=device), 0
         idx = state["perm"][state["b"] * batch:(state["b"] + 1) * batch]
         state["b"] += 1
         xb, yb = x.index_select(0, idx), y.index_select(0, idx)
-        out = student(xb)
-        if cache is not None:
-            t = cache.index_select(0, idx)
-        else:
-            with torch.no_grad():
-                t = teacher(xb)
-        total, soft, hard = kd_loss(out, t, yb)
+        with autocast():
+            out = student(xb)
+            if cache is not None:
+                t = cache.index_select(0, idx)
+            else:
+                with torch.no_grad():
+                    t = teacher(xb)
+        total, soft, hard = kd_loss(out.float(), t.float(), yb)
         opt.zero_grad()
         total.backward()
         opt.step()
@@ -106,6 +114,7 @@ def run(name, seconds, batch=128, rows=8192):
         step()
         samples += batch
     acc.sum().item()
+    sync()
     return samples / (time.perf_counter() - t0)
 
 
@@ -114,11 +123,13 @@ def main():
     ap.add_argument("--case", action="append", choices=sorted(CASES))
     ap.add_argument("--seconds", type=float, default=3.0)
     ap.add_argument("--threads", type=int, default=0, help="torch.set_num_threads (0: leave the default)")
+    ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    ap.add_argument("--bf16", action="store_true", help="forward passes under bfloat16 autocast")
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     for name in args.case or sorted(CASES):
-        sps = run(name, args.seconds)
+        sps = run(name, args.seconds, device=args.device, bf16=args.bf16)
         print(json.dumps({"case": name, "samples_per_second": sps, "threads": torch.get_num_threads()}), flush=True)
 
 

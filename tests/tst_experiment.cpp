@@ -61,8 +61,11 @@ private Q_SLOTS:
         QCOMPARE(e.student.layers.size(), std::size_t(4));
         QCOMPARE(e.student.layers[1].bias, false);
         QCOMPARE(e.student.layers[2].p, 0.3);
+        e.precision = "bf16";
         const Experiment back = parseExperiment(experimentToJson(e));
         QVERIFY(back.student.layers == e.student.layers);
+        QCOMPARE(back.precision, std::string("bf16"));
+        QCOMPARE(parseExperiment(minimal).precision, std::string("fp32"));
     }
 
     void saveIsAtomicAndReadable()
@@ -97,6 +100,7 @@ private Q_SLOTS:
         QTest::newRow("schedule") << "student.train.schedule=cosin" << "student.train.schedule";
         QTest::newRow("device") << "device=tpu" << "device";
         QTest::newRow("blas threads") << "blas_threads=-1" << "blas_threads";
+        QTest::newRow("precision") << "precision=fp16" << "precision";
         QTest::newRow("method") << "distillation.method=dkd" << "distillation.method";
         QTest::newRow("type") << "distillation.temperature=\"hot\"" << "distillation.temperature";
         QTest::newRow("epochs fraction") << "student.train.epochs=2.5" << "student.train.epochs";

@@ -103,6 +103,7 @@ private Q_SLOTS:
         e.distillation.alpha = 0.85;
         e.studentTrain.epochs = 9;
         e.student.hidden = {24, 12};
+        e.precision = "bf16";
         const QString path = dir_.path() + QStringLiteral("/opened.json");
         distillery::saveExperiment(e, path.toStdString());
         QVERIFY(w->openExperiment(path));
@@ -112,6 +113,12 @@ private Q_SLOTS:
         QCOMPARE(p->experiment().studentTrain.epochs, 9);
         QCOMPARE(p->experiment().student.hidden, (std::vector<std::int64_t>{24, 12}));
         QCOMPARE(p->experiment().name, std::string("opened"));
+        QCOMPARE(p->experiment().precision, std::string("bf16"));
+        auto *precision = p->findChild<QComboBox *>(QStringLiteral("precision"));
+        QVERIFY(precision);
+        QCOMPARE(precision->currentData().toString(), QStringLiteral("bf16"));
+        precision->setCurrentIndex(precision->findData(QStringLiteral("fp32")));
+        QCOMPARE(p->experiment().precision, std::string("fp32"));
         QVERIFY(w->windowTitle().contains(QStringLiteral("opened.json")));
 
         // A broken file is refused with a message; the widgets keep their values.

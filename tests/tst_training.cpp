@@ -151,6 +151,39 @@ private Q_SLOTS:
         QVERIFY(c.epochs[0].trainLoss != a.epochs[0].trainLoss);
     }
 
+    // bfloat16 autocast on the CPU: the run learns, its numbers are its own
+    // (so autocast was on), and the same seed still repeats them.
+    void mixedPrecisionTrains()
+    {
+        QTemporaryDir ws;
+        Experiment e = testutil::syntheticExperiment();
+        e.data.source = "synthetic-images";
+        e.data.syntheticFeatures = 10;
+        e.teacher.model = ModelSpec{};
+        e.teacher.model.preset = "cnn-small";
+        e.teacher.train.epochs = 2;
+        e.studentTrain.epochs = 2;
+        e.baseline = false;
+        Recorder full, mixed, again;
+        runExperiment(e, ws.path(), full);
+        e.precision = "bf16";
+        runExperiment(e, ws.path(), mixed);
+        runExperiment(e, ws.path(), again);
+        QVERIFY(mixed.finished);
+        QCOMPARE(mixed.results.size(), full.results.size());
+        for (std::size_t i = 0; i < mixed.results.size(); ++i) {
+            QVERIFY(mixed.results[i].status == RunStatus::Finished);
+            // Well above chance (4 classes), and near the float32 run.
+            QVERIFY2(mixed.results[i].testAccuracy > 0.5, qPrintable(QString::number(mixed.results[i].testAccuracy)));
+            QVERIFY(std::abs(mixed.results[i].testAccuracy - full.results[i].testAccuracy) < 0.1);
+        }
+        QVERIFY(mixed.epochs[0].trainLoss != full.epochs[0].trainLoss);
+        for (std::size_t i = 0; i < mixed.epochs.size(); ++i) {
+            QVERIFY(std::isfinite(mixed.epochs[i].trainLoss));
+            QCOMPARE(again.epochs[i].trainLoss, mixed.epochs[i].trainLoss);
+        }
+    }
+
     void teacherCacheMatchesOnlineTeacher()
     {
         QTemporaryDir ws;

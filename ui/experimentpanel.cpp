@@ -60,12 +60,20 @@ ExperimentPanel::ExperimentPanel(QWidget *parent) : QScrollArea(parent)
         device_->setItemText(2, tr("CUDA (no device seen)"));
     }
     device_->setToolTip(tr("auto uses a CUDA GPU where LibTorch sees one, else the CPU"));
+    precision_ = new QComboBox(general);
+    precision_->setObjectName(QStringLiteral("precision"));
+    precision_->addItem(tr("float32"), QStringLiteral("fp32"));
+    precision_->addItem(tr("mixed bfloat16"), QStringLiteral("bf16"));
+    precision_->setToolTip(tr("Mixed bfloat16 runs matrix products and convolutions in bfloat16 (autocast), "
+                              "with float weights and losses. Faster on GPUs with bfloat16 units; on CPUs "
+                              "without them it is slower."));
     threads_ = new QSpinBox(general);
     threads_->setRange(0, 256);
     threads_->setSpecialValueText(tr("all cores (%1)").arg(effectiveThreads(0)));
     gf->addRow(tr("Name"), name_);
     gf->addRow(tr("Seed"), seed_);
     gf->addRow(tr("Device"), device_);
+    gf->addRow(tr("Precision"), precision_);
     blasThreads_ = new QSpinBox(general);
     blasThreads_->setRange(0, 256);
     blasThreads_->setSpecialValueText(tr("auto (per stage)"));
@@ -129,6 +137,7 @@ ExperimentPanel::ExperimentPanel(QWidget *parent) : QScrollArea(parent)
     connect(name_, &QLineEdit::textChanged, this, changed);
     connect(seed_, qOverload<int>(&QSpinBox::valueChanged), this, changed);
     connect(device_, qOverload<int>(&QComboBox::currentIndexChanged), this, changed);
+    connect(precision_, qOverload<int>(&QComboBox::currentIndexChanged), this, changed);
     connect(threads_, qOverload<int>(&QSpinBox::valueChanged), this, changed);
     connect(blasThreads_, qOverload<int>(&QSpinBox::valueChanged), this, changed);
     connect(teacherSource_, qOverload<int>(&QComboBox::currentIndexChanged), this, [this] {
@@ -303,6 +312,7 @@ void ExperimentPanel::setExperiment(const Experiment &e)
     name_->setText(QString::fromStdString(e.name));
     seed_->setValue(int(e.seed));
     device_->setCurrentIndex(std::max(0, device_->findData(QString::fromStdString(e.device))));
+    precision_->setCurrentIndex(std::max(0, precision_->findData(QString::fromStdString(e.precision))));
     threads_->setValue(e.threads);
     blasThreads_->setValue(e.blasThreads);
     source_->setCurrentText(QString::fromStdString(e.data.source));
@@ -335,6 +345,7 @@ Experiment ExperimentPanel::experiment() const
     e.name = name_->text().trimmed().toStdString();
     e.seed = std::uint64_t(seed_->value());
     e.device = device_->currentData().toString().toStdString();
+    e.precision = precision_->currentData().toString().toStdString();
     e.threads = threads_->value();
     e.blasThreads = blasThreads_->value();
     e.data.source = source_->currentText().toStdString();

@@ -72,6 +72,7 @@ private:
     QLineEdit *name_;
     QSpinBox *seed_;
     QComboBox *device_;
+    QComboBox *precision_;
     QSpinBox *threads_;
     QSpinBox *blasThreads_;
     // data

@@ -65,9 +65,17 @@ BenchmarkResult runBenchmark(const BenchmarkCase &c, double seconds, int threads
     const std::int64_t rows = 8192;
     std::vector<std::int64_t> sizes{rows};
     sizes.insert(sizes.end(), c.input.begin(), c.input.end());
-    detail::Split train{torch::randn(sizes), torch::randint(c.classes, {rows}, torch::kInt64)};
+    const torch::Device device(c.device);
+    if (device.is_cuda() && !torch::cuda::is_available())
+        throw ConfigError(c.name + ": no CUDA device");
+    auto sync = [&] {
+        if (device.is_cuda())
+            (void)torch::zeros({1}, torch::TensorOptions().device(device)).item<float>();
+    };
+    detail::Split train{torch::randn(sizes).to(device), torch::randint(c.classes, {rows}, torch::kInt64).to(device)};
 
     detail::Net teacher(teacherLayers, c.input);
+    teacher->to(device);
     teacher->eval();
     for (auto &p : teacher->parameters())
         p.set_requires_grad(false);
@@ -90,28 +98,34 @@ BenchmarkResult runBenchmark(const BenchmarkCase &c, double seconds, int threads
         applyPlan(linear, conv);
         c10::InferenceMode guard;
         auto run = [&] {
-            for (std::int64_t i = 0; i < rows; i += detail::kEvalBatch)
+            for (std::int64_t i = 0; i < rows; i += detail::kEvalBatch) {
+                detail::Autocast autocast(c.mixedPrecision, device);
                 (void)teacher->forward(train.x.slice(0, i, i + detail::kEvalBatch)).argmax(1);
+            }
         };
         run();
+        sync();
         std::int64_t samples = 0;
         const double t0 = now();
         while (now() - t0 < seconds) {
             run();
             samples += rows;
         }
+        sync();
         r.samplesPerSecond = double(samples) / (now() - t0);
         r.flopsPerSample = 2.0 * double(tr.multiplyAdds);
     } else {
         detail::Net student(studentLayers, c.input);
+        student->to(device);
         auto optimizer = detail::makeOptimizer(student->parameters(), c.train);
         DistillConfig kd;
         kd.temperature = c.temperature;
         kd.alpha = c.alpha;
         auto method = detail::makeMethod(kd);
         const detail::TeacherForward teacherForward = [&](const torch::Tensor &x) { return teacher->forward(x); };
-        torch::Tensor cache = c.cachedTeacher ? detail::teacherLogits(teacherForward, train) : torch::Tensor();
-        detail::StepContext ctx{student, *optimizer, *method, teacherForward, cache, train};
+        torch::Tensor cache =
+            c.cachedTeacher ? detail::teacherLogits(teacherForward, train, c.mixedPrecision) : torch::Tensor();
+        detail::StepContext ctx{student, *optimizer, *method, teacherForward, cache, train, c.mixedPrecision};
         auto [linear, conv] = detail::linearAndConvMultiplyAdds(studentLayers, sr);
         if (!c.cachedTeacher) {
             const auto [teacherLinear, teacherConv] = detail::linearAndConvMultiplyAdds(teacherLayers, tr);
@@ -119,13 +133,13 @@ BenchmarkResult runBenchmark(const BenchmarkCase &c, double seconds, int threads
             conv += teacherConv;
         }
         applyPlan(linear, conv);
-        auto acc = torch::zeros({4}, torch::kFloat64);
+        auto acc = torch::zeros({4}, torch::TensorOptions().dtype(torch::kFloat64).device(device));
         std::int64_t samples = 0, b = 0;
-        auto perm = torch::randperm(rows, torch::kInt64);
+        auto perm = torch::randperm(rows, torch::kInt64).to(device);
         const std::int64_t steps = rows / c.batch;
         auto step = [&] {
             if (b == steps) {
-                perm = torch::randperm(rows, torch::kInt64);
+                perm = torch::randperm(rows, torch::kInt64).to(device);
                 b = 0;
             }
             detail::trainStep(ctx, perm.slice(0, b * c.batch, (b + 1) * c.batch), acc);
@@ -146,17 +160,22 @@ BenchmarkResult runBenchmark(const BenchmarkCase &c, double seconds, int threads
     return r;
 }
 
-double sgemmGflops(int n, double seconds, int threads)
+double sgemmGflops(int n, double seconds, int threads, const std::string &device)
 {
     detail::applyThreads({1, threads});
-    auto a = torch::randn({n, n}), b = torch::randn({n, n}), out = torch::empty({n, n});
+    const auto options = torch::TensorOptions().device(torch::Device(device));
+    auto a = torch::randn({n, n}, options), b = torch::randn({n, n}, options), out = torch::empty({n, n}, options);
+    auto sync = [&] { (void)out[0][0].item<float>(); };
     torch::mm_out(out, a, b);
+    sync();
     double best = 0;
     const double t0 = now();
     while (now() - t0 < seconds) {
         const double s = now();
-        torch::mm_out(out, a, b);
-        best = std::max(best, 2.0 * n * double(n) * n / (now() - s) / 1e9);
+        for (int i = 0; i < 10; ++i) // several per timing, so that a GPU's launch and sync costs stay small
+            torch::mm_out(out, a, b);
+        sync();
+        best = std::max(best, 10 * 2.0 * n * double(n) * n / (now() - s) / 1e9);
     }
     return best;
 }

@@ -383,6 +383,8 @@ struct Engine::Private {
         return stop.load();
     }
 
+    bool mixedPrecision() const { return exp.precision == "bf16"; }
+
     Eval evaluate(detail::Net &model, const detail::Split &split)
     {
         model->freeze(); // eval mode; batch norms folded for the evaluation's forward passes
@@ -404,7 +406,12 @@ struct Engine::Private {
         auto correct = torch::zeros({}, torch::TensorOptions().dtype(torch::kInt64).device(device));
         for (std::int64_t i = 0; i < split.size(); i += batch) {
             const auto end = std::min(i + batch, split.size());
-            auto logits = forward(split.x.slice(0, i, end));
+            torch::Tensor logits;
+            {
+                detail::Autocast autocast(mixedPrecision(), device);
+                logits = forward(split.x.slice(0, i, end));
+            }
+            logits = logits.to(torch::kFloat);
             auto y = split.y.slice(0, i, end);
             lossSum += torch::nn::functional::cross_entropy(
                            logits, y, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
@@ -535,8 +542,8 @@ StageResult Engine::Private::trainStage(const StageInfo &info, detail::Net &mode
     // resumed stage must compute the same cache as an uninterrupted one.
     torch::Tensor cache;
     if (cached)
-        cache = detail::teacherLogits(teacher, train);
-    detail::StepContext context{model, *optimizer, method, teacher, cache, train};
+        cache = detail::teacherLogits(teacher, train, mixedPrecision());
+    detail::StepContext context{model, *optimizer, method, teacher, cache, train, mixedPrecision()};
     if (!resumingMidStage(info.kind)) // the file has the stage's start already
         emit(eventJson(started));
     observer->stageStarted(started);

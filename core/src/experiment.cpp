@@ -344,6 +344,9 @@ void validateExperiment(const Experiment &e, const std::string &origin)
     static const std::vector<std::string> devices{"auto", "cpu", "cuda"};
     if (std::find(devices.begin(), devices.end(), e.device) == devices.end())
         r.error("device", "must be auto, cpu or cuda (got '" + e.device + "')");
+    if (e.precision != "fp32" && e.precision != "bf16")
+        r.error("precision", "must be fp32 or bf16 (got '" + e.precision +
+                                  "'; fp16 is not offered: it needs gradient scaling, which bf16 does not)");
     if (e.threads < 0)
         r.error("threads", "must be >= 0 (0: all cores)");
     if (e.blasThreads < 0)
@@ -428,6 +431,7 @@ Experiment parseExperiment(const std::string &text, const std::string &origin,
     r.read("name", e.name);
     r.read("seed", e.seed);
     r.read("device", e.device);
+    r.read("precision", e.precision);
     r.read("threads", e.threads);
     r.read("blas_threads", e.blasThreads);
     r.read("log_every_steps", e.logEverySteps);
@@ -518,6 +522,7 @@ std::string experimentToJson(const Experiment &e)
               {"name", e.name},
               {"seed", e.seed},
               {"device", e.device},
+              {"precision", e.precision},
               {"threads", e.threads},
               {"blas_threads", e.blasThreads},
               {"log_every_steps", e.logEverySteps},

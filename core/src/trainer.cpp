@@ -1,6 +1,7 @@
 #include "trainer.h"
 
 #include <ATen/Parallel.h>
+#include <ATen/autocast_mode.h>
 #include <dlfcn.h>
 #include <mutex>
 #if defined(__GLIBC__)
@@ -13,15 +14,23 @@ void trainStep(StepContext &c, const torch::Tensor &idx, torch::Tensor &acc)
 {
     auto x = c.train.x.index_select(0, idx);
     auto y = c.train.y.index_select(0, idx);
-    ModelOutputs student{c.model->forward(x), {}};
-    ModelOutputs teacher;
-    if (c.method.needsTeacher()) {
-        if (c.teacherCache.defined()) {
-            teacher.logits = c.teacherCache.index_select(0, idx);
-        } else {
-            torch::NoGradGuard guard;
-            teacher.logits = c.teacher(x);
+    ModelOutputs student, teacher;
+    {
+        Autocast autocast(c.mixedPrecision, x.device());
+        student.logits = c.model->forward(x);
+        if (c.method.needsTeacher()) {
+            if (c.teacherCache.defined()) {
+                teacher.logits = c.teacherCache.index_select(0, idx);
+            } else {
+                torch::NoGradGuard guard;
+                teacher.logits = c.teacher(x);
+            }
         }
+    }
+    if (c.mixedPrecision) { // the losses in float
+        student.logits = student.logits.to(torch::kFloat);
+        if (teacher.logits.defined())
+            teacher.logits = teacher.logits.to(torch::kFloat);
     }
     auto terms = c.method.loss(student, teacher, y);
     // Gradients are dropped rather than zeroed: the backward pass then hands
@@ -47,13 +56,47 @@ void trainStep(StepContext &c, const torch::Tensor &idx, torch::Tensor &acc)
                  torch::tensor(weights, torch::TensorOptions().dtype(torch::kFloat64)).to(acc.device()));
 }
 
-torch::Tensor teacherLogits(const TeacherForward &teacher, const Split &split)
+torch::Tensor teacherLogits(const TeacherForward &teacher, const Split &split, bool mixedPrecision)
 {
     torch::NoGradGuard guard; // not inference mode: the result enters the student's graph
     std::vector<torch::Tensor> out;
-    for (std::int64_t i = 0; i < split.size(); i += kEvalBatch)
-        out.push_back(teacher(split.x.slice(0, i, std::min(i + kEvalBatch, split.size()))));
+    for (std::int64_t i = 0; i < split.size(); i += kEvalBatch) {
+        Autocast autocast(mixedPrecision, split.x.device());
+        out.push_back(teacher(split.x.slice(0, i, std::min(i + kEvalBatch, split.size()))).to(torch::kFloat));
+    }
     return torch::cat(out);
+}
+
+Autocast::Autocast(bool on, const torch::Device &device) : on_(on), cuda_(device.is_cuda())
+{
+    if (!on_)
+        return;
+    if (cuda_) {
+        wasEnabled_ = at::autocast::is_enabled();
+        previousType_ = at::autocast::get_autocast_gpu_dtype();
+        at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
+        at::autocast::set_enabled(true);
+    } else {
+        wasEnabled_ = at::autocast::is_cpu_enabled();
+        previousType_ = at::autocast::get_autocast_cpu_dtype();
+        at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
+        at::autocast::set_cpu_enabled(true);
+    }
+}
+
+Autocast::~Autocast()
+{
+    if (!on_)
+        return;
+    if (cuda_) {
+        at::autocast::set_enabled(wasEnabled_);
+        at::autocast::set_autocast_gpu_dtype(previousType_);
+    } else {
+        at::autocast::set_cpu_enabled(wasEnabled_);
+        at::autocast::set_autocast_cpu_dtype(previousType_);
+    }
+    if (!wasEnabled_)
+        at::autocast::clear_cache(); // the bfloat16 copies of the weights, made again next time
 }
 
 namespace {

@@ -27,14 +27,34 @@ struct StepContext {
     TeacherForward teacher;         // run per batch when there is no cache
     torch::Tensor teacherCache;     // the teacher's logits for every row of `train`, or undefined
     const Split &train;
+    bool mixedPrecision = false;    // forward passes under bfloat16 autocast; losses in float
+};
+
+// Mixed precision: while alive and `on`, LibTorch's autocast runs the eligible
+// operations (matrix products, convolutions) in bfloat16 on `device`'s type,
+// the rest in float. Weights, gradients and optimiser state stay float, and
+// bfloat16 keeps float's range, so no gradient scaling is needed.
+class Autocast {
+public:
+    Autocast(bool on, const torch::Device &device);
+    ~Autocast();
+    Autocast(const Autocast &) = delete;
+    Autocast &operator=(const Autocast &) = delete;
+
+private:
+    bool on_ = false;
+    bool cuda_ = false;
+    bool wasEnabled_ = false;
+    at::ScalarType previousType_ = at::kFloat;
 };
 
 // One optimisation step on rows `idx` of the training split. Adds
 // {total·rows, part·rows..., correct} to `acc` without synchronising.
 void trainStep(StepContext &c, const torch::Tensor &idx, torch::Tensor &acc);
 
-// The frozen teacher's logits for every row of `split`, in large batches.
-torch::Tensor teacherLogits(const TeacherForward &teacher, const Split &split);
+// The frozen teacher's logits for every row of `split`, in large batches (as
+// float; the forward passes under bfloat16 autocast when `mixedPrecision`).
+torch::Tensor teacherLogits(const TeacherForward &teacher, const Split &split, bool mixedPrecision = false);
 
 std::unique_ptr<torch::optim::Optimizer> makeOptimizer(std::vector<torch::Tensor> params, const TrainConfig &t);
 

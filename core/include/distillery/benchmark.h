@@ -22,6 +22,8 @@ struct BenchmarkCase {
     bool inference = false;         // time the teacher's evaluation instead (batch 256)
     TrainConfig train;              // the student's optimiser
     double temperature = 4.0, alpha = 0.5;
+    std::string device = "cpu";     // cpu | cuda
+    bool mixedPrecision = false;    // forward passes under bfloat16 autocast, as precision "bf16"
 };
 
 struct BenchmarkResult {
@@ -42,8 +44,9 @@ std::vector<BenchmarkCase> referenceBenchmarkCases();
 BenchmarkResult runBenchmark(const BenchmarkCase &c, double seconds, int threads, int torchThreads = 0,
                              int blasThreads = 0);
 
-// Single-precision matrix product rate (GFLOP/s) of n x n matrices.
-double sgemmGflops(int n, double seconds, int threads);
+// Single-precision matrix product rate (GFLOP/s) of n x n matrices, on the
+// CPU (OpenBLAS on `threads` cores) or on "cuda".
+double sgemmGflops(int n, double seconds, int threads, const std::string &device = "cpu");
 
 // The process's peak resident memory, in bytes.
 std::int64_t peakResidentBytes();

@@ -105,6 +105,7 @@ struct Experiment {
     std::string name = "experiment";
     std::uint64_t seed = 1;
     std::string device = "auto";        // auto | cpu | cuda
+    std::string precision = "fp32";     // fp32 | bf16 (mixed: forward passes autocast to bfloat16)
     int threads = 0;                    // CPU threads (0: all cores)
     int blasThreads = 0;                // OpenBLAS threads (0: chosen per stage from the size of
                                         // the model's products, see docs/PERFORMANCE.md)
