@@ -27,8 +27,7 @@ inline QByteArray readFile(const QString &path)
     return f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray();
 }
 
-// A quick experiment on synthetic vectors: seconds on 2 cores.
-// One layer of an architecture, for tables of test models.
+// One layer of an architecture, for tables of test models (padding: kernel / 2).
 inline distillery::LayerSpec layer(const std::string &type, std::int64_t out = 0, int kernel = 0, int stride = 0)
 {
     distillery::LayerSpec l;
@@ -39,6 +38,7 @@ inline distillery::LayerSpec layer(const std::string &type, std::int64_t out = 0
     return l;
 }
 
+// A quick experiment on synthetic vectors: seconds on 2 cores.
 inline distillery::Experiment syntheticExperiment()
 {
     distillery::Experiment e;

@@ -6,6 +6,7 @@
 #include "distill.h"
 #include "torch_model.h"
 #include "trainer.h"
+#include "testutil.h"
 
 #include <QtTest/QtTest>
 
@@ -21,24 +22,15 @@ double maxDiff(const torch::Tensor &a, const torch::Tensor &b)
     return (a - b).abs().max().item<double>();
 }
 
-LayerSpec layer(const std::string &type, std::int64_t out = 0, int kernel = 0, int stride = 0, int padding = -1)
-{
-    LayerSpec l;
-    l.type = type;
-    l.out = out;
-    l.kernel = kernel;
-    l.stride = stride;
-    l.padding = padding;
-    return l;
-}
+using testutil::layer;
 
 // Every layer kind that images pass through, batch norms after convolutions
 // (folded when frozen) and elsewhere (not folded).
 Architecture convolutional()
 {
-    return {layer("conv2d", 8, 3, 1, 1), layer("batchnorm"),      layer("relu"),
+    return {layer("conv2d", 8, 3, 1), layer("batchnorm"),      layer("relu"),
             layer("maxpool", 0, 2),      layer("residual", 8, 3, 1), layer("residual", 16, 3, 2),
-            layer("conv2d", 16, 3, 1, 1), layer("relu"),          layer("avgpool", 0, 2),
+            layer("conv2d", 16, 3, 1), layer("relu"),          layer("avgpool", 0, 2),
             layer("batchnorm"),          layer("global-avgpool"), layer("linear", 5)};
 }
 

@@ -32,6 +32,20 @@ int runFolderCount(const QString &workspace)
     return QDir(workspace + "/runs").entryList(QDir::Dirs | QDir::NoDotAndDotDot).size();
 }
 
+// Small synthetic images, a convolutional teacher (cnn-small, one epoch), the
+// MLP student for two epochs.
+Experiment imageExperiment()
+{
+    Experiment e = testutil::syntheticExperiment();
+    e.data.source = "synthetic-images";
+    e.data.syntheticFeatures = 10;
+    e.teacher.model = ModelSpec{};
+    e.teacher.model.preset = "cnn-small";
+    e.teacher.train.epochs = 1;
+    e.studentTrain.epochs = 2;
+    return e;
+}
+
 } // namespace
 
 class TestTraining : public QObject {
@@ -125,13 +139,7 @@ private Q_SLOTS:
     void sameSeedSameNumbers()
     {
         QTemporaryDir ws;
-        Experiment e = testutil::syntheticExperiment();
-        e.data.source = "synthetic-images";
-        e.data.syntheticFeatures = 10;
-        e.teacher.model = ModelSpec{};
-        e.teacher.model.preset = "cnn-small";
-        e.teacher.train.epochs = 1;
-        e.studentTrain.epochs = 2;
+        Experiment e = imageExperiment();
         Recorder a, b;
         runExperiment(e, ws.path(), a);
         runExperiment(e, ws.path(), b);
@@ -156,13 +164,8 @@ private Q_SLOTS:
     void mixedPrecisionTrains()
     {
         QTemporaryDir ws;
-        Experiment e = testutil::syntheticExperiment();
-        e.data.source = "synthetic-images";
-        e.data.syntheticFeatures = 10;
-        e.teacher.model = ModelSpec{};
-        e.teacher.model.preset = "cnn-small";
+        Experiment e = imageExperiment();
         e.teacher.train.epochs = 2;
-        e.studentTrain.epochs = 2;
         e.baseline = false;
         Recorder full, mixed, again;
         runExperiment(e, ws.path(), full);
