@@ -23,7 +23,7 @@ namespace {
 
 // Both terms and their gradient in one pass over each row of logits (about
 // thirty LibTorch operations forward and backward otherwise, each with its own
-// dispatch and allocation: a fifth of a small student's step). Per row, in
+// dispatch and allocation, on tensors of a few kilobytes). Per row, in
 // double: log-softmax of s/T, t/T and s, then
 //   soft_row = Σ p_t·(log p_t − log p_s,T),  hard_row = −log p_s[y],
 //   ∂total/∂s = α·T·(p_s,T − p_t)/B + (1 − α)·(p_s − onehot(y))/B.
