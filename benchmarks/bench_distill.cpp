@@ -30,10 +30,6 @@ int main(int argc, char **argv)
     app.add_flag("--list", list, "List the cases");
     CLI11_PARSE(app, argc, argv);
 
-    if (device == "cuda" && !distillery::cudaAvailable()) {
-        std::cerr << "--device cuda: LibTorch sees no CUDA device here\n";
-        return 2;
-    }
     auto cases = distillery::referenceBenchmarkCases();
     for (auto &c : cases) {
         c.device = device;
@@ -44,8 +40,14 @@ int main(int argc, char **argv)
             std::cout << c.name << "\n";
         return 0;
     }
-    const double sgemm = device == "cuda" ? distillery::sgemmGflops(8192, 1.0, threads, device)
-                                          : distillery::sgemmGflops(1024, 1.0, threads);
+    double sgemm = 0;
+    try {
+        sgemm = device == "cuda" ? distillery::sgemmGflops(8192, 1.0, threads, device)
+                                 : distillery::sgemmGflops(1024, 1.0, threads);
+    } catch (const distillery::ConfigError &e) {
+        std::cerr << e.what() << "\n";
+        return 2;
+    }
     if (!json)
         std::printf("sgemm on %s (%d threads): %.1f GFLOP/s\n\n%-18s %12s %10s %9s %9s %5s\n", device.c_str(), threads, sgemm,
                     "case", "samples/s", "epoch (s)", "GFLOP/s", "% sgemm", "torch/blas");

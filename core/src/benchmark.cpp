@@ -20,6 +20,22 @@ ModelSpec preset(const std::string &name, std::vector<std::int64_t> hidden = {})
     return m;
 }
 
+// The device a benchmark runs on; ConfigError when it is CUDA and LibTorch sees none.
+torch::Device benchmarkDevice(const std::string &name)
+{
+    const torch::Device device(name);
+    if (device.is_cuda() && !torch::cuda::is_available())
+        throw ConfigError("device " + name + ": LibTorch sees no CUDA device here");
+    return device;
+}
+
+// Waits for the device's queued work, so that a timing covers it.
+void synchronise(const torch::Device &device)
+{
+    if (device.is_cuda())
+        torch::cuda::synchronize(device.index());
+}
+
 double now()
 {
     return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
@@ -65,13 +81,7 @@ BenchmarkResult runBenchmark(const BenchmarkCase &c, double seconds, int threads
     const std::int64_t rows = 8192;
     std::vector<std::int64_t> sizes{rows};
     sizes.insert(sizes.end(), c.input.begin(), c.input.end());
-    const torch::Device device(c.device);
-    if (device.is_cuda() && !torch::cuda::is_available())
-        throw ConfigError(c.name + ": no CUDA device");
-    auto sync = [&] {
-        if (device.is_cuda())
-            (void)torch::zeros({1}, torch::TensorOptions().device(device)).item<float>();
-    };
+    const torch::Device device = benchmarkDevice(c.device);
     detail::Split train{torch::randn(sizes).to(device), torch::randint(c.classes, {rows}, torch::kInt64).to(device)};
 
     detail::Net teacher(teacherLayers, c.input);
@@ -104,14 +114,14 @@ BenchmarkResult runBenchmark(const BenchmarkCase &c, double seconds, int threads
             }
         };
         run();
-        sync();
+        synchronise(device);
         std::int64_t samples = 0;
         const double t0 = now();
         while (now() - t0 < seconds) {
             run();
             samples += rows;
         }
-        sync();
+        synchronise(device);
         r.samplesPerSecond = double(samples) / (now() - t0);
         r.flopsPerSample = 2.0 * double(tr.multiplyAdds);
     } else {
@@ -163,18 +173,18 @@ BenchmarkResult runBenchmark(const BenchmarkCase &c, double seconds, int threads
 double sgemmGflops(int n, double seconds, int threads, const std::string &device)
 {
     detail::applyThreads({1, threads});
-    const auto options = torch::TensorOptions().device(torch::Device(device));
+    const torch::Device where = benchmarkDevice(device);
+    const auto options = torch::TensorOptions().device(where);
     auto a = torch::randn({n, n}, options), b = torch::randn({n, n}, options), out = torch::empty({n, n}, options);
-    auto sync = [&] { (void)out[0][0].item<float>(); };
     torch::mm_out(out, a, b);
-    sync();
+    synchronise(where);
     double best = 0;
     const double t0 = now();
     while (now() - t0 < seconds) {
         const double s = now();
         for (int i = 0; i < 10; ++i) // several per timing, so that a GPU's launch and sync costs stay small
             torch::mm_out(out, a, b);
-        sync();
+        synchronise(where);
         best = std::max(best, 10 * 2.0 * n * double(n) * n / (now() - s) / 1e9);
     }
     return best;
