@@ -35,7 +35,8 @@ struct ExportedFile {
     std::string path;                   // final path; empty when the file was not written
     std::string checkedWith;            // how it was loaded back
     double maxAbsDifference = -1.0;     // largest |exported - in Distillery| over the batch; -1: not compared
-    double bound = 0.0;                 // what the difference must not exceed
+    double bound = 0.0;                 // what the difference must not exceed: the format's relative bound
+                                        // times the largest absolute logit (at least 1)
     int samples = 0;                    // rows of the check batch
     int agreeingPredictions = 0;        // rows whose predicted class is the same
     bool ok = false;
