@@ -1,8 +1,10 @@
 // Core's own compute paths against LibTorch's definitions of the same thing:
 // the fused SGD step against torch::optim::SGD, channels-last nets against
 // the same nets in NCHW, frozen (batch-norm-folded) nets against eval mode,
-// and the rule that splits the cores. Internal to core, so this suite sees
+// the dense (oneDNN) linear layers against torch::linear, and the rule that
+// splits the cores. Internal to core, so this suite sees
 // LibTorch (built with QT_NO_KEYWORDS).
+#include "dense.h"
 #include "distill.h"
 #include "torch_model.h"
 #include "trainer.h"
@@ -257,14 +259,170 @@ private Q_SLOTS:
         QVERIFY_THROWS_EXCEPTION(c10::Error, kdLossFused(s, torch::zeros({2, 4}), torch::tensor({0, 1}), 2.0, 0.5));
     }
 
+    void denseMatchesLibTorchLinear_data()
+    {
+        QTest::addColumn<int>("rows");
+        QTest::addColumn<int>("in");
+        QTest::addColumn<int>("out");
+        QTest::addColumn<bool>("bias");
+        QTest::addColumn<bool>("relu");
+        QTest::newRow("batch, bias, relu") << 128 << 300 << 200 << true << true;
+        QTest::newRow("batch, bias") << 128 << 300 << 10 << true << false;
+        QTest::newRow("no bias, relu") << 64 << 50 << 70 << false << true;
+        QTest::newRow("no bias, no relu") << 33 << 17 << 5 << false << false;
+        QTest::newRow("one row") << 1 << 784 << 64 << true << true;
+    }
+
+    void denseMatchesLibTorchLinear()
+    {
+        QFETCH(int, rows);
+        QFETCH(int, in);
+        QFETCH(int, out);
+        QFETCH(bool, bias);
+        QFETCH(bool, relu);
+        qInfo("linear layers through %s", denseOnOneDnn() ? "oneDNN" : "LibTorch (no oneDNN in this build)");
+        torch::manual_seed(3);
+        const auto x0 = torch::randn({rows, in}), w0 = torch::randn({out, in}) * 0.1, b0 = torch::randn({out});
+        const auto grad = torch::randn({rows, out});
+        auto run = [&](bool dense) {
+            auto x = x0.clone().requires_grad_(true), w = w0.clone().requires_grad_(true);
+            auto b = bias ? b0.clone().requires_grad_(true) : torch::Tensor();
+            torch::Tensor y;
+            if (dense) {
+                y = linear(x, w, b, relu);
+            } else {
+                y = torch::linear(x, w, b);
+                if (relu)
+                    y = torch::relu(y);
+            }
+            y.backward(grad);
+            return std::vector<torch::Tensor>{y.detach(), x.grad(), w.grad(), bias ? b.grad() : torch::zeros({1})};
+        };
+        const auto ours = run(true), ref = run(false);
+        const char *what[] = {"output", "input gradient", "weight gradient", "bias gradient"};
+        for (int i = 0; i < 4; ++i) {
+            QCOMPARE(ours[i].sizes(), ref[i].sizes());
+            const double scale = std::max(1.0, ref[i].abs().max().item<double>());
+            QVERIFY2(maxDiff(ours[i], ref[i]) <= 1e-5 * scale,
+                     qPrintable(QString("%1 differs by %2").arg(what[i]).arg(maxDiff(ours[i], ref[i]))));
+        }
+        if (relu) // exactly where the reference's ReLU passes gradient, ours does
+            QVERIFY(ours[0].gt(0).equal(ref[0].gt(0)));
+
+        // Without autograd (a frozen teacher, an evaluation): the same values.
+        torch::NoGradGuard noGrad;
+        QVERIFY(linear(x0, w0, bias ? b0 : torch::Tensor(), relu).equal(ours[0]));
+        c10::InferenceMode inference;
+        QVERIFY(linear(x0, w0, bias ? b0 : torch::Tensor(), relu).equal(ours[0]));
+    }
+
+    void denseOnlyAsksForNeededGradients()
+    {
+        // A frozen input (the first layer's images) gets no gradient; the weights do.
+        torch::manual_seed(4);
+        const auto x = torch::randn({8, 6});
+        auto w = torch::randn({4, 6}).requires_grad_(true), b = torch::randn({4}).requires_grad_(true);
+        linear(x, w, b, true).sum().backward();
+        QVERIFY(!x.grad().defined());
+        QVERIFY(w.grad().defined() && b.grad().defined());
+        const auto fixedWeight = torch::randn({4, 6});
+        auto xg = torch::randn({8, 6}).requires_grad_(true);
+        linear(xg, fixedWeight, torch::Tensor(), false).sum().backward();
+        QVERIFY(xg.grad().defined());
+        QVERIFY(maxDiff(xg.grad(), fixedWeight.sum(0).expand({8, 6})) < 1e-5);
+    }
+
+    void denseKeepsReluSemanticsAtTheEdges()
+    {
+        // NaN stays NaN through ReLU and passes its gradient, zero gets none,
+        // as in torch::relu and threshold_backward.
+        const auto nan = std::numeric_limits<float>::quiet_NaN();
+        const auto x = torch::tensor({{1.0f}, {0.0f}, {-1.0f}, {nan}});
+        auto w = torch::ones({1, 1}).requires_grad_(true);
+        auto y = linear(x, w, torch::Tensor(), true);
+        auto ref = torch::relu(x);
+        QVERIFY(y.detach().isnan().equal(ref.isnan()));
+        QVERIFY(y.detach().nan_to_num(-7).equal(ref.nan_to_num(-7)));
+        y.backward(torch::ones({4, 1}));
+        // d/dw sum(relu(x·w)) = Σ x where the output is above 0 (or NaN): 1 + NaN.
+        QVERIFY(std::isnan(w.grad().item<float>()));
+        // No rows: an empty batch stays empty.
+        QCOMPARE(linear(torch::empty({0, 3}), torch::ones({2, 3}), torch::zeros({2}), true).sizes(),
+                 (std::vector<std::int64_t>{0, 2}));
+    }
+
+    void denseFallsBackWhereItDoesNotApply()
+    {
+        torch::manual_seed(5);
+        const auto w = torch::randn({4, 6}), b = torch::randn({4});
+        // Three dimensions, doubles, a non-contiguous (transposed) input.
+        const auto x3 = torch::randn({2, 3, 6});
+        QVERIFY(maxDiff(linear(x3, w, b, true), torch::relu(torch::linear(x3, w, b))) < 1e-6);
+        const auto xd = torch::randn({5, 6}, torch::kFloat64);
+        QVERIFY(linear(xd, w.to(torch::kFloat64), b.to(torch::kFloat64), false)
+                    .equal(torch::linear(xd, w.to(torch::kFloat64), b.to(torch::kFloat64))));
+        const auto xt = torch::randn({6, 5}).t();
+        QVERIFY(!xt.is_contiguous());
+        QVERIFY(maxDiff(linear(xt, w, b, false), torch::linear(xt, w, b)) < 1e-5);
+    }
+
+    void mlpNetMatchesItsLayersOneByOne()
+    {
+        // The net's own forward (dense layers, ReLUs fused into them) against the
+        // same parameters run layer by layer through LibTorch's modules.
+        const Shape input{1, 8, 8};
+        Net net(Architecture{layer("flatten"), layer("linear", 32), layer("relu"), layer("dropout"),
+                             layer("linear", 16), layer("gelu"), layer("linear", 10), layer("relu"),
+                             layer("linear", 3)},
+                input);
+        net->eval(); // dropout off, so that both paths compute the same function
+        torch::manual_seed(6);
+        const auto x = torch::randn({20, 1, 8, 8});
+        const auto ours = net->forward(x);
+        torch::Tensor y = x.flatten(1);
+        int linearIndex = 0;
+        for (const auto &child : net->children().front()->children()) {
+            if (auto *lin = child->as<torch::nn::LinearImpl>()) {
+                y = torch::linear(y, lin->weight, lin->bias);
+                ++linearIndex;
+            } else if (child->as<torch::nn::ReLUImpl>()) {
+                y = torch::relu(y);
+            } else if (child->as<torch::nn::GELUImpl>()) {
+                y = torch::gelu(y);
+            }
+        }
+        QCOMPARE(linearIndex, 4);
+        QVERIFY2(maxDiff(ours, y) < 1e-5, qPrintable(QString::number(maxDiff(ours, y))));
+        // Frozen, the same function.
+        net->freeze();
+        QVERIFY(maxDiff(net->forward(x), ours) < 1e-6);
+    }
+
+    void oneDnnProductMatchesMm()
+    {
+        if (!denseOnOneDnn())
+            QSKIP("this build has no oneDNN (libdnnl-dev was not found when it was configured)");
+        torch::manual_seed(7);
+        const auto a = torch::randn({37, 50}), b = torch::randn({50, 29});
+        auto out = torch::empty({37, 29});
+        oneDnnProduct(a, b, out);
+        QVERIFY(maxDiff(out, torch::mm(a, b)) < 1e-4);
+        QVERIFY_THROWS_EXCEPTION(c10::Error, oneDnnProduct(a, a, out));
+    }
+
     void threadRule()
     {
         const auto mlp = planThreads(1'000'000, 0, 2);
-        QCOMPARE(mlp.torch, 1);
-        QCOMPARE(mlp.blas, 2);
         const auto cnn = planThreads(400'000, 3'600'000, 2);
         QCOMPARE(cnn.torch, 2);
         QCOMPARE(cnn.blas, 1);
+        if (denseOnOneDnn()) { // every product on LibTorch's threads
+            QCOMPARE(mlp.torch, 2);
+            QCOMPARE(mlp.blas, 1);
+        } else { // fully connected products in OpenBLAS
+            QCOMPARE(mlp.torch, 1);
+            QCOMPARE(mlp.blas, 2);
+        }
     }
 };
 

@@ -1,6 +1,7 @@
 #include "distillery/benchmark.h"
 
 #include "distillery/engine.h"
+#include "dense.h"
 #include "trainer.h"
 
 #include <ATen/Parallel.h>
@@ -170,24 +171,41 @@ BenchmarkResult runBenchmark(const BenchmarkCase &c, double seconds, int threads
     return r;
 }
 
-double sgemmGflops(int n, double seconds, int threads, const std::string &device)
+namespace {
+
+// The best rate of `product` over about `seconds`.
+template <typename Product>
+double bestGflops(int n, double seconds, const torch::Device &where, Product product)
 {
-    detail::applyThreads({1, threads});
-    const torch::Device where = benchmarkDevice(device);
-    const auto options = torch::TensorOptions().device(where);
-    auto a = torch::randn({n, n}, options), b = torch::randn({n, n}, options), out = torch::empty({n, n}, options);
-    torch::mm_out(out, a, b);
+    product();
     synchronise(where);
     double best = 0;
     const double t0 = now();
     while (now() - t0 < seconds) {
         const double s = now();
         for (int i = 0; i < 10; ++i) // several per timing, so that a GPU's launch and sync costs stay small
-            torch::mm_out(out, a, b);
+            product();
         synchronise(where);
         best = std::max(best, 10 * 2.0 * n * double(n) * n / (now() - s) / 1e9);
     }
     return best;
+}
+
+} // namespace
+
+SgemmRate sgemmGflops(int n, double seconds, int threads, const std::string &device)
+{
+    const torch::Device where = benchmarkDevice(device);
+    const auto options = torch::TensorOptions().device(where);
+    auto a = torch::randn({n, n}, options), b = torch::randn({n, n}, options), out = torch::empty({n, n}, options);
+    SgemmRate rate;
+    detail::applyThreads({1, threads}); // OpenBLAS's threads
+    rate.libtorch = bestGflops(n, seconds, where, [&] { torch::mm_out(out, a, b); });
+    if (where.is_cpu() && detail::denseOnOneDnn()) {
+        detail::applyThreads({threads, 1}); // LibTorch's OpenMP threads, which oneDNN runs on
+        rate.onednn = bestGflops(n, seconds, where, [&] { detail::oneDnnProduct(a, b, out); });
+    }
+    return rate;
 }
 
 std::int64_t peakResidentBytes()

@@ -1,6 +1,7 @@
 #include "distillery/engine.h"
 
 #include "atomic_file.h"
+#include "dense.h"
 #include "distill.h"
 #include "distillery/data.h"
 #include "distillery/runs.h"
@@ -35,6 +36,11 @@ using Clock = std::chrono::steady_clock;
 bool cudaAvailable()
 {
     return torch::cuda::is_available();
+}
+
+bool oneDnnLinearLayers()
+{
+    return detail::denseOnOneDnn();
 }
 
 int effectiveThreads(int requested)

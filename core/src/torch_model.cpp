@@ -1,5 +1,6 @@
 #include "torch_model.h"
 
+#include "dense.h"
 #include "layer_geometry.h"
 
 namespace distillery::detail {
@@ -141,6 +142,8 @@ NetImpl::NetImpl(const Architecture &layers, const Shape &input) : layers_(layer
         }
     }
     register_module("layers", body_);
+    for (std::size_t i = 0; i < layers.size(); ++i)
+        linear_.push_back(layers[i].type == "linear" ? body_->ptr<torch::nn::LinearImpl>(i).get() : nullptr);
 
     // Nets with convolutions run channels-last: oneDNN's convolutions then
     // need no reordering of their inputs and outputs, and max pooling,
@@ -170,9 +173,7 @@ torch::Tensor NetImpl::forward(torch::Tensor x)
 {
     if (channelsLast_ && x.dim() == 4)
         x = x.contiguous(at::MemoryFormat::ChannelsLast);
-    if (frozen() && !is_training())
-        return frozenForward(x);
-    return body_->forward(x);
+    return run(x, frozen() && !is_training());
 }
 
 void NetImpl::freeze()
@@ -199,17 +200,23 @@ void NetImpl::thaw()
             std::dynamic_pointer_cast<ResidualBlockImpl>(body_->ptr(i))->thaw();
 }
 
-torch::Tensor NetImpl::frozenForward(torch::Tensor x)
+torch::Tensor NetImpl::run(torch::Tensor x, bool frozen)
 {
-    bool own = false; // whether x is this forward's own result, which ReLU may overwrite
+    bool own = false; // whether x is this forward's own result, which a frozen ReLU may overwrite
     auto module = body_->begin();
     for (std::size_t i = 0; i < layers_.size(); ++i, ++module) {
         const LayerSpec &l = layers_[i];
-        if (folded_[i].weight.defined()) {
+        if (frozen && folded_[i].weight.defined()) {
             x = conv(x, folded_[i].weight, folded_[i].bias, convStride(l), convPadding(l));
             ++i, ++module; // the batch norm, folded in
             own = true;
-        } else if (l.type == "relu" && own) {
+        } else if (linear_[i]) { // a ReLU right after it runs in the same pass
+            const bool relu = i + 1 < layers_.size() && layers_[i + 1].type == "relu";
+            x = linear(x, linear_[i]->weight, linear_[i]->bias, relu);
+            if (relu)
+                ++i, ++module;
+            own = true;
+        } else if (frozen && l.type == "relu" && own) {
             x.relu_();
         } else {
             x = module->forward(x);

@@ -37,7 +37,8 @@ public:
     bool frozen() const { return !folded_.empty(); }
 
 private:
-    torch::Tensor frozenForward(torch::Tensor x);
+    // The layers in order; `frozen`: with batch norms folded and ReLUs in place.
+    torch::Tensor run(torch::Tensor x, bool frozen);
 
     struct Folded {
         torch::Tensor weight, bias; // a convolution with the next layer's batch norm folded in
@@ -45,6 +46,7 @@ private:
     Architecture layers_;
     bool channelsLast_ = false;
     std::vector<Folded> folded_; // per layer once frozen
+    std::vector<torch::nn::LinearImpl *> linear_; // per layer: the linear layer, or null
     torch::nn::Sequential body_;
 };
 TORCH_MODULE(Net);

@@ -1,5 +1,7 @@
 #include "trainer.h"
 
+#include "dense.h"
+
 #include <ATen/Parallel.h>
 #include <ATen/autocast_mode.h>
 #include <dlfcn.h>
@@ -175,25 +177,54 @@ private:
         float *w = p.data_ptr<float>();
         const float *g = grad.data_ptr<float>();
         float *b = buf.defined() ? buf.data_ptr<float>() : nullptr;
-        at::parallel_for(0, p.numel(), 1 << 15, [&](std::int64_t begin, std::int64_t end) {
-            if (!b) {
-                for (std::int64_t i = begin; i < end; ++i)
-                    w[i] -= lr * (g[i] + wd * w[i]);
-            } else if (first) {
-                for (std::int64_t i = begin; i < end; ++i) {
-                    const float d = g[i] + wd * w[i];
-                    b[i] = d;
-                    w[i] -= lr * (nesterov ? d + m * d : d);
-                }
-            } else {
-                for (std::int64_t i = begin; i < end; ++i) {
-                    const float d = g[i] + wd * w[i];
-                    const float v = m * b[i] + keep * d;
-                    b[i] = v;
-                    w[i] -= lr * (nesterov ? d + m * v : v);
-                }
-            }
+        at::parallel_for(0, p.numel(), 1 << 15, [=](std::int64_t begin, std::int64_t end) {
+            const std::int64_t n = end - begin;
+            if (!b)
+                plainStep(w + begin, g + begin, n, lr, wd);
+            else if (first)
+                firstMomentumStep(w + begin, g + begin, b + begin, n, lr, wd, nesterov ? m : 0.0f);
+            else if (nesterov)
+                nesterovStep(w + begin, g + begin, b + begin, n, lr, wd, m, keep);
+            else
+                momentumStep(w + begin, g + begin, b + begin, n, lr, wd, m, keep);
         });
+    }
+
+    // The loops, over pointers that do not alias, so that they vectorise.
+    static void plainStep(float *__restrict w, const float *__restrict g, std::int64_t n, float lr, float wd)
+    {
+        for (std::int64_t i = 0; i < n; ++i)
+            w[i] -= lr * (g[i] + wd * w[i]);
+    }
+    // The first step: the buffer starts as d (PyTorch's rule); with Nesterov
+    // the step is d + m·b = d + m·d, and without, d (m passed as 0).
+    static void firstMomentumStep(float *__restrict w, const float *__restrict g, float *__restrict b,
+                                  std::int64_t n, float lr, float wd, float m)
+    {
+        for (std::int64_t i = 0; i < n; ++i) {
+            const float d = g[i] + wd * w[i];
+            b[i] = d;
+            w[i] -= lr * (d + m * d);
+        }
+    }
+    static void momentumStep(float *__restrict w, const float *__restrict g, float *__restrict b, std::int64_t n,
+                             float lr, float wd, float m, float keep)
+    {
+        for (std::int64_t i = 0; i < n; ++i) {
+            const float v = m * b[i] + keep * (g[i] + wd * w[i]);
+            b[i] = v;
+            w[i] -= lr * v;
+        }
+    }
+    static void nesterovStep(float *__restrict w, const float *__restrict g, float *__restrict b, std::int64_t n,
+                             float lr, float wd, float m, float keep)
+    {
+        for (std::int64_t i = 0; i < n; ++i) {
+            const float d = g[i] + wd * w[i];
+            const float v = m * b[i] + keep * d;
+            b[i] = v;
+            w[i] -= lr * (d + m * v);
+        }
     }
 };
 
@@ -242,6 +273,8 @@ bool setOpenblasThreads(int n)
 
 ThreadPlan planThreads(std::int64_t linearMultiplyAdds, std::int64_t convMultiplyAdds, int threads)
 {
+    if (denseOnOneDnn()) // every product then runs on LibTorch's threads
+        return {threads, 1};
     if (convMultiplyAdds >= linearMultiplyAdds && convMultiplyAdds > 0)
         return {threads, 1};
     return {1, threads};

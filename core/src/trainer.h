@@ -70,9 +70,10 @@ bool setOpenblasThreads(int n);
 // own threads on `threads` cores. Both pools spin while they wait, so giving
 // both all cores makes them fight. Measured on 2 cores (benchmarks/bench_distill,
 // docs/PERFORMANCE.md):
-// - mostly fully connected (matrix products in OpenBLAS, element-wise work
-//   small): one LibTorch thread, all cores to OpenBLAS, for small and large
-//   products alike;
+// - linear layers through oneDNN (dense.h): every product and element-wise
+//   pass runs on LibTorch's threads, so they get all cores, OpenBLAS one;
+// - otherwise, mostly fully connected (matrix products in OpenBLAS): one
+//   LibTorch thread, all cores to OpenBLAS, for small and large products alike;
 // - mostly convolutions (oneDNN on LibTorch's OpenMP threads, as are pooling
 //   and batch norm): all cores to LibTorch, one OpenBLAS thread.
 // A rule rather than a timing, so that the same experiment always makes the

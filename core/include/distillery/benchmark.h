@@ -44,9 +44,17 @@ std::vector<BenchmarkCase> referenceBenchmarkCases();
 BenchmarkResult runBenchmark(const BenchmarkCase &c, double seconds, int threads, int torchThreads = 0,
                              int blasThreads = 0);
 
-// Single-precision matrix product rate (GFLOP/s) of n x n matrices, on the
-// CPU (OpenBLAS on `threads` cores) or on "cuda".
-double sgemmGflops(int n, double seconds, int threads, const std::string &device = "cpu");
+// Single-precision matrix product rates (GFLOP/s) of n x n matrices on
+// `threads` cores or on "cuda": through LibTorch's mm (OpenBLAS on the CPU,
+// cuBLAS on CUDA) and, on the CPU in builds where linear layers run through
+// oneDNN, through oneDNN's sgemm (0 otherwise). The better of the two is the
+// machine's rate that the benchmark's GFLOP/s are held against.
+struct SgemmRate {
+    double libtorch = 0.0;
+    double onednn = 0.0;
+    double best() const { return libtorch > onednn ? libtorch : onednn; }
+};
+SgemmRate sgemmGflops(int n, double seconds, int threads, const std::string &device = "cpu");
 
 // The process's peak resident memory, in bytes.
 std::int64_t peakResidentBytes();

@@ -46,6 +46,9 @@ private:
 
 // "cuda" when LibTorch sees a CUDA device, else "cpu".
 bool cudaAvailable();
+// Whether this build runs linear layers on the CPU through oneDNN's matrix
+// multiply (with libdnnl-dev at build time) rather than LibTorch's (OpenBLAS).
+bool oneDnnLinearLayers();
 // The number of threads the engine uses for `requested` (0: all cores).
 int effectiveThreads(int requested);
 std::string libtorchVersion();
