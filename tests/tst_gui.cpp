@@ -28,6 +28,9 @@
 #include <QTableWidget>
 #include <QtTest/QtTest>
 
+#include <algorithm>
+#include <cmath>
+
 using namespace distillery;
 
 namespace {
@@ -160,6 +163,9 @@ private Q_SLOTS:
         auto w = openWindow(writeExperiment(QStringLiteral("short"), 2, 2), ws.path());
         QSignalSpy finished(w->controller(), &TrainingController::runFinished);
         QSignalSpy progress(w->progressBar(), &QProgressBar::valueChanged);
+        QSignalSpy steps(w->controller(), &TrainingController::stepReported);
+        QElapsedTimer clock;
+        clock.start();
         w->startAction()->trigger();
         QVERIFY(w->controller()->isRunning());
         QVERIFY(!w->startAction()->isEnabled());
@@ -168,6 +174,11 @@ private Q_SLOTS:
         const auto result = finished.first().first().value<RunResult>();
         QCOMPARE(result.status, RunStatus::Finished);
         QVERIFY(progress.size() > 0);
+        // The status bar follows the steps at most every 250 ms (plus once at
+        // each stage's end), however often they are reported.
+        QVERIFY2(progress.size() <= clock.elapsed() / 250 + 2 * 3 + 1,
+                 qPrintable(QStringLiteral("%1 progress updates for %2 step reports in %3 ms")
+                                .arg(progress.size()).arg(steps.size()).arg(clock.elapsed())));
         // Teacher, baseline, student: loss series (with soft and hard for the student) and accuracy.
         QCOMPARE(w->lossPlot()->seriesCount(), 5);
         QVERIFY(w->accuracyPlot()->pointCount(1) > 0);
@@ -393,6 +404,26 @@ private Q_SLOTS:
         QTRY_VERIFY(plot.replotCount() >= 1);
         // 100,000 points arrived in one burst: a handful of replots, not one per point.
         QVERIFY(plot.replotCount() < 5);
+        // The next replot waits kReplotBudget times the average replot time
+        // (as it stood at the last replot: within half of today's average), at
+        // least the set minimum (none here) and at most a second.
+        plot.setReplotInterval(0);
+        for (int round = 0; round < 3; ++round) {
+            const int before = plot.replotCount();
+            plot.addPoint(s, 100000.5 + round, 100.0, 1e-5);
+            QTRY_VERIFY(plot.replotCount() > before);
+        }
+        const double budgeted = plot.averageReplotMs() * LivePlot::kReplotBudget;
+        QVERIFY2(plot.replotInterval() > 0 && plot.replotInterval() <= 1000, qPrintable(QString::number(plot.replotInterval())));
+        if (budgeted < 1000)
+            QVERIFY2(std::abs(plot.replotInterval() - budgeted) <= 0.5 * budgeted + 1,
+                     qPrintable(QStringLiteral("%1 ms for an average replot of %2 ms").arg(plot.replotInterval()).arg(plot.averageReplotMs())));
+        plot.setReplotInterval(400);
+        for (int i = 100011; i <= 100020; ++i)
+            plot.addPoint(s, i, i / 1000.0, 1.0 / i);
+        const int before = plot.replotCount();
+        QTRY_VERIFY(plot.replotCount() > before);
+        QVERIFY(plot.replotInterval() >= 400 && plot.replotInterval() <= 1000);
         plot.setSmoothing(0.9);
         plot.setLogY(true);
         plot.setXAxis(LivePlot::XAxis::Epoch);

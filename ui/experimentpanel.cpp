@@ -77,8 +77,11 @@ ExperimentPanel::ExperimentPanel(QWidget *parent) : QScrollArea(parent)
     blasThreads_ = new QSpinBox(general);
     blasThreads_->setRange(0, 256);
     blasThreads_->setSpecialValueText(tr("auto (per stage)"));
-    blasThreads_->setToolTip(tr("Threads of OpenBLAS's own pool for matrix products. Auto gives them the cores "
-                                "for fully connected models and one thread for convolutional ones."));
+    blasThreads_->setToolTip(distillery::oneDnnLinearLayers()
+                                 ? tr("Threads of OpenBLAS's own pool. This build runs linear layers through "
+                                      "oneDNN on the CPU threads, so OpenBLAS has little to do: auto gives it one.")
+                                 : tr("Threads of OpenBLAS's own pool for matrix products. Auto gives them the cores "
+                                      "for fully connected models and one thread for convolutional ones."));
     gf->addRow(tr("CPU threads"), threads_);
     gf->addRow(tr("BLAS threads"), blasThreads_);
     layout->addWidget(general);

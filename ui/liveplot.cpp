@@ -297,7 +297,18 @@ int LivePlot::pointCount(int series) const
 
 void LivePlot::setReplotInterval(int ms)
 {
-    replotTimer_->setInterval(ms);
+    minInterval_ = std::max(0, ms);
+    replotTimer_->setInterval(minInterval_);
+}
+
+int LivePlot::replotInterval() const
+{
+    return replotTimer_->interval();
+}
+
+double LivePlot::averageReplotMs() const
+{
+    return plot_->replotTime(/*average=*/true);
 }
 
 void LivePlot::showEvent(QShowEvent *event)
@@ -359,5 +370,9 @@ void LivePlot::flush()
         plot_->rescaleAxes(true);
     plot_->replot(QCustomPlot::rpQueuedReplot);
     ++replots_;
+    // Slow replots (many points, a large plot, a slow machine) space out;
+    // at most one a second while points keep coming.
+    replotTimer_->setInterval(
+        std::clamp(int(std::ceil(averageReplotMs() * kReplotBudget)), minInterval_, std::max(minInterval_, 1000)));
     Q_EMIT replotted();
 }

@@ -53,8 +53,15 @@ public:
     int seriesCount() const { return int(series_.size()); }
     int pointCount(int series) const;
     int replotCount() const { return replots_; }
-    // Milliseconds between replots (default 100: at most 10 per second).
+    // The shortest time between replots in milliseconds (default 100: at most
+    // 10 a second). Replots that take long come further apart: the next one
+    // waits at least kReplotBudget times the average replot time, so drawing
+    // takes at most 1/kReplotBudget of the GUI thread per plot, and the window
+    // leaves the cores to training.
     void setReplotInterval(int ms);
+    int replotInterval() const;
+    double averageReplotMs() const;
+    static constexpr int kReplotBudget = 200;
     QCustomPlot *plot() const { return plot_; }
 
 Q_SIGNALS:
@@ -83,4 +90,5 @@ private:
     double smoothing_ = 0.0;
     bool followData_ = true;   // rescale as data arrive until the user zooms or pans
     int replots_ = 0;
+    int minInterval_ = 100;
 };

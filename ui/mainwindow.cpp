@@ -27,6 +27,7 @@
 #include <QStandardPaths>
 #include <QStatusBar>
 #include <QStyle>
+#include <QTimer>
 #include <QToolBar>
 
 using namespace distillery;
@@ -67,7 +68,7 @@ MainWindow::MainWindow(const QString &workspace, const QString &experimentFile, 
       accuracyPlot_(new LivePlot(tr("Accuracy"), tr("accuracy (%)"))),
       lrPlot_(new LivePlot(tr("Learning rate"), tr("learning rate"))),
       speedPlot_(new LivePlot(tr("Throughput"), tr("samples/s"))), stageLabel_(new QLabel(this)),
-      reasonLabel_(new QLabel(this)), progress_(new QProgressBar(this))
+      reasonLabel_(new QLabel(this)), progress_(new QProgressBar(this)), statusTimer_(new QTimer(this))
 {
     setWindowTitle(tr("Distillery"));
     setWindowIcon(QIcon(QStringLiteral(":/distillery.svg")));
@@ -87,6 +88,9 @@ MainWindow::MainWindow(const QString &workspace, const QString &experimentFile, 
     createDocks();
     createActions();
 
+    statusTimer_->setSingleShot(true);
+    statusTimer_->setInterval(kStatusIntervalMs);
+    connect(statusTimer_, &QTimer::timeout, this, &MainWindow::showStepStatus);
     progress_->setMaximumWidth(260);
     progress_->setTextVisible(true);
     progress_->setFormat(QString());
@@ -447,6 +451,7 @@ void MainWindow::onStageStarted(const StageInfo &info)
 {
     stage_ = info;
     stageClock_.start();
+    stepPending_ = false; // the previous stage's last report is not this stage's status
     seriesFor(info.kind);
     progress_->setValue(0);
     stageLabel_->setText(tr("Stage %1/%2: %3 (%4)").arg(info.index + 1).arg(info.stageCount).arg(stageTitle(info.kind), QString::fromStdString(info.model)));
@@ -467,6 +472,18 @@ void MainWindow::onStep(const StepMetrics &m)
     lrPlot_->addPoint(s.lr, double(m.step), epochPos, m.learningRate);
     speedPlot_->addPoint(s.speed, double(m.step), epochPos, m.samplesPerSecond);
 
+    lastStep_ = m;
+    stepPending_ = true;
+    if (!statusTimer_->isActive())
+        statusTimer_->start();
+}
+
+void MainWindow::showStepStatus()
+{
+    if (!stepPending_)
+        return;
+    stepPending_ = false;
+    const StepMetrics &m = lastStep_;
     const double fraction = m.totalSteps ? double(m.step) / double(m.totalSteps) : 0.0;
     const double elapsed = stageClock_.elapsed() / 1000.0;
     const double eta = fraction > 0 ? elapsed * (1 - fraction) / fraction : 0.0;
@@ -493,6 +510,7 @@ void MainWindow::onEpoch(const EpochMetrics &m)
 
 void MainWindow::onStageFinished(const StageResult &r)
 {
+    showStepStatus(); // the stage's last step, not one from up to kStatusIntervalMs before
     if (r.kind == StageKind::Teacher && r.testAccuracy > 0)
         accuracyPlot_->setReferenceLine(tr("teacher test %1").arg(fmt::percent(r.testAccuracy)), 100 * r.testAccuracy);
     runs_->refresh();

@@ -17,6 +17,7 @@ class QAction;
 class QLabel;
 class QMenu;
 class QProgressBar;
+class QTimer;
 class RunsPanel;
 class TrainingController;
 
@@ -86,6 +87,10 @@ private:
     void onRunStarted(const distillery::RunStartInfo &info);
     void onStageStarted(const distillery::StageInfo &info);
     void onStep(const distillery::StepMetrics &m);
+    // The stage label and progress bar from the latest step report: at most
+    // every kStatusIntervalMs, since each new text lays out and repaints the
+    // status bar (that was most of the window's own work while training).
+    void showStepStatus();
     void onEpoch(const distillery::EpochMetrics &m);
     void onStageFinished(const distillery::StageResult &r);
     void onRunFinished(const distillery::RunResult &r);
@@ -120,5 +125,9 @@ private:
     QMap<int, StageSeries *> stages_;
     distillery::StageInfo stage_;
     QElapsedTimer stageClock_;
+    QTimer *statusTimer_;
+    distillery::StepMetrics lastStep_;
+    bool stepPending_ = false;
+    static constexpr int kStatusIntervalMs = 250;
     double pausedSeconds_ = 0.0;
 };
