@@ -346,9 +346,12 @@ private Q_SLOTS:
         y.backward(torch::ones({4, 1}));
         // d/dw sum(relu(x·w)) = Σ x where the output is above 0 (or NaN): 1 + NaN.
         QVERIFY(std::isnan(w.grad().item<float>()));
-        // No rows: an empty batch stays empty.
-        QCOMPARE(linear(torch::empty({0, 3}), torch::ones({2, 3}), torch::zeros({2}), true).sizes(),
-                 (std::vector<std::int64_t>{0, 2}));
+        // No rows: an empty batch stays empty, and its gradients are zero.
+        auto w2 = torch::ones({2, 3}).requires_grad_(true), b2 = torch::ones({2}).requires_grad_(true);
+        auto empty = linear(torch::empty({0, 3}), w2, b2, true);
+        QCOMPARE(empty.sizes(), (std::vector<std::int64_t>{0, 2}));
+        empty.sum().backward();
+        QVERIFY(w2.grad().eq(0).all().item<bool>() && b2.grad().eq(0).all().item<bool>());
     }
 
     void denseFallsBackWhereItDoesNotApply()
