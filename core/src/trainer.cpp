@@ -44,18 +44,15 @@ void trainStep(StepContext &c, const torch::Tensor &idx, torch::Tensor &acc)
     c.optimizer.step();
 
     // {total, parts..., correct}, the losses weighted by the batch's rows: a
-    // handful of small operations, no synchronisation.
+    // handful of small operations on the device, no synchronisation and no
+    // copy from the host.
     torch::NoGradGuard guard;
-    std::vector<torch::Tensor> values{terms.total.detach()};
-    std::vector<double> weights{double(idx.size(0))};
-    for (auto &p : terms.parts) {
-        values.push_back(p.second.detach());
-        weights.push_back(weights[0]);
-    }
-    values.push_back(student.logits.detach().argmax(1).eq(y).sum().to(values[0].scalar_type()));
-    weights.push_back(1.0);
-    acc.addcmul_(torch::stack(values).to(torch::kFloat64),
-                 torch::tensor(weights, torch::TensorOptions().dtype(torch::kFloat64)).to(acc.device()));
+    std::vector<torch::Tensor> losses{terms.total.detach()};
+    for (auto &p : terms.parts)
+        losses.push_back(p.second.detach());
+    const auto n = std::int64_t(losses.size());
+    acc.narrow(0, 0, n).add_(torch::stack(losses).to(torch::kFloat64), double(idx.size(0)));
+    acc.narrow(0, n, 1).add_(student.logits.detach().argmax(1).eq(y).sum().to(torch::kFloat64));
 }
 
 torch::Tensor teacherLogits(const TeacherForward &teacher, const Split &split, bool mixedPrecision)
