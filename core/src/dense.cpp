@@ -99,6 +99,11 @@ public:
         const bool relu = ctx->saved_data["relu"].toBool();
         const bool hasBias = ctx->saved_data["bias"].toBool();
         const std::int64_t m = x.size(0), k = x.size(1), n = weight.size(0);
+        if (m == 0) // an empty batch: nothing flows back
+            return {ctx->needs_input_grad(0) ? torch::zeros({0, k}, x.options()) : torch::Tensor(),
+                    ctx->needs_input_grad(1) ? torch::zeros_like(weight) : torch::Tensor(),
+                    hasBias && ctx->needs_input_grad(2) ? torch::zeros({n}, weight.options()) : torch::Tensor(),
+                    torch::Tensor()};
         auto g = grads[0].contiguous();
         if (relu) {
             auto masked = torch::empty_like(g);
@@ -110,11 +115,6 @@ public:
             g = masked;
         }
         torch::Tensor gx, gw, gb;
-        if (m == 0) // an empty batch: nothing flows back
-            return {ctx->needs_input_grad(0) ? torch::zeros({0, k}, x.options()) : torch::Tensor(),
-                    ctx->needs_input_grad(1) ? torch::zeros_like(weight) : torch::Tensor(),
-                    hasBias && ctx->needs_input_grad(2) ? torch::zeros({n}, weight.options()) : torch::Tensor(),
-                    torch::Tensor()};
         if (ctx->needs_input_grad(0)) {
             gx = torch::empty({m, k}, x.options());
             sgemm('N', 'N', m, k, n, g.data_ptr<float>(), n, weight.data_ptr<float>(), k, 0.0f, gx.data_ptr<float>(), k);
