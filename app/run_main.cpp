@@ -2,6 +2,7 @@
 // results table (or, with --json, one JSON object per event).
 #include "distillery/engine.h"
 #include "distillery/experiment.h"
+#include "distillery/modelfiles.h"
 #include "distillery/runs.h"
 
 #include <CLI/CLI.hpp>
@@ -168,8 +169,11 @@ void printTable(const RunResult &r)
 int main(int argc, char **argv)
 {
     CLI::App app{"Runs a Distillery experiment (teacher, baseline student, distilled student) without a display."};
+    const std::string checker = modelFileChecker();
     app.set_version_flag("--version", std::string("distillery-run ") + DISTILLERY_VERSION + " (LibTorch " +
-                                          libtorchVersion() + ")");
+                                          libtorchVersion() + ")\nmodel files read first by: " +
+                                          (checker.empty() ? "a forked copy of this process (no distillery-check found)"
+                                                           : checker));
     std::string experimentPath;
     std::string workspace = "workspace";
     std::vector<std::string> overrides;

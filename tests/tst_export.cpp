@@ -4,9 +4,13 @@
 
 #include "distillery/engine.h"
 #include "distillery/export.h"
+#include "distillery/modelfiles.h"
 #include "distillery/runs.h"
 
 #include <QtTest/QtTest>
+
+#include <atomic>
+#include <thread>
 
 using namespace distillery;
 
@@ -139,6 +143,59 @@ private Q_SLOTS:
         testutil::writeFile(run + QStringLiteral("/checkpoints/student.pt"), "garbage");
         refused(r, QStringLiteral("student.pt"));
         QVERIFY(!QFileInfo::exists(dir_.path() + QStringLiteral("/out/student.onnx")));
+    }
+
+    // The window exports one run while others train. The export reads the
+    // checkpoint first in the helper process: a forked copy of this process
+    // would inherit any LibTorch lock a training thread held at that moment
+    // (setting the thread count at a stage's start takes one), wait on it
+    // until the timeout, and then blame the file.
+    void exportWhileOtherRunsTrain()
+    {
+        if (modelFileChecker().empty())
+            QSKIP("no distillery-check helper (CTest sets DISTILLERY_CHECK_HELPER)");
+        const QString run = train(QStringLiteral("finished"), {layer("linear", 4)}, false);
+        Experiment e = testutil::syntheticExperiment();
+        e.name = "busy";
+        e.data.syntheticTrain = 200;
+        e.teacher.train.epochs = 1;
+        e.studentTrain.epochs = 1;
+        std::atomic<bool> stop{false};
+        std::atomic<int> runs{0};
+        struct Training {
+            std::atomic<bool> &stop;
+            std::thread thread;
+            ~Training()
+            {
+                stop = true;
+                thread.join();
+            }
+        } training{stop, std::thread([&] {
+                       while (!stop) {
+                           testutil::Recorder rec;
+                           Engine(e, EngineOptions{dir_.path().toStdString()}).run(rec);
+                           ++runs;
+                       }
+                   })};
+        QTRY_VERIFY_WITH_TIMEOUT(runs > 0, 30000);
+
+        ExportRequest r;
+        r.runDir = run.toStdString();
+        r.outDir = (dir_.path() + QStringLiteral("/while-training")).toStdString();
+        r.formats = {"torchscript", "safetensors"};
+        for (int i = 0; i < 3; ++i) {
+            QElapsedTimer timer;
+            timer.start();
+            ExportReport report;
+            try {
+                report = exportRun(r);
+            } catch (const ExportError &e) {
+                QFAIL(e.what());
+            }
+            for (const auto &f : report.files)
+                QVERIFY2(f.ok, f.message.c_str());
+            QVERIFY2(timer.elapsed() < 20000, qPrintable(QString::number(timer.elapsed())));
+        }
     }
 };
 

@@ -1,11 +1,12 @@
 // Core's own compute paths against LibTorch's definitions of the same thing:
 // the fused SGD step against torch::optim::SGD, channels-last nets against
 // the same nets in NCHW, frozen (batch-norm-folded) nets against eval mode,
-// the dense (oneDNN) linear layers against torch::linear, and the rule that
-// splits the cores. Internal to core, so this suite sees
-// LibTorch (built with QT_NO_KEYWORDS).
+// the dense (oneDNN) linear layers against torch::linear, the rule that
+// splits the cores, and model files read first in another process. Internal
+// to core, so this suite sees LibTorch (built with QT_NO_KEYWORDS).
 #include "dense.h"
 #include "distill.h"
+#include "isolate.h"
 #include "torch_model.h"
 #include "trainer.h"
 #include "testutil.h"
@@ -426,6 +427,36 @@ private Q_SLOTS:
             QCOMPARE(mlp.torch, 1);
             QCOMPARE(mlp.blas, 2);
         }
+    }
+
+    // A file that crashes LibTorch's reader is reported, not fatal: through
+    // the helper, and through a forked child when the helper is missing or is
+    // not the helper (a program that does not say it started is not trusted
+    // to judge the file).
+    void modelFilesAreReadFirstInAnotherProcess()
+    {
+        const std::string crashing =
+            DISTILLERY_SOURCE_DIR "/fuzz/regressions/fuzz_model_files/torchscript-crashes-libtorch-parser.pt";
+        QTemporaryDir dir;
+        const std::string garbage = (dir.path() + QStringLiteral("/garbage.pt")).toStdString();
+        testutil::writeFile(QString::fromStdString(garbage), "not a zip archive");
+        const QByteArray helper = qgetenv("DISTILLERY_CHECK_HELPER");
+        if (helper.isEmpty())
+            QSKIP("no distillery-check helper (CTest sets DISTILLERY_CHECK_HELPER)");
+        namespace dd = distillery::detail;
+        using distillery::ModelFileKind;
+        for (const QByteArray &checker : {helper, QByteArray("/bin/true"), QByteArray("/no/such/helper")}) {
+            qputenv("DISTILLERY_CHECK_HELPER", checker);
+            const std::string crash = dd::crashOfRead(ModelFileKind::TorchScript, crashing);
+            QVERIFY2(crash.find("crashed") != std::string::npos, (checker + ": " + crash.c_str()).constData());
+            // A reader that throws is not a crash: the caller reads again for the message.
+            QCOMPARE(dd::crashOfRead(ModelFileKind::Checkpoint, garbage), std::string());
+        }
+        qputenv("DISTILLERY_CHECK_HELPER", helper);
+        QCOMPARE(QString::fromStdString(distillery::modelFileChecker()), QString::fromLocal8Bit(helper));
+        std::string error;
+        QVERIFY(!distillery::readModelFileUnguarded(ModelFileKind::Checkpoint, garbage, &error));
+        QVERIFY2(error.find("zip") != std::string::npos, error.c_str());
     }
 };
 

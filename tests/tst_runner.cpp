@@ -14,9 +14,10 @@ struct Output {
     QString out, err;
 };
 
-Output run(const QStringList &args, int timeoutMs = 120000)
+Output run(const QStringList &args, int timeoutMs = 120000, const QProcessEnvironment &env = QProcessEnvironment::systemEnvironment())
 {
     QProcess p;
+    p.setProcessEnvironment(env);
     p.start(QStringLiteral(DISTILLERY_RUNNER), args);
     if (!p.waitForFinished(timeoutMs)) {
         p.kill();
@@ -41,6 +42,12 @@ private Q_SLOTS:
         const Output v = run({"--version"});
         QCOMPARE(v.code, 0);
         QVERIFY(v.out.startsWith("distillery-run "));
+        // Model files are read first by the helper next to the runner, as
+        // installed, without the variable that CTest sets for the tests.
+        QProcessEnvironment plain = QProcessEnvironment::systemEnvironment();
+        plain.remove(QStringLiteral("DISTILLERY_CHECK_HELPER"));
+        const QString helper = QFileInfo(QStringLiteral(DISTILLERY_RUNNER)).absolutePath() + QStringLiteral("/distillery-check");
+        QVERIFY2(run({"--version"}, 120000, plain).out.contains(QStringLiteral("read first by: ") + helper), qPrintable(v.out));
         const Output h = run({"--help"});
         QCOMPARE(h.code, 0);
         QVERIFY(h.out.contains("--workspace") && h.out.contains("--set") && h.out.contains("--json"));

@@ -1,15 +1,127 @@
 #include "isolate.h"
 
+#include <ATen/Parallel.h>
+
 #include <chrono>
 #include <csignal>
+#include <cstdlib>
 #include <cstring>
+#include <fcntl.h>
+#include <filesystem>
+#include <spawn.h>
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
 
-namespace distillery::detail {
+extern char **environ;
 
-std::string crashOfReadInChild(const std::function<void()> &read, int timeoutSeconds)
+// Where an installed helper lives, relative to the executables (CMake passes
+// the install layout; this default is GNU's).
+#ifndef DISTILLERY_HELPER_FROM_BIN
+#define DISTILLERY_HELPER_FROM_BIN "../libexec/distillery"
+#endif
+
+namespace distillery {
+
+namespace fs = std::filesystem;
+
+std::string modelFileChecker()
+{
+    if (const char *set = std::getenv("DISTILLERY_CHECK_HELPER"); set && *set)
+        return set;
+    std::error_code ec;
+    const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+    if (ec)
+        return {};
+    const fs::path dir = exe.parent_path();
+    for (const fs::path &candidate :
+         {dir / "distillery-check", (dir / DISTILLERY_HELPER_FROM_BIN / "distillery-check").lexically_normal()})
+        if (fs::is_regular_file(candidate, ec) && ::access(candidate.c_str(), X_OK) == 0)
+            return candidate.string();
+    return {};
+}
+
+namespace detail {
+
+namespace {
+
+// Waits for the reader process, killing it at the deadline. Returns a timeout
+// message, or "" with its wait status in `status`.
+std::string waitForReader(pid_t pid, int timeoutSeconds, int &status)
+{
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeoutSeconds);
+    for (;;) {
+        const pid_t done = ::waitpid(pid, &status, WNOHANG);
+        if (done == pid)
+            return {};
+        if (done < 0) {
+            status = 0; // not ours to wait for (SIGCHLD ignored): nothing to report
+            return {};
+        }
+        if (std::chrono::steady_clock::now() > deadline) {
+            ::kill(pid, SIGKILL);
+            ::waitpid(pid, &status, 0);
+            return "reading it did not finish in " + std::to_string(timeoutSeconds) + " s";
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+}
+
+// What the reader's end says about the file. Exit status 0 (accepted) and 1
+// (the reader threw) are the helper's normal ends; a forked child exits 0.
+std::string describeEnd(int status)
+{
+    if (WIFSIGNALED(status))
+        return std::string("LibTorch's reader crashed on it (") + ::strsignal(WTERMSIG(status)) + ")";
+    if (WIFEXITED(status) && WEXITSTATUS(status) > 1)
+        return "LibTorch's reader ended the process on it (exit status " + std::to_string(WEXITSTATUS(status)) + ")";
+    return {};
+}
+
+// The read in the helper, started with posix_spawn: a new process image, so no
+// lock another thread of this process holds can be inherited. The helper
+// writes a line to its standard output when its main() begins; without it,
+// the helper itself did not start (a missing library, say) and `started` is
+// false, so the caller reads another way rather than blame the file.
+std::string readInHelper(const std::string &helper, ModelFileKind kind, const std::string &path, int timeoutSeconds,
+                         bool &started)
+{
+    started = false;
+    int marker[2];
+    if (::pipe2(marker, O_CLOEXEC | O_NONBLOCK) != 0)
+        return {};
+    posix_spawn_file_actions_t actions;
+    ::posix_spawn_file_actions_init(&actions);
+    ::posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    ::posix_spawn_file_actions_adddup2(&actions, marker[1], 1);
+    ::posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
+    std::string program = helper;
+    std::string kindArg = kind == ModelFileKind::Checkpoint ? "checkpoint" : "torchscript";
+    std::string pathArg = path;
+    char *argv[] = {program.data(), kindArg.data(), pathArg.data(), nullptr};
+    pid_t pid = 0;
+    const int spawned = ::posix_spawn(&pid, program.c_str(), &actions, nullptr, argv, environ);
+    ::posix_spawn_file_actions_destroy(&actions);
+    ::close(marker[1]);
+    if (spawned != 0) {
+        ::close(marker[0]);
+        return {};
+    }
+    int status = 0;
+    const std::string timeout = waitForReader(pid, timeoutSeconds, status);
+    char line[16] = {};
+    const ssize_t n = ::read(marker[0], line, sizeof line - 1);
+    ::close(marker[0]);
+    started = n > 0 && std::strncmp(line, "reading", 7) == 0;
+    if (!started)
+        return {};
+    return timeout.empty() ? describeEnd(status) : timeout;
+}
+
+// Without a helper: the read in a forked copy of this process. Only safe while
+// no other thread is inside LibTorch (a lock it holds at the fork stays held
+// in the child forever), as in the fuzz targets.
+std::string readInFork(ModelFileKind kind, const std::string &path, int timeoutSeconds)
 {
     const pid_t pid = ::fork();
     if (pid < 0)
@@ -19,32 +131,27 @@ std::string crashOfReadInChild(const std::function<void()> &read, int timeoutSec
         // reporting from here), then the read, then out without clean-up.
         for (int sig : {SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL})
             std::signal(sig, SIG_DFL);
-        try {
-            read();
-        } catch (...) {
-        }
+        at::set_num_threads(1); // OpenMP's pool does not survive fork(); stay on this thread
+        readModelFileUnguarded(kind, path);
         ::_exit(0);
     }
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeoutSeconds);
     int status = 0;
-    for (;;) {
-        const pid_t done = ::waitpid(pid, &status, WNOHANG);
-        if (done == pid)
-            break;
-        if (done < 0)
-            return {};
-        if (std::chrono::steady_clock::now() > deadline) {
-            ::kill(pid, SIGKILL);
-            ::waitpid(pid, &status, 0);
-            return "reading it did not finish in " + std::to_string(timeoutSeconds) + " s";
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(2));
-    }
-    if (WIFSIGNALED(status))
-        return std::string("LibTorch's reader crashed on it (") + ::strsignal(WTERMSIG(status)) + ")";
-    if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
-        return "LibTorch's reader ended the process on it (exit status " + std::to_string(WEXITSTATUS(status)) + ")";
-    return {};
+    const std::string timeout = waitForReader(pid, timeoutSeconds, status);
+    return timeout.empty() ? describeEnd(status) : timeout;
 }
 
-} // namespace distillery::detail
+} // namespace
+
+std::string crashOfRead(ModelFileKind kind, const std::string &path, int timeoutSeconds)
+{
+    if (const std::string helper = modelFileChecker(); !helper.empty()) {
+        bool started = false;
+        std::string crash = readInHelper(helper, kind, path, timeoutSeconds, started);
+        if (started)
+            return crash;
+    }
+    return readInFork(kind, path, timeoutSeconds);
+}
+
+} // namespace detail
+} // namespace distillery

@@ -1,17 +1,17 @@
-// Runs a risky read in a child process first (internal to core). LibTorch's own
-// readers (zip archives, pickles, TorchScript source) can crash on a damaged
-// file instead of throwing; trying the read in a forked child turns that crash
-// into an error message instead of taking the application down.
+// Reads a model file first in another process (internal to core); see
+// distillery/modelfiles.h for why.
 #pragma once
 
-#include <functional>
+#include "distillery/modelfiles.h"
+
 #include <string>
 
 namespace distillery::detail {
 
-// Calls `read` in a forked child. Returns "" when the child finished (whether
-// `read` returned or threw: the caller repeats the read to get its result or
-// its error), else why it did not: the signal that killed it, or a timeout.
-std::string crashOfReadInChild(const std::function<void()> &read, int timeoutSeconds = 60);
+// Has `path` read by the helper (or, without one, by a forked child). Returns
+// "" when the reader finished, whether it accepted the file or threw (the
+// caller reads again to get the result or the error); else why it did not:
+// the signal that ended it, its exit status, or a timeout.
+std::string crashOfRead(ModelFileKind kind, const std::string &path, int timeoutSeconds = 60);
 
 } // namespace distillery::detail

@@ -3,8 +3,6 @@
 #include "isolate.h"
 #include "layer_geometry.h"
 
-#include <ATen/Parallel.h>
-
 #include <sstream>
 
 namespace distillery::detail {
@@ -161,11 +159,7 @@ torch::jit::Module toTorchScript(const PortableModel &m)
 
 void loadCheckpoint(Net &net, const std::string &path, const torch::Device &device)
 {
-    const std::string crash = crashOfReadInChild([&] {
-        at::set_num_threads(1); // OpenMP's pool does not survive fork(); stay on this thread
-        torch::serialize::InputArchive archive;
-        archive.load_from(path, torch::kCPU);
-    });
+    const std::string crash = crashOfRead(ModelFileKind::Checkpoint, path);
     if (!crash.empty())
         throw ModelFileError(path + ": damaged: " + crash);
     try {
@@ -183,10 +177,7 @@ void loadCheckpoint(Net &net, const std::string &path, const torch::Device &devi
 LoadedScript loadScript(const std::string &path, const torch::Device &device)
 {
     LoadedScript s;
-    const std::string crash = crashOfReadInChild([&] {
-        at::set_num_threads(1); // OpenMP's pool does not survive fork(); stay on this thread
-        (void)torch::jit::load(path, torch::kCPU);
-    });
+    const std::string crash = crashOfRead(ModelFileKind::TorchScript, path);
     if (!crash.empty())
         throw ModelFileError(path + ": damaged or not TorchScript: " + crash);
     try {
@@ -224,3 +215,30 @@ LoadedScript loadScript(const std::string &path, const torch::Device &device)
 }
 
 } // namespace distillery::detail
+
+namespace distillery {
+
+bool readModelFileUnguarded(ModelFileKind kind, const std::string &path, std::string *error)
+{
+    try {
+        if (kind == ModelFileKind::Checkpoint) {
+            torch::serialize::InputArchive archive;
+            archive.load_from(path, torch::kCPU);
+        } else {
+            (void)torch::jit::load(path, torch::kCPU);
+        }
+        return true;
+    } catch (const c10::Error &e) {
+        if (error)
+            *error = e.what_without_backtrace();
+    } catch (const std::exception &e) {
+        if (error)
+            *error = e.what();
+    } catch (...) {
+        if (error)
+            *error = "unknown error";
+    }
+    return false;
+}
+
+} // namespace distillery
