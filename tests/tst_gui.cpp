@@ -346,7 +346,11 @@ private Q_SLOTS:
         dialog->exportButton()->click();
         QTRY_COMPARE_WITH_TIMEOUT(done.size(), 2, 60000);
         QVERIFY(!done.last().first().toBool());
-        QVERIFY(dialog->error().contains(QStringLiteral("blocker/sub")));
+        QString failures;
+        for (const auto &f : dialog->report().files)
+            failures += QStringLiteral(" %1: %2").arg(QString::fromStdString(f.format), QString::fromStdString(f.message));
+        QVERIFY2(dialog->error().contains(QStringLiteral("blocker/sub")),
+                 qPrintable(QStringLiteral("error: '%1'; files:%2").arg(dialog->error(), failures)));
         dialog->close();
     }
 
