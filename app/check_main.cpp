@@ -2,15 +2,14 @@
 // engine (distillery/modelfiles.h), so that a file that crashes the reader
 // ends this process instead of the application. Not meant to be run by hand.
 //
-// Exit status: 0 the reader accepted the file, 1 it threw (the message goes to
-// standard error), 2 wrong arguments. "reading" on standard output tells the
-// engine this program started, so its other ends are the file's doing.
+// Standard output: a line "reading" once this program has started, so that
+// its other ends are the file's doing, then the reader's message if it threw.
+// Exit status: 0 the reader accepted the file, 1 it threw, 2 wrong arguments.
 #include "distillery/modelfiles.h"
 
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
-#include <iostream>
 #include <map>
 
 int main(int argc, char **argv)
@@ -33,6 +32,6 @@ int main(int argc, char **argv)
     std::string error;
     if (distillery::readModelFileUnguarded(kind, path, &error))
         return 0;
-    std::cerr << path << ": " << error << "\n";
+    std::fputs(error.c_str(), stdout);
     return 1;
 }

@@ -429,10 +429,10 @@ private Q_SLOTS:
         }
     }
 
-    // A file that crashes LibTorch's reader is reported, not fatal: through
-    // the helper, and through a forked child when the helper is missing or is
-    // not the helper (a program that does not say it started is not trusted
-    // to judge the file).
+    // A file that crashes LibTorch's reader is reported, not fatal, and a file
+    // it refuses comes back with the reader's message: through the helper, and
+    // through a forked child when the helper is missing or is not the helper
+    // (a program that does not say it started is not trusted to judge a file).
     void modelFilesAreReadFirstInAnotherProcess()
     {
         const std::string crashing =
@@ -449,8 +449,11 @@ private Q_SLOTS:
             qputenv("DISTILLERY_CHECK_HELPER", checker);
             const std::string crash = dd::crashOfRead(ModelFileKind::TorchScript, crashing);
             QVERIFY2(crash.find("crashed") != std::string::npos, (checker + ": " + crash.c_str()).constData());
-            // A reader that throws is not a crash: the caller reads again for the message.
-            QCOMPARE(dd::crashOfRead(ModelFileKind::Checkpoint, garbage), std::string());
+            // A reader that throws is not a crash; its message comes back, so
+            // the file need not be read again in this process.
+            std::string refused;
+            QCOMPARE(dd::crashOfRead(ModelFileKind::Checkpoint, garbage, &refused), std::string());
+            QVERIFY2(refused.find("zip archive") != std::string::npos, (checker + ": " + refused.c_str()).constData());
         }
         qputenv("DISTILLERY_CHECK_HELPER", helper);
         QCOMPARE(QString::fromStdString(distillery::modelFileChecker()), QString::fromLocal8Bit(helper));

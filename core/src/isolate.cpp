@@ -2,6 +2,7 @@
 
 #include <ATen/Parallel.h>
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
@@ -68,7 +69,7 @@ std::string waitForReader(pid_t pid, int timeoutSeconds, int &status)
 }
 
 // What the reader's end says about the file. Exit status 0 (accepted) and 1
-// (the reader threw) are the helper's normal ends; a forked child exits 0.
+// (the reader threw) are its normal ends, in the helper and a forked child.
 std::string describeEnd(int status)
 {
     if (WIFSIGNALED(status))
@@ -78,13 +79,28 @@ std::string describeEnd(int status)
     return {};
 }
 
+// What the reader process writes to the pipe: kStarted when its main() begins,
+// then, if the reader threw, its message (exit status 1).
+constexpr const char *kStarted = "reading\n";
+constexpr std::size_t kMessageLimit = 4096;
+
+// All that is in the pipe (whose writers have ended), up to the limit.
+std::string drain(int fd)
+{
+    std::string text;
+    char chunk[512];
+    ssize_t n = 0;
+    while (text.size() < kMessageLimit && (n = ::read(fd, chunk, sizeof chunk)) > 0)
+        text.append(chunk, std::size_t(n));
+    return text;
+}
+
 // The read in the helper, started with posix_spawn: a new process image, so no
-// lock another thread of this process holds can be inherited. The helper
-// writes a line to its standard output when its main() begins; without it,
-// the helper itself did not start (a missing library, say) and `started` is
-// false, so the caller reads another way rather than blame the file.
+// lock another thread of this process holds can be inherited. Without the
+// started line the helper itself did not run (a missing library, say), and
+// `started` is false, so the caller reads another way rather than blame the file.
 std::string readInHelper(const std::string &helper, ModelFileKind kind, const std::string &path, int timeoutSeconds,
-                         bool &started)
+                         bool &started, std::string &readerError)
 {
     started = false;
     int marker[2];
@@ -109,48 +125,71 @@ std::string readInHelper(const std::string &helper, ModelFileKind kind, const st
     }
     int status = 0;
     const std::string timeout = waitForReader(pid, timeoutSeconds, status);
-    char line[16] = {};
-    const ssize_t n = ::read(marker[0], line, sizeof line - 1);
+    const std::string said = drain(marker[0]);
     ::close(marker[0]);
-    started = n > 0 && std::strncmp(line, "reading", 7) == 0;
+    started = said.rfind(kStarted, 0) == 0;
     if (!started)
         return {};
-    return timeout.empty() ? describeEnd(status) : timeout;
+    if (!timeout.empty())
+        return timeout;
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 1)
+        readerError = said.substr(std::strlen(kStarted));
+    return describeEnd(status);
 }
 
 // Without a helper: the read in a forked copy of this process. Only safe while
 // no other thread is inside LibTorch (a lock it holds at the fork stays held
 // in the child forever), as in the fuzz targets.
-std::string readInFork(ModelFileKind kind, const std::string &path, int timeoutSeconds)
+std::string readInFork(ModelFileKind kind, const std::string &path, int timeoutSeconds, std::string &readerError)
 {
+    int message[2];
+    if (::pipe2(message, O_CLOEXEC | O_NONBLOCK) != 0)
+        return {};
     const pid_t pid = ::fork();
-    if (pid < 0)
-        return {}; // cannot fork: read in this process, as without the check
+    if (pid < 0) { // cannot fork: read in this process, as without the check
+        ::close(message[0]);
+        ::close(message[1]);
+        return {};
+    }
     if (pid == 0) {
         // The child: plain signal handling (no sanitizer or fuzzer handler
         // reporting from here), then the read, then out without clean-up.
         for (int sig : {SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL})
             std::signal(sig, SIG_DFL);
         at::set_num_threads(1); // OpenMP's pool does not survive fork(); stay on this thread
-        readModelFileUnguarded(kind, path);
-        ::_exit(0);
+        std::string error;
+        if (readModelFileUnguarded(kind, path, &error))
+            ::_exit(0);
+        error.resize(std::min(error.size(), kMessageLimit));
+        const ssize_t written = ::write(message[1], error.data(), error.size());
+        ::_exit(written >= 0 ? 1 : 0);
     }
+    ::close(message[1]);
     int status = 0;
     const std::string timeout = waitForReader(pid, timeoutSeconds, status);
-    return timeout.empty() ? describeEnd(status) : timeout;
+    const std::string said = drain(message[0]);
+    ::close(message[0]);
+    if (!timeout.empty())
+        return timeout;
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 1)
+        readerError = said;
+    return describeEnd(status);
 }
 
 } // namespace
 
-std::string crashOfRead(ModelFileKind kind, const std::string &path, int timeoutSeconds)
+std::string crashOfRead(ModelFileKind kind, const std::string &path, std::string *readerError, int timeoutSeconds)
 {
-    if (const std::string helper = modelFileChecker(); !helper.empty()) {
-        bool started = false;
-        std::string crash = readInHelper(helper, kind, path, timeoutSeconds, started);
-        if (started)
-            return crash;
-    }
-    return readInFork(kind, path, timeoutSeconds);
+    std::string error;
+    std::string crash;
+    bool started = false;
+    if (const std::string helper = modelFileChecker(); !helper.empty())
+        crash = readInHelper(helper, kind, path, timeoutSeconds, started, error);
+    if (!started)
+        crash = readInFork(kind, path, timeoutSeconds, error);
+    if (readerError)
+        *readerError = error;
+    return crash;
 }
 
 } // namespace detail

@@ -157,18 +157,29 @@ torch::jit::Module toTorchScript(const PortableModel &m)
     return module;
 }
 
+namespace {
+
+std::string firstLine(const std::string &text)
+{
+    return text.substr(0, text.find('\n'));
+}
+
+} // namespace
+
 void loadCheckpoint(Net &net, const std::string &path, const torch::Device &device)
 {
-    const std::string crash = crashOfRead(ModelFileKind::Checkpoint, path);
+    std::string refused;
+    const std::string crash = crashOfRead(ModelFileKind::Checkpoint, path, &refused);
     if (!crash.empty())
         throw ModelFileError(path + ": damaged: " + crash);
+    if (!refused.empty())
+        throw ModelFileError(path + ": not a checkpoint of this model (" + firstLine(refused) + ")");
     try {
         torch::serialize::InputArchive archive;
         archive.load_from(path, device);
         net->load(archive);
     } catch (const c10::Error &e) {
-        std::string why = e.what_without_backtrace();
-        throw ModelFileError(path + ": not a checkpoint of this model (" + why.substr(0, why.find('\n')) + ")");
+        throw ModelFileError(path + ": not a checkpoint of this model (" + firstLine(e.what_without_backtrace()) + ")");
     } catch (const std::exception &e) {
         throw ModelFileError(path + ": cannot load (" + std::string(e.what()) + ")");
     }
@@ -177,15 +188,17 @@ void loadCheckpoint(Net &net, const std::string &path, const torch::Device &devi
 LoadedScript loadScript(const std::string &path, const torch::Device &device)
 {
     LoadedScript s;
-    const std::string crash = crashOfRead(ModelFileKind::TorchScript, path);
+    std::string refused;
+    const std::string crash = crashOfRead(ModelFileKind::TorchScript, path, &refused);
     if (!crash.empty())
         throw ModelFileError(path + ": damaged or not TorchScript: " + crash);
+    if (!refused.empty())
+        throw ModelFileError(path + ": not a TorchScript file saved by torch.jit.save (" + firstLine(refused) + ")");
     try {
         s.module = torch::jit::load(path, device);
     } catch (const c10::Error &e) {
-        std::string why = e.what_without_backtrace();
-        why = why.substr(0, why.find('\n'));
-        throw ModelFileError(path + ": not a TorchScript file saved by torch.jit.save (" + why + ")");
+        throw ModelFileError(path + ": not a TorchScript file saved by torch.jit.save (" +
+                             firstLine(e.what_without_backtrace()) + ")");
     } catch (const std::exception &e) {
         throw ModelFileError(path + ": cannot load (" + std::string(e.what()) + ")");
     }
