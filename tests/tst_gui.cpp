@@ -1,4 +1,8 @@
 // The workbench as a user drives it, under the offscreen platform.
+
+// The tests are built without Qt's keywords, for LibTorch's headers; this one
+// sees no LibTorch, and qcustomplot.h needs them.
+#undef QT_NO_KEYWORDS
 #include "experimentpanel.h"
 #include "exportdialog.h"
 #include "liveplot.h"
@@ -27,6 +31,8 @@
 #include <QStandardPaths>
 #include <QTableWidget>
 #include <QtTest/QtTest>
+
+#include <qcustomplot.h>
 
 #include <algorithm>
 #include <cmath>
@@ -395,6 +401,26 @@ private Q_SLOTS:
         QTRY_VERIFY(!w->controller()->isRunning());
         w->runsPanel()->selectRuns({dir});
         QVERIFY(!w->resumeRunAction()->isEnabled()); // finished now
+    }
+
+    void aLonePointIsDrawn()
+    {
+        LivePlot plot(QStringLiteral("test"), QStringLiteral("accuracy"));
+        plot.resize(400, 300);
+        plot.show();
+        const int s = plot.addSeries(QStringLiteral("student"), Qt::blue);
+        plot.addPoint(s, 1, 1, 0.8);
+        QTRY_VERIFY(plot.replotCount() >= 1);
+        // The smoothed curve is the legend's graph; one point cannot make a line.
+        QCPGraph *curve = plot.plot()->graph(1);
+        QCOMPARE(curve->name(), QStringLiteral("student"));
+        QCOMPARE(curve->dataCount(), 1);
+        QCOMPARE(curve->scatterStyle().shape(), QCPScatterStyle::ssDisc);
+        const int before = plot.replotCount();
+        plot.addPoint(s, 2, 2, 0.85);
+        QTRY_VERIFY(plot.replotCount() > before);
+        QCOMPARE(curve->dataCount(), 2);
+        QVERIFY(curve->scatterStyle().isNone());
     }
 
     void plotControls()

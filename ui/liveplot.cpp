@@ -357,6 +357,9 @@ void LivePlot::appendPending(Series &s)
     s.raw->addData(keys, raw, /*alreadySorted=*/true);
     s.smooth->addData(keys, smooth, /*alreadySorted=*/true);
     s.drawn = n;
+    // A line needs two points: a lone first point is drawn as a dot, so that a
+    // curve shows from its first value (the first epoch's accuracy, say).
+    s.smooth->setScatterStyle(n == 1 ? QCPScatterStyle(QCPScatterStyle::ssDisc, 6) : QCPScatterStyle());
 }
 
 void LivePlot::flush()
