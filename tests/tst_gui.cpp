@@ -403,6 +403,34 @@ private Q_SLOTS:
         QVERIFY(!w->resumeRunAction()->isEnabled()); // finished now
     }
 
+    // The experiment dock cannot be narrowed until its fields are cut at the
+    // right edge (the panel has no horizontal scroll bar): long texts wrap,
+    // and the dock is at least as wide as the fields need.
+    void experimentFieldsAreNeverCut()
+    {
+        QTemporaryDir ws;
+        auto w = openWindow(writeExperiment(QStringLiteral("narrow")), ws.path());
+        ExperimentPanel *p = w->experimentPanel();
+        auto check = [&] {
+            for (const QSize size : {QSize(1500, 950), QSize(900, 700), QSize(640, 480)}) {
+                w->resize(size);
+                QTest::qWait(20);
+                QVERIFY2(p->widget()->width() <= p->viewport()->width(),
+                         qPrintable(QStringLiteral("at %1×%2: fields %3 px wide in a panel of %4 px")
+                                        .arg(size.width()).arg(size.height())
+                                        .arg(p->widget()->width()).arg(p->viewport()->width())));
+            }
+        };
+        check();
+        QVERIFY(p->widget()->width() < 520); // and the long lines wrap rather than widen it
+        // The teacher imported from a file: a source box, a path and its input choice.
+        QTemporaryDir files;
+        const QString teacher = files.path() + QStringLiteral("/a-teacher-with-a-rather-long-file-name.pt");
+        testutil::writeFile(teacher, "not read here");
+        p->setTeacherFile(teacher);
+        check();
+    }
+
     void aLonePointIsDrawn()
     {
         LivePlot plot(QStringLiteral("test"), QStringLiteral("accuracy"));

@@ -20,6 +20,7 @@
 #include <QLabel>
 #include <QLineEdit>
 #include <QPixmap>
+#include <QScrollBar>
 #include <QThread>
 #include <QSlider>
 #include <QSpinBox>
@@ -122,6 +123,7 @@ ExperimentPanel::ExperimentPanel(QWidget *parent) : QScrollArea(parent)
     auto *sl = new QVBoxLayout(studentBox);
     student_ = new ModelEditor(studentBox);
     compression_ = new QLabel(studentBox);
+    compression_->setWordWrap(true);
     studentTrain_ = new TrainEditor(tr("Student training (baseline and distilled)"), studentBox);
     sl->addWidget(student_);
     sl->addWidget(compression_);
@@ -132,9 +134,9 @@ ExperimentPanel::ExperimentPanel(QWidget *parent) : QScrollArea(parent)
     layout->addStretch();
 
     setWidget(content);
+    content->installEventFilter(this); // its minimum width is this panel's
     setWidgetResizable(true);
     setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
-    setMinimumWidth(440);
 
     auto changed = [this] { emitChanged(); };
     connect(name_, &QLineEdit::textChanged, this, changed);
@@ -514,6 +516,12 @@ void ExperimentPanel::setTeacherFile(const QString &path)
     emitChanged();
 }
 
+QSize ExperimentPanel::minimumSizeHint() const
+{
+    const int width = widget()->minimumSizeHint().width() + verticalScrollBar()->sizeHint().width() + 2 * frameWidth();
+    return {width, QScrollArea::minimumSizeHint().height()};
+}
+
 bool ExperimentPanel::eventFilter(QObject *watched, QEvent *event)
 {
     if (watched == teacherBox_ && (event->type() == QEvent::DragEnter || event->type() == QEvent::Drop)) {
@@ -531,6 +539,8 @@ bool ExperimentPanel::eventFilter(QObject *watched, QEvent *event)
             setTeacherFile(file);
         return true;
     }
+    if (watched == widget() && event->type() == QEvent::LayoutRequest)
+        updateGeometry(); // the fields' minimum width may have changed
     return QScrollArea::eventFilter(watched, event);
 }
 

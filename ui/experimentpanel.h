@@ -51,6 +51,10 @@ public:
     // Imports a TorchScript teacher (what a drop on the teacher box does).
     void setTeacherFile(const QString &path);
 
+    // As wide as the fields need beside the vertical scroll bar, so the dock
+    // cannot be narrowed until they are cut at the right edge.
+    QSize minimumSizeHint() const override;
+
 protected:
     bool eventFilter(QObject *watched, QEvent *event) override;
 
