@@ -1,15 +1,11 @@
 // distillery-check: reads one model file with LibTorch's reader, for the
 // engine (distillery/modelfiles.h), so that a file that crashes the reader
-// ends this process instead of the application. Not meant to be run by hand.
-//
-// Standard output: a line "reading" once this program has started, so that
-// its other ends are the file's doing, then the reader's message if it threw.
-// Exit status: 0 the reader accepted the file, 1 it threw, 2 wrong arguments.
+// ends this process instead of the application. Not meant to be run by hand:
+// what it prints and its exit status are for the engine.
 #include "distillery/modelfiles.h"
 
 #include <CLI/CLI.hpp>
 
-#include <cstdio>
 #include <map>
 
 int main(int argc, char **argv)
@@ -27,11 +23,5 @@ int main(int argc, char **argv)
         const int rc = app.exit(e);
         return rc == 0 ? 0 : 2;
     }
-    std::fputs("reading\n", stdout);
-    std::fflush(stdout);
-    std::string error;
-    if (distillery::readModelFileUnguarded(kind, path, &error))
-        return 0;
-    std::fputs(error.c_str(), stdout);
-    return 1;
+    return distillery::runModelFileCheck(kind, path);
 }

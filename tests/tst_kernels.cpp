@@ -7,6 +7,7 @@
 #include "dense.h"
 #include "distill.h"
 #include "isolate.h"
+#include "model_io.h"
 #include "torch_model.h"
 #include "trainer.h"
 #include "testutil.h"
@@ -455,10 +456,31 @@ private Q_SLOTS:
             QCOMPARE(dd::crashOfRead(ModelFileKind::Checkpoint, garbage, &refused), std::string());
             QVERIFY2(refused.find("zip archive") != std::string::npos, (checker + ": " + refused.c_str()).constData());
         }
+        // The protocol, from helpers that are scripts: after the started line,
+        // exit status 3 is a refusal with the reader's message, any other
+        // failure (a sanitizer's report exits with 1) is the file's doing.
+        auto script = [&](const QString &name, const QByteArray &body) {
+            const QString path = dir.path() + QLatin1Char('/') + name;
+            testutil::writeFile(path, "#!/bin/sh\n" + body);
+            QFile::setPermissions(path, QFile::ReadOwner | QFile::WriteOwner | QFile::ExeOwner);
+            return path.toLocal8Bit();
+        };
+        qputenv("DISTILLERY_CHECK_HELPER", script(QStringLiteral("refuses"), "printf 'reading\\nno zip here'\nexit 3\n"));
+        std::string refused;
+        QCOMPARE(dd::crashOfRead(ModelFileKind::Checkpoint, garbage, &refused), std::string());
+        QCOMPARE(refused, std::string("no zip here"));
+        qputenv("DISTILLERY_CHECK_HELPER", script(QStringLiteral("fails"), "echo reading\nexit 1\n"));
+        QVERIFY(dd::crashOfRead(ModelFileKind::Checkpoint, garbage, &refused).find("exit status 1") != std::string::npos);
+        qputenv("DISTILLERY_CHECK_HELPER", script(QStringLiteral("hangs"), "echo reading\nexec sleep 30\n"));
+        QElapsedTimer timer;
+        timer.start();
+        QVERIFY(dd::crashOfRead(ModelFileKind::Checkpoint, garbage, &refused, 1).find("did not finish in 1 s") != std::string::npos);
+        QVERIFY(timer.elapsed() < 10000);
+
         qputenv("DISTILLERY_CHECK_HELPER", helper);
         QCOMPARE(QString::fromStdString(distillery::modelFileChecker()), QString::fromLocal8Bit(helper));
         std::string error;
-        QVERIFY(!distillery::readModelFileUnguarded(ModelFileKind::Checkpoint, garbage, &error));
+        QVERIFY(!dd::readModelFileUnguarded(ModelFileKind::Checkpoint, garbage, &error));
         QVERIFY2(error.find("zip") != std::string::npos, error.c_str());
     }
 };

@@ -1,10 +1,13 @@
 #include "isolate.h"
 
+#include "model_io.h"
+
 #include <ATen/Parallel.h>
 
 #include <algorithm>
 #include <chrono>
 #include <csignal>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
@@ -68,20 +71,12 @@ std::string waitForReader(pid_t pid, int timeoutSeconds, int &status)
     }
 }
 
-// What the reader's end says about the file. Exit status 0 (accepted) and 1
-// (the reader threw) are its normal ends, in the helper and a forked child.
-std::string describeEnd(int status)
-{
-    if (WIFSIGNALED(status))
-        return std::string("LibTorch's reader crashed on it (") + ::strsignal(WTERMSIG(status)) + ")";
-    if (WIFEXITED(status) && WEXITSTATUS(status) > 1)
-        return "LibTorch's reader ended the process on it (exit status " + std::to_string(WEXITSTATUS(status)) + ")";
-    return {};
-}
-
-// What the reader process writes to the pipe: kStarted when its main() begins,
-// then, if the reader threw, its message (exit status 1).
+// What a reader process writes to its standard output: kStarted once it runs,
+// then, when the reader threw, its message. Its exit status: 0 the reader
+// accepted the file, kRefused it threw; anything else, or a signal, is the
+// file's doing (a sanitizer's report exits with 1, say).
 constexpr const char *kStarted = "reading\n";
+constexpr int kRefused = 3;
 constexpr std::size_t kMessageLimit = 4096;
 
 // All that is in the pipe (whose writers have ended), up to the limit.
@@ -95,21 +90,43 @@ std::string drain(int fd)
     return text;
 }
 
+// Waits for the reader process and says what its end means: "" when it
+// finished (with the reader's message in `refused` if it threw), else why it
+// did not. `started` is false when it never said it runs: a helper that could
+// not start (a missing library, say) must not be taken to blame the file.
+std::string collect(pid_t pid, int output, int timeoutSeconds, bool &started, std::string &refused)
+{
+    int status = 0;
+    const std::string timeout = waitForReader(pid, timeoutSeconds, status);
+    const std::string said = drain(output);
+    ::close(output);
+    started = said.rfind(kStarted, 0) == 0;
+    if (!started)
+        return {};
+    if (!timeout.empty())
+        return timeout;
+    if (WIFSIGNALED(status))
+        return std::string("LibTorch's reader crashed on it (") + ::strsignal(WTERMSIG(status)) + ")";
+    if (WIFEXITED(status) && WEXITSTATUS(status) == kRefused)
+        refused = said.substr(std::strlen(kStarted));
+    else if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
+        return "LibTorch's reader ended the process on it (exit status " + std::to_string(WEXITSTATUS(status)) + ")";
+    return {};
+}
+
 // The read in the helper, started with posix_spawn: a new process image, so no
-// lock another thread of this process holds can be inherited. Without the
-// started line the helper itself did not run (a missing library, say), and
-// `started` is false, so the caller reads another way rather than blame the file.
+// lock another thread of this process holds can be inherited.
 std::string readInHelper(const std::string &helper, ModelFileKind kind, const std::string &path, int timeoutSeconds,
-                         bool &started, std::string &readerError)
+                         bool &started, std::string &refused)
 {
     started = false;
-    int marker[2];
-    if (::pipe2(marker, O_CLOEXEC | O_NONBLOCK) != 0)
+    int output[2];
+    if (::pipe2(output, O_CLOEXEC | O_NONBLOCK) != 0)
         return {};
     posix_spawn_file_actions_t actions;
     ::posix_spawn_file_actions_init(&actions);
     ::posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-    ::posix_spawn_file_actions_adddup2(&actions, marker[1], 1);
+    ::posix_spawn_file_actions_adddup2(&actions, output[1], 1);
     ::posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
     std::string program = helper;
     std::string kindArg = kind == ModelFileKind::Checkpoint ? "checkpoint" : "torchscript";
@@ -118,79 +135,72 @@ std::string readInHelper(const std::string &helper, ModelFileKind kind, const st
     pid_t pid = 0;
     const int spawned = ::posix_spawn(&pid, program.c_str(), &actions, nullptr, argv, environ);
     ::posix_spawn_file_actions_destroy(&actions);
-    ::close(marker[1]);
+    ::close(output[1]);
     if (spawned != 0) {
-        ::close(marker[0]);
+        ::close(output[0]);
         return {};
     }
-    int status = 0;
-    const std::string timeout = waitForReader(pid, timeoutSeconds, status);
-    const std::string said = drain(marker[0]);
-    ::close(marker[0]);
-    started = said.rfind(kStarted, 0) == 0;
-    if (!started)
-        return {};
-    if (!timeout.empty())
-        return timeout;
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 1)
-        readerError = said.substr(std::strlen(kStarted));
-    return describeEnd(status);
+    return collect(pid, output[0], timeoutSeconds, started, refused);
 }
 
-// Without a helper: the read in a forked copy of this process. Only safe while
-// no other thread is inside LibTorch (a lock it holds at the fork stays held
-// in the child forever), as in the fuzz targets.
-std::string readInFork(ModelFileKind kind, const std::string &path, int timeoutSeconds, std::string &readerError)
+// Without a helper: the helper's work in a forked copy of this process. Only
+// safe while no other thread is inside LibTorch (a lock it holds at the fork
+// stays held in the child forever), as in the fuzz targets.
+std::string readInFork(ModelFileKind kind, const std::string &path, int timeoutSeconds, bool &started,
+                       std::string &refused)
 {
-    int message[2];
-    if (::pipe2(message, O_CLOEXEC | O_NONBLOCK) != 0)
+    started = false;
+    int output[2];
+    if (::pipe2(output, O_CLOEXEC | O_NONBLOCK) != 0)
         return {};
     const pid_t pid = ::fork();
-    if (pid < 0) { // cannot fork: read in this process, as without the check
-        ::close(message[0]);
-        ::close(message[1]);
+    if (pid < 0) { // cannot fork: the caller reads in this process, as without the check
+        ::close(output[0]);
+        ::close(output[1]);
         return {};
     }
     if (pid == 0) {
-        // The child: plain signal handling (no sanitizer or fuzzer handler
-        // reporting from here), then the read, then out without clean-up.
-        for (int sig : {SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL})
-            std::signal(sig, SIG_DFL);
+        ::dup2(output[1], STDOUT_FILENO);
         at::set_num_threads(1); // OpenMP's pool does not survive fork(); stay on this thread
-        std::string error;
-        if (readModelFileUnguarded(kind, path, &error))
-            ::_exit(0);
-        error.resize(std::min(error.size(), kMessageLimit));
-        const ssize_t written = ::write(message[1], error.data(), error.size());
-        ::_exit(written >= 0 ? 1 : 0);
+        ::_exit(runModelFileCheck(kind, path)); // out without clean-up
     }
-    ::close(message[1]);
-    int status = 0;
-    const std::string timeout = waitForReader(pid, timeoutSeconds, status);
-    const std::string said = drain(message[0]);
-    ::close(message[0]);
-    if (!timeout.empty())
-        return timeout;
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 1)
-        readerError = said;
-    return describeEnd(status);
+    ::close(output[1]);
+    return collect(pid, output[0], timeoutSeconds, started, refused);
 }
 
 } // namespace
 
 std::string crashOfRead(ModelFileKind kind, const std::string &path, std::string *readerError, int timeoutSeconds)
 {
-    std::string error;
+    std::string refused;
     std::string crash;
     bool started = false;
     if (const std::string helper = modelFileChecker(); !helper.empty())
-        crash = readInHelper(helper, kind, path, timeoutSeconds, started, error);
+        crash = readInHelper(helper, kind, path, timeoutSeconds, started, refused);
     if (!started)
-        crash = readInFork(kind, path, timeoutSeconds, error);
+        crash = readInFork(kind, path, timeoutSeconds, started, refused);
     if (readerError)
-        *readerError = error;
+        *readerError = refused;
     return crash;
 }
 
 } // namespace detail
+
+int runModelFileCheck(ModelFileKind kind, const std::string &path)
+{
+    // A crash must end this process by its signal, which is how the caller
+    // tells it from a refusal: no sanitizer's or fuzzer's handler reports it.
+    for (int sig : {SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL})
+        std::signal(sig, SIG_DFL);
+    std::fputs(detail::kStarted, stdout);
+    std::fflush(stdout);
+    std::string error;
+    if (detail::readModelFileUnguarded(kind, path, &error))
+        return 0;
+    error.resize(std::min(error.size(), detail::kMessageLimit));
+    std::fputs(error.c_str(), stdout);
+    std::fflush(stdout);
+    return detail::kRefused;
+}
+
 } // namespace distillery

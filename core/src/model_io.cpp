@@ -229,7 +229,7 @@ LoadedScript loadScript(const std::string &path, const torch::Device &device)
 
 } // namespace distillery::detail
 
-namespace distillery {
+namespace distillery::detail {
 
 bool readModelFileUnguarded(ModelFileKind kind, const std::string &path, std::string *error)
 {
@@ -254,4 +254,4 @@ bool readModelFileUnguarded(ModelFileKind kind, const std::string &path, std::st
     return false;
 }
 
-} // namespace distillery
+} // namespace distillery::detail

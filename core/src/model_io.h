@@ -2,6 +2,7 @@
 // and the readers that load exported files back (internal to core).
 #pragma once
 
+#include "distillery/modelfiles.h"
 #include "portable_model.h"
 #include "torch_model.h"
 
@@ -38,5 +39,10 @@ struct LoadedScript {
     std::int64_t parameters = 0;
 };
 LoadedScript loadScript(const std::string &path, const torch::Device &device);
+
+// The file through LibTorch's reader for `kind`, on this thread, with no
+// protection: what the helper process does (isolate.h). Returns whether the
+// reader accepted it; when it threw, false with its message in `error`.
+bool readModelFileUnguarded(ModelFileKind kind, const std::string &path, std::string *error = nullptr);
 
 } // namespace distillery::detail

@@ -12,11 +12,11 @@ namespace distillery {
 
 enum class ModelFileKind { Checkpoint, TorchScript };
 
-// The read the helper performs: the file through LibTorch's reader for `kind`,
-// on this thread. Returns whether the reader accepted it; when it threw, false
-// with the reader's message in `error`. A file that crashes the reader crashes
-// this call: only distillery-check calls it.
-bool readModelFileUnguarded(ModelFileKind kind, const std::string &path, std::string *error = nullptr);
+// The helper's work, for distillery-check's main(): reads `path` with LibTorch's
+// reader for `kind`, on this thread, and tells the engine on standard output
+// how it went. Returns the process's exit status. A file that crashes the
+// reader crashes this call, by its signal: that is what the process is for.
+int runModelFileCheck(ModelFileKind kind, const std::string &path);
 
 // The helper that reads model files first: $DISTILLERY_CHECK_HELPER when set,
 // else distillery-check next to this executable, else in ../libexec/distillery.
