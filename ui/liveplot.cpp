@@ -87,6 +87,15 @@ LivePlot::LivePlot(const QString &title, const QString &yLabel, QWidget *parent)
     replotTimer_->setSingleShot(true);
     replotTimer_->setInterval(100);
     connect(replotTimer_, &QTimer::timeout, this, &LivePlot::flush);
+    // Slow replots (many points, a large plot, a slow machine) space out; at
+    // most one a second while points keep coming. Set after each replot,
+    // whatever asked for it, from the average that includes it.
+    connect(plot_, &QCustomPlot::afterReplot, this, [this] {
+        ++replots_;
+        replotTimer_->setInterval(
+            std::clamp(int(std::ceil(averageReplotMs() * kReplotBudget)), minInterval_, std::max(minInterval_, 1000)));
+        Q_EMIT replotted();
+    });
 
     connect(smoothSlider_, &QSlider::valueChanged, this, [this](int v) { setSmoothing(v / 100.0); });
     connect(logCheck_, &QCheckBox::toggled, this, &LivePlot::setLogY);
@@ -372,10 +381,4 @@ void LivePlot::flush()
     if (followData_)
         plot_->rescaleAxes(true);
     plot_->replot(QCustomPlot::rpQueuedReplot);
-    ++replots_;
-    // Slow replots (many points, a large plot, a slow machine) space out;
-    // at most one a second while points keep coming.
-    replotTimer_->setInterval(
-        std::clamp(int(std::ceil(averageReplotMs() * kReplotBudget)), minInterval_, std::max(minInterval_, 1000)));
-    Q_EMIT replotted();
 }
