@@ -443,9 +443,15 @@ private Q_SLOTS:
         QCOMPARE(curve->name(), QStringLiteral("student"));
         QTRY_COMPARE(curve->dataCount(), 1);
         QCOMPARE(curve->scatterStyle().shape(), QCPScatterStyle::ssDisc);
+        // Its range leaves room around the dot, and no negative epochs.
+        QTRY_VERIFY(plot.plot()->yAxis->range().lower < 0.8 && plot.plot()->yAxis->range().upper > 0.8);
+        QCOMPARE(plot.plot()->xAxis->range().lower, 0.0);
+        QVERIFY(plot.plot()->xAxis->range().upper > 1);
         plot.addPoint(s, 2, 2, 0.85);
         QTRY_COMPARE(curve->dataCount(), 2);
         QVERIFY(curve->scatterStyle().isNone());
+        // Points at the extremes are inside the frame, not on it.
+        QTRY_VERIFY(plot.plot()->yAxis->range().lower < 0.8 && plot.plot()->yAxis->range().upper > 0.85);
     }
 
     void plotControls()

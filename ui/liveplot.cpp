@@ -285,8 +285,27 @@ void LivePlot::applyVisibility(Series &s)
 void LivePlot::resetView()
 {
     followData_ = true;
-    plot_->rescaleAxes(true);
+    fitToData();
     plot_->replot();
+}
+
+void LivePlot::fitToData()
+{
+    plot_->rescaleAxes(true);
+    // A margin above and below, so points at the extremes (the dots of a
+    // curve's first value among them) are not cut by the frame.
+    plot_->yAxis->scaleRange(1.1, plot_->yAxis->range().center());
+    // Steps and epochs start at 0: a lone point's range, widened around it,
+    // does not run into negative ones.
+    const QCPRange x = plot_->xAxis->range();
+    if (x.lower >= 0)
+        return;
+    for (int i = 0; i < plot_->graphCount(); ++i) {
+        bool found = false;
+        if (plot_->graph(i)->getKeyRange(found).lower < 0 && found)
+            return;
+    }
+    plot_->xAxis->setRange(0, x.size());
 }
 
 bool LivePlot::exportTo(const QString &path, QString *error)
@@ -379,6 +398,6 @@ void LivePlot::flush()
     if (!isVisible() && replots_ > 0)
         return; // drawn when shown again
     if (followData_)
-        plot_->rescaleAxes(true);
+        fitToData();
     plot_->replot(QCustomPlot::rpQueuedReplot);
 }

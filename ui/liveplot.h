@@ -77,6 +77,7 @@ private:
     void rebuild(Series &s);
     void appendPending(Series &s);
     void applyVisibility(Series &s);
+    void fitToData();
 
     QCustomPlot *plot_;
     QSlider *smoothSlider_;
