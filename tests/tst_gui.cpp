@@ -209,6 +209,11 @@ private Q_SLOTS:
         const int frozen = w->lossPlot()->pointCount(0);
         QTest::qWait(400);
         QCOMPARE(w->lossPlot()->pointCount(0), frozen);
+        // The runs panel lists the run; its duration is written when it ends.
+        QTRY_COMPARE(w->runsPanel()->runCount(), 1);
+        const int durationColumn = w->runsPanel()->table()->columnCount() - 1;
+        QCOMPARE(w->runsPanel()->table()->horizontalHeaderItem(durationColumn)->text(), QStringLiteral("Duration"));
+        QCOMPARE(w->runsPanel()->table()->item(0, durationColumn)->text(), QStringLiteral("–"));
         w->pauseAction()->trigger(); // resume
         QTRY_COMPARE_WITH_TIMEOUT(paused.size(), 2, 5000);
         QTRY_VERIFY_WITH_TIMEOUT(w->lossPlot()->pointCount(0) > frozen, 10000);
@@ -218,6 +223,7 @@ private Q_SLOTS:
         QCOMPARE(result.status, RunStatus::Stopped);
         QCOMPARE(readJson(QString::fromStdString(result.runDir) + QStringLiteral("/summary.json"))[QStringLiteral("status")].toString(),
                  QStringLiteral("stopped"));
+        QTRY_VERIFY(w->runsPanel()->table()->item(0, durationColumn)->text().contains(QLatin1Char(':')));
     }
 
     void closingMidRunStopsCleanly()

@@ -116,7 +116,8 @@ void RunsPanel::refresh()
         table_->setItem(r, Compression,
                         item(run.compression() > 0 ? QString::number(run.compression(), 'f', 1) + QLatin1Char('x') : QStringLiteral("–"),
                              run.compression(), true));
-        table_->setItem(r, Duration, item(fmt::duration(run.seconds), run.seconds, true));
+        // Written when the run ends: a running or killed run has none yet.
+        table_->setItem(r, Duration, item(run.seconds > 0 ? fmt::duration(run.seconds) : QStringLiteral("–"), run.seconds, true));
     }
     selectRuns(selected);
     updateComparison();
@@ -166,7 +167,8 @@ void RunsPanel::updateComparison()
                                  both ? QString::asprintf("%+.2f", 100 * (r.studentTestAccuracy - r.baselineTestAccuracy)) : QStringLiteral("–"),
                                  QString::number(r.temperature), QString::number(r.alpha),
                                  fmt::count(double(r.teacherParameters)), fmt::count(double(r.studentParameters)),
-                                 QString::number(r.compression(), 'f', 1) + QLatin1Char('x'), fmt::duration(r.seconds),
+                                 QString::number(r.compression(), 'f', 1) + QLatin1Char('x'),
+                                 r.seconds > 0 ? fmt::duration(r.seconds) : QStringLiteral("–"),
                                  QString::fromStdString(statusName(r.status))};
         for (int row = 0; row < values.size(); ++row)
             compare_->setItem(row, c, item(values[row]));
