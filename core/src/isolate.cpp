@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <chrono>
 #include <csignal>
-#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
@@ -192,14 +191,15 @@ int runModelFileCheck(ModelFileKind kind, const std::string &path)
     // tells it from a refusal: no sanitizer's or fuzzer's handler reports it.
     for (int sig : {SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL})
         std::signal(sig, SIG_DFL);
-    std::fputs(detail::kStarted, stdout);
-    std::fflush(stdout);
+    // Straight to the descriptor: a forked child's stdio buffer may still hold
+    // output of the application, which is not the caller's to read.
+    auto say = [](const std::string &text) { return ::write(STDOUT_FILENO, text.data(), text.size()) == ssize_t(text.size()); };
+    say(detail::kStarted);
     std::string error;
     if (detail::readModelFileUnguarded(kind, path, &error))
         return 0;
     error.resize(std::min(error.size(), detail::kMessageLimit));
-    std::fputs(error.c_str(), stdout);
-    std::fflush(stdout);
+    say(error);
     return detail::kRefused;
 }
 
