@@ -227,10 +227,6 @@ LoadedScript loadScript(const std::string &path, const torch::Device &device)
     return s;
 }
 
-} // namespace distillery::detail
-
-namespace distillery::detail {
-
 bool readModelFileUnguarded(ModelFileKind kind, const std::string &path, std::string *error)
 {
     try {
