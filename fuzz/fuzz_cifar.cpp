@@ -1,6 +1,6 @@
 // CIFAR-10 binary batches.
 #include "fuzz_input.h"
-#include "readers.h"
+#include "data/readers.h"
 
 #include "distillery/data.h"
 

@@ -1,6 +1,6 @@
 // CSV tables: header, numeric features, a label column by name or index.
 #include "fuzz_input.h"
-#include "readers.h"
+#include "data/readers.h"
 
 #include "distillery/data.h"
 

@@ -1,6 +1,6 @@
 // IDX images and labels (MNIST-style), raw or gzip-compressed.
 #include "fuzz_input.h"
-#include "readers.h"
+#include "data/readers.h"
 
 #include "distillery/data.h"
 

@@ -3,7 +3,7 @@
 // LibTorch's own readers; what must hold is that any file ends in a clear
 // error, never a crash.
 #include "fuzz_input.h"
-#include "model_io.h"
+#include "models/model_io.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size)
 {

@@ -1,7 +1,7 @@
 // Model files read back or imported: safetensors weights and the architecture
 // file written beside them.
 #include "fuzz_input.h"
-#include "portable_model.h"
+#include "models/portable_model.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size)
 {

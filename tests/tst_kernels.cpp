@@ -4,12 +4,12 @@
 // the dense (oneDNN) linear layers against torch::linear, the rule that
 // splits the cores, and model files read first in another process. Internal
 // to core, so this suite sees LibTorch (built with QT_NO_KEYWORDS).
-#include "dense.h"
-#include "distill.h"
-#include "isolate.h"
-#include "model_io.h"
-#include "torch_model.h"
-#include "trainer.h"
+#include "models/dense.h"
+#include "methods/distill.h"
+#include "isolation/isolate.h"
+#include "models/model_io.h"
+#include "models/torch_model.h"
+#include "training/trainer.h"
 #include "testutil.h"
 
 #include <QtTest/QtTest>

@@ -1,6 +1,6 @@
-#include "torch_data.h"
+#include "data/torch_data.h"
 
-#include "readers.h"
+#include "data/readers.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 

@@ -1,6 +1,6 @@
 #include "distillery/experiment.h"
 
-#include "atomic_file.h"
+#include "runs/atomic_file.h"
 
 #include <nlohmann/json.hpp>
 

@@ -2,9 +2,9 @@
 // benchmarks so that both time the same code (internal to core).
 #pragma once
 
-#include "distill.h"
-#include "torch_data.h"
-#include "torch_model.h"
+#include "methods/distill.h"
+#include "data/torch_data.h"
+#include "models/torch_model.h"
 
 #include <functional>
 #include <memory>

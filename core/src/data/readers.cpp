@@ -1,4 +1,4 @@
-#include "readers.h"
+#include "data/readers.h"
 
 #include "distillery/data.h"
 

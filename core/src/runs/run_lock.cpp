@@ -1,4 +1,4 @@
-#include "run_lock.h"
+#include "runs/run_lock.h"
 
 #include <cerrno>
 #include <csignal>

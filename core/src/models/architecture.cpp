@@ -1,6 +1,6 @@
 #include "distillery/architecture.h"
 
-#include "layer_geometry.h"
+#include "models/layer_geometry.h"
 
 #include <algorithm>
 #include <sstream>

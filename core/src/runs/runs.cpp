@@ -1,6 +1,6 @@
 #include "distillery/runs.h"
 
-#include "run_lock.h"
+#include "runs/run_lock.h"
 
 #include <nlohmann/json.hpp>
 

@@ -1,7 +1,7 @@
-#include "torch_model.h"
+#include "models/torch_model.h"
 
-#include "dense.h"
-#include "layer_geometry.h"
+#include "models/dense.h"
+#include "models/layer_geometry.h"
 
 namespace distillery::detail {
 namespace {

@@ -1,6 +1,6 @@
 // Reads an ONNX file back and runs it with LibTorch operators, so that an export
 // is checked against the file as written, not against the writer's intentions.
-#include "model_io.h"
+#include "models/model_io.h"
 
 #ifdef DISTILLERY_WITH_ONNX
 #include <onnx/onnx_pb.h>

@@ -1,8 +1,8 @@
 // ONNX export through the ONNX protobuf schema (libonnx_proto).
-#include "portable_model.h"
+#include "models/portable_model.h"
 
-#include "atomic_file.h"
-#include "layer_geometry.h"
+#include "runs/atomic_file.h"
+#include "models/layer_geometry.h"
 
 #ifdef DISTILLERY_WITH_ONNX
 #include <onnx/onnx_pb.h>

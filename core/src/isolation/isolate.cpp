@@ -1,6 +1,6 @@
-#include "isolate.h"
+#include "isolation/isolate.h"
 
-#include "model_io.h"
+#include "models/model_io.h"
 
 #include <ATen/Parallel.h>
 

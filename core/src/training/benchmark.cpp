@@ -1,8 +1,8 @@
 #include "distillery/benchmark.h"
 
 #include "distillery/engine.h"
-#include "dense.h"
-#include "trainer.h"
+#include "models/dense.h"
+#include "training/trainer.h"
 
 #include <ATen/Parallel.h>
 

@@ -1,4 +1,4 @@
-#include "dense.h"
+#include "models/dense.h"
 
 #include <ATen/autocast_mode.h>
 

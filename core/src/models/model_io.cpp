@@ -1,7 +1,7 @@
-#include "model_io.h"
+#include "models/model_io.h"
 
-#include "isolate.h"
-#include "layer_geometry.h"
+#include "isolation/isolate.h"
+#include "models/layer_geometry.h"
 
 #include <sstream>
 

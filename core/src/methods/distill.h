@@ -4,7 +4,7 @@
 #pragma once
 
 #include "distillery/experiment.h"
-#include "torch_model.h"
+#include "models/torch_model.h"
 
 #include <memory>
 

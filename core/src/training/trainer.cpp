@@ -1,6 +1,6 @@
-#include "trainer.h"
+#include "training/trainer.h"
 
-#include "dense.h"
+#include "models/dense.h"
 
 #include <ATen/Parallel.h>
 #include <ATen/autocast_mode.h>

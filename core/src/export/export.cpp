@@ -1,12 +1,12 @@
 #include "distillery/export.h"
 
-#include "atomic_file.h"
+#include "runs/atomic_file.h"
 #include "distillery/architecture.h"
 #include "distillery/data.h"
 #include "distillery/engine.h"
 #include "distillery/experiment.h"
-#include "model_io.h"
-#include "torch_data.h"
+#include "models/model_io.h"
+#include "data/torch_data.h"
 
 #include <nlohmann/json.hpp>
 

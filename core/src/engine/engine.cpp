@@ -1,15 +1,15 @@
 #include "distillery/engine.h"
 
-#include "atomic_file.h"
-#include "dense.h"
-#include "distill.h"
+#include "runs/atomic_file.h"
+#include "models/dense.h"
+#include "methods/distill.h"
 #include "distillery/data.h"
 #include "distillery/runs.h"
-#include "model_io.h"
-#include "run_lock.h"
-#include "torch_data.h"
-#include "torch_model.h"
-#include "trainer.h"
+#include "models/model_io.h"
+#include "runs/run_lock.h"
+#include "data/torch_data.h"
+#include "models/torch_model.h"
+#include "training/trainer.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Parallel.h>

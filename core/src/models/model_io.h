@@ -3,8 +3,8 @@
 #pragma once
 
 #include "distillery/modelfiles.h"
-#include "portable_model.h"
-#include "torch_model.h"
+#include "models/portable_model.h"
+#include "models/torch_model.h"
 
 #include <torch/script.h>
 

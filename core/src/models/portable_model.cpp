@@ -1,6 +1,6 @@
-#include "portable_model.h"
+#include "models/portable_model.h"
 
-#include "atomic_file.h"
+#include "runs/atomic_file.h"
 
 #include <nlohmann/json.hpp>
 

@@ -1,4 +1,4 @@
-#include "atomic_file.h"
+#include "runs/atomic_file.h"
 
 #include <cerrno>
 #include <cstdio>

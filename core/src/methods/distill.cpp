@@ -1,4 +1,4 @@
-#include "distill.h"
+#include "methods/distill.h"
 
 #include "distillery/kd.h"
 
