@@ -1,5 +1,6 @@
 #include "experimentpanel.h"
 
+#include "dataeditor.h"
 #include "format.h"
 #include "modeleditor.h"
 #include "traineditor.h"
@@ -16,12 +17,9 @@
 #include <QFormLayout>
 #include <QGroupBox>
 #include <QHBoxLayout>
-#include <QImage>
 #include <QLabel>
 #include <QLineEdit>
-#include <QPixmap>
 #include <QScrollBar>
-#include <QThread>
 #include <QSlider>
 #include <QSpinBox>
 #include <QTimer>
@@ -44,92 +42,11 @@ ExperimentPanel::ExperimentPanel(QWidget *parent) : QScrollArea(parent)
 {
     auto *content = new QWidget(this);
     auto *layout = new QVBoxLayout(content);
-
-    // General
-    auto *general = new QGroupBox(tr("Experiment"), content);
-    auto *gf = new QFormLayout(general);
-    name_ = new QLineEdit(general);
-    seed_ = new QSpinBox(general);
-    seed_->setRange(0, 1 << 30);
-    seed_->setToolTip(tr("The same seed gives the same numbers on the CPU, run after run"));
-    device_ = new QComboBox(general);
-    device_->addItem(tr("auto"), QStringLiteral("auto"));
-    device_->addItem(tr("CPU"), QStringLiteral("cpu"));
-    device_->addItem(tr("CUDA"), QStringLiteral("cuda"));
-    if (!cudaAvailable()) {
-        device_->setItemData(2, false, Qt::UserRole - 1); // disabled item
-        device_->setItemText(2, tr("CUDA (no device seen)"));
-    }
-    device_->setToolTip(tr("auto uses a CUDA GPU where LibTorch sees one, else the CPU"));
-    precision_ = new QComboBox(general);
-    precision_->setObjectName(QStringLiteral("precision"));
-    precision_->addItem(tr("float32"), QStringLiteral("fp32"));
-    precision_->addItem(tr("mixed bfloat16"), QStringLiteral("bf16"));
-    precision_->setToolTip(tr("Mixed bfloat16 runs matrix products and convolutions in bfloat16 (autocast), "
-                              "with float weights and losses. Faster on GPUs with bfloat16 units; on CPUs "
-                              "without them it is slower."));
-    threads_ = new QSpinBox(general);
-    threads_->setRange(0, 256);
-    threads_->setSpecialValueText(tr("all cores (%1)").arg(effectiveThreads(0)));
-    gf->addRow(tr("Name"), name_);
-    gf->addRow(tr("Seed"), seed_);
-    gf->addRow(tr("Device"), device_);
-    gf->addRow(tr("Precision"), precision_);
-    blasThreads_ = new QSpinBox(general);
-    blasThreads_->setRange(0, 256);
-    blasThreads_->setSpecialValueText(tr("auto (per stage)"));
-    blasThreads_->setToolTip(distillery::oneDnnLinearLayers()
-                                 ? tr("Threads of OpenBLAS's own pool. This build runs linear layers through "
-                                      "oneDNN on the CPU threads, so OpenBLAS has little to do: auto gives it one.")
-                                 : tr("Threads of OpenBLAS's own pool for matrix products. Auto gives them the cores "
-                                      "for fully connected models and one thread for convolutional ones."));
-    gf->addRow(tr("CPU threads"), threads_);
-    gf->addRow(tr("BLAS threads"), blasThreads_);
-    layout->addWidget(general);
-
-    layout->addWidget(makeDataBox());
-
-    // Teacher
-    auto *teacherBox = new QGroupBox(tr("Teacher"), content);
-    auto *tl = new QVBoxLayout(teacherBox);
-    auto *tsRow = new QHBoxLayout;
-    teacherSource_ = new QComboBox(teacherBox);
-    teacherSource_->addItem(tr("Train a new teacher"), QStringLiteral("train"));
-    teacherSource_->addItem(tr("Reuse the teacher of a run"), QStringLiteral("run"));
-    teacherSource_->addItem(tr("Import a TorchScript file"), QStringLiteral("torchscript"));
-    teacherSource_->setToolTip(tr("A TorchScript teacher is a model saved in PyTorch with torch.jit.save (scripted or "
-                                  "traced). Its forward must take one batch tensor and return one logit per class. "
-                                  "It is used in evaluation mode and never trained. Drop a .pt file here to import it."));
-    teacherLocation_ = new QLineEdit(teacherBox);
-    auto *browseTeacher = new QToolButton(teacherBox);
-    browseTeacher->setText(tr("…"));
-    tsRow->addWidget(teacherSource_);
-    tsRow->addWidget(teacherLocation_, 1);
-    tsRow->addWidget(browseTeacher);
-    teacherInput_ = new QComboBox(teacherBox);
-    teacherInput_->addItem(tr("Raw input, as read (pixels in [0, 1]); the model normalises itself"), QStringLiteral("raw"));
-    teacherInput_->addItem(tr("Normalised input, as the students see it"), QStringLiteral("normalised"));
-    teacherInput_->setToolTip(tr("What the imported model's forward expects"));
-    teacher_ = new ModelEditor(teacherBox);
-    teacherTrain_ = new TrainEditor(tr("Teacher training"), teacherBox);
-    tl->addLayout(tsRow);
-    tl->addWidget(teacherInput_);
-    tl->addWidget(teacher_);
-    tl->addWidget(teacherTrain_);
-    layout->addWidget(teacherBox);
-
-    // Student
-    auto *studentBox = new QGroupBox(tr("Student"), content);
-    auto *sl = new QVBoxLayout(studentBox);
-    student_ = new ModelEditor(studentBox);
-    compression_ = new QLabel(studentBox);
-    compression_->setWordWrap(true);
-    studentTrain_ = new TrainEditor(tr("Student training (baseline and distilled)"), studentBox);
-    sl->addWidget(student_);
-    sl->addWidget(compression_);
-    sl->addWidget(studentTrain_);
-    layout->addWidget(studentBox);
-
+    layout->addWidget(makeGeneralBox());
+    data_ = new DataEditor;
+    layout->addWidget(data_);
+    layout->addWidget(makeTeacherBox());
+    layout->addWidget(makeStudentBox());
     layout->addWidget(makeDistillationBox());
     layout->addStretch();
 
@@ -138,6 +55,72 @@ ExperimentPanel::ExperimentPanel(QWidget *parent) : QScrollArea(parent)
     setWidgetResizable(true);
     setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
 
+    connect(data_, &DataEditor::changed, this, &ExperimentPanel::emitChanged);
+    connect(data_, &DataEditor::loaded, this, [this] {
+        teacher_->setDataShape(data_->summary().inputShape, data_->summary().classes);
+        student_->setDataShape(data_->summary().inputShape, data_->summary().classes);
+        emitChanged();
+        Q_EMIT dataLoaded();
+    });
+    // The compression compares the two models.
+    connect(teacher_, &ModelEditor::changed, this, [this] { updateCompression(); emitChanged(); });
+    connect(student_, &ModelEditor::changed, this, [this] { updateCompression(); emitChanged(); });
+
+    setExperiment(Experiment{});
+}
+
+bool ExperimentPanel::dataReady() const
+{
+    return data_->isReady();
+}
+
+const DatasetSummary &ExperimentPanel::dataSummary() const
+{
+    return data_->summary();
+}
+
+QGroupBox *ExperimentPanel::makeGeneralBox()
+{
+    auto *box = new QGroupBox(tr("Experiment"));
+    auto *f = new QFormLayout(box);
+    name_ = new QLineEdit(box);
+    seed_ = new QSpinBox(box);
+    seed_->setRange(0, 1 << 30);
+    seed_->setToolTip(tr("The same seed gives the same numbers on the CPU, run after run"));
+    device_ = new QComboBox(box);
+    device_->addItem(tr("auto"), QStringLiteral("auto"));
+    device_->addItem(tr("CPU"), QStringLiteral("cpu"));
+    device_->addItem(tr("CUDA"), QStringLiteral("cuda"));
+    if (!cudaAvailable()) {
+        device_->setItemData(2, false, Qt::UserRole - 1); // disabled item
+        device_->setItemText(2, tr("CUDA (no device seen)"));
+    }
+    device_->setToolTip(tr("auto uses a CUDA GPU where LibTorch sees one, else the CPU"));
+    precision_ = new QComboBox(box);
+    precision_->setObjectName(QStringLiteral("precision"));
+    precision_->addItem(tr("float32"), QStringLiteral("fp32"));
+    precision_->addItem(tr("mixed bfloat16"), QStringLiteral("bf16"));
+    precision_->setToolTip(tr("Mixed bfloat16 runs matrix products and convolutions in bfloat16 (autocast), "
+                              "with float weights and losses. Faster on GPUs with bfloat16 units; on CPUs "
+                              "without them it is slower."));
+    threads_ = new QSpinBox(box);
+    threads_->setRange(0, 256);
+    threads_->setSpecialValueText(tr("all cores (%1)").arg(effectiveThreads(0)));
+    f->addRow(tr("Name"), name_);
+    f->addRow(tr("Seed"), seed_);
+    f->addRow(tr("Device"), device_);
+    f->addRow(tr("Precision"), precision_);
+    blasThreads_ = new QSpinBox(box);
+    blasThreads_->setRange(0, 256);
+    blasThreads_->setSpecialValueText(tr("auto (per stage)"));
+    blasThreads_->setToolTip(distillery::oneDnnLinearLayers()
+                                 ? tr("Threads of OpenBLAS's own pool. This build runs linear layers through "
+                                      "oneDNN on the CPU threads, so OpenBLAS has little to do: auto gives it one.")
+                                 : tr("Threads of OpenBLAS's own pool for matrix products. Auto gives them the cores "
+                                      "for fully connected models and one thread for convolutional ones."));
+    f->addRow(tr("CPU threads"), threads_);
+    f->addRow(tr("BLAS threads"), blasThreads_);
+
     auto changed = [this] { emitChanged(); };
     connect(name_, &QLineEdit::textChanged, this, changed);
     connect(seed_, qOverload<int>(&QSpinBox::valueChanged), this, changed);
@@ -145,6 +128,38 @@ ExperimentPanel::ExperimentPanel(QWidget *parent) : QScrollArea(parent)
     connect(precision_, qOverload<int>(&QComboBox::currentIndexChanged), this, changed);
     connect(threads_, qOverload<int>(&QSpinBox::valueChanged), this, changed);
     connect(blasThreads_, qOverload<int>(&QSpinBox::valueChanged), this, changed);
+    return box;
+}
+
+QGroupBox *ExperimentPanel::makeTeacherBox()
+{
+    auto *box = new QGroupBox(tr("Teacher"));
+    auto *l = new QVBoxLayout(box);
+    auto *sourceRow = new QHBoxLayout;
+    teacherSource_ = new QComboBox(box);
+    teacherSource_->addItem(tr("Train a new teacher"), QStringLiteral("train"));
+    teacherSource_->addItem(tr("Reuse the teacher of a run"), QStringLiteral("run"));
+    teacherSource_->addItem(tr("Import a TorchScript file"), QStringLiteral("torchscript"));
+    teacherSource_->setToolTip(tr("A TorchScript teacher is a model saved in PyTorch with torch.jit.save (scripted or "
+                                  "traced). Its forward must take one batch tensor and return one logit per class. "
+                                  "It is used in evaluation mode and never trained. Drop a .pt file here to import it."));
+    teacherLocation_ = new QLineEdit(box);
+    auto *browse = new QToolButton(box);
+    browse->setText(tr("…"));
+    sourceRow->addWidget(teacherSource_);
+    sourceRow->addWidget(teacherLocation_, 1);
+    sourceRow->addWidget(browse);
+    teacherInput_ = new QComboBox(box);
+    teacherInput_->addItem(tr("Raw input, as read (pixels in [0, 1]); the model normalises itself"), QStringLiteral("raw"));
+    teacherInput_->addItem(tr("Normalised input, as the students see it"), QStringLiteral("normalised"));
+    teacherInput_->setToolTip(tr("What the imported model's forward expects"));
+    teacher_ = new ModelEditor(box);
+    teacherTrain_ = new TrainEditor(tr("Teacher training"), box);
+    l->addLayout(sourceRow);
+    l->addWidget(teacherInput_);
+    l->addWidget(teacher_);
+    l->addWidget(teacherTrain_);
+
     connect(teacherSource_, qOverload<int>(&QComboBox::currentIndexChanged), this, [this] {
         updateTeacherSource();
         emitChanged();
@@ -153,95 +168,44 @@ ExperimentPanel::ExperimentPanel(QWidget *parent) : QScrollArea(parent)
         locations_[teacherSource_->currentData().toString()] = teacherLocation_->text();
         emitChanged();
     });
-    connect(teacherInput_, qOverload<int>(&QComboBox::currentIndexChanged), this, changed);
-    connect(browseTeacher, &QToolButton::clicked, this, [this] {
-        if (teacherSource_->currentData().toString() == QLatin1String("torchscript")) {
-            const QString file = QFileDialog::getOpenFileName(this, tr("TorchScript teacher"), teacherLocation_->text(),
-                                                              tr("TorchScript models (*.pt *.pth *.torchscript);;All files (*)"));
-            if (!file.isEmpty())
-                setTeacherFile(file);
-            return;
-        }
-        const QString dir = QFileDialog::getExistingDirectory(this, tr("Run whose teacher to reuse"), teacherLocation_->text());
-        if (!dir.isEmpty()) {
-            teacherSource_->setCurrentIndex(teacherSource_->findData(QStringLiteral("run")));
-            teacherLocation_->setText(dir);
-        }
-    });
+    connect(teacherInput_, qOverload<int>(&QComboBox::currentIndexChanged), this, [this] { emitChanged(); });
+    connect(browse, &QToolButton::clicked, this, &ExperimentPanel::browseTeacher);
+    connect(teacherTrain_, &TrainEditor::changed, this, [this] { emitChanged(); });
     // A .pt file dropped on the teacher box imports it.
-    teacherBox->setAcceptDrops(true);
-    teacherBox->installEventFilter(this);
-    teacherBox_ = teacherBox;
-    connect(teacher_, &ModelEditor::changed, this, [this] { updateCompression(); emitChanged(); });
-    connect(student_, &ModelEditor::changed, this, [this] { updateCompression(); emitChanged(); });
-    connect(teacherTrain_, &TrainEditor::changed, this, changed);
-    connect(studentTrain_, &TrainEditor::changed, this, changed);
-
-    setExperiment(Experiment{});
+    box->setAcceptDrops(true);
+    box->installEventFilter(this);
+    teacherBox_ = box;
+    return box;
 }
 
-ExperimentPanel::~ExperimentPanel()
+void ExperimentPanel::browseTeacher()
 {
-    // Data loads run on their own threads and post their result to this panel:
-    // wait for them (a second or two at most) before it goes away.
-    for (const auto &t : loaders_)
-        if (t)
-            t->wait();
+    if (teacherSource_->currentData().toString() == QLatin1String("torchscript")) {
+        const QString file = QFileDialog::getOpenFileName(this, tr("TorchScript teacher"), teacherLocation_->text(),
+                                                          tr("TorchScript models (*.pt *.pth *.torchscript);;All files (*)"));
+        if (!file.isEmpty())
+            setTeacherFile(file);
+        return;
+    }
+    const QString dir = QFileDialog::getExistingDirectory(this, tr("Run whose teacher to reuse"), teacherLocation_->text());
+    if (!dir.isEmpty()) {
+        teacherSource_->setCurrentIndex(teacherSource_->findData(QStringLiteral("run")));
+        teacherLocation_->setText(dir);
+    }
 }
 
-QGroupBox *ExperimentPanel::makeDataBox()
+QGroupBox *ExperimentPanel::makeStudentBox()
 {
-    auto *box = new QGroupBox(tr("Data"));
-    auto *f = new QFormLayout(box);
-    source_ = new QComboBox(box);
-    for (const auto &s : dataSources())
-        source_->addItem(QString::fromStdString(s));
-    auto *pathRow = new QHBoxLayout;
-    path_ = new QLineEdit(box);
-    auto *browse = new QToolButton(box);
-    browse->setText(tr("…"));
-    pathRow->addWidget(path_, 1);
-    pathRow->addWidget(browse);
-    validation_ = new QDoubleSpinBox(box);
-    validation_->setRange(0.0, 0.5);
-    validation_->setSingleStep(0.05);
-    validation_->setToolTip(tr("Fraction of the training set held out for validation (model selection)"));
-    transfer_ = new QSpinBox(box);
-    transfer_->setRange(0, 10'000'000);
-    transfer_->setSingleStep(100);
-    transfer_->setSpecialValueText(tr("all"));
-    transfer_->setToolTip(tr("Transfer set: the students learn from only this many class-balanced training samples "
-                             "(the teacher from all). Soft targets carry most when labels are few."));
-    dataInfo_ = new QLabel(box);
-    dataInfo_->setWordWrap(true);
-    auto *strip = new QWidget(box);
-    samples_ = new QHBoxLayout(strip);
-    samples_->setContentsMargins(0, 0, 0, 0);
-    samples_->setSpacing(2);
-    f->addRow(tr("Source"), source_);
-    f->addRow(tr("Path"), pathRow);
-    f->addRow(tr("Validation"), validation_);
-    f->addRow(tr("Student samples"), transfer_);
-    f->addRow(strip);
-    f->addRow(dataInfo_);
-
-    connect(source_, qOverload<int>(&QComboBox::currentIndexChanged), this, [this] {
-        if (!filling_)
-            path_->setText(QString::fromStdString(defaultDataPath(source_->currentText().toStdString())));
-        dataSettingsChanged();
-    });
-    connect(path_, &QLineEdit::editingFinished, this, &ExperimentPanel::dataSettingsChanged);
-    connect(validation_, qOverload<double>(&QDoubleSpinBox::valueChanged), this, &ExperimentPanel::dataSettingsChanged);
-    connect(transfer_, qOverload<int>(&QSpinBox::valueChanged), this, &ExperimentPanel::dataSettingsChanged);
-    connect(browse, &QToolButton::clicked, this, [this] {
-        const bool file = source_->currentText() == QLatin1String("csv");
-        const QString p = file ? QFileDialog::getOpenFileName(this, tr("CSV file"), path_->text(), tr("CSV (*.csv)"))
-                               : QFileDialog::getExistingDirectory(this, tr("Data folder"), path_->text());
-        if (!p.isEmpty()) {
-            path_->setText(p);
-            dataSettingsChanged();
-        }
-    });
+    auto *box = new QGroupBox(tr("Student"));
+    auto *l = new QVBoxLayout(box);
+    student_ = new ModelEditor(box);
+    compression_ = new QLabel(box);
+    compression_->setWordWrap(true);
+    studentTrain_ = new TrainEditor(tr("Student training (baseline and distilled)"), box);
+    l->addWidget(student_);
+    l->addWidget(compression_);
+    l->addWidget(studentTrain_);
+    connect(studentTrain_, &TrainEditor::changed, this, [this] { emitChanged(); });
     return box;
 }
 
@@ -320,10 +284,7 @@ void ExperimentPanel::setExperiment(const Experiment &e)
     precision_->setCurrentIndex(std::max(0, precision_->findData(QString::fromStdString(e.precision))));
     threads_->setValue(e.threads);
     blasThreads_->setValue(e.blasThreads);
-    source_->setCurrentText(QString::fromStdString(e.data.source));
-    path_->setText(QString::fromStdString(e.data.path.empty() ? defaultDataPath(e.data.source) : e.data.path));
-    validation_->setValue(e.data.validationFraction);
-    transfer_->setValue(int(e.data.studentTrainSize));
+    data_->setConfig(e.data);
     locations_.clear();
     locations_[QStringLiteral("run")] = QString::fromStdString(e.teacher.run);
     locations_[QStringLiteral("torchscript")] = QString::fromStdString(e.teacher.path);
@@ -341,7 +302,7 @@ void ExperimentPanel::setExperiment(const Experiment &e)
     baseline_->setChecked(e.baseline);
     cache_->setChecked(e.distillation.teacherCache);
     filling_ = false;
-    dataSettingsChanged();
+    data_->reload();
 }
 
 Experiment ExperimentPanel::experiment() const
@@ -353,11 +314,7 @@ Experiment ExperimentPanel::experiment() const
     e.precision = precision_->currentData().toString().toStdString();
     e.threads = threads_->value();
     e.blasThreads = blasThreads_->value();
-    e.data.source = source_->currentText().toStdString();
-    const std::string path = path_->text().trimmed().toStdString();
-    e.data.path = path == defaultDataPath(e.data.source) ? std::string() : path;
-    e.data.validationFraction = validation_->value();
-    e.data.studentTrainSize = transfer_->value();
+    e.data = data_->config();
     e.teacher.source = teacherSource_->currentData().toString().toStdString();
     e.teacher.run = locations_.value(QStringLiteral("run")).trimmed().toStdString();
     e.teacher.path = locations_.value(QStringLiteral("torchscript")).trimmed().toStdString();
@@ -386,9 +343,9 @@ QString ExperimentPanel::problem() const
     } catch (const ConfigError &e) {
         return QString::fromUtf8(e.what());
     }
-    if (!dataError_.isEmpty())
-        return dataError_;
-    if (!dataReady_)
+    if (!data_->problem().isEmpty())
+        return tr("Data: %1").arg(data_->problem());
+    if (!data_->isReady())
         return tr("Loading the data set…");
     if (teacherSource_->currentData().toString() == QLatin1String("train") && !teacher_->problem().isEmpty())
         return tr("Teacher: %1").arg(teacher_->problem());
@@ -398,91 +355,6 @@ QString ExperimentPanel::problem() const
     if (!student_->problem().isEmpty())
         return tr("Student: %1").arg(student_->problem());
     return {};
-}
-
-void ExperimentPanel::dataSettingsChanged()
-{
-    if (filling_)
-        return;
-    dataReady_ = false;
-    dataError_.clear();
-    dataInfo_->setText(tr("Loading…"));
-    emitChanged();
-    loadData();
-}
-
-void ExperimentPanel::loadData()
-{
-    const int generation = ++generation_;
-    const DataConfig config = experiment().data;
-    // Loading Fashion-MNIST takes a second: do it off the GUI thread. The result
-    // comes back as a queued call (the destructor waits for the thread, so the
-    // panel outlives it); a result from an older request is dropped.
-    QThread *thread = QThread::create([this, generation, config] {
-        DatasetPreview preview;
-        QString error;
-        try {
-            preview = previewDataset(config);
-        } catch (const std::exception &e) {
-            error = QString::fromUtf8(e.what());
-        }
-        QMetaObject::invokeMethod(
-            this, [this, generation, preview, error] { showPreview(generation, preview, error); }, Qt::QueuedConnection);
-    });
-    // Queued: `finished` comes from the loading thread; the QThread object is
-    // deleted on the GUI thread, where it lives.
-    connect(thread, &QThread::finished, thread, &QObject::deleteLater, Qt::QueuedConnection);
-    loaders_.removeAll(nullptr);
-    loaders_.append(thread);
-    thread->start();
-}
-
-void ExperimentPanel::showPreview(int generation, const DatasetPreview &preview, const QString &error)
-{
-    if (generation != generation_)
-        return;
-    while (QLayoutItem *item = samples_->takeAt(0)) {
-        delete item->widget();
-        delete item;
-    }
-    if (!error.isEmpty()) {
-        dataError_ = tr("Data: %1").arg(error);
-        dataInfo_->setText(QStringLiteral("<span style='color:#c62828'>%1</span>").arg(error.toHtmlEscaped()));
-        dataReady_ = false;
-        emitChanged();
-        return;
-    }
-    summary_ = preview.summary;
-    const auto &s = summary_;
-    for (const auto &img : preview.samples) {
-        const QImage::Format format = img.channels == 3 ? QImage::Format_RGB888 : QImage::Format_Grayscale8;
-        QImage image(img.pixels.data(), img.width, img.height, img.width * img.channels, format);
-        auto *label = new QLabel;
-        label->setPixmap(QPixmap::fromImage(image.scaled(36, 36, Qt::KeepAspectRatio, Qt::SmoothTransformation)));
-        label->setToolTip(QString::fromStdString(s.classNames.at(std::size_t(img.label))));
-        samples_->addWidget(label);
-    }
-    samples_->addStretch();
-    QStringList classes;
-    for (std::size_t i = 0; i < s.classNames.size(); ++i)
-        classes << QStringLiteral("%1 (%2)").arg(QString::fromStdString(s.classNames[i]).toHtmlEscaped())
-                       .arg(i < s.trainClassCounts.size() ? s.trainClassCounts[i] : 0);
-    dataInfo_->setText(tr("%1<br>%2 train · %3 validation · %4 test · input %5<br>%6 classes: %7")
-                           .arg(QString::fromStdString(s.description).toHtmlEscaped())
-                           .arg(s.trainSamples)
-                           .arg(s.validationSamples)
-                           .arg(s.testSamples)
-                           .arg(QString::fromStdString(shapeToString(s.inputShape)))
-                           .arg(s.classes)
-                           .arg(classes.join(QStringLiteral(", "))) +
-                       (s.studentTrainSamples != s.trainSamples
-                            ? tr("<br>students learn from %1 samples").arg(s.studentTrainSamples)
-                            : QString()));
-    dataReady_ = true;
-    teacher_->setDataShape(s.inputShape, s.classes);
-    student_->setDataShape(s.inputShape, s.classes);
-    emitChanged();
-    Q_EMIT dataLoaded();
 }
 
 void ExperimentPanel::updateTeacherSource()

@@ -7,36 +7,32 @@
 #include "distillery/experiment.h"
 
 #include <QHash>
-#include <QList>
-#include <QPointer>
 #include <QScrollArea>
 
+class DataEditor;
 class ModelEditor;
 class QCheckBox;
 class QComboBox;
 class QDoubleSpinBox;
 class QGroupBox;
-class QHBoxLayout;
 class QLabel;
 class QLineEdit;
 class QSlider;
 class QSpinBox;
-class QThread;
 class TrainEditor;
 
 class ExperimentPanel : public QScrollArea {
     Q_OBJECT
 public:
     explicit ExperimentPanel(QWidget *parent = nullptr);
-    ~ExperimentPanel() override;
 
     void setExperiment(const distillery::Experiment &e);
     distillery::Experiment experiment() const;
     // Why the experiment cannot start as it is; empty when it can.
     QString problem() const;
     // Whether the data set has been loaded and checked (for tests).
-    bool dataReady() const { return dataReady_; }
-    const distillery::DatasetSummary &dataSummary() const { return summary_; }
+    bool dataReady() const;
+    const distillery::DatasetSummary &dataSummary() const;
 
     // Widgets tests drive.
     QDoubleSpinBox *temperatureBox() const { return temperature_; }
@@ -63,11 +59,13 @@ Q_SIGNALS:
     void dataLoaded();
 
 private:
-    QGroupBox *makeDataBox();
+    // Each makes one group box and connects its fields.
+    QGroupBox *makeGeneralBox();
+    QGroupBox *makeTeacherBox();
+    QGroupBox *makeStudentBox();
     QGroupBox *makeDistillationBox();
-    void dataSettingsChanged();
-    void loadData();
-    void showPreview(int generation, const distillery::DatasetPreview &preview, const QString &error);
+    // Asks for the teacher's TorchScript file or run folder, by its source.
+    void browseTeacher();
     void updateCompression();
     void updateTeacherSource();
     void emitChanged();
@@ -80,12 +78,7 @@ private:
     QSpinBox *threads_;
     QSpinBox *blasThreads_;
     // data
-    QComboBox *source_;
-    QLineEdit *path_;
-    QDoubleSpinBox *validation_;
-    QSpinBox *transfer_;
-    QLabel *dataInfo_;
-    QHBoxLayout *samples_;
+    DataEditor *data_;
     // models
     QGroupBox *teacherBox_;
     QComboBox *teacherSource_;
@@ -106,10 +99,5 @@ private:
     QCheckBox *cache_;
 
     distillery::Experiment base_;     // values without a widget are kept as loaded
-    distillery::DatasetSummary summary_;
-    QString dataError_;
-    bool dataReady_ = false;
     bool filling_ = false;
-    int generation_ = 0;
-    QList<QPointer<QThread>> loaders_; // data loads still running
 };

@@ -28,44 +28,13 @@ struct LivePlot::Series {
     QCPGraph *smooth = nullptr;
 };
 
-LivePlot::LivePlot(const QString &title, const QString &yLabel, QWidget *parent)
-    : QWidget(parent), plot_(new QCustomPlot(this)), smoothSlider_(new QSlider(Qt::Horizontal, this)),
-      logCheck_(new QCheckBox(tr("Log y"), this)), xCombo_(new QComboBox(this)), replotTimer_(new QTimer(this))
+namespace {
+
+// Follow the system palette (light or dark).
+void followPalette(QCustomPlot *plot, const QPalette &pal)
 {
-    auto *titleLabel = new QLabel(QStringLiteral("<b>%1</b>").arg(title.toHtmlEscaped()), this);
-    smoothSlider_->setRange(0, 99);
-    smoothSlider_->setMaximumWidth(110);
-    smoothSlider_->setToolTip(tr("Smoothing: exponential moving average of the points (raw points stay faint)"));
-    xCombo_->addItem(tr("by step"));
-    xCombo_->addItem(tr("by epoch"));
-    xCombo_->setToolTip(tr("Horizontal axis: training steps or epochs of each stage"));
-    auto *reset = new QToolButton(this);
-    reset->setText(tr("Reset"));
-    reset->setToolTip(tr("Show all the data again after zooming or panning"));
-    auto *exportButton = new QToolButton(this);
-    exportButton->setText(tr("Export…"));
-    exportButton->setToolTip(tr("Save this plot as PNG or PDF"));
-
-    auto *bar = new QHBoxLayout;
-    bar->setContentsMargins(0, 0, 0, 0);
-    bar->addWidget(titleLabel);
-    bar->addStretch();
-    bar->addWidget(new QLabel(tr("Smooth"), this));
-    bar->addWidget(smoothSlider_);
-    bar->addWidget(logCheck_);
-    bar->addWidget(xCombo_);
-    bar->addWidget(reset);
-    bar->addWidget(exportButton);
-    auto *layout = new QVBoxLayout(this);
-    layout->setContentsMargins(2, 2, 2, 2);
-    layout->setSpacing(2);
-    layout->addLayout(bar);
-    layout->addWidget(plot_, 1);
-
-    // Follow the system palette (light or dark).
-    const QPalette pal = palette();
-    plot_->setBackground(pal.color(QPalette::Base));
-    for (QCPAxis *axis : {plot_->xAxis, plot_->yAxis}) {
+    plot->setBackground(pal.color(QPalette::Base));
+    for (QCPAxis *axis : {plot->xAxis, plot->yAxis}) {
         axis->setBasePen(QPen(pal.color(QPalette::Text)));
         axis->setTickPen(QPen(pal.color(QPalette::Text)));
         axis->setSubTickPen(QPen(pal.color(QPalette::Text)));
@@ -73,9 +42,25 @@ LivePlot::LivePlot(const QString &title, const QString &yLabel, QWidget *parent)
         axis->setLabelColor(pal.color(QPalette::Text));
         axis->grid()->setPen(QPen(pal.color(QPalette::Mid), 0, Qt::DotLine));
     }
-    plot_->legend->setBrush(pal.color(QPalette::Base));
-    plot_->legend->setTextColor(pal.color(QPalette::Text));
-    plot_->legend->setBorderPen(QPen(pal.color(QPalette::Mid)));
+    plot->legend->setBrush(pal.color(QPalette::Base));
+    plot->legend->setTextColor(pal.color(QPalette::Text));
+    plot->legend->setBorderPen(QPen(pal.color(QPalette::Mid)));
+}
+
+} // namespace
+
+LivePlot::LivePlot(const QString &title, const QString &yLabel, QWidget *parent)
+    : QWidget(parent), plot_(new QCustomPlot(this)), smoothSlider_(new QSlider(Qt::Horizontal, this)),
+      logCheck_(new QCheckBox(tr("Log y"), this)), xCombo_(new QComboBox(this)), replotTimer_(new QTimer(this))
+{
+    QHBoxLayout *bar = makeBar(title);
+    auto *layout = new QVBoxLayout(this);
+    layout->setContentsMargins(2, 2, 2, 2);
+    layout->setSpacing(2);
+    layout->addLayout(bar);
+    layout->addWidget(plot_, 1);
+
+    followPalette(plot_, palette());
     plot_->xAxis->setLabel(tr("step"));
     plot_->yAxis->setLabel(yLabel);
     plot_->legend->setVisible(true);
@@ -101,14 +86,6 @@ LivePlot::LivePlot(const QString &title, const QString &yLabel, QWidget *parent)
     connect(logCheck_, &QCheckBox::toggled, this, &LivePlot::setLogY);
     connect(xCombo_, qOverload<int>(&QComboBox::currentIndexChanged), this,
             [this](int i) { setXAxis(i == 0 ? XAxis::Step : XAxis::Epoch); });
-    connect(reset, &QToolButton::clicked, this, &LivePlot::resetView);
-    connect(exportButton, &QToolButton::clicked, this, [this, title] {
-        const QString path = QFileDialog::getSaveFileName(this, tr("Export plot"), title + QStringLiteral(".png"),
-                                                          tr("PNG image (*.png);;PDF document (*.pdf)"));
-        QString error;
-        if (!path.isEmpty() && !exportTo(path, &error))
-            QMessageBox::warning(this, tr("Export plot"), error);
-    });
     // A click on a legend entry shows or hides its series.
     connect(plot_, &QCustomPlot::legendClick, this, [this](QCPLegend *, QCPAbstractLegendItem *item, QMouseEvent *) {
         auto *entry = qobject_cast<QCPPlottableLegendItem *>(item);
@@ -121,6 +98,44 @@ LivePlot::LivePlot(const QString &title, const QString &yLabel, QWidget *parent)
     // Once the user zooms or pans, new data no longer move the view.
     connect(plot_, &QCustomPlot::mousePress, this, [this] { followData_ = false; });
     connect(plot_, &QCustomPlot::mouseWheel, this, [this] { followData_ = false; });
+}
+
+QHBoxLayout *LivePlot::makeBar(const QString &title)
+{
+    auto *titleLabel = new QLabel(QStringLiteral("<b>%1</b>").arg(title.toHtmlEscaped()), this);
+    smoothSlider_->setRange(0, 99);
+    smoothSlider_->setMaximumWidth(110);
+    smoothSlider_->setToolTip(tr("Smoothing: exponential moving average of the points (raw points stay faint)"));
+    xCombo_->addItem(tr("by step"));
+    xCombo_->addItem(tr("by epoch"));
+    xCombo_->setToolTip(tr("Horizontal axis: training steps or epochs of each stage"));
+    auto *reset = new QToolButton(this);
+    reset->setText(tr("Reset"));
+    reset->setToolTip(tr("Show all the data again after zooming or panning"));
+    auto *exportButton = new QToolButton(this);
+    exportButton->setText(tr("Export…"));
+    exportButton->setToolTip(tr("Save this plot as PNG or PDF"));
+
+    auto *bar = new QHBoxLayout;
+    bar->setContentsMargins(0, 0, 0, 0);
+    bar->addWidget(titleLabel);
+    bar->addStretch();
+    bar->addWidget(new QLabel(tr("Smooth"), this));
+    bar->addWidget(smoothSlider_);
+    bar->addWidget(logCheck_);
+    bar->addWidget(xCombo_);
+    bar->addWidget(reset);
+    bar->addWidget(exportButton);
+
+    connect(reset, &QToolButton::clicked, this, &LivePlot::resetView);
+    connect(exportButton, &QToolButton::clicked, this, [this, title] {
+        const QString path = QFileDialog::getSaveFileName(this, tr("Export plot"), title + QStringLiteral(".png"),
+                                                          tr("PNG image (*.png);;PDF document (*.pdf)"));
+        QString error;
+        if (!path.isEmpty() && !exportTo(path, &error))
+            QMessageBox::warning(this, tr("Export plot"), error);
+    });
+    return bar;
 }
 
 LivePlot::~LivePlot() = default;

@@ -15,6 +15,7 @@ class QCPItemStraightLine;
 class QCPItemText;
 class QCheckBox;
 class QComboBox;
+class QHBoxLayout;
 class QSlider;
 class QTimer;
 
@@ -72,6 +73,8 @@ protected:
 
 private:
     struct Series;
+    // The title and the controls above the plot.
+    QHBoxLayout *makeBar(const QString &title);
     void scheduleReplot();
     void flush();
     void rebuild(Series &s);

@@ -1,12 +1,11 @@
 #include "mainwindow.h"
 
 #include "exportdialog.h"
-#include "stagestyle.h"
 
 #include "experimentpanel.h"
-#include "format.h"
-#include "liveplot.h"
+#include "liveview.h"
 #include "runspanel.h"
+#include "runstatusview.h"
 #include "trainingcontroller.h"
 
 #include "distillery/runs.h"
@@ -18,31 +17,17 @@
 #include <QDockWidget>
 #include <QFileDialog>
 #include <QFileInfo>
-#include <QGridLayout>
-#include <QLabel>
 #include <QMenuBar>
 #include <QMessageBox>
-#include <QProgressBar>
 #include <QSettings>
 #include <QStandardPaths>
 #include <QStatusBar>
 #include <QStyle>
-#include <QTimer>
 #include <QToolBar>
 
 using namespace distillery;
 
-// The live series of one stage in each plot.
-struct MainWindow::StageSeries {
-    int loss = -1, soft = -1, hard = -1;
-    int trainAcc = -1, valAcc = -1;
-    int lr = -1, speed = -1;
-};
-
 namespace {
-
-const QColor overlayColors[] = {QColor(0, 137, 123), QColor(194, 24, 91), QColor(109, 76, 65), QColor(85, 139, 47),
-                                QColor(69, 90, 100), QColor(251, 140, 0)};
 
 QString defaultWorkspace()
 {
@@ -64,40 +49,15 @@ QString defaultExperiment()
 
 MainWindow::MainWindow(const QString &workspace, const QString &experimentFile, QWidget *parent)
     : QMainWindow(parent), controller_(new TrainingController(this)), panel_(new ExperimentPanel),
-      runs_(new RunsPanel), lossPlot_(new LivePlot(tr("Loss"), tr("loss"))),
-      accuracyPlot_(new LivePlot(tr("Accuracy"), tr("accuracy (%)"))),
-      lrPlot_(new LivePlot(tr("Learning rate"), tr("learning rate"))),
-      speedPlot_(new LivePlot(tr("Throughput"), tr("samples/s"))), stageLabel_(new QLabel(this)),
-      reasonLabel_(new QLabel(this)), progress_(new QProgressBar(this)), statusTimer_(new QTimer(this))
+      runs_(new RunsPanel), liveView_(new LiveView(this))
 {
     setWindowTitle(tr("Distillery"));
     setWindowIcon(QIcon(QStringLiteral(":/distillery.svg")));
-    auto *plots = new QWidget(this);
-    auto *grid = new QGridLayout(plots);
-    grid->setContentsMargins(2, 2, 2, 2);
-    grid->addWidget(lossPlot_, 0, 0);
-    grid->addWidget(accuracyPlot_, 0, 1);
-    grid->addWidget(lrPlot_, 1, 0);
-    grid->addWidget(speedPlot_, 1, 1);
-    grid->setRowStretch(0, 3);
-    grid->setRowStretch(1, 2);
-    setCentralWidget(plots);
-    accuracyPlot_->setXAxis(LivePlot::XAxis::Epoch);
-    accuracyPlot_->setLegendCorner(Qt::AlignRight | Qt::AlignBottom); // accuracy rises towards the top right
+    setCentralWidget(liveView_);
 
     createDocks();
     createActions();
-
-    statusTimer_->setSingleShot(true);
-    statusTimer_->setInterval(kStatusIntervalMs);
-    connect(statusTimer_, &QTimer::timeout, this, &MainWindow::showStepStatus);
-    progress_->setMaximumWidth(260);
-    progress_->setTextVisible(true);
-    progress_->setFormat(QString());
-    reasonLabel_->setStyleSheet(QStringLiteral("color: #c62828;"));
-    statusBar()->addWidget(stageLabel_, 1);
-    statusBar()->addWidget(reasonLabel_);
-    statusBar()->addPermanentWidget(progress_);
+    status_ = new RunStatusView(statusBar());
 
     // Queued (automatic across threads): the engine reports on its worker thread.
     connect(controller_, &TrainingController::runStarted, this, &MainWindow::onRunStarted);
@@ -109,7 +69,7 @@ MainWindow::MainWindow(const QString &workspace, const QString &experimentFile, 
     connect(controller_, &TrainingController::errorOccurred, this, &MainWindow::onError);
     connect(controller_, &TrainingController::pausedChanged, this, [this](bool paused) {
         pauseAction_->setText(paused ? tr("&Resume") : tr("&Pause"));
-        stageLabel_->setText(paused ? tr("Paused: %1").arg(stageLabel_->text()) : stageLabel_->text().remove(tr("Paused: ")));
+        status_->setPaused(paused);
     });
     // Direct (same thread): the controller lives on the GUI thread.
     connect(controller_, &TrainingController::runningChanged, this, [this](bool running) {
@@ -128,9 +88,21 @@ MainWindow::MainWindow(const QString &workspace, const QString &experimentFile, 
     updateActions();
 }
 
-MainWindow::~MainWindow()
+MainWindow::~MainWindow() = default;
+
+LivePlot *MainWindow::lossPlot() const
 {
-    qDeleteAll(stages_);
+    return liveView_->lossPlot();
+}
+
+LivePlot *MainWindow::accuracyPlot() const
+{
+    return liveView_->accuracyPlot();
+}
+
+QProgressBar *MainWindow::progressBar() const
+{
+    return status_->progressBar();
 }
 
 void MainWindow::createDocks()
@@ -332,8 +304,7 @@ void MainWindow::updateActions()
     stopAction_->setEnabled(running);
     if (!running)
         pauseAction_->setText(tr("&Pause"));
-    reasonLabel_->setText(reason.isEmpty() ? QString() : tr("Cannot start: %1").arg(reason));
-    reasonLabel_->setToolTip(reason);
+    status_->setBlockedReason(reason);
     panel_->setEnabled(!running);
 }
 
@@ -373,14 +344,10 @@ void MainWindow::startRun()
 
 void MainWindow::clearLiveView(const QString &status)
 {
-    for (LivePlot *p : {lossPlot_, accuracyPlot_, lrPlot_, speedPlot_})
-        p->clear();
-    qDeleteAll(stages_);
-    stages_.clear();
+    liveView_->clear();
     runs_->selectRuns({});
     liveRunDir_.clear();
-    progress_->setValue(0);
-    stageLabel_->setText(status);
+    status_->clear(status);
 }
 
 QString MainWindow::resumableRun() const
@@ -416,28 +383,7 @@ void MainWindow::togglePause()
 void MainWindow::stopRun()
 {
     controller_->stopRun();
-    stageLabel_->setText(tr("Stopping at the next step…"));
-}
-
-MainWindow::StageSeries &MainWindow::seriesFor(StageKind kind)
-{
-    const int key = int(kind);
-    if (!stages_.contains(key)) {
-        auto *s = new StageSeries;
-        const QColor c = stageColor(kind);
-        const QString n = stageTitle(kind);
-        s->loss = lossPlot_->addSeries(kind == StageKind::Distillation ? tr("%1 total").arg(n) : n, c);
-        if (kind == StageKind::Distillation) {
-            s->soft = lossPlot_->addSeries(tr("%1 soft (KD)").arg(n), c.lighter(140), Qt::DashLine);
-            s->hard = lossPlot_->addSeries(tr("%1 hard (CE)").arg(n), c.darker(130), Qt::DotLine);
-        }
-        s->trainAcc = accuracyPlot_->addSeries(tr("%1 train").arg(n), c.lighter(150), Qt::DashLine);
-        s->valAcc = accuracyPlot_->addSeries(tr("%1 validation").arg(n), c);
-        s->lr = lrPlot_->addSeries(n, c);
-        s->speed = speedPlot_->addSeries(n, c);
-        stages_.insert(key, s);
-    }
-    return *stages_[key];
+    status_->showText(tr("Stopping at the next step…"));
 }
 
 void MainWindow::onRunStarted(const RunStartInfo &info)
@@ -449,143 +395,47 @@ void MainWindow::onRunStarted(const RunStartInfo &info)
 
 void MainWindow::onStageStarted(const StageInfo &info)
 {
-    stage_ = info;
-    stageClock_.start();
-    stepPending_ = false; // the previous stage's last report is not this stage's status
-    seriesFor(info.kind);
-    progress_->setValue(0);
-    stageLabel_->setText(tr("Stage %1/%2: %3 (%4)").arg(info.index + 1).arg(info.stageCount).arg(stageTitle(info.kind), QString::fromStdString(info.model)));
+    status_->stageStarted(info);
+    liveView_->stageStarted(info);
 }
 
 void MainWindow::onStep(const StepMetrics &m)
 {
-    StageSeries &s = seriesFor(m.stage);
-    const double steps = double(stage_.stepsPerEpoch ? stage_.stepsPerEpoch : 1);
-    const double epochPos = double(m.step) / steps;
-    lossPlot_->addPoint(s.loss, double(m.step), epochPos, m.loss);
-    for (const auto &[name, value] : m.parts) {
-        if (name == "soft" && s.soft >= 0)
-            lossPlot_->addPoint(s.soft, double(m.step), epochPos, value);
-        else if (name == "hard" && s.hard >= 0)
-            lossPlot_->addPoint(s.hard, double(m.step), epochPos, value);
-    }
-    lrPlot_->addPoint(s.lr, double(m.step), epochPos, m.learningRate);
-    speedPlot_->addPoint(s.speed, double(m.step), epochPos, m.samplesPerSecond);
-
-    lastStep_ = m;
-    stepPending_ = true;
-    if (!statusTimer_->isActive())
-        statusTimer_->start();
-}
-
-void MainWindow::showStepStatus()
-{
-    if (!stepPending_)
-        return;
-    stepPending_ = false;
-    const StepMetrics &m = lastStep_;
-    const double fraction = m.totalSteps ? double(m.step) / double(m.totalSteps) : 0.0;
-    const double elapsed = stageClock_.elapsed() / 1000.0;
-    const double eta = fraction > 0 ? elapsed * (1 - fraction) / fraction : 0.0;
-    progress_->setValue(int(fraction * 100));
-    progress_->setFormat(tr("%p% · ETA %1").arg(fmt::duration(eta)));
-    stageLabel_->setText(tr("Stage %1/%2: %3 · epoch %4/%5 · step %6/%7 · %8 samples/s")
-                             .arg(stage_.index + 1)
-                             .arg(stage_.stageCount)
-                             .arg(stageTitle(m.stage))
-                             .arg(m.epoch)
-                             .arg(stage_.epochs)
-                             .arg(m.step)
-                             .arg(m.totalSteps)
-                             .arg(QLocale().toString(m.samplesPerSecond, 'f', 0)));
+    liveView_->addStep(m);
+    status_->stepReported(m);
 }
 
 void MainWindow::onEpoch(const EpochMetrics &m)
 {
-    StageSeries &s = seriesFor(m.stage);
-    accuracyPlot_->addPoint(s.trainAcc, double(m.step), m.epoch, 100 * m.trainAccuracy);
-    if (std::isfinite(m.valAccuracy))
-        accuracyPlot_->addPoint(s.valAcc, double(m.step), m.epoch, 100 * m.valAccuracy);
+    liveView_->addEpoch(m);
 }
 
 void MainWindow::onStageFinished(const StageResult &r)
 {
-    showStepStatus(); // the stage's last step, not one from up to kStatusIntervalMs before
-    if (r.kind == StageKind::Teacher && r.testAccuracy > 0)
-        accuracyPlot_->setReferenceLine(tr("teacher test %1").arg(fmt::percent(r.testAccuracy)), 100 * r.testAccuracy);
+    status_->showLatestStep(); // the stage's last step, not one from up to RunStatusView::kIntervalMs before
+    liveView_->stageFinished(r);
     runs_->refresh();
 }
 
 void MainWindow::onRunFinished(const RunResult &r)
 {
-    progress_->setFormat(QString::fromStdString(statusName(r.status)));
-    const StageResult *b = r.stage(StageKind::Baseline);
-    const StageResult *st = r.stage(StageKind::Distillation);
-    QString text = tr("Run %1").arg(QString::fromStdString(statusName(r.status)));
-    if (st && st->epochsDone > 0) {
-        text += tr(" · student %1").arg(fmt::percent(st->testAccuracy));
-        if (b && b->epochsDone > 0)
-            text += tr(" vs baseline %1 (%2 points)").arg(fmt::percent(b->testAccuracy))
-                        .arg(QString::asprintf("%+.2f", 100 * (st->testAccuracy - b->testAccuracy)));
-    }
-    stageLabel_->setText(text + tr(" · %1").arg(fmt::duration(r.seconds)));
+    status_->runFinished(r);
 }
 
 void MainWindow::onError(const QString &message)
 {
-    stageLabel_->setText(tr("Failed"));
+    status_->showText(tr("Failed"));
     if (!closing_)
         QMessageBox::critical(this, tr("Training stopped"), message);
 }
 
 void MainWindow::showComparison(const QStringList &runDirs)
 {
-    for (LivePlot *p : {lossPlot_, accuracyPlot_, lrPlot_, speedPlot_})
-        p->removeOverlays();
-    int colour = 0;
-    for (const QString &dir : runDirs) {
-        if (dir == liveRunDir_ && controller_->isRunning())
-            continue; // already drawn live
-        const RunMetrics metrics = readRunMetrics(dir.toStdString());
-        const QString name = QString::fromStdString(readRunInfo(dir.toStdString()).name) + QLatin1Char(' ') +
-                             QFileInfo(dir).fileName().left(15);
-        const QColor c = overlayColors[colour++ % std::size(overlayColors)];
-        const Qt::PenStyle styleFor[] = {Qt::DotLine, Qt::DashLine, Qt::SolidLine};
-        for (StageKind kind : {StageKind::Teacher, StageKind::Baseline, StageKind::Distillation}) {
-            QVector<double> step, epoch, loss, lr, speed, aStep, aEpoch, acc;
-            std::int64_t maxStep = 1;
-            int maxEpoch = 1;
-            for (const auto &e : metrics.epochs)
-                if (e.stage == kind) {
-                    maxStep = std::max(maxStep, e.step);
-                    maxEpoch = std::max(maxEpoch, e.epoch);
-                    if (std::isfinite(e.valAccuracy)) {
-                        aStep << double(e.step);
-                        aEpoch << e.epoch;
-                        acc << 100 * e.valAccuracy;
-                    }
-                }
-            const double stepsPerEpoch = double(maxStep) / maxEpoch;
-            for (const auto &m : metrics.steps)
-                if (m.stage == kind) {
-                    step << double(m.step);
-                    epoch << double(m.step) / stepsPerEpoch;
-                    loss << m.loss;
-                    lr << m.learningRate;
-                    speed << m.samplesPerSecond;
-                }
-            if (step.isEmpty() && acc.isEmpty())
-                continue;
-            const QString label = QStringLiteral("%1: %2").arg(name, stageTitle(kind));
-            const Qt::PenStyle ps = styleFor[int(kind)];
-            lossPlot_->addPoints(lossPlot_->addSeries(label, c, ps, true), step, epoch, loss);
-            accuracyPlot_->addPoints(accuracyPlot_->addSeries(label + tr(" validation"), c, ps, true), aStep, aEpoch, acc);
-            lrPlot_->addPoints(lrPlot_->addSeries(label, c, ps, true), step, epoch, lr);
-            speedPlot_->addPoints(speedPlot_->addSeries(label, c, ps, true), step, epoch, speed);
-        }
-    }
-    for (LivePlot *p : {lossPlot_, accuracyPlot_, lrPlot_, speedPlot_})
-        p->resetView();
+    QStringList compared;
+    for (const QString &dir : runDirs)
+        if (dir != liveRunDir_ || !controller_->isRunning())
+            compared << dir; // the run in progress is already drawn live
+    liveView_->showRuns(compared);
 }
 
 void MainWindow::closeEvent(QCloseEvent *event)
@@ -611,7 +461,7 @@ void MainWindow::closeEvent(QCloseEvent *event)
     // Stop at the next step; the window closes when the worker has finished
     // (runningChanged), so the run folder is written out first.
     closing_ = true;
-    stageLabel_->setText(tr("Stopping…"));
+    status_->showText(tr("Stopping…"));
     controller_->stopRun();
     event->ignore();
 }

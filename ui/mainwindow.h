@@ -5,19 +5,17 @@
 #include "distillery/events.h"
 #include "distillery/experiment.h"
 
-#include <QElapsedTimer>
 #include <QMainWindow>
-#include <QMap>
 #include <QPointer>
 
 class ExperimentPanel;
 class ExportDialog;
 class LivePlot;
+class LiveView;
 class QAction;
-class QLabel;
 class QMenu;
 class QProgressBar;
-class QTimer;
+class RunStatusView;
 class RunsPanel;
 class TrainingController;
 
@@ -39,8 +37,8 @@ public:
     ExperimentPanel *experimentPanel() const { return panel_; }
     RunsPanel *runsPanel() const { return runs_; }
     TrainingController *controller() const { return controller_; }
-    LivePlot *lossPlot() const { return lossPlot_; }
-    LivePlot *accuracyPlot() const { return accuracyPlot_; }
+    LivePlot *lossPlot() const;
+    LivePlot *accuracyPlot() const;
     QAction *startAction() const { return startAction_; }
     QAction *pauseAction() const { return pauseAction_; }
     QAction *stopAction() const { return stopAction_; }
@@ -58,7 +56,7 @@ public Q_SLOTS:
     void resumeSelectedRun();
 
 public:
-    QProgressBar *progressBar() const { return progress_; }
+    QProgressBar *progressBar() const;
     QString startBlockedReason() const;
 
 public Q_SLOTS:
@@ -70,7 +68,6 @@ protected:
     void closeEvent(QCloseEvent *event) override;
 
 private:
-    struct StageSeries;
     void createActions();
     void createDocks();
     void restoreSettings(const QString &workspace, const QString &experimentFile);
@@ -87,24 +84,17 @@ private:
     void onRunStarted(const distillery::RunStartInfo &info);
     void onStageStarted(const distillery::StageInfo &info);
     void onStep(const distillery::StepMetrics &m);
-    // The stage label and progress bar from the latest step report: at most
-    // every kStatusIntervalMs, since each new text lays out and repaints the
-    // status bar (that was most of the window's own work while training).
-    void showStepStatus();
     void onEpoch(const distillery::EpochMetrics &m);
     void onStageFinished(const distillery::StageResult &r);
     void onRunFinished(const distillery::RunResult &r);
     void onError(const QString &message);
     void showComparison(const QStringList &runDirs);
-    StageSeries &seriesFor(distillery::StageKind kind);
 
     TrainingController *controller_;
     ExperimentPanel *panel_;
     RunsPanel *runs_;
-    LivePlot *lossPlot_;
-    LivePlot *accuracyPlot_;
-    LivePlot *lrPlot_;
-    LivePlot *speedPlot_;
+    LiveView *liveView_;
+    RunStatusView *status_ = nullptr;
 
     QAction *startAction_ = nullptr;
     QAction *pauseAction_ = nullptr;
@@ -113,21 +103,11 @@ private:
     QAction *resumeRunAction_ = nullptr;
     QPointer<ExportDialog> exportDialog_;
     QMenu *recentMenu_ = nullptr;
-    QLabel *stageLabel_;
-    QLabel *reasonLabel_;
-    QProgressBar *progress_;
 
     QString workspace_;
     QString experimentPath_;
     QString liveRunDir_;
     bool confirmClose_ = true;
     bool closing_ = false;
-    QMap<int, StageSeries *> stages_;
-    distillery::StageInfo stage_;
-    QElapsedTimer stageClock_;
-    QTimer *statusTimer_;
-    distillery::StepMetrics lastStep_;
-    bool stepPending_ = false;
-    static constexpr int kStatusIntervalMs = 250;
     double pausedSeconds_ = 0.0;
 };
