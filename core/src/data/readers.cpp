@@ -195,18 +195,10 @@ bool parseFloat(const std::string &s, float &out)
     return true;
 }
 
-} // namespace
-
-CsvTable readCsv(const std::string &path, const std::string &labelColumn,
-                 const std::vector<std::string> &knownClasses)
+// The label column's index in `header`: the column of that name, else a
+// 0-based index given as digits.
+int labelColumnIndex(const std::string &path, const std::vector<std::string> &header, const std::string &labelColumn)
 {
-    std::ifstream f(path);
-    if (!f)
-        fail(path, std::string("cannot open: ") + std::strerror(errno));
-    std::string line;
-    if (!std::getline(f, line))
-        fail(path, "empty file (a header row is needed)");
-    const auto header = splitCsvLine(line);
     int labelIndex = -1;
     for (std::size_t i = 0; i < header.size(); ++i)
         if (header[i] == labelColumn)
@@ -220,12 +212,14 @@ CsvTable readCsv(const std::string &path, const std::string &labelColumn,
     }
     if (labelIndex < 0)
         fail(path, "no column named '" + labelColumn + "' (data.label_column)");
-    if (header.size() < 2)
-        fail(path, "needs at least one feature column besides the label");
+    return labelIndex;
+}
 
-    CsvTable t;
-    t.features = int(header.size()) - 1;
-    std::vector<std::string> rawLabels;
+// The data rows after the header: features into `t`, labels as written into `rawLabels`.
+void readCsvRows(std::istream &f, const std::string &path, const std::vector<std::string> &header, int labelIndex,
+                 CsvTable &t, std::vector<std::string> &rawLabels)
+{
+    std::string line;
     std::int64_t lineNo = 1;
     std::vector<float> row(std::size_t(t.features));
     while (std::getline(f, line)) {
@@ -249,34 +243,62 @@ CsvTable readCsv(const std::string &path, const std::string &labelColumn,
         rawLabels.push_back(cells[std::size_t(labelIndex)]);
         ++t.rows;
     }
+}
+
+// Labels: all integers 0..K-1 are used as they are; anything else is a class
+// name, numbered in sorted order (or by `knownClasses`).
+std::vector<std::string> classNamesOf(const std::vector<std::string> &rawLabels,
+                                      const std::vector<std::string> &knownClasses)
+{
+    if (!knownClasses.empty())
+        return knownClasses;
+    std::vector<std::string> names;
+    bool allInts = true;
+    long maxInt = -1;
+    for (const auto &l : rawLabels) {
+        char *end = nullptr;
+        const long v = std::strtol(l.c_str(), &end, 10);
+        if (l.empty() || *end || v < 0 || v > 100000) {
+            allInts = false;
+            break;
+        }
+        maxInt = std::max(maxInt, v);
+    }
+    if (allInts) {
+        for (long i = 0; i <= maxInt; ++i)
+            names.push_back(std::to_string(i));
+    } else {
+        names = rawLabels;
+        std::sort(names.begin(), names.end());
+        names.erase(std::unique(names.begin(), names.end()), names.end());
+    }
+    return names;
+}
+
+} // namespace
+
+CsvTable readCsv(const std::string &path, const std::string &labelColumn,
+                 const std::vector<std::string> &knownClasses)
+{
+    std::ifstream f(path);
+    if (!f)
+        fail(path, std::string("cannot open: ") + std::strerror(errno));
+    std::string line;
+    if (!std::getline(f, line))
+        fail(path, "empty file (a header row is needed)");
+    const auto header = splitCsvLine(line);
+    const int labelIndex = labelColumnIndex(path, header, labelColumn);
+    if (header.size() < 2)
+        fail(path, "needs at least one feature column besides the label");
+
+    CsvTable t;
+    t.features = int(header.size()) - 1;
+    std::vector<std::string> rawLabels;
+    readCsvRows(f, path, header, labelIndex, t, rawLabels);
     if (t.rows == 0)
         fail(path, "no data rows");
 
-    // Labels: all integers 0..K-1 are used as they are; anything else is a class
-    // name, numbered in sorted order (or by `knownClasses`).
-    if (!knownClasses.empty()) {
-        t.classNames = knownClasses;
-    } else {
-        bool allInts = true;
-        long maxInt = -1;
-        for (const auto &l : rawLabels) {
-            char *end = nullptr;
-            const long v = std::strtol(l.c_str(), &end, 10);
-            if (l.empty() || *end || v < 0 || v > 100000) {
-                allInts = false;
-                break;
-            }
-            maxInt = std::max(maxInt, v);
-        }
-        if (allInts) {
-            for (long i = 0; i <= maxInt; ++i)
-                t.classNames.push_back(std::to_string(i));
-        } else {
-            t.classNames = rawLabels;
-            std::sort(t.classNames.begin(), t.classNames.end());
-            t.classNames.erase(std::unique(t.classNames.begin(), t.classNames.end()), t.classNames.end());
-        }
-    }
+    t.classNames = classNamesOf(rawLabels, knownClasses);
     std::map<std::string, std::int64_t> index;
     for (std::size_t i = 0; i < t.classNames.size(); ++i)
         index[t.classNames[i]] = std::int64_t(i);

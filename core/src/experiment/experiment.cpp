@@ -1,6 +1,8 @@
+// Experiment and architecture files read from JSON: every key checked, unknown
+// ones refused with a suggestion, --set overrides applied first.
 #include "distillery/experiment.h"
 
-#include "runs/atomic_file.h"
+#include "experiment/field_error.h"
 
 #include <nlohmann/json.hpp>
 
@@ -13,6 +15,11 @@
 namespace distillery {
 
 using nlohmann::json;
+
+void detail::throwFieldError(const std::string &origin, const std::string &field, const std::string &message)
+{
+    throw ConfigError((origin.empty() ? std::string() : origin + ": ") + field + ": " + message);
+}
 
 bool LayerSpec::operator==(const LayerSpec &o) const
 {
@@ -66,7 +73,7 @@ public:
 
     [[noreturn]] void error(const std::string &field, const std::string &msg) const
     {
-        throw ConfigError((origin_.empty() ? std::string() : origin_ + ": ") + field + ": " + msg);
+        detail::throwFieldError(origin_, field, msg);
     }
     std::string field(const std::string &key) const { return path_.empty() ? key : path_ + "." + key; }
 
@@ -252,152 +259,8 @@ void applyOverride(json &root, const std::string &assignment, const std::string 
     (*node)[names.back()] = value;
 }
 
-json layerToJson(const LayerSpec &l)
-{
-    json j{{"type", l.type}};
-    const LayerSpec d;
-    if (l.type == "linear" || l.type == "conv2d" || l.type == "residual")
-        j["out"] = l.out;
-    if (l.kernel != d.kernel)
-        j["kernel"] = l.kernel;
-    if (l.stride != d.stride)
-        j["stride"] = l.stride;
-    if (l.padding != d.padding)
-        j["padding"] = l.padding;
-    if (l.type == "dropout")
-        j["p"] = l.p;
-    if (l.bias != d.bias)
-        j["bias"] = l.bias;
-    return j;
-}
-
-json modelToJson(const ModelSpec &m)
-{
-    json j = json::object();
-    if (!m.preset.empty())
-        j["preset"] = m.preset;
-    if (!m.hidden.empty())
-        j["hidden"] = m.hidden;
-    if (m.dropout != 0.0)
-        j["dropout"] = m.dropout;
-    if (!m.layers.empty()) {
-        j["layers"] = json::array();
-        for (const auto &l : m.layers)
-            j["layers"].push_back(layerToJson(l));
-    }
-    return j;
-}
-
-json trainToJson(const TrainConfig &t)
-{
-    return {{"epochs", t.epochs},           {"batch_size", t.batchSize},     {"optimizer", t.optimizer},
-            {"lr", t.lr},                   {"momentum", t.momentum},        {"nesterov", t.nesterov},
-            {"weight_decay", t.weightDecay}, {"schedule", t.schedule},        {"warmup_epochs", t.warmupEpochs},
-            {"step_epochs", t.stepEpochs},  {"gamma", t.gamma}};
-}
-
-void checkTrain(const TrainConfig &t, const std::string &path, const ObjectReader &r)
-{
-    auto f = [&](const char *k) { return path + "." + k; };
-    if (t.epochs < 1)
-        r.error(f("epochs"), "must be >= 1 (got " + std::to_string(t.epochs) + ")");
-    if (t.batchSize < 1)
-        r.error(f("batch_size"), "must be >= 1 (got " + std::to_string(t.batchSize) + ")");
-    static const std::vector<std::string> optimizers{"sgd", "adam", "adamw"};
-    if (std::find(optimizers.begin(), optimizers.end(), t.optimizer) == optimizers.end()) {
-        const auto n = nearestName(t.optimizer, optimizers);
-        r.error(f("optimizer"), "unknown optimizer '" + t.optimizer + "'" +
-                                    (n.empty() ? " (sgd, adam or adamw)" : "; did you mean '" + n + "'?"));
-    }
-    if (!(t.lr > 0) || !std::isfinite(t.lr))
-        r.error(f("lr"), "must be > 0 (got " + std::to_string(t.lr) + ")");
-    if (!(t.momentum >= 0 && t.momentum < 1))
-        r.error(f("momentum"), "must be in [0, 1) (got " + std::to_string(t.momentum) + ")");
-    if (t.nesterov && t.optimizer == "sgd" && t.momentum == 0)
-        r.error(f("nesterov"), "needs momentum > 0");
-    if (!(t.weightDecay >= 0))
-        r.error(f("weight_decay"), "must be >= 0");
-    static const std::vector<std::string> schedules{"constant", "step", "cosine"};
-    if (std::find(schedules.begin(), schedules.end(), t.schedule) == schedules.end()) {
-        const auto n = nearestName(t.schedule, schedules);
-        r.error(f("schedule"), "unknown schedule '" + t.schedule + "'" +
-                                   (n.empty() ? " (constant, step or cosine)" : "; did you mean '" + n + "'?"));
-    }
-    if (!(t.warmupEpochs >= 0) || t.warmupEpochs > t.epochs)
-        r.error(f("warmup_epochs"), "must be between 0 and the number of epochs");
-    if (t.stepEpochs < 1)
-        r.error(f("step_epochs"), "must be >= 1");
-    if (!(t.gamma > 0 && t.gamma <= 1))
-        r.error(f("gamma"), "must be in (0, 1]");
-}
-
-} // namespace
-
-void validateExperiment(const Experiment &e, const std::string &origin)
-{
-    const json empty = json::object();
-    ObjectReader r(empty, "", origin);
-    if (e.version != 1)
-        r.error("version", "this Distillery reads version 1 experiment files (got " + std::to_string(e.version) + ")");
-    if (e.name.empty())
-        r.error("name", "must not be empty");
-    static const std::vector<std::string> devices{"auto", "cpu", "cuda"};
-    if (std::find(devices.begin(), devices.end(), e.device) == devices.end())
-        r.error("device", "must be auto, cpu or cuda (got '" + e.device + "')");
-    if (e.precision != "fp32" && e.precision != "bf16")
-        r.error("precision", "must be fp32 or bf16 (got '" + e.precision +
-                                  "'; fp16 is not offered: it needs gradient scaling, which bf16 does not)");
-    if (e.threads < 0)
-        r.error("threads", "must be >= 0 (0: all cores)");
-    if (e.blasThreads < 0)
-        r.error("blas_threads", "must be >= 0 (0: chosen per stage from the model)");
-    if (e.logEverySteps < 1)
-        r.error("log_every_steps", "must be >= 1");
-    const auto &d = e.data;
-    if (!(d.validationFraction >= 0 && d.validationFraction < 1))
-        r.error("data.validation_fraction", "must be in [0, 1) (got " + std::to_string(d.validationFraction) + ")");
-    if (d.trainLimit < 0)
-        r.error("data.train_limit", "must be >= 0 (0: all)");
-    if (d.studentTrainSize < 0)
-        r.error("data.student_train_size", "must be >= 0 (0: all)");
-    if (d.syntheticTrain < 10 || d.syntheticTest < 1)
-        r.error("data.synthetic_train", "synthetic data needs at least 10 training and 1 test samples");
-    if (d.syntheticClasses < 2 || d.syntheticClasses > 100)
-        r.error("data.synthetic_classes", "must be between 2 and 100");
-    if (d.syntheticFeatures < 2 || d.syntheticFeatures > 256)
-        r.error("data.synthetic_features", "must be between 2 and 256");
-    if (e.teacher.source != "train" && e.teacher.source != "run" && e.teacher.source != "torchscript")
-        r.error("teacher.source", "must be 'train', 'run' or 'torchscript' (got '" + e.teacher.source + "')");
-    if (e.teacher.source == "torchscript" && e.teacher.path.empty())
-        r.error("teacher.path", "the TorchScript file (saved by torch.jit.save) is required with source 'torchscript'");
-    if (e.teacher.input != "raw" && e.teacher.input != "normalised")
-        r.error("teacher.input", "must be 'raw' or 'normalised' (got '" + e.teacher.input + "')");
-    if (e.teacher.source == "run" && e.teacher.run.empty())
-        r.error("teacher.run", "the folder of the earlier run whose teacher to reuse is required with source 'run'");
-    if (e.teacher.source == "train")
-        checkTrain(e.teacher.train, "teacher.train", r);
-    checkTrain(e.studentTrain, "student.train", r);
-    const auto &k = e.distillation;
-    if (k.method != "kd")
-        r.error("distillation.method", "unknown method '" + k.method + "' (available: kd)");
-    if (!(k.temperature > 0) || !std::isfinite(k.temperature))
-        r.error("distillation.temperature", "must be > 0 (got " + std::to_string(k.temperature) + ")");
-    if (!(k.alpha >= 0 && k.alpha <= 1))
-        r.error("distillation.alpha", "must be in [0, 1] (got " + std::to_string(k.alpha) + ")");
-    for (const auto *m : {&e.teacher.model, &e.student}) {
-        const std::string path = m == &e.student ? "student.model" : "teacher.model";
-        if (!(m->dropout >= 0 && m->dropout < 1))
-            r.error(path + ".dropout", "must be in [0, 1)");
-        for (std::size_t i = 0; i < m->layers.size(); ++i) {
-            const auto &l = m->layers[i];
-            if (l.type == "dropout" && !(l.p >= 0 && l.p < 1))
-                r.error(path + ".layers[" + std::to_string(i) + "].p", "must be in [0, 1)");
-        }
-    }
-}
-
-Experiment parseExperiment(const std::string &text, const std::string &origin,
-                           const std::vector<std::string> &overrides)
+// The experiment file's JSON; a ConfigError with the line and column where it is malformed.
+json parseExperimentJson(const std::string &text, const std::string &origin)
 {
     json root;
     try {
@@ -422,6 +285,15 @@ Experiment parseExperiment(const std::string &text, const std::string &origin,
                           std::to_string(line) + ", column " + std::to_string(col) + " (" +
                           (p == std::string::npos ? what : what.substr(p)) + ")");
     }
+    return root;
+}
+
+} // namespace
+
+Experiment parseExperiment(const std::string &text, const std::string &origin,
+                           const std::vector<std::string> &overrides)
+{
+    json root = parseExperimentJson(text, origin);
     for (const auto &o : overrides)
         applyOverride(root, o, origin);
 
@@ -486,66 +358,6 @@ Experiment loadExperiment(const std::string &path, const std::vector<std::string
     return parseExperiment(ss.str(), path, overrides);
 }
 
-std::string experimentToJson(const Experiment &e)
-{
-    const auto &d = e.data;
-    json data{{"source", d.source}, {"validation_fraction", d.validationFraction}, {"seed", d.seed}};
-    if (!d.path.empty())
-        data["path"] = d.path;
-    if (d.source == "csv") {
-        data["label_column"] = d.labelColumn;
-        if (!d.testPath.empty())
-            data["test_path"] = d.testPath;
-    }
-    if (d.trainLimit)
-        data["train_limit"] = d.trainLimit;
-    if (d.studentTrainSize)
-        data["student_train_size"] = d.studentTrainSize;
-    if (d.source.rfind("synthetic", 0) == 0) {
-        data["synthetic_train"] = d.syntheticTrain;
-        data["synthetic_test"] = d.syntheticTest;
-        data["synthetic_classes"] = d.syntheticClasses;
-        data["synthetic_features"] = d.syntheticFeatures;
-    }
-    json teacher{{"source", e.teacher.source}};
-    if (e.teacher.source == "run")
-        teacher["run"] = e.teacher.run;
-    if (e.teacher.source == "torchscript") {
-        teacher["path"] = e.teacher.path;
-        teacher["input"] = e.teacher.input;
-    }
-    if (!e.teacher.model.preset.empty() || !e.teacher.model.layers.empty())
-        teacher["model"] = modelToJson(e.teacher.model);
-    if (e.teacher.source == "train")
-        teacher["train"] = trainToJson(e.teacher.train);
-    json root{{"version", e.version},
-              {"name", e.name},
-              {"seed", e.seed},
-              {"device", e.device},
-              {"precision", e.precision},
-              {"threads", e.threads},
-              {"blas_threads", e.blasThreads},
-              {"log_every_steps", e.logEverySteps},
-              {"data", data},
-              {"teacher", teacher},
-              {"student", {{"model", modelToJson(e.student)}, {"train", trainToJson(e.studentTrain)}}},
-              {"baseline", e.baseline},
-              {"distillation",
-               {{"method", e.distillation.method},
-                {"temperature", e.distillation.temperature},
-                {"alpha", e.distillation.alpha},
-                {"teacher_cache", e.distillation.teacherCache}}}};
-    return root.dump(2) + "\n";
-}
-
-std::string architectureToJson(const Architecture &layers)
-{
-    json j = json::array();
-    for (const auto &l : layers)
-        j.push_back(layerToJson(l));
-    return j.dump(2);
-}
-
 Architecture parseArchitecture(const std::string &text, const std::string &origin)
 {
     const std::string where = origin.empty() ? std::string("architecture") : origin;
@@ -564,15 +376,6 @@ Architecture parseArchitecture(const std::string &text, const std::string &origi
         layers.push_back(l);
     }
     return layers;
-}
-
-void saveExperiment(const Experiment &e, const std::string &path)
-{
-    try {
-        detail::writeFileAtomically(path, experimentToJson(e));
-    } catch (const std::exception &ex) {
-        throw ConfigError(ex.what());
-    }
 }
 
 } // namespace distillery

@@ -84,6 +84,96 @@ std::vector<std::int64_t> symmetricPads(const onnx::NodeProto &n, const std::str
     return {p[0], p[1]};
 }
 
+// The values of the graph computed so far, by name.
+class Values {
+public:
+    explicit Values(const std::string &path) : path_(path) {}
+
+    void set(const std::string &name, const torch::Tensor &t) { values_[name] = t; }
+
+    const torch::Tensor *find(const std::string &name) const
+    {
+        auto it = values_.find(name);
+        return it == values_.end() ? nullptr : &it->second;
+    }
+
+    // Input `i` of node `n`, which must have been computed before it.
+    torch::Tensor get(const onnx::NodeProto &n, int i) const
+    {
+        if (i >= n.input_size())
+            throw ModelFileError(path_ + ": node " + n.name() + " (" + n.op_type() + ") lacks input " +
+                                 std::to_string(i));
+        const torch::Tensor *t = find(n.input(i));
+        if (!t)
+            throw ModelFileError(path_ + ": node " + n.name() + " reads " + n.input(i) + " before it is computed");
+        return *t;
+    }
+
+    // Input `i` of node `n` when the node has it (ONNX leaves optional inputs out or empty).
+    c10::optional<torch::Tensor> optional(const onnx::NodeProto &n, int i) const
+    {
+        if (i >= n.input_size() || n.input(i).empty())
+            return c10::nullopt;
+        return get(n, i);
+    }
+
+private:
+    const std::string &path_;
+    std::map<std::string, torch::Tensor> values_;
+};
+
+// Node `n`'s output, for the operators Distillery writes.
+torch::Tensor runNode(const onnx::NodeProto &n, const Values &v, const std::string &path)
+{
+    const std::string &op = n.op_type();
+    torch::Tensor y;
+    if (op == "Sub")
+        y = v.get(n, 0) - v.get(n, 1);
+    else if (op == "Div")
+        y = v.get(n, 0) / v.get(n, 1);
+    else if (op == "Add")
+        y = v.get(n, 0) + v.get(n, 1);
+    else if (op == "Mul")
+        y = v.get(n, 0) * v.get(n, 1);
+    else if (op == "Erf")
+        y = torch::erf(v.get(n, 0));
+    else if (op == "Relu")
+        y = torch::relu(v.get(n, 0));
+    else if (op == "Identity" || op == "Dropout")
+        y = v.get(n, 0);
+    else if (op == "Gemm") {
+        auto b = v.get(n, 1);
+        if (intAttr(n, "transB", 0))
+            b = b.t();
+        auto a = v.get(n, 0);
+        if (intAttr(n, "transA", 0))
+            a = a.t();
+        y = torch::matmul(a, b) * floatAttr(n, "alpha", 1.0f);
+        if (auto c = v.optional(n, 2))
+            y = y + *c * floatAttr(n, "beta", 1.0f);
+    } else if (op == "Conv") {
+        if (intAttr(n, "group", 1) != 1)
+            throw ModelFileError(path + ": node " + n.name() + ": grouped convolutions are not supported");
+        y = torch::conv2d(v.get(n, 0), v.get(n, 1), v.optional(n, 2), ints(n, "strides", {1, 1}),
+                          symmetricPads(n, path), ints(n, "dilations", {1, 1}));
+    } else if (op == "BatchNormalization") {
+        y = torch::batch_norm(v.get(n, 0), v.get(n, 1), v.get(n, 2), v.get(n, 3), v.get(n, 4), false, 0.0,
+                              floatAttr(n, "epsilon", 1e-5f), false);
+    } else if (op == "MaxPool") {
+        y = torch::max_pool2d(v.get(n, 0), ints(n, "kernel_shape", {}), ints(n, "strides", {1, 1}),
+                              symmetricPads(n, path));
+    } else if (op == "AveragePool") {
+        y = torch::avg_pool2d(v.get(n, 0), ints(n, "kernel_shape", {}), ints(n, "strides", {1, 1}),
+                              symmetricPads(n, path));
+    } else if (op == "GlobalAveragePool")
+        y = v.get(n, 0).mean({2, 3}, /*keepdim=*/true);
+    else if (op == "Flatten")
+        y = v.get(n, 0).flatten(intAttr(n, "axis", 1));
+    else
+        throw ModelFileError(path + ": operator " + op + " is not one Distillery writes");
+    return y;
+}
+
 } // namespace
 
 torch::Tensor runOnnx(const std::string &path, const torch::Tensor &input)
@@ -100,79 +190,19 @@ torch::Tensor runOnnx(const std::string &path, const torch::Tensor &input)
         throw ModelFileError(path + ": expected one input and one output");
 
     c10::InferenceMode guard;
-    std::map<std::string, torch::Tensor> values;
+    Values values(path);
     for (const auto &init : graph.initializer())
-        values[init.name()] = fromProto(init, path);
-    values[graph.input(0).name()] = input;
-    auto get = [&](const onnx::NodeProto &n, int i) -> torch::Tensor {
-        if (i >= n.input_size())
-            throw ModelFileError(path + ": node " + n.name() + " (" + n.op_type() + ") lacks input " + std::to_string(i));
-        auto it = values.find(n.input(i));
-        if (it == values.end())
-            throw ModelFileError(path + ": node " + n.name() + " reads " + n.input(i) + " before it is computed");
-        return it->second;
-    };
-    auto optional = [&](const onnx::NodeProto &n, int i) -> c10::optional<torch::Tensor> {
-        if (i >= n.input_size() || n.input(i).empty())
-            return c10::nullopt;
-        return get(n, i);
-    };
-
+        values.set(init.name(), fromProto(init, path));
+    values.set(graph.input(0).name(), input);
     for (const auto &n : graph.node()) {
-        const std::string &op = n.op_type();
         if (n.output_size() != 1)
-            throw ModelFileError(path + ": node " + n.name() + " (" + op + ") must have one output");
-        torch::Tensor y;
-        if (op == "Sub")
-            y = get(n, 0) - get(n, 1);
-        else if (op == "Div")
-            y = get(n, 0) / get(n, 1);
-        else if (op == "Add")
-            y = get(n, 0) + get(n, 1);
-        else if (op == "Mul")
-            y = get(n, 0) * get(n, 1);
-        else if (op == "Erf")
-            y = torch::erf(get(n, 0));
-        else if (op == "Relu")
-            y = torch::relu(get(n, 0));
-        else if (op == "Identity" || op == "Dropout")
-            y = get(n, 0);
-        else if (op == "Gemm") {
-            auto b = get(n, 1);
-            if (intAttr(n, "transB", 0))
-                b = b.t();
-            auto a = get(n, 0);
-            if (intAttr(n, "transA", 0))
-                a = a.t();
-            y = torch::matmul(a, b) * floatAttr(n, "alpha", 1.0f);
-            if (auto c = optional(n, 2))
-                y = y + *c * floatAttr(n, "beta", 1.0f);
-        } else if (op == "Conv") {
-            if (intAttr(n, "group", 1) != 1)
-                throw ModelFileError(path + ": node " + n.name() + ": grouped convolutions are not supported");
-            y = torch::conv2d(get(n, 0), get(n, 1), optional(n, 2), ints(n, "strides", {1, 1}), symmetricPads(n, path),
-                              ints(n, "dilations", {1, 1}));
-        } else if (op == "BatchNormalization") {
-            y = torch::batch_norm(get(n, 0), get(n, 1), get(n, 2), get(n, 3), get(n, 4), false, 0.0,
-                                  floatAttr(n, "epsilon", 1e-5f), false);
-        } else if (op == "MaxPool") {
-            y = torch::max_pool2d(get(n, 0), ints(n, "kernel_shape", {}), ints(n, "strides", {1, 1}),
-                                  symmetricPads(n, path));
-        } else if (op == "AveragePool") {
-            y = torch::avg_pool2d(get(n, 0), ints(n, "kernel_shape", {}), ints(n, "strides", {1, 1}),
-                                  symmetricPads(n, path));
-        } else if (op == "GlobalAveragePool")
-            y = get(n, 0).mean({2, 3}, /*keepdim=*/true);
-        else if (op == "Flatten")
-            y = get(n, 0).flatten(intAttr(n, "axis", 1));
-        else
-            throw ModelFileError(path + ": operator " + op + " is not one Distillery writes");
-        values[n.output(0)] = y;
+            throw ModelFileError(path + ": node " + n.name() + " (" + n.op_type() + ") must have one output");
+        values.set(n.output(0), runNode(n, values, path));
     }
-    auto it = values.find(graph.output(0).name());
-    if (it == values.end())
+    const torch::Tensor *output = values.find(graph.output(0).name());
+    if (!output)
         throw ModelFileError(path + ": the output " + graph.output(0).name() + " is never computed");
-    return it->second;
+    return *output;
 }
 
 #endif

@@ -158,6 +158,94 @@ std::vector<float> asFloats(const std::vector<double> &v)
     return {v.begin(), v.end()};
 }
 
+// Declares a graph input or output: float, a free batch dimension, then `dims`.
+void declare(onnx::ValueInfoProto *v, const std::string &name, const std::vector<std::int64_t> &dims)
+{
+    v->set_name(name);
+    auto *type = v->mutable_type()->mutable_tensor_type();
+    type->set_elem_type(onnx::TensorProto::FLOAT);
+    auto *shape = type->mutable_shape();
+    shape->add_dim()->set_dim_param("batch");
+    for (auto d : dims)
+        shape->add_dim()->set_dim_value(d);
+}
+
+std::string linear(GraphBuilder &g, const PortableModel &m, const std::string &x, const std::string &prefix)
+{
+    std::vector<std::string> inputs{x, g.weight(m, prefix + "weight")};
+    if (m.has(prefix + "bias"))
+        inputs.push_back(g.weight(m, prefix + "bias"));
+    const std::string out = g.fresh("linear");
+    setInt(g.node("Gemm", inputs, out), "transB", 1);
+    return out;
+}
+
+// Opset 13 has no Gelu: the exact form 0.5·x·(1 + erf(x/√2)). Its constants
+// are added to the graph once, by the first GELU (`constantsAdded`).
+std::string gelu(GraphBuilder &g, const std::string &x, bool &constantsAdded)
+{
+    if (!constantsAdded) {
+        constantsAdded = true;
+        g.initializer("gelu_sqrt2", {}, {1.41421356237f});
+        g.initializer("gelu_one", {}, {1.0f});
+        g.initializer("gelu_half", {}, {0.5f});
+    }
+    std::string t = g.op("Div", {x, "gelu_sqrt2"}, "gelu_scaled");
+    t = g.op("Erf", {t}, "gelu_erf");
+    t = g.op("Add", {t, "gelu_one"}, "gelu_shift");
+    t = g.op("Mul", {x, t}, "gelu_product");
+    return g.op("Mul", {t, "gelu_half"}, "gelu");
+}
+
+std::string flatten(GraphBuilder &g, const std::string &x, const std::string &hint)
+{
+    const std::string out = g.fresh(hint);
+    setInt(g.node("Flatten", {x}, out), "axis", 1);
+    return out;
+}
+
+std::string residual(GraphBuilder &g, const PortableModel &m, const std::string &x, const std::string &prefix,
+                     const LayerSpec &l)
+{
+    std::string y = conv(g, m, x, prefix + "conv1.", 3, convStride(l), 1);
+    y = g.op("Relu", {batchNorm(g, m, y, prefix + "bn1.")}, "relu");
+    y = batchNorm(g, m, conv(g, m, y, prefix + "conv2.", 3, 1, 1), prefix + "bn2.");
+    std::string shortcut = x;
+    if (m.has(prefix + "projection.weight"))
+        shortcut = batchNorm(g, m, conv(g, m, x, prefix + "projection.", 1, convStride(l), 0),
+                             prefix + "projection_bn.");
+    return g.op("Relu", {g.op("Add", {y, shortcut}, "residual_sum")}, "residual");
+}
+
+// Layer `l` (weights under `prefix`) on value `x`; returns the layer's output.
+std::string layer(GraphBuilder &g, const PortableModel &m, const LayerSpec &l, const std::string &prefix,
+                  const std::string &x, bool &geluConstants, const std::string &path)
+{
+    if (l.type == "linear")
+        return linear(g, m, x, prefix);
+    if (l.type == "conv2d")
+        return conv(g, m, x, prefix, convKernel(l), convStride(l), convPadding(l));
+    if (l.type == "batchnorm")
+        return batchNorm(g, m, x, prefix);
+    if (l.type == "relu")
+        return g.op("Relu", {x}, "relu");
+    if (l.type == "gelu")
+        return gelu(g, x, geluConstants);
+    if (l.type == "dropout")
+        return x; // inference: dropout is the identity
+    if (l.type == "maxpool")
+        return pool(g, "MaxPool", x, poolKernel(l), poolStride(l));
+    if (l.type == "avgpool")
+        return pool(g, "AveragePool", x, poolKernel(l), poolStride(l));
+    if (l.type == "global-avgpool")
+        return flatten(g, g.op("GlobalAveragePool", {x}, "global_avgpool"), "pooled");
+    if (l.type == "flatten")
+        return flatten(g, x, "flatten");
+    if (l.type == "residual")
+        return residual(g, m, x, prefix, l);
+    throw ModelFileError(path + ": layer type " + l.type + " has no ONNX form");
+}
+
 } // namespace
 
 void writeOnnx(const std::string &path, const PortableModel &m, const std::string &producerVersion)
@@ -176,16 +264,6 @@ void writeOnnx(const std::string &path, const PortableModel &m, const std::strin
     onnx::GraphProto &graph = *model.mutable_graph();
     graph.set_name("distillery_model");
     GraphBuilder g(graph);
-
-    auto declare = [](onnx::ValueInfoProto *v, const std::string &name, const std::vector<std::int64_t> &dims) {
-        v->set_name(name);
-        auto *type = v->mutable_type()->mutable_tensor_type();
-        type->set_elem_type(onnx::TensorProto::FLOAT);
-        auto *shape = type->mutable_shape();
-        shape->add_dim()->set_dim_param("batch");
-        for (auto d : dims)
-            shape->add_dim()->set_dim_value(d);
-    };
     declare(graph.add_input(), "input", m.input);
 
     g.initializer("normalisation_mean", normalisationShape(m), asFloats(m.mean));
@@ -194,63 +272,8 @@ void writeOnnx(const std::string &path, const PortableModel &m, const std::strin
     x = g.op("Div", {x, "normalisation_std"}, "normalised");
 
     bool geluConstants = false;
-    for (std::size_t i = 0; i < m.layers.size(); ++i) {
-        const LayerSpec &l = m.layers[i];
-        const std::string prefix = "layers." + std::to_string(i) + ".";
-        if (l.type == "linear") {
-            std::vector<std::string> inputs{x, g.weight(m, prefix + "weight")};
-            if (m.has(prefix + "bias"))
-                inputs.push_back(g.weight(m, prefix + "bias"));
-            const std::string out = g.fresh("linear");
-            setInt(g.node("Gemm", inputs, out), "transB", 1);
-            x = out;
-        } else if (l.type == "conv2d") {
-            x = conv(g, m, x, prefix, convKernel(l), convStride(l), convPadding(l));
-        } else if (l.type == "batchnorm") {
-            x = batchNorm(g, m, x, prefix);
-        } else if (l.type == "relu") {
-            x = g.op("Relu", {x}, "relu");
-        } else if (l.type == "gelu") {
-            // Opset 13 has no Gelu: the exact form 0.5·x·(1 + erf(x/√2)).
-            if (!geluConstants) {
-                geluConstants = true;
-                g.initializer("gelu_sqrt2", {}, {1.41421356237f});
-                g.initializer("gelu_one", {}, {1.0f});
-                g.initializer("gelu_half", {}, {0.5f});
-            }
-            std::string t = g.op("Div", {x, "gelu_sqrt2"}, "gelu_scaled");
-            t = g.op("Erf", {t}, "gelu_erf");
-            t = g.op("Add", {t, "gelu_one"}, "gelu_shift");
-            t = g.op("Mul", {x, t}, "gelu_product");
-            x = g.op("Mul", {t, "gelu_half"}, "gelu");
-        } else if (l.type == "dropout") {
-            // Inference: dropout is the identity.
-        } else if (l.type == "maxpool") {
-            x = pool(g, "MaxPool", x, poolKernel(l), poolStride(l));
-        } else if (l.type == "avgpool") {
-            x = pool(g, "AveragePool", x, poolKernel(l), poolStride(l));
-        } else if (l.type == "global-avgpool") {
-            x = g.op("GlobalAveragePool", {x}, "global_avgpool");
-            const std::string out = g.fresh("pooled");
-            setInt(g.node("Flatten", {x}, out), "axis", 1);
-            x = out;
-        } else if (l.type == "flatten") {
-            const std::string out = g.fresh("flatten");
-            setInt(g.node("Flatten", {x}, out), "axis", 1);
-            x = out;
-        } else if (l.type == "residual") {
-            std::string y = conv(g, m, x, prefix + "conv1.", 3, convStride(l), 1);
-            y = g.op("Relu", {batchNorm(g, m, y, prefix + "bn1.")}, "relu");
-            y = batchNorm(g, m, conv(g, m, y, prefix + "conv2.", 3, 1, 1), prefix + "bn2.");
-            std::string shortcut = x;
-            if (m.has(prefix + "projection.weight"))
-                shortcut = batchNorm(g, m, conv(g, m, x, prefix + "projection.", 1, convStride(l), 0),
-                                     prefix + "projection_bn.");
-            x = g.op("Relu", {g.op("Add", {y, shortcut}, "residual_sum")}, "residual");
-        } else {
-            throw ModelFileError(path + ": layer type " + l.type + " has no ONNX form");
-        }
-    }
+    for (std::size_t i = 0; i < m.layers.size(); ++i)
+        x = layer(g, m, m.layers[i], "layers." + std::to_string(i) + ".", x, geluConstants, path);
     // The last value is renamed "logits" through an Identity, so the output has a stable name.
     g.node("Identity", {x}, "logits");
     declare(graph.add_output(), "logits", {m.classes});

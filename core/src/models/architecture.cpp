@@ -117,102 +117,129 @@ Architecture resolveModel(const ModelSpec &spec, int classes)
     return spec.layers.empty() ? expandPreset(spec, classes) : spec.layers;
 }
 
+namespace {
+
+// A conv2d or residual layer on image shape `s`; see analyseLayer.
+std::string analyseConv(const LayerSpec &l, Shape &s, LayerReport &lr, std::ostringstream &desc)
+{
+    if (s.size() != 3)
+        return "needs an image input (channels\xC3\x97height\xC3\x97width), got " + shapeToString(s);
+    if (l.out < 1)
+        return "out (output channels) must be >= 1";
+    const int k = detail::convKernel(l);
+    const int st = detail::convStride(l);
+    const int pad = detail::convPadding(l);
+    if (k < 1 || st < 1)
+        return "kernel and stride must be >= 1";
+    const std::int64_t ho = (s[1] + 2 * pad - k) / st + 1, wo = (s[2] + 2 * pad - k) / st + 1;
+    if (s[1] + 2 * pad < k || s[2] + 2 * pad < k || ho < 1 || wo < 1)
+        return "a " + std::to_string(k) + "\xC3\x97" + std::to_string(k) + " kernel does not fit a " +
+               shapeToString(s) + " input";
+    const std::int64_t cin = s[0];
+    if (l.type == "conv2d") {
+        lr.parameters = cin * l.out * k * k + (l.bias ? l.out : 0);
+        lr.multiplyAdds = cin * l.out * k * k * ho * wo;
+        desc << " " << k << "x" << k << " " << l.out;
+        if (st != 1)
+            desc << " /" << st;
+    } else {
+        const bool project = st != 1 || cin != l.out;
+        lr.parameters = cin * l.out * 9 + l.out * l.out * 9 + 4 * l.out + (project ? cin * l.out + 2 * l.out : 0);
+        lr.multiplyAdds = (cin * l.out * 9 + l.out * l.out * 9 + (project ? cin * l.out : 0)) * ho * wo;
+        desc << " " << l.out;
+        if (st != 1)
+            desc << " /" << st;
+    }
+    s = {l.out, ho, wo};
+    return {};
+}
+
+// A maxpool or avgpool layer on image shape `s`; see analyseLayer.
+std::string analysePool(const LayerSpec &l, Shape &s, std::ostringstream &desc)
+{
+    if (s.size() != 3)
+        return "needs an image input, got " + shapeToString(s);
+    const int k = detail::poolKernel(l);
+    const int st = detail::poolStride(l);
+    if (k < 1 || st < 1)
+        return "kernel and stride must be >= 1";
+    if (s[1] < k || s[2] < k)
+        return "a " + std::to_string(k) + "\xC3\x97" + std::to_string(k) + " window does not fit a " +
+               shapeToString(s) + " input";
+    s = {s[0], (s[1] - k) / st + 1, (s[2] - k) / st + 1};
+    desc << " " << k;
+    return {};
+}
+
+// Layer `l` on input shape `s`: fills `lr` (all but its input) and makes `s`
+// the layer's output. Returns why the layer does not fit, or "" when it does.
+std::string analyseLayer(const LayerSpec &l, Shape &s, LayerReport &lr)
+{
+    std::ostringstream desc;
+    desc << l.type;
+    const bool image = s.size() == 3;
+    if (l.type == "linear") {
+        if (s.size() != 1)
+            return "needs a flat input, got " + shapeToString(s) + ": add a flatten layer before it";
+        if (l.out < 1)
+            return "out must be >= 1";
+        lr.parameters = s[0] * l.out + (l.bias ? l.out : 0);
+        lr.multiplyAdds = s[0] * l.out;
+        desc << " " << s[0] << "\xE2\x86\x92" << l.out; // arrow
+        s = {l.out};
+    } else if (l.type == "conv2d" || l.type == "residual") {
+        if (auto error = analyseConv(l, s, lr, desc); !error.empty())
+            return error;
+    } else if (l.type == "batchnorm") {
+        if (s.size() != 1 && !image)
+            return "needs a flat or image input, got " + shapeToString(s);
+        lr.parameters = 2 * s[0];
+    } else if (l.type == "relu" || l.type == "gelu") {
+    } else if (l.type == "dropout") {
+        if (!(l.p >= 0 && l.p < 1))
+            return "p must be in [0, 1)";
+        desc << " " << l.p;
+    } else if (l.type == "maxpool" || l.type == "avgpool") {
+        if (auto error = analysePool(l, s, desc); !error.empty())
+            return error;
+    } else if (l.type == "global-avgpool") {
+        if (!image)
+            return "needs an image input, got " + shapeToString(s);
+        s = {s[0]};
+    } else if (l.type == "flatten") {
+        std::int64_t n = 1;
+        for (auto d : s)
+            n *= d;
+        s = {n};
+    } else {
+        const auto near = nearestName(l.type, layerTypes());
+        return "unknown layer type" + (near.empty() ? std::string() : "; did you mean '" + near + "'?");
+    }
+    lr.output = s;
+    lr.description = desc.str();
+    return {};
+}
+
+} // namespace
+
 ArchitectureReport analyseArchitecture(const Architecture &layers, const Shape &input, int classes)
 {
     ArchitectureReport r;
     Shape s = input;
-    auto fail = [&](std::size_t i, const std::string &msg) {
-        r.ok = false;
-        r.errorLayer = int(i);
-        r.error = "layer " + std::to_string(i + 1) + " (" + layers[i].type + "): " + msg;
-        return r;
-    };
     if (layers.empty()) {
         r.error = "the architecture has no layers";
         return r;
     }
     for (std::size_t i = 0; i < layers.size(); ++i) {
-        const LayerSpec &l = layers[i];
         LayerReport lr;
         lr.input = s;
-        std::ostringstream desc;
-        desc << l.type;
-        const bool image = s.size() == 3;
-        if (l.type == "linear") {
-            if (s.size() != 1)
-                return fail(i, "needs a flat input, got " + shapeToString(s) + ": add a flatten layer before it");
-            if (l.out < 1)
-                return fail(i, "out must be >= 1");
-            lr.parameters = s[0] * l.out + (l.bias ? l.out : 0);
-            lr.multiplyAdds = s[0] * l.out;
-            desc << " " << s[0] << "\xE2\x86\x92" << l.out; // arrow
-            s = {l.out};
-        } else if (l.type == "conv2d" || l.type == "residual") {
-            if (!image)
-                return fail(i, "needs an image input (channels\xC3\x97height\xC3\x97width), got " + shapeToString(s));
-            if (l.out < 1)
-                return fail(i, "out (output channels) must be >= 1");
-            const int k = detail::convKernel(l);
-            const int st = detail::convStride(l);
-            const int pad = detail::convPadding(l);
-            if (k < 1 || st < 1)
-                return fail(i, "kernel and stride must be >= 1");
-            const std::int64_t ho = (s[1] + 2 * pad - k) / st + 1, wo = (s[2] + 2 * pad - k) / st + 1;
-            if (s[1] + 2 * pad < k || s[2] + 2 * pad < k || ho < 1 || wo < 1)
-                return fail(i, "a " + std::to_string(k) + "\xC3\x97" + std::to_string(k) + " kernel does not fit a " +
-                                   shapeToString(s) + " input");
-            const std::int64_t cin = s[0];
-            if (l.type == "conv2d") {
-                lr.parameters = cin * l.out * k * k + (l.bias ? l.out : 0);
-                lr.multiplyAdds = cin * l.out * k * k * ho * wo;
-                desc << " " << k << "x" << k << " " << l.out;
-                if (st != 1)
-                    desc << " /" << st;
-            } else {
-                const bool project = st != 1 || cin != l.out;
-                lr.parameters = cin * l.out * 9 + l.out * l.out * 9 + 4 * l.out + (project ? cin * l.out + 2 * l.out : 0);
-                lr.multiplyAdds = (cin * l.out * 9 + l.out * l.out * 9 + (project ? cin * l.out : 0)) * ho * wo;
-                desc << " " << l.out;
-                if (st != 1)
-                    desc << " /" << st;
-            }
-            s = {l.out, ho, wo};
-        } else if (l.type == "batchnorm") {
-            if (s.size() != 1 && !image)
-                return fail(i, "needs a flat or image input, got " + shapeToString(s));
-            lr.parameters = 2 * s[0];
-        } else if (l.type == "relu" || l.type == "gelu") {
-        } else if (l.type == "dropout") {
-            if (!(l.p >= 0 && l.p < 1))
-                return fail(i, "p must be in [0, 1)");
-            desc << " " << l.p;
-        } else if (l.type == "maxpool" || l.type == "avgpool") {
-            if (!image)
-                return fail(i, "needs an image input, got " + shapeToString(s));
-            const int k = detail::poolKernel(l);
-            const int st = detail::poolStride(l);
-            if (k < 1 || st < 1)
-                return fail(i, "kernel and stride must be >= 1");
-            if (s[1] < k || s[2] < k)
-                return fail(i, "a " + std::to_string(k) + "\xC3\x97" + std::to_string(k) + " window does not fit a " +
-                                   shapeToString(s) + " input");
-            s = {s[0], (s[1] - k) / st + 1, (s[2] - k) / st + 1};
-            desc << " " << k;
-        } else if (l.type == "global-avgpool") {
-            if (!image)
-                return fail(i, "needs an image input, got " + shapeToString(s));
-            s = {s[0]};
-        } else if (l.type == "flatten") {
-            std::int64_t n = 1;
-            for (auto d : s)
-                n *= d;
-            s = {n};
-        } else {
-            const auto near = nearestName(l.type, layerTypes());
-            return fail(i, "unknown layer type" + (near.empty() ? std::string() : "; did you mean '" + near + "'?"));
+        const std::string error = analyseLayer(layers[i], s, lr);
+        if (!error.empty()) {
+            r.ok = false;
+            r.errorLayer = int(i);
+            r.error = "layer " + std::to_string(i + 1) + " (" + layers[i].type + "): " + error;
+            return r;
         }
-        lr.output = s;
-        lr.description = desc.str();
         r.parameters += lr.parameters;
         r.multiplyAdds += lr.multiplyAdds;
         r.layers.push_back(lr);

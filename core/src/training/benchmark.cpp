@@ -67,6 +67,120 @@ std::vector<BenchmarkCase> referenceBenchmarkCases()
     return cases;
 }
 
+namespace {
+
+// Rows of random data a benchmark trains or evaluates on, resident as one
+// tensor like the engine's.
+constexpr std::int64_t kRows = 8192;
+
+// How a timing shares the cores: as the engine would for the work timed,
+// unless the caller fixes one or both counts (those above 0).
+struct ThreadChoice {
+    int threads = 0;
+    int torchThreads = 0;
+    int blasThreads = 0;
+
+    void apply(std::int64_t linear, std::int64_t conv, BenchmarkResult &r) const
+    {
+        detail::ThreadPlan plan = detail::planThreads(linear, conv, threads);
+        if (torchThreads > 0)
+            plan.torch = torchThreads;
+        if (blasThreads > 0)
+            plan.blas = blasThreads;
+        detail::applyThreads(plan);
+        r.torchThreads = plan.torch;
+        r.blasThreads = plan.blas;
+    }
+};
+
+// What both timings of a case work with.
+struct Setup {
+    const BenchmarkCase &c;
+    const Architecture &teacherLayers;
+    const Architecture &studentLayers;
+    const ArchitectureReport &tr;
+    const ArchitectureReport &sr;
+    const torch::Device &device;
+    const detail::Split &train;
+    detail::Net &teacher;       // frozen, as the engine's teacher once trained
+    ThreadChoice threads;
+    double seconds;
+};
+
+// The teacher's evaluation, in the engine's evaluation batches.
+void timeInference(const Setup &s, BenchmarkResult &r)
+{
+    auto [linear, conv] = detail::linearAndConvMultiplyAdds(s.teacherLayers, s.tr);
+    s.threads.apply(linear, conv, r);
+    c10::InferenceMode guard;
+    auto run = [&] {
+        for (std::int64_t i = 0; i < kRows; i += detail::kEvalBatch) {
+            detail::Autocast autocast(s.c.mixedPrecision, s.device);
+            (void)s.teacher->forward(s.train.x.slice(0, i, i + detail::kEvalBatch)).argmax(1);
+        }
+    };
+    run();
+    synchronise(s.device);
+    std::int64_t samples = 0;
+    const double t0 = now();
+    while (now() - t0 < s.seconds) {
+        run();
+        samples += kRows;
+    }
+    synchronise(s.device);
+    r.samplesPerSecond = double(samples) / (now() - t0);
+    r.flopsPerSample = 2.0 * double(s.tr.multiplyAdds);
+}
+
+// Distillation of the student from the teacher (or its cached logits), through
+// the engine's training step, after 5 warm-up steps.
+void timeTraining(const Setup &s, BenchmarkResult &r)
+{
+    const BenchmarkCase &c = s.c;
+    detail::Net student(s.studentLayers, c.input);
+    student->to(s.device);
+    auto optimizer = detail::makeOptimizer(student->parameters(), c.train);
+    DistillConfig kd;
+    kd.temperature = c.temperature;
+    kd.alpha = c.alpha;
+    auto method = detail::makeMethod(kd);
+    const detail::TeacherForward teacherForward = [&](const torch::Tensor &x) { return s.teacher->forward(x); };
+    torch::Tensor cache =
+        c.cachedTeacher ? detail::teacherLogits(teacherForward, s.train, c.mixedPrecision) : torch::Tensor();
+    detail::StepContext ctx{student, *optimizer, *method, teacherForward, cache, s.train, c.mixedPrecision};
+    auto [linear, conv] = detail::linearAndConvMultiplyAdds(s.studentLayers, s.sr);
+    if (!c.cachedTeacher) {
+        const auto [teacherLinear, teacherConv] = detail::linearAndConvMultiplyAdds(s.teacherLayers, s.tr);
+        linear += teacherLinear;
+        conv += teacherConv;
+    }
+    s.threads.apply(linear, conv, r);
+    auto acc = torch::zeros({4}, torch::TensorOptions().dtype(torch::kFloat64).device(s.device));
+    std::int64_t samples = 0, b = 0;
+    auto perm = torch::randperm(kRows, torch::kInt64).to(s.device);
+    const std::int64_t steps = kRows / c.batch;
+    auto step = [&] {
+        if (b == steps) {
+            perm = torch::randperm(kRows, torch::kInt64).to(s.device);
+            b = 0;
+        }
+        detail::trainStep(ctx, perm.slice(0, b * c.batch, (b + 1) * c.batch), acc);
+        ++b;
+        samples += c.batch;
+    };
+    for (int i = 0; i < 5; ++i)
+        step();
+    samples = 0;
+    const double t0 = now();
+    while (now() - t0 < s.seconds)
+        step();
+    (void)acc.sum().item<double>();
+    r.samplesPerSecond = double(samples) / (now() - t0);
+    r.flopsPerSample = 6.0 * double(s.sr.multiplyAdds) + (c.cachedTeacher ? 0.0 : 2.0 * double(s.tr.multiplyAdds));
+}
+
+} // namespace
+
 BenchmarkResult runBenchmark(const BenchmarkCase &c, double seconds, int threads, int torchThreads, int blasThreads)
 {
     detail::tuneAllocator(); // as the engine does
@@ -78,12 +192,10 @@ BenchmarkResult runBenchmark(const BenchmarkCase &c, double seconds, int threads
     if (!tr.ok || !sr.ok)
         throw ConfigError(c.name + ": " + (tr.ok ? sr.error : tr.error));
 
-    // Random data, resident as one tensor like the engine's.
-    const std::int64_t rows = 8192;
-    std::vector<std::int64_t> sizes{rows};
+    std::vector<std::int64_t> sizes{kRows};
     sizes.insert(sizes.end(), c.input.begin(), c.input.end());
     const torch::Device device = benchmarkDevice(c.device);
-    detail::Split train{torch::randn(sizes).to(device), torch::randint(c.classes, {rows}, torch::kInt64).to(device)};
+    detail::Split train{torch::randn(sizes).to(device), torch::randint(c.classes, {kRows}, torch::kInt64).to(device)};
 
     detail::Net teacher(teacherLayers, c.input);
     teacher->to(device);
@@ -92,81 +204,12 @@ BenchmarkResult runBenchmark(const BenchmarkCase &c, double seconds, int threads
         p.set_requires_grad(false);
     teacher->freeze(); // as the engine's teacher once trained
     BenchmarkResult r;
-    // The engine's split of the cores, unless the caller fixes one or both counts.
-    auto applyPlan = [&](std::int64_t linear, std::int64_t conv) {
-        detail::ThreadPlan plan = detail::planThreads(linear, conv, threads);
-        if (torchThreads > 0)
-            plan.torch = torchThreads;
-        if (blasThreads > 0)
-            plan.blas = blasThreads;
-        detail::applyThreads(plan);
-        r.torchThreads = plan.torch;
-        r.blasThreads = plan.blas;
-    };
-
-    if (c.inference) {
-        auto [linear, conv] = detail::linearAndConvMultiplyAdds(teacherLayers, tr);
-        applyPlan(linear, conv);
-        c10::InferenceMode guard;
-        auto run = [&] {
-            for (std::int64_t i = 0; i < rows; i += detail::kEvalBatch) {
-                detail::Autocast autocast(c.mixedPrecision, device);
-                (void)teacher->forward(train.x.slice(0, i, i + detail::kEvalBatch)).argmax(1);
-            }
-        };
-        run();
-        synchronise(device);
-        std::int64_t samples = 0;
-        const double t0 = now();
-        while (now() - t0 < seconds) {
-            run();
-            samples += rows;
-        }
-        synchronise(device);
-        r.samplesPerSecond = double(samples) / (now() - t0);
-        r.flopsPerSample = 2.0 * double(tr.multiplyAdds);
-    } else {
-        detail::Net student(studentLayers, c.input);
-        student->to(device);
-        auto optimizer = detail::makeOptimizer(student->parameters(), c.train);
-        DistillConfig kd;
-        kd.temperature = c.temperature;
-        kd.alpha = c.alpha;
-        auto method = detail::makeMethod(kd);
-        const detail::TeacherForward teacherForward = [&](const torch::Tensor &x) { return teacher->forward(x); };
-        torch::Tensor cache =
-            c.cachedTeacher ? detail::teacherLogits(teacherForward, train, c.mixedPrecision) : torch::Tensor();
-        detail::StepContext ctx{student, *optimizer, *method, teacherForward, cache, train, c.mixedPrecision};
-        auto [linear, conv] = detail::linearAndConvMultiplyAdds(studentLayers, sr);
-        if (!c.cachedTeacher) {
-            const auto [teacherLinear, teacherConv] = detail::linearAndConvMultiplyAdds(teacherLayers, tr);
-            linear += teacherLinear;
-            conv += teacherConv;
-        }
-        applyPlan(linear, conv);
-        auto acc = torch::zeros({4}, torch::TensorOptions().dtype(torch::kFloat64).device(device));
-        std::int64_t samples = 0, b = 0;
-        auto perm = torch::randperm(rows, torch::kInt64).to(device);
-        const std::int64_t steps = rows / c.batch;
-        auto step = [&] {
-            if (b == steps) {
-                perm = torch::randperm(rows, torch::kInt64).to(device);
-                b = 0;
-            }
-            detail::trainStep(ctx, perm.slice(0, b * c.batch, (b + 1) * c.batch), acc);
-            ++b;
-            samples += c.batch;
-        };
-        for (int i = 0; i < 5; ++i)
-            step();
-        samples = 0;
-        const double t0 = now();
-        while (now() - t0 < seconds)
-            step();
-        (void)acc.sum().item<double>();
-        r.samplesPerSecond = double(samples) / (now() - t0);
-        r.flopsPerSample = 6.0 * double(sr.multiplyAdds) + (c.cachedTeacher ? 0.0 : 2.0 * double(tr.multiplyAdds));
-    }
+    const Setup setup{c, teacherLayers, studentLayers, tr, sr, device, train, teacher,
+                      {threads, torchThreads, blasThreads}, seconds};
+    if (c.inference)
+        timeInference(setup, r);
+    else
+        timeTraining(setup, r);
     r.gflops = r.samplesPerSecond * r.flopsPerSample / 1e9;
     return r;
 }

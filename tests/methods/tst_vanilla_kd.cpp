@@ -1,13 +1,22 @@
-// The KD loss against values worked out by hand from its definition.
+// Vanilla KD (core/src/methods/vanilla_kd.cpp): the loss against values
+// worked out by hand from its definition, and the fused CPU pass against
+// LibTorch's composite operations, values and gradients.
 #include "distillery/kd.h"
+#include "methods/vanilla_kd.h"
 
 #include <QtTest/QtTest>
 
 #include <cmath>
 
 using distillery::kdLoss;
+using namespace distillery::detail;
 
 namespace {
+
+double maxDiff(const torch::Tensor &a, const torch::Tensor &b)
+{
+    return (a - b).abs().max().item<double>();
+}
 
 std::vector<double> softmax(const std::vector<double> &z, double T)
 {
@@ -41,7 +50,7 @@ double crossEntropy(const std::vector<double> &s, int label)
 
 } // namespace
 
-class TestKdLoss : public QObject {
+class TestVanillaKd : public QObject {
     Q_OBJECT
 private Q_SLOTS:
     void twoClassExampleByHand()
@@ -139,7 +148,59 @@ private Q_SLOTS:
     {
         QVERIFY_THROWS_EXCEPTION(std::invalid_argument, kdLoss({1.f, 2.f}, {1.f}, {0}, 2, 1.0, 0.5));
     }
+
+    void fusedKdLossMatchesLibTorchOps_data()
+    {
+        QTest::addColumn<double>("temperature");
+        QTest::addColumn<double>("alpha");
+        QTest::addColumn<double>("scale"); // of the logits
+        QTest::addColumn<bool>("doublePrecision");
+        QTest::newRow("T=4, a=0.5") << 4.0 << 0.5 << 3.0 << false;
+        QTest::newRow("T=1, a=0.9") << 1.0 << 0.9 << 3.0 << false;
+        QTest::newRow("T=20, a=0.1") << 20.0 << 0.1 << 3.0 << false;
+        QTest::newRow("T=0.5, a=1") << 0.5 << 1.0 << 3.0 << false;
+        QTest::newRow("T=2, a=0, labels only") << 2.0 << 0.0 << 3.0 << false;
+        QTest::newRow("large logits") << 4.0 << 0.5 << 200.0 << false;
+        QTest::newRow("double") << 4.0 << 0.7 << 3.0 << true;
+    }
+
+    void fusedKdLossMatchesLibTorchOps()
+    {
+        QFETCH(double, temperature);
+        QFETCH(double, alpha);
+        QFETCH(double, scale);
+        QFETCH(bool, doublePrecision);
+        torch::manual_seed(7);
+        const auto type = doublePrecision ? torch::kFloat64 : torch::kFloat32;
+        const auto s0 = torch::randn({37, 10}, type) * scale;
+        const auto t = torch::randn({37, 10}, type) * scale;
+        const auto y = torch::randint(10, {37}, torch::kInt64);
+        auto s1 = s0.clone().requires_grad_(), s2 = s0.clone().requires_grad_();
+        const auto fused = kdLossFused(s1, t, y, temperature, alpha);
+        const auto ref = kdLossComposite(s2, t, y, temperature, alpha);
+        const double tol = doublePrecision ? 1e-10 : 1e-5;
+        auto close = [&](const torch::Tensor &a, const torch::Tensor &b) {
+            const double d = maxDiff(a, b), bound = tol * std::max(1.0, b.abs().max().item<double>());
+            return d <= bound;
+        };
+        QVERIFY(close(fused.total, ref.total));
+        QCOMPARE(fused.parts.size(), std::size_t(2));
+        QCOMPARE(fused.parts[0].first, std::string("soft"));
+        QVERIFY(close(fused.parts[0].second, ref.parts[0].second));
+        QVERIFY(close(fused.parts[1].second, ref.parts[1].second));
+        fused.total.backward();
+        ref.total.backward();
+        QVERIFY2(close(s1.grad(), s2.grad()), qPrintable(QString::number(maxDiff(s1.grad(), s2.grad()))));
+        QCOMPARE(fused.total.scalar_type(), type);
+    }
+
+    void fusedKdLossRefusesBadLabels()
+    {
+        const auto s = torch::zeros({2, 3}), t = torch::zeros({2, 3});
+        QVERIFY_THROWS_EXCEPTION(c10::Error, kdLossFused(s, t, torch::tensor({0, 3}, torch::kInt64), 2.0, 0.5));
+        QVERIFY_THROWS_EXCEPTION(c10::Error, kdLossFused(s, torch::zeros({2, 4}), torch::tensor({0, 1}), 2.0, 0.5));
+    }
 };
 
-QTEST_GUILESS_MAIN(TestKdLoss)
-#include "tst_kdloss.moc"
+QTEST_GUILESS_MAIN(TestVanillaKd)
+#include "tst_vanilla_kd.moc"

@@ -1,4 +1,4 @@
-#include "methods/distill.h"
+#include "methods/vanilla_kd.h"
 
 #include "distillery/kd.h"
 
@@ -112,17 +112,6 @@ LossTerms kdLoss(const torch::Tensor &s, const torch::Tensor &t, const torch::Te
 
 namespace {
 
-class CrossEntropy final : public DistillationMethod {
-public:
-    std::string name() const override { return "ce"; }
-    bool needsTeacher() const override { return false; }
-    std::vector<std::string> partNames() const override { return {}; }
-    LossTerms loss(const ModelOutputs &student, const ModelOutputs &, const torch::Tensor &labels) override
-    {
-        return {torch::nn::functional::cross_entropy(student.logits, labels), {}};
-    }
-};
-
 class VanillaKd final : public DistillationMethod {
 public:
     explicit VanillaKd(const DistillConfig &c) : T_(c.temperature), alpha_(c.alpha) {}
@@ -140,16 +129,9 @@ private:
 
 } // namespace
 
-std::unique_ptr<DistillationMethod> makeCrossEntropy()
+std::unique_ptr<DistillationMethod> makeVanillaKd(const DistillConfig &config)
 {
-    return std::make_unique<CrossEntropy>();
-}
-
-std::unique_ptr<DistillationMethod> makeMethod(const DistillConfig &config)
-{
-    if (config.method == "kd")
-        return std::make_unique<VanillaKd>(config);
-    throw ConfigError("distillation.method: unknown method '" + config.method + "' (available: kd)");
+    return std::make_unique<VanillaKd>(config);
 }
 
 } // namespace distillery::detail

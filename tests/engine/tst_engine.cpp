@@ -48,7 +48,7 @@ Experiment imageExperiment()
 
 } // namespace
 
-class TestTraining : public QObject {
+class TestEngine : public QObject {
     Q_OBJECT
 private Q_SLOTS:
     void learnsSyntheticDataQuickly()
@@ -353,5 +353,5 @@ private Q_SLOTS:
     }
 };
 
-QTEST_GUILESS_MAIN(TestTraining)
-#include "tst_training.moc"
+QTEST_GUILESS_MAIN(TestEngine)
+#include "tst_engine.moc"

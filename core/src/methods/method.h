@@ -1,6 +1,8 @@
 // Distillation methods: the loss a stage trains with (internal to core).
 // The trainer knows only this interface, so feature-based methods (hints,
-// attention transfer, DKD) slot in without touching it.
+// attention transfer, DKD) slot in without touching it. Each method lives in
+// a file of its own in this folder; makeMethod (method.cpp) is the one list
+// of them. docs/ARCHITECTURE.md has the recipe for adding one.
 #pragma once
 
 #include "distillery/experiment.h"
@@ -31,18 +33,5 @@ public:
 std::unique_ptr<DistillationMethod> makeCrossEntropy();
 // The method of the distillation stage. Throws ConfigError for an unknown method.
 std::unique_ptr<DistillationMethod> makeMethod(const DistillConfig &config);
-
-// Vanilla KD on tensors: returns {total, soft, hard}, where
-//   soft = T² · kl_div(log_softmax(s/T), log_softmax(t/T), 'batchmean', log_target)
-//   hard = cross_entropy(s, labels),  total = α·soft + (1 − α)·hard.
-// On the CPU this is one pass over the logits forward and one backward
-// (kdLossFused); elsewhere LibTorch's composite ops (kdLossComposite), which
-// also define what the fused pass must compute.
-LossTerms kdLoss(const torch::Tensor &studentLogits, const torch::Tensor &teacherLogits, const torch::Tensor &labels,
-                 double temperature, double alpha);
-LossTerms kdLossFused(const torch::Tensor &studentLogits, const torch::Tensor &teacherLogits,
-                      const torch::Tensor &labels, double temperature, double alpha);
-LossTerms kdLossComposite(const torch::Tensor &studentLogits, const torch::Tensor &teacherLogits,
-                          const torch::Tensor &labels, double temperature, double alpha);
 
 } // namespace distillery::detail

@@ -1,0 +1,141 @@
+#include "engine/pipeline.h"
+
+#include "support/errors.h"
+
+namespace distillery::detail {
+
+namespace fs = std::filesystem;
+
+std::vector<StageKind> stagesOf(const Experiment &exp)
+{
+    std::vector<StageKind> stages{StageKind::Teacher};
+    if (exp.baseline)
+        stages.push_back(StageKind::Baseline);
+    stages.push_back(StageKind::Distillation);
+    return stages;
+}
+
+std::string modelLabel(const ModelSpec &m)
+{
+    if (m.preset.empty())
+        return "custom";
+    if (m.preset == "mlp" && !m.hidden.empty()) {
+        std::string s = "mlp";
+        for (auto h : m.hidden)
+            s += "-" + std::to_string(h);
+        return s;
+    }
+    return m.preset;
+}
+
+namespace {
+
+std::string teacherLabel(const TeacherConfig &t)
+{
+    if (t.source == "torchscript")
+        return "torchscript:" + fs::path(t.path).filename().string();
+    return modelLabel(t.model);
+}
+
+ArchitectureReport checkedReport(const Architecture &layers, const Shape &shape, int classes, const std::string &field)
+{
+    ArchitectureReport report = analyseArchitecture(layers, shape, classes);
+    if (!report.ok)
+        throw InvalidInput(field + ": " + report.error + " (input " + shapeToString(shape) + ")");
+    return report;
+}
+
+} // namespace
+
+Pipeline planPipeline(const Experiment &exp, const LoadedData &data, const torch::Device &device)
+{
+    const Shape &shape = data.summary.inputShape;
+    const int classes = data.summary.classes;
+    Pipeline p;
+    p.resolved = exp;
+    p.stages = stagesOf(exp);
+    if (exp.teacher.source == "run")
+        p.teacher.checkpoint = resolveReusedTeacher(exp, p.resolved);
+    const bool imported = exp.teacher.source == "torchscript";
+    try {
+        if (!imported)
+            p.resolved.teacher.model.layers = resolveModel(p.resolved.teacher.model, classes);
+        p.resolved.student.layers = resolveModel(exp.student, classes);
+    } catch (const ConfigError &e) {
+        throw InvalidInput(std::string("model: ") + e.what());
+    }
+    p.teacher.label = teacherLabel(p.resolved.teacher);
+    if (imported) {
+        // An imported teacher is checked against the data before anything is written.
+        p.teacher.script = loadImportedTeacher(exp, data, device);
+        p.teacher.report.ok = true;
+        p.teacher.report.parameters = p.teacher.script->parameters;
+        p.teacher.report.output = {classes};
+    } else {
+        p.teacher.report = checkedReport(p.resolved.teacher.model.layers, shape, classes, "teacher.model");
+    }
+    p.student = checkedReport(p.resolved.student.layers, shape, classes, "student.model");
+    p.method = makeMethod(exp.distillation);
+    return p;
+}
+
+namespace {
+
+// The baseline and the distilled student, from `initialState`.
+bool runStudentStage(StageEnvironment &env, const Pipeline &p, StageInfo info, const Split &studentTrain,
+                     DistillationMethod &method, const TeacherForward &teacher,
+                     const std::vector<torch::Tensor> &initialState)
+{
+    const Experiment &exp = env.exp;
+    info.model = modelLabel(exp.student);
+    info.epochs = exp.studentTrain.epochs;
+    info.trainSamples = studentTrain.size();
+    info.stepsPerEpoch = stepsPerEpoch(studentTrain.size(), exp.studentTrain.batchSize);
+    if (const StageResult *done = env.resume.finishedStage(info.kind)) {
+        env.recorder.replayStage(info, *done, env.resume.kept);
+        return true;
+    }
+    env.recorder.currentStage = stageName(info.kind);
+    Net student(p.resolved.student.layers, env.data.summary.inputShape);
+    restore(*student, initialState);
+    student->to(env.device);
+    StageJob job{info,    student, exp.studentTrain, studentTrain, method, teacher, p.resolved.teacher.model.layers,
+                 exp.seed + 2, exp.seed + 23};
+    return finishStage(env, runStage(env, job));
+}
+
+} // namespace
+
+bool runStages(StageEnvironment &env, Pipeline &p)
+{
+    const Experiment &exp = env.exp;
+    StageInfo info;
+    info.stageCount = int(p.stages.size());
+
+    torch::manual_seed(exp.seed);
+    TeacherModel teacher = buildTeacher(p.resolved, p.teacher, env.data, env.device);
+    info.kind = StageKind::Teacher;
+    info.index = 0;
+    if (!runTeacherStage(env, p.resolved, p.teacher, teacher, info))
+        return false;
+    freezeTeacher(teacher);
+
+    // Both students start from the same weights and see batches in the same
+    // order, so the difference between them is the loss alone.
+    const Split studentTrain = studentSplit(env.data);
+    torch::manual_seed(exp.seed + 1);
+    env.recorder.currentStage = exp.baseline ? "baseline" : "student";
+    const auto initialState = snapshot(*Net(p.resolved.student.layers, env.data.summary.inputShape));
+    if (exp.baseline) {
+        auto ce = makeCrossEntropy();
+        info.kind = StageKind::Baseline;
+        info.index = 1;
+        if (!runStudentStage(env, p, info, studentTrain, *ce, {}, initialState))
+            return false;
+    }
+    info.kind = StageKind::Distillation;
+    info.index = int(p.stages.size()) - 1;
+    return runStudentStage(env, p, info, studentTrain, *p.method, teacher.forward, initialState);
+}
+
+} // namespace distillery::detail

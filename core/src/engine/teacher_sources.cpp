@@ -1,0 +1,183 @@
+#include "engine/teacher_sources.h"
+
+#include "support/clock.h"
+#include "support/errors.h"
+#include "training/evaluation.h"
+
+#include <sstream>
+
+namespace distillery::detail {
+
+namespace fs = std::filesystem;
+
+fs::path resolveReusedTeacher(const Experiment &exp, Experiment &resolved)
+{
+    const fs::path dir = exp.teacher.run;
+    Experiment earlier;
+    try {
+        earlier = loadExperiment((dir / "config.json").string());
+    } catch (const ConfigError &e) {
+        throw InvalidInput(std::string("teacher.run: ") + e.what());
+    }
+    fs::path checkpoint = dir / "checkpoints" / "teacher.pt";
+    if (!fs::exists(checkpoint))
+        throw InvalidInput("teacher.run: " + checkpoint.string() + " not found (that run has no finished teacher)");
+    resolved.teacher.model = earlier.teacher.model;
+    resolved.teacher.train = earlier.teacher.train;
+    return checkpoint;
+}
+
+namespace {
+
+TeacherForward importedForward(const LoadedScript &script, const Experiment &exp, const LoadedData &data,
+                               const torch::Device &device)
+{
+    torch::jit::Module module = script.module;
+    if (exp.teacher.input == "normalised")
+        return [module](const torch::Tensor &x) mutable { return module.forward({x}).toTensor(); };
+    // The students see normalised inputs; the teacher gets them as read.
+    std::vector<std::int64_t> view(data.summary.inputShape.size() + 1, 1);
+    view[1] = data.summary.inputShape[0];
+    const auto mean = torch::tensor(std::vector<float>(data.mean.begin(), data.mean.end())).view(view).to(device);
+    const auto stdev = torch::tensor(std::vector<float>(data.stdev.begin(), data.stdev.end())).view(view).to(device);
+    return [module, mean, stdev](const torch::Tensor &x) mutable {
+        return module.forward({x * stdev + mean}).toTensor();
+    };
+}
+
+std::string shapeText(const torch::IntArrayRef &sizes)
+{
+    std::ostringstream s;
+    s << sizes;
+    return s.str();
+}
+
+// Throws InvalidInput unless `forward` maps a batch of two inputs to [2, classes] floating-point logits.
+void checkImportedOutputs(const std::string &path, const TeacherForward &forward, const LoadedData &data)
+{
+    const int classes = data.summary.classes;
+    const auto probe = data.train.x.slice(0, 0, 2);
+    const std::string inputShape = shapeText(probe.sizes());
+    torch::Tensor out;
+    try {
+        c10::InferenceMode guard;
+        out = forward(probe);
+    } catch (const std::exception &e) {
+        throw InvalidInput("teacher.path: " + path + ": forward fails on a batch of shape " + inputShape +
+                           " (the data set's input is " + shapeToString(data.summary.inputShape) +
+                           "): " + firstLine(errorText(e)));
+    }
+    if (out.dim() != 2 || out.size(0) != probe.size(0) || out.size(1) != classes)
+        throw InvalidInput("teacher.path: " + path + ": gives outputs of shape " + shapeText(out.sizes()) +
+                           " for a batch of shape " + inputShape + "; the data set has " + std::to_string(classes) +
+                           " classes, so [" + std::to_string(probe.size(0)) + ", " + std::to_string(classes) +
+                           "] is needed");
+    if (!out.is_floating_point())
+        throw InvalidInput("teacher.path: " + path + ": gives " + std::string(c10::toString(out.scalar_type())) +
+                           " outputs, not floating-point logits");
+}
+
+} // namespace
+
+LoadedScript loadImportedTeacher(const Experiment &exp, const LoadedData &data, const torch::Device &device)
+{
+    const std::string &path = exp.teacher.path;
+    if (!fs::is_regular_file(path))
+        throw InvalidInput("teacher.path: " + path + " not found");
+    LoadedScript script;
+    try {
+        script = loadScript(path, device);
+    } catch (const ModelFileError &e) {
+        throw InvalidInput(std::string("teacher.path: ") + e.what());
+    }
+    checkImportedOutputs(path, importedForward(script, exp, data, device), data);
+    return script;
+}
+
+TeacherModel buildTeacher(const Experiment &resolved, const TeacherSource &source, const LoadedData &data,
+                          const torch::Device &device)
+{
+    TeacherModel t;
+    if (source.imported()) {
+        t.forward = importedForward(*source.script, resolved, data, device);
+        return t;
+    }
+    t.net = Net(resolved.teacher.model.layers, data.summary.inputShape);
+    t.net->to(device);
+    t.forward = [net = t.net](const torch::Tensor &x) mutable { return net->forward(x); };
+    return t;
+}
+
+namespace {
+
+// A reused or imported teacher is evaluated, never trained.
+StageResult evaluateGivenTeacher(StageEnvironment &env, const TeacherSource &source, TeacherModel &teacher)
+{
+    const auto t0 = Clock::now();
+    if (!source.imported()) {
+        try {
+            loadCheckpoint(teacher.net, source.checkpoint.string(), env.device);
+        } catch (const ModelFileError &e) {
+            throw InvalidInput(std::string("teacher.run: ") + e.what());
+        }
+        teacher.net->eval();
+    }
+    StageResult r;
+    r.kind = StageKind::Teacher;
+    const Eval val = evaluate(teacher.forward, env.data.validation, env.device, env.mixedPrecision());
+    const Eval test = evaluate(teacher.forward, env.data.test, env.device, env.mixedPrecision());
+    r.bestValAccuracy = val.accuracy;
+    r.testAccuracy = r.finalTestAccuracy = test.accuracy;
+    r.checkpoint = source.imported() ? env.exp.teacher.path : source.checkpoint.string();
+    r.parameters = source.report.parameters;
+    r.multiplyAdds = source.report.multiplyAdds;
+    r.seconds = secondsSince(t0);
+    return r;
+}
+
+} // namespace
+
+bool runTeacherStage(StageEnvironment &env, const Experiment &resolved, const TeacherSource &source,
+                     TeacherModel &teacher, StageInfo info)
+{
+    const Experiment &exp = env.exp;
+    info.model = source.label;
+    info.trainSamples = env.data.train.size();
+    if (const StageResult *done = env.resume.finishedStage(StageKind::Teacher)) {
+        // Resuming after the teacher: its model comes back from its checkpoint.
+        if (!source.imported()) {
+            try {
+                loadCheckpoint(teacher.net, done->checkpoint, env.device);
+            } catch (const ModelFileError &e) {
+                throw InvalidInput(std::string("resume: ") + e.what());
+            }
+        }
+        info.reused = exp.teacher.source != "train";
+        info.epochs = exp.teacher.train.epochs;
+        env.recorder.replayStage(info, *done, env.resume.kept);
+        return true;
+    }
+    if (exp.teacher.source != "train") {
+        info.reused = true;
+        env.recorder.stageStarted(info);
+        finishStage(env, evaluateGivenTeacher(env, source, teacher));
+        return true;
+    }
+    info.epochs = exp.teacher.train.epochs;
+    info.stepsPerEpoch = stepsPerEpoch(env.data.train.size(), exp.teacher.train.batchSize);
+    auto ce = makeCrossEntropy();
+    StageJob job{info, teacher.net, exp.teacher.train, env.data.train, *ce, {}, {}, exp.seed, exp.seed + 11};
+    return finishStage(env, runStage(env, job));
+}
+
+void freezeTeacher(TeacherModel &teacher)
+{
+    if (!teacher.net)
+        return;
+    teacher.net->eval();
+    for (auto &p : teacher.net->parameters())
+        p.set_requires_grad(false);
+    teacher.net->freeze();
+}
+
+} // namespace distillery::detail

@@ -1,0 +1,114 @@
+// The checks of an experiment's values: ranges and consistency, without
+// touching data or files.
+#include "distillery/experiment.h"
+
+#include "experiment/field_error.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace distillery {
+
+namespace {
+
+void checkTrain(const TrainConfig &t, const std::string &path, const std::string &origin)
+{
+    auto fail = [&](const std::string &field, const std::string &msg) { detail::throwFieldError(origin, field, msg); };
+    auto f = [&](const char *k) { return path + "." + k; };
+    if (t.epochs < 1)
+        fail(f("epochs"), "must be >= 1 (got " + std::to_string(t.epochs) + ")");
+    if (t.batchSize < 1)
+        fail(f("batch_size"), "must be >= 1 (got " + std::to_string(t.batchSize) + ")");
+    static const std::vector<std::string> optimizers{"sgd", "adam", "adamw"};
+    if (std::find(optimizers.begin(), optimizers.end(), t.optimizer) == optimizers.end()) {
+        const auto n = nearestName(t.optimizer, optimizers);
+        fail(f("optimizer"), "unknown optimizer '" + t.optimizer + "'" +
+                                 (n.empty() ? " (sgd, adam or adamw)" : "; did you mean '" + n + "'?"));
+    }
+    if (!(t.lr > 0) || !std::isfinite(t.lr))
+        fail(f("lr"), "must be > 0 (got " + std::to_string(t.lr) + ")");
+    if (!(t.momentum >= 0 && t.momentum < 1))
+        fail(f("momentum"), "must be in [0, 1) (got " + std::to_string(t.momentum) + ")");
+    if (t.nesterov && t.optimizer == "sgd" && t.momentum == 0)
+        fail(f("nesterov"), "needs momentum > 0");
+    if (!(t.weightDecay >= 0))
+        fail(f("weight_decay"), "must be >= 0");
+    static const std::vector<std::string> schedules{"constant", "step", "cosine"};
+    if (std::find(schedules.begin(), schedules.end(), t.schedule) == schedules.end()) {
+        const auto n = nearestName(t.schedule, schedules);
+        fail(f("schedule"), "unknown schedule '" + t.schedule + "'" +
+                                (n.empty() ? " (constant, step or cosine)" : "; did you mean '" + n + "'?"));
+    }
+    if (!(t.warmupEpochs >= 0) || t.warmupEpochs > t.epochs)
+        fail(f("warmup_epochs"), "must be between 0 and the number of epochs");
+    if (t.stepEpochs < 1)
+        fail(f("step_epochs"), "must be >= 1");
+    if (!(t.gamma > 0 && t.gamma <= 1))
+        fail(f("gamma"), "must be in (0, 1]");
+}
+
+} // namespace
+
+void validateExperiment(const Experiment &e, const std::string &origin)
+{
+    auto fail = [&](const std::string &field, const std::string &msg) { detail::throwFieldError(origin, field, msg); };
+    if (e.version != 1)
+        fail("version", "this Distillery reads version 1 experiment files (got " + std::to_string(e.version) + ")");
+    if (e.name.empty())
+        fail("name", "must not be empty");
+    static const std::vector<std::string> devices{"auto", "cpu", "cuda"};
+    if (std::find(devices.begin(), devices.end(), e.device) == devices.end())
+        fail("device", "must be auto, cpu or cuda (got '" + e.device + "')");
+    if (e.precision != "fp32" && e.precision != "bf16")
+        fail("precision", "must be fp32 or bf16 (got '" + e.precision +
+                               "'; fp16 is not offered: it needs gradient scaling, which bf16 does not)");
+    if (e.threads < 0)
+        fail("threads", "must be >= 0 (0: all cores)");
+    if (e.blasThreads < 0)
+        fail("blas_threads", "must be >= 0 (0: chosen per stage from the model)");
+    if (e.logEverySteps < 1)
+        fail("log_every_steps", "must be >= 1");
+    const auto &d = e.data;
+    if (!(d.validationFraction >= 0 && d.validationFraction < 1))
+        fail("data.validation_fraction", "must be in [0, 1) (got " + std::to_string(d.validationFraction) + ")");
+    if (d.trainLimit < 0)
+        fail("data.train_limit", "must be >= 0 (0: all)");
+    if (d.studentTrainSize < 0)
+        fail("data.student_train_size", "must be >= 0 (0: all)");
+    if (d.syntheticTrain < 10 || d.syntheticTest < 1)
+        fail("data.synthetic_train", "synthetic data needs at least 10 training and 1 test samples");
+    if (d.syntheticClasses < 2 || d.syntheticClasses > 100)
+        fail("data.synthetic_classes", "must be between 2 and 100");
+    if (d.syntheticFeatures < 2 || d.syntheticFeatures > 256)
+        fail("data.synthetic_features", "must be between 2 and 256");
+    if (e.teacher.source != "train" && e.teacher.source != "run" && e.teacher.source != "torchscript")
+        fail("teacher.source", "must be 'train', 'run' or 'torchscript' (got '" + e.teacher.source + "')");
+    if (e.teacher.source == "torchscript" && e.teacher.path.empty())
+        fail("teacher.path", "the TorchScript file (saved by torch.jit.save) is required with source 'torchscript'");
+    if (e.teacher.input != "raw" && e.teacher.input != "normalised")
+        fail("teacher.input", "must be 'raw' or 'normalised' (got '" + e.teacher.input + "')");
+    if (e.teacher.source == "run" && e.teacher.run.empty())
+        fail("teacher.run", "the folder of the earlier run whose teacher to reuse is required with source 'run'");
+    if (e.teacher.source == "train")
+        checkTrain(e.teacher.train, "teacher.train", origin);
+    checkTrain(e.studentTrain, "student.train", origin);
+    const auto &k = e.distillation;
+    if (k.method != "kd")
+        fail("distillation.method", "unknown method '" + k.method + "' (available: kd)");
+    if (!(k.temperature > 0) || !std::isfinite(k.temperature))
+        fail("distillation.temperature", "must be > 0 (got " + std::to_string(k.temperature) + ")");
+    if (!(k.alpha >= 0 && k.alpha <= 1))
+        fail("distillation.alpha", "must be in [0, 1] (got " + std::to_string(k.alpha) + ")");
+    for (const auto *m : {&e.teacher.model, &e.student}) {
+        const std::string path = m == &e.student ? "student.model" : "teacher.model";
+        if (!(m->dropout >= 0 && m->dropout < 1))
+            fail(path + ".dropout", "must be in [0, 1)");
+        for (std::size_t i = 0; i < m->layers.size(); ++i) {
+            const auto &l = m->layers[i];
+            if (l.type == "dropout" && !(l.p >= 0 && l.p < 1))
+                fail(path + ".layers[" + std::to_string(i) + "].p", "must be in [0, 1)");
+        }
+    }
+}
+
+} // namespace distillery

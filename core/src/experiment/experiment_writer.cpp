@@ -1,0 +1,130 @@
+// Experiments and architectures written out as JSON: the form parseExperiment
+// and parseArchitecture read back.
+#include "distillery/experiment.h"
+
+#include "runs/atomic_file.h"
+
+#include <nlohmann/json.hpp>
+
+namespace distillery {
+
+using nlohmann::json;
+
+namespace {
+
+json layerToJson(const LayerSpec &l)
+{
+    json j{{"type", l.type}};
+    const LayerSpec d;
+    if (l.type == "linear" || l.type == "conv2d" || l.type == "residual")
+        j["out"] = l.out;
+    if (l.kernel != d.kernel)
+        j["kernel"] = l.kernel;
+    if (l.stride != d.stride)
+        j["stride"] = l.stride;
+    if (l.padding != d.padding)
+        j["padding"] = l.padding;
+    if (l.type == "dropout")
+        j["p"] = l.p;
+    if (l.bias != d.bias)
+        j["bias"] = l.bias;
+    return j;
+}
+
+json modelToJson(const ModelSpec &m)
+{
+    json j = json::object();
+    if (!m.preset.empty())
+        j["preset"] = m.preset;
+    if (!m.hidden.empty())
+        j["hidden"] = m.hidden;
+    if (m.dropout != 0.0)
+        j["dropout"] = m.dropout;
+    if (!m.layers.empty()) {
+        j["layers"] = json::array();
+        for (const auto &l : m.layers)
+            j["layers"].push_back(layerToJson(l));
+    }
+    return j;
+}
+
+json trainToJson(const TrainConfig &t)
+{
+    return {{"epochs", t.epochs},           {"batch_size", t.batchSize},     {"optimizer", t.optimizer},
+            {"lr", t.lr},                   {"momentum", t.momentum},        {"nesterov", t.nesterov},
+            {"weight_decay", t.weightDecay}, {"schedule", t.schedule},        {"warmup_epochs", t.warmupEpochs},
+            {"step_epochs", t.stepEpochs},  {"gamma", t.gamma}};
+}
+
+} // namespace
+
+std::string experimentToJson(const Experiment &e)
+{
+    const auto &d = e.data;
+    json data{{"source", d.source}, {"validation_fraction", d.validationFraction}, {"seed", d.seed}};
+    if (!d.path.empty())
+        data["path"] = d.path;
+    if (d.source == "csv") {
+        data["label_column"] = d.labelColumn;
+        if (!d.testPath.empty())
+            data["test_path"] = d.testPath;
+    }
+    if (d.trainLimit)
+        data["train_limit"] = d.trainLimit;
+    if (d.studentTrainSize)
+        data["student_train_size"] = d.studentTrainSize;
+    if (d.source.rfind("synthetic", 0) == 0) {
+        data["synthetic_train"] = d.syntheticTrain;
+        data["synthetic_test"] = d.syntheticTest;
+        data["synthetic_classes"] = d.syntheticClasses;
+        data["synthetic_features"] = d.syntheticFeatures;
+    }
+    json teacher{{"source", e.teacher.source}};
+    if (e.teacher.source == "run")
+        teacher["run"] = e.teacher.run;
+    if (e.teacher.source == "torchscript") {
+        teacher["path"] = e.teacher.path;
+        teacher["input"] = e.teacher.input;
+    }
+    if (!e.teacher.model.preset.empty() || !e.teacher.model.layers.empty())
+        teacher["model"] = modelToJson(e.teacher.model);
+    if (e.teacher.source == "train")
+        teacher["train"] = trainToJson(e.teacher.train);
+    json root{{"version", e.version},
+              {"name", e.name},
+              {"seed", e.seed},
+              {"device", e.device},
+              {"precision", e.precision},
+              {"threads", e.threads},
+              {"blas_threads", e.blasThreads},
+              {"log_every_steps", e.logEverySteps},
+              {"data", data},
+              {"teacher", teacher},
+              {"student", {{"model", modelToJson(e.student)}, {"train", trainToJson(e.studentTrain)}}},
+              {"baseline", e.baseline},
+              {"distillation",
+               {{"method", e.distillation.method},
+                {"temperature", e.distillation.temperature},
+                {"alpha", e.distillation.alpha},
+                {"teacher_cache", e.distillation.teacherCache}}}};
+    return root.dump(2) + "\n";
+}
+
+std::string architectureToJson(const Architecture &layers)
+{
+    json j = json::array();
+    for (const auto &l : layers)
+        j.push_back(layerToJson(l));
+    return j.dump(2);
+}
+
+void saveExperiment(const Experiment &e, const std::string &path)
+{
+    try {
+        detail::writeFileAtomically(path, experimentToJson(e));
+    } catch (const std::exception &ex) {
+        throw ConfigError(ex.what());
+    }
+}
+
+} // namespace distillery

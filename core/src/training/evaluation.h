@@ -1,0 +1,23 @@
+// Loss and accuracy of a model on a split (internal to core).
+#pragma once
+
+#include "data/torch_data.h"
+#include "models/torch_model.h"
+#include "training/trainer.h"
+
+#include <cmath>
+
+namespace distillery::detail {
+
+struct Eval {
+    double loss = std::nan("");        // mean cross-entropy
+    double accuracy = std::nan("");    // top-1; NaN on an empty split
+};
+
+// `forward` on every row of `split`, in batches of kEvalBatch, without gradients.
+Eval evaluate(const TeacherForward &forward, const Split &split, const torch::Device &device, bool mixedPrecision);
+
+// A model in evaluation mode (batch norms folded for the passes, then thawed).
+Eval evaluate(Net &model, const Split &split, const torch::Device &device, bool mixedPrecision);
+
+} // namespace distillery::detail

@@ -1,0 +1,63 @@
+// One stage of a run (internal to core): its epochs of training steps, the
+// reports, the evaluation after each epoch, model selection and the
+// checkpoints that let it resume.
+#pragma once
+
+#include "data/torch_data.h"
+#include "distillery/events.h"
+#include "distillery/experiment.h"
+#include "methods/method.h"
+#include "models/torch_model.h"
+#include "runs/resume.h"
+#include "runs/run_recorder.h"
+#include "training/run_control.h"
+#include "training/trainer.h"
+
+#include <chrono>
+#include <cstdint>
+
+namespace distillery::detail {
+
+// What every stage of a run shares.
+struct StageEnvironment {
+    const Experiment &exp;
+    const LoadedData &data;
+    torch::Device device;
+    RunRecorder &recorder;
+    RunControl &control;
+    const ResumePlan &resume;
+    std::chrono::steady_clock::time_point runStart; // of this session, for the run's time
+    bool mixedPrecision() const { return exp.precision == "bf16"; }
+};
+
+// One stage to train.
+struct StageJob {
+    StageInfo info;                 // kind, position, epochs, steps per epoch
+    Net &model;
+    const TrainConfig &train;
+    const Split &split;             // the rows it learns from
+    DistillationMethod &method;
+    TeacherForward teacher;         // empty when the method needs none
+    Architecture teacherLayers;     // a Distillery teacher's layers, for the thread plan; empty for an imported one
+    std::uint64_t initSeed = 0;     // LibTorch's default generator (dropout) for this stage
+    std::uint64_t shuffleSeed = 0;  // the order of the batches
+};
+
+// Trains the stage to its last epoch or a stop, continuing from its state
+// checkpoint when the run resumes in the middle of it. Leaves the best epoch's
+// weights in the model and in checkpoints/<stage>.pt, and returns the result
+// (Finished or Stopped). When training cannot go on (a non-finite loss, a
+// failed write, memory), the failed stage goes into the recorder's result,
+// what it learnt up to its best epoch is kept where possible, and the error
+// is thrown on (std::bad_alloc as itself).
+StageResult runStage(StageEnvironment &env, const StageJob &job);
+
+// Records a stage that ended (the run's time so far, the event, the summary).
+// True when it finished, false when it stopped or failed.
+bool finishStage(StageEnvironment &env, const StageResult &r);
+
+// Optimisation steps per epoch for `samples` rows in batches of `batchSize`.
+// A last batch of one sample would break batch norm; it is dropped.
+std::int64_t stepsPerEpoch(std::int64_t samples, int batchSize);
+
+} // namespace distillery::detail
