@@ -219,6 +219,12 @@ private Q_SLOTS:
 
         c.labelColumn = "2"; // by index
         QCOMPARE(inspectDataset(c).classes, 3);
+        c.labelColumn = "002";
+        QCOMPARE(inspectDataset(c).classes, 3);
+        for (const char *past : {"4", "10", "99999999999999999999"}) { // the last past int's range
+            c.labelColumn = past;
+            QVERIFY2(errorOf(c).contains("is past the last column (4 columns)"), qPrintable(errorOf(c)));
+        }
         c.labelColumn = "label";
         QVERIFY(errorOf(c).contains("no column named 'label'"));
         c.labelColumn = "species";

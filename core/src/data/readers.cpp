@@ -205,7 +205,11 @@ int labelColumnIndex(const std::string &path, const std::vector<std::string> &he
             labelIndex = int(i);
     if (labelIndex < 0 && !labelColumn.empty() &&
         std::all_of(labelColumn.begin(), labelColumn.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-        labelIndex = std::stoi(labelColumn);
+        // Compared as text first: digits past int's range are past the last column too.
+        const std::string digits = labelColumn.substr(std::min(labelColumn.find_first_not_of('0'), labelColumn.size() - 1));
+        const std::string columns = std::to_string(header.size());
+        const bool past = digits.size() > columns.size() || (digits.size() == columns.size() && digits >= columns);
+        labelIndex = past ? int(header.size()) : std::stoi(digits);
         if (labelIndex >= int(header.size()))
             fail(path, "label column " + labelColumn + " is past the last column (" +
                            std::to_string(header.size()) + " columns)");
