@@ -36,12 +36,12 @@ def functions(lines):
                 end = i + 1
                 while end < len(lines) and lines[end].rstrip() != indent + "}":
                     end += 1
-                # the signature may span lines: start at its first line
+                # the signature may span lines: its continuation lines are
+                # indented deeper; its first line is at the brace's indentation
                 start = j
-                while start > 0 and lines[start - 1].strip() and not lines[start - 1].rstrip().endswith((";", "}", "{")) \
-                        and not lines[start - 1].strip().startswith(("//", "#")) and lines[start - 1].startswith(indent + " "):
+                while start > 0 and lines[start].startswith(indent + " ") and lines[start - 1].strip():
                     start -= 1
-                name = re.split(r"\(", lines[start].strip())[0].split()[-1] if "(" in lines[start] else signature
+                name = lines[start].strip().split("(")[0].split()[-1] if "(" in lines[start] else signature
                 yield name, start + 1, end - start + 1
                 i = end
         i += 1
