@@ -143,6 +143,20 @@ private:
     static void print(const std::string &line) { std::cout << line << std::endl; }
 };
 
+// The distilled student on the classes its transfer set omitted, before and after their biases were raised.
+void printBiasCorrection(const BiasCorrection &b)
+{
+    std::string classes;
+    for (int c : b.classes)
+        classes += (classes.empty() ? "" : ", ") + std::to_string(c);
+    std::printf("\nomitted class%s %s: student %s before, %s after raising %s biases by %.2f (%s)\n",
+                b.classes.size() > 1 ? "es" : "", classes.c_str(), percent(b.omittedAccuracyBefore).c_str(),
+                percent(b.omittedAccuracyAfter).c_str(), b.classes.size() > 1 ? "their" : "its", b.shift,
+                b.chosen ? "chosen on the validation split" : "set in the experiment");
+    std::printf("all classes: student %s before, %s after\n", percent(b.testAccuracyBefore).c_str(),
+                percent(b.testAccuracyAfter).c_str());
+}
+
 void printTable(const RunResult &r)
 {
     std::printf("\n%-10s %10s %12s %12s %12s\n", "model", "test acc", "parameters", "mult-adds", "compression");
@@ -161,6 +175,8 @@ void printTable(const RunResult &r)
     if (baseline && student && baseline->epochsDone > 0 && student->epochsDone > 0)
         std::printf("\ndistilled student vs baseline: %+.2f points on the test set\n",
                     100.0 * (student->testAccuracy - baseline->testAccuracy));
+    if (student && !student->biasCorrection.classes.empty())
+        printBiasCorrection(student->biasCorrection);
     std::printf("run folder: %s (%s, %s)\n", r.runDir.c_str(), statusName(r.status).c_str(), duration(r.seconds).c_str());
 }
 

@@ -108,6 +108,16 @@ private Q_SLOTS:
         QTest::newRow("missing data") << QStringList{demo, "--set", "data.source=mnist", "--set", "data.path=/nonexistent/mnist"}
                                       << "/nonexistent/mnist";
         QTest::newRow("workspace") << QStringList{demo, "--workspace", file} << "workspace: cannot create";
+        QTest::newRow("every class omitted") << QStringList{demo, "--set", "data.omit_classes=[0,1,2,3]"}
+                                             << "data.omit_classes: every class is omitted";
+        QTest::newRow("no such class") << QStringList{demo, "--set", "data.omit_classes=[7]"}
+                                       << "data.omit_classes: there is no class 7 (the data set has 4 classes, 0 to 3)";
+        QTest::newRow("negative max-norm") << QStringList{demo, "--set", "teacher.train.max_norm=-1"}
+                                           << "teacher.train.max_norm: must be >= 0";
+        QTest::newRow("jitter on vectors") << QStringList{demo, "--set", "data.source=synthetic-vectors", "--set",
+                                                          R"(teacher.model={"preset": "mlp"})", "--set",
+                                                          "student.train.jitter=2"}
+                                           << "student.train.jitter: jitter shifts images";
     }
     void badInput()
     {

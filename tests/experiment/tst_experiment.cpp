@@ -30,7 +30,7 @@ private Q_SLOTS:
     {
         QTest::addColumn<QString>("file");
         for (const char *f : {"fashion-mnist-quick.json", "fashion-mnist-hinton.json", "fashion-mnist-few-labels.json",
-                              "synthetic-demo.json"})
+                              "fashion-mnist-omitted-class.json", "fashion-mnist-two-classes.json", "synthetic-demo.json"})
             QTest::newRow(f) << experiments + "/" + f;
     }
     void shippedExperimentsLoad()
@@ -68,6 +68,25 @@ private Q_SLOTS:
         QCOMPARE(parseExperiment(minimal).precision, std::string("fp32"));
     }
 
+    void roundTripKeepsRegularisersAndOmittedClasses()
+    {
+        Experiment e = parseExperiment(minimal);
+        QCOMPARE(e.teacher.train.maxNorm, 0.0);
+        QCOMPARE(e.teacher.train.jitter, 0);
+        QVERIFY(e.data.omitClasses.empty());
+        e.teacher.train.maxNorm = 3.5;
+        e.teacher.train.jitter = 2;
+        e.data.omitClasses = {3, 7};
+        Experiment back = parseExperiment(experimentToJson(e));
+        QCOMPARE(back.teacher.train.maxNorm, 3.5);
+        QCOMPARE(back.teacher.train.jitter, 2);
+        QCOMPARE(back.data.omitClasses, (std::vector<int>{3, 7}));
+        QVERIFY(!back.data.omittedBiasShift); // "auto": chosen on the validation split
+        e.data.omittedBiasShift = 4.25;
+        back = parseExperiment(experimentToJson(e));
+        QCOMPARE(back.data.omittedBiasShift.value_or(-1), 4.25);
+    }
+
     void saveIsAtomicAndReadable()
     {
         QTemporaryDir dir;
@@ -101,6 +120,12 @@ private Q_SLOTS:
         QTest::newRow("device") << "device=tpu" << "device";
         QTest::newRow("blas threads") << "blas_threads=-1" << "blas_threads";
         QTest::newRow("precision") << "precision=fp16" << "precision";
+        QTest::newRow("max-norm < 0") << "teacher.train.max_norm=-1" << "teacher.train.max_norm";
+        QTest::newRow("jitter < 0") << "student.train.jitter=-2" << "student.train.jitter";
+        QTest::newRow("omitted class < 0") << "data.omit_classes=[-1]" << "data.omit_classes";
+        QTest::newRow("omit not a list") << "data.omit_classes=3" << "data.omit_classes";
+        QTest::newRow("bias shift < 0") << "data.omitted_bias_shift=-1" << "data.omitted_bias_shift";
+        QTest::newRow("bias shift word") << "data.omitted_bias_shift=best" << "data.omitted_bias_shift";
         QTest::newRow("method") << "distillation.method=dkd" << "distillation.method";
         QTest::newRow("type") << "distillation.temperature=\"hot\"" << "distillation.temperature";
         QTest::newRow("epochs fraction") << "student.train.epochs=2.5" << "student.train.epochs";

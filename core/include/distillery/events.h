@@ -62,6 +62,18 @@ struct EpochMetrics {
     bool best = false;                  // best validation accuracy so far
 };
 
+// The distilled student's output biases of classes its transfer set omitted,
+// raised after training (Hinton et al. 2015, section 3).
+struct BiasCorrection {
+    std::vector<int> classes;               // empty: no correction
+    double shift = 0.0;                     // added to each of their biases
+    bool chosen = true;                     // on the validation split (false: set by hand)
+    double omittedAccuracyBefore = 0.0;     // test accuracy on the omitted classes' examples
+    double omittedAccuracyAfter = 0.0;
+    double testAccuracyBefore = 0.0;        // on the whole test set
+    double testAccuracyAfter = 0.0;
+};
+
 struct StageResult {
     StageKind kind = StageKind::Teacher;
     RunStatus status = RunStatus::Finished;
@@ -75,6 +87,7 @@ struct StageResult {
     std::int64_t multiplyAdds = 0;
     std::string checkpoint;             // path of the saved model
     int blasThreads = 0;                // as in StageInfo
+    BiasCorrection biasCorrection;      // the kept model has it; testAccuracy is after it
 };
 
 struct RunResult {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -62,6 +63,11 @@ struct TrainConfig {
     double warmupEpochs = 0.0;          // linear warm-up, may be fractional
     int stepEpochs = 10;                // step schedule: decay every N epochs
     double gamma = 0.1;                 // step schedule: decay factor
+    // Regularisers of dropout training (Hinton et al. 2012, 2015):
+    double maxNorm = 0.0;               // each unit's incoming weight norm clipped to this after
+                                        // every step (linear and convolution layers); 0: off
+    int jitter = 0;                     // images shifted by up to this many pixels each way,
+                                        // drawn per sample and step, zeros shifted in; 0: off
 };
 
 struct DataConfig {
@@ -75,6 +81,12 @@ struct DataConfig {
     std::int64_t studentTrainSize = 0;  // transfer set: the students see only N class-balanced
                                         // training samples (0: all)
     std::uint64_t seed = 0;             // split and subset seed
+    // Classes left out of the students' transfer set (the teacher still
+    // learns them); the distilled student's output biases of these classes
+    // are then raised (Hinton et al. 2015, section 3).
+    std::vector<int> omitClasses;
+    // By how much; unset: chosen on the validation split.
+    std::optional<double> omittedBiasShift;
     // synthetic sources
     std::int64_t syntheticTrain = 4000;
     std::int64_t syntheticTest = 1000;

@@ -22,6 +22,7 @@ struct RunInfo {
     double studentTestAccuracy = -1.0;
     std::int64_t teacherParameters = 0;
     std::int64_t studentParameters = 0;
+    BiasCorrection studentBiasCorrection; // omitted classes (data.omit_classes); none: empty classes
     long ownerPid = 0;                  // the live process writing the run, or 0
     double compression() const;         // teacher parameters / student parameters
     // Killed or crashed while running: the summary says running, but no live

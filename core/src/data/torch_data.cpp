@@ -4,6 +4,7 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 
+#include <algorithm>
 #include <filesystem>
 
 namespace distillery {
@@ -228,24 +229,55 @@ Raw loadRaw(const DataConfig &c)
 }
 
 // Class-balanced sample of `n` rows of `y`, in a seeded random order.
-torch::Tensor balancedSubset(const torch::Tensor &y, int classes, std::int64_t n, std::uint64_t seed)
+torch::Tensor balancedSubset(const torch::Tensor &y, const std::vector<int> &classes, std::int64_t n,
+                             std::uint64_t seed)
 {
     auto gen = at::detail::createCPUGenerator(seed + 104729);
     std::vector<torch::Tensor> perClass;
-    for (int c = 0; c < classes; ++c) {
+    for (int c : classes) {
         auto rows = (y == c).nonzero().squeeze(1);
         perClass.push_back(rows.index_select(0, torch::randperm(rows.size(0), gen, torch::kInt64)));
     }
     std::vector<torch::Tensor> picked;
     std::int64_t left = n;
-    for (int c = 0; c < classes; ++c) {
-        const std::int64_t want = left / (classes - c);
-        const std::int64_t take = std::min(want, perClass[c].size(0));
-        picked.push_back(perClass[c].slice(0, 0, take));
+    for (std::size_t i = 0; i < classes.size(); ++i) {
+        const std::int64_t want = left / std::int64_t(classes.size() - i);
+        const std::int64_t take = std::min(want, perClass[i].size(0));
+        picked.push_back(perClass[i].slice(0, 0, take));
         left -= take;
     }
     auto all = torch::cat(picked);
     return all.index_select(0, torch::randperm(all.size(0), gen, torch::kInt64));
+}
+
+// The rows of the training split the students learn from: all of them, or a
+// class-balanced subset (data.student_train_size), without the omitted
+// classes (data.omit_classes). Undefined when that is every row.
+torch::Tensor studentRows(const DataConfig &c, const torch::Tensor &trainY, int classes)
+{
+    std::vector<int> kept;
+    for (int k = 0; k < classes; ++k)
+        if (std::find(c.omitClasses.begin(), c.omitClasses.end(), k) == c.omitClasses.end())
+            kept.push_back(k);
+    for (int k : c.omitClasses)
+        if (k >= classes)
+            throw ConfigError("data.omit_classes: there is no class " + std::to_string(k) + " (the data set has " +
+                              std::to_string(classes) + " classes, 0 to " + std::to_string(classes - 1) + ")");
+    if (kept.empty())
+        throw ConfigError("data.omit_classes: every class is omitted, so the students would have nothing to learn from");
+    const std::int64_t candidates = c.omitClasses.empty()
+                                        ? trainY.size(0)
+                                        : torch::isin(trainY, torch::tensor(c.omitClasses, torch::kInt64))
+                                              .logical_not().sum().item<std::int64_t>();
+    if (c.studentTrainSize > 0 && c.studentTrainSize < candidates) {
+        if (c.studentTrainSize < std::int64_t(kept.size()))
+            throw ConfigError("data.student_train_size: " + std::to_string(c.studentTrainSize) +
+                              " is fewer than one sample per class (" + std::to_string(kept.size()) + " classes)");
+        return balancedSubset(trainY, kept, c.studentTrainSize, c.seed);
+    }
+    if (c.omitClasses.empty())
+        return {};
+    return torch::isin(trainY, torch::tensor(c.omitClasses, torch::kInt64)).logical_not().nonzero().squeeze(1);
 }
 
 } // namespace
@@ -306,15 +338,10 @@ LoadedData loadData(const DataConfig &c, const torch::Device &device)
     s.testSamples = d.test.size();
     auto counts = torch::bincount(trainY, {}, classes);
     s.trainClassCounts.assign(counts.data_ptr<std::int64_t>(), counts.data_ptr<std::int64_t>() + classes);
-    if (c.studentTrainSize > 0 && c.studentTrainSize < d.train.size()) {
-        if (c.studentTrainSize < classes)
-            throw ConfigError("data.student_train_size: " + std::to_string(c.studentTrainSize) +
-                              " is fewer than one sample per class (" + std::to_string(classes) + " classes)");
-        d.studentIndices = balancedSubset(trainY, classes, c.studentTrainSize, c.seed).to(device);
-        s.studentTrainSamples = d.studentIndices.size(0);
-    } else {
-        s.studentTrainSamples = s.trainSamples;
-    }
+    const torch::Tensor rows = studentRows(c, trainY, classes);
+    if (rows.defined())
+        d.studentIndices = rows.to(device);
+    s.studentTrainSamples = rows.defined() ? rows.size(0) : s.trainSamples;
     return d;
 }
 

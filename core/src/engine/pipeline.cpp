@@ -1,6 +1,8 @@
 #include "engine/pipeline.h"
 
+#include "runs/stage_state.h"
 #include "support/errors.h"
+#include "training/bias_correction.h"
 
 namespace distillery::detail {
 
@@ -45,6 +47,22 @@ ArchitectureReport checkedReport(const Architecture &layers, const Shape &shape,
     return report;
 }
 
+// Settings that depend on the data or the models, checked before anything is written.
+void checkAgainstData(const Experiment &exp, const Pipeline &p, const Shape &shape)
+{
+    const bool images = shape.size() == 3;
+    const std::pair<const TrainConfig *, const char *> stages[] = {{&exp.teacher.train, "teacher.train.jitter"},
+                                                                    {&exp.studentTrain, "student.train.jitter"}};
+    for (const auto &[train, field] : stages)
+        if (train->jitter > 0 && !images && !(train == &exp.teacher.train && exp.teacher.source != "train"))
+            throw InvalidInput(std::string(field) + ": jitter shifts images, and this data set's samples are " +
+                               shapeToString(shape) + " vectors");
+    const Architecture &student = p.resolved.student.layers;
+    if (!exp.data.omitClasses.empty() && (student.empty() || student.back().type != "linear" || !student.back().bias))
+        throw InvalidInput("data.omit_classes: the omitted classes' output biases are raised after training, so the "
+                           "student's last layer must be linear with a bias (student.model)");
+}
+
 } // namespace
 
 Pipeline planPipeline(const Experiment &exp, const LoadedData &data, const torch::Device &device)
@@ -75,6 +93,7 @@ Pipeline planPipeline(const Experiment &exp, const LoadedData &data, const torch
         p.teacher.report = checkedReport(p.resolved.teacher.model.layers, shape, classes, "teacher.model");
     }
     p.student = checkedReport(p.resolved.student.layers, shape, classes, "student.model");
+    checkAgainstData(exp, p, shape);
     p.method = makeMethod(exp.distillation);
     return p;
 }
@@ -101,7 +120,17 @@ bool runStudentStage(StageEnvironment &env, const Pipeline &p, StageInfo info, c
     student->to(env.device);
     StageJob job{info,    student, exp.studentTrain, studentTrain, method, teacher, p.resolved.teacher.model.layers,
                  exp.seed + 2, exp.seed + 23};
-    return finishStage(env, runStage(env, job));
+    StageResult r = runStage(env, job);
+    if (info.kind == StageKind::Distillation && !exp.data.omitClasses.empty() && r.status == RunStatus::Finished &&
+        r.epochsDone > 0) {
+        // The kept model, with the omitted classes' biases raised, replaces the stage's checkpoint.
+        r.biasCorrection = correctOmittedBiases(student, env.data, exp.data, env.device, env.mixedPrecision());
+        r.testAccuracy = r.biasCorrection.testAccuracyAfter;
+        torch::serialize::OutputArchive archive;
+        student->save(archive);
+        saveArchive(archive, r.checkpoint);
+    }
+    return finishStage(env, r);
 }
 
 } // namespace

@@ -200,6 +200,8 @@ void readTrain(const json &j, const std::string &path, const std::string &origin
     r.read("warmup_epochs", t.warmupEpochs);
     r.read("step_epochs", t.stepEpochs);
     r.read("gamma", t.gamma);
+    r.read("max_norm", t.maxNorm);
+    r.read("jitter", t.jitter);
     r.finish();
 }
 
@@ -221,6 +223,22 @@ void readData(const json &j, const std::string &origin, DataConfig &d)
     r.read("train_limit", d.trainLimit);
     r.read("student_train_size", d.studentTrainSize);
     r.read("seed", d.seed);
+    if (const json *omit = r.find("omit_classes")) {
+        if (!omit->is_array())
+            r.error(r.field("omit_classes"), "must be a list of class indices, e.g. [3]");
+        d.omitClasses.clear();
+        for (const auto &c : *omit) {
+            if (!c.is_number_integer() || c.get<std::int64_t>() < 0 || c.get<std::int64_t>() > 100000)
+                r.error(r.field("omit_classes"), "class indices are whole numbers from 0 (got " + c.dump() + ")");
+            d.omitClasses.push_back(int(c.get<std::int64_t>()));
+        }
+    }
+    if (const json *shift = r.find("omitted_bias_shift")) {
+        if (shift->is_number())
+            d.omittedBiasShift = shift->get<double>();
+        else if (!(shift->is_string() && shift->get<std::string>() == "auto"))
+            r.error(r.field("omitted_bias_shift"), "must be a number or \"auto\" (chosen on the validation split)");
+    }
     r.read("synthetic_train", d.syntheticTrain);
     r.read("synthetic_test", d.syntheticTest);
     r.read("synthetic_classes", d.syntheticClasses);

@@ -45,6 +45,10 @@ void checkTrain(const TrainConfig &t, const std::string &path, const std::string
         fail(f("step_epochs"), "must be >= 1");
     if (!(t.gamma > 0 && t.gamma <= 1))
         fail(f("gamma"), "must be in (0, 1]");
+    if (!(t.maxNorm >= 0) || !std::isfinite(t.maxNorm))
+        fail(f("max_norm"), "must be >= 0 (0: off; got " + std::to_string(t.maxNorm) + ")");
+    if (t.jitter < 0 || t.jitter > 16)
+        fail(f("jitter"), "must be between 0 (off) and 16 pixels (got " + std::to_string(t.jitter) + ")");
 }
 
 } // namespace
@@ -75,6 +79,11 @@ void validateExperiment(const Experiment &e, const std::string &origin)
         fail("data.train_limit", "must be >= 0 (0: all)");
     if (d.studentTrainSize < 0)
         fail("data.student_train_size", "must be >= 0 (0: all)");
+    for (int c : d.omitClasses)
+        if (c < 0)
+            fail("data.omit_classes", "class indices start at 0 (got " + std::to_string(c) + ")");
+    if (d.omittedBiasShift && !(*d.omittedBiasShift >= 0 && std::isfinite(*d.omittedBiasShift)))
+        fail("data.omitted_bias_shift", "must be >= 0, or \"auto\" (got " + std::to_string(*d.omittedBiasShift) + ")");
     if (d.syntheticTrain < 10 || d.syntheticTest < 1)
         fail("data.synthetic_train", "synthetic data needs at least 10 training and 1 test samples");
     if (d.syntheticClasses < 2 || d.syntheticClasses > 100)

@@ -53,7 +53,8 @@ json trainToJson(const TrainConfig &t)
     return {{"epochs", t.epochs},           {"batch_size", t.batchSize},     {"optimizer", t.optimizer},
             {"lr", t.lr},                   {"momentum", t.momentum},        {"nesterov", t.nesterov},
             {"weight_decay", t.weightDecay}, {"schedule", t.schedule},        {"warmup_epochs", t.warmupEpochs},
-            {"step_epochs", t.stepEpochs},  {"gamma", t.gamma}};
+            {"step_epochs", t.stepEpochs},  {"gamma", t.gamma},              {"max_norm", t.maxNorm},
+            {"jitter", t.jitter}};
 }
 
 } // namespace
@@ -73,6 +74,10 @@ std::string experimentToJson(const Experiment &e)
         data["train_limit"] = d.trainLimit;
     if (d.studentTrainSize)
         data["student_train_size"] = d.studentTrainSize;
+    if (!d.omitClasses.empty()) {
+        data["omit_classes"] = d.omitClasses;
+        data["omitted_bias_shift"] = d.omittedBiasShift ? json(*d.omittedBiasShift) : json("auto");
+    }
     if (d.source.rfind("synthetic", 0) == 0) {
         data["synthetic_train"] = d.syntheticTrain;
         data["synthetic_test"] = d.syntheticTest;

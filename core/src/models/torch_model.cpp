@@ -200,6 +200,13 @@ void NetImpl::thaw()
             std::dynamic_pointer_cast<ResidualBlockImpl>(body_->ptr(i))->thaw();
 }
 
+torch::Tensor NetImpl::outputBias()
+{
+    if (linear_.empty() || !linear_.back() || !linear_.back()->options.bias())
+        return {};
+    return linear_.back()->bias;
+}
+
 torch::Tensor NetImpl::run(torch::Tensor x, bool frozen)
 {
     bool own = false; // whether x is this forward's own result, which a frozen ReLU may overwrite

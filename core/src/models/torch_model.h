@@ -34,6 +34,10 @@ public:
     // again after changing them.
     void freeze();
     void thaw();
+
+    // The last layer's bias when that layer is linear (one value per class),
+    // else an undefined tensor. Changing it changes the net's outputs.
+    torch::Tensor outputBias();
     bool frozen() const { return !folded_.empty(); }
 
 private:

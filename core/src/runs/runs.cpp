@@ -63,6 +63,27 @@ double numberOr(const json &j, const char *key, double fallback)
     return it != j.end() && it->is_number() ? it->get<double>() : fallback;
 }
 
+// A stage's bias_correction (in a stage_finished event or summary.json's
+// stages), as far as it is well formed.
+void readBiasCorrection(const json &j, BiasCorrection &b)
+{
+    const auto it = j.find("bias_correction");
+    if (it == j.end() || !it->is_object())
+        return;
+    const json &c = *it;
+    if (const auto classes = c.find("classes"); classes != c.end() && classes->is_array())
+        for (const auto &k : *classes)
+            if (k.is_number_integer() && k.get<std::int64_t>() >= 0 && k.get<std::int64_t>() < (1 << 20))
+                b.classes.push_back(int(k.get<std::int64_t>()));
+    b.shift = numberOr(c, "shift", 0.0);
+    const auto chosenOn = c.find("chosen_on");
+    b.chosen = !(chosenOn != c.end() && chosenOn->is_string() && chosenOn->get<std::string>() == "experiment");
+    b.omittedAccuracyBefore = numberOr(c, "omitted_accuracy_before", std::nan(""));
+    b.omittedAccuracyAfter = numberOr(c, "omitted_accuracy_after", std::nan(""));
+    b.testAccuracyBefore = numberOr(c, "test_accuracy_before", std::nan(""));
+    b.testAccuracyAfter = numberOr(c, "test_accuracy_after", std::nan(""));
+}
+
 json partsJson(const std::vector<NamedValue> &parts)
 {
     json j = json::object();
@@ -98,7 +119,18 @@ json archJson(const ArchitectureReport &r)
     return {{"parameters", r.parameters}, {"multiply_adds", r.multiplyAdds}};
 }
 
-json stageResultJson(const StageResult &e)
+json biasCorrectionJson(const BiasCorrection &b)
+{
+    return {{"classes", b.classes},
+            {"shift", b.shift},
+            {"chosen_on", b.chosen ? "validation" : "experiment"},
+            {"omitted_accuracy_before", number(b.omittedAccuracyBefore)},
+            {"omitted_accuracy_after", number(b.omittedAccuracyAfter)},
+            {"test_accuracy_before", number(b.testAccuracyBefore)},
+            {"test_accuracy_after", number(b.testAccuracyAfter)}};
+}
+
+json stageResultFields(const StageResult &e)
 {
     return {{"stage", stageName(e.kind)},          {"status", statusName(e.status)},
             {"epochs_done", e.epochsDone},         {"best_epoch", e.bestEpoch},
@@ -106,6 +138,14 @@ json stageResultJson(const StageResult &e)
             {"final_test_accuracy", number(e.finalTestAccuracy)}, {"seconds", e.seconds},
             {"parameters", e.parameters},          {"multiply_adds", e.multiplyAdds},
             {"checkpoint", e.checkpoint}, {"blas_threads", e.blasThreads}};
+}
+
+json stageResultJson(const StageResult &e)
+{
+    json j = stageResultFields(e);
+    if (!e.biasCorrection.classes.empty())
+        j["bias_correction"] = biasCorrectionJson(e.biasCorrection);
+    return j;
 }
 
 } // namespace
@@ -258,6 +298,8 @@ void readRunInfoInto(const std::string &runDir, RunInfo &info)
         info.teacherTestAccuracy = acc("teacher");
         info.baselineTestAccuracy = acc("baseline");
         info.studentTestAccuracy = acc("student");
+        if (auto student = st->find("student"); student != st->end() && student->is_object())
+            readBiasCorrection(*student, info.studentBiasCorrection);
     }
 }
 } // namespace
@@ -345,6 +387,7 @@ void readMetricsLine(const json &j, RunMetrics &m)
             r.multiplyAdds = j.value("multiply_adds", std::int64_t(0));
             r.checkpoint = j.value("checkpoint", std::string());
             r.blasThreads = j.value("blas_threads", 0);
+            readBiasCorrection(j, r.biasCorrection);
             m.stageResults.push_back(r);
         }
     }

@@ -30,6 +30,18 @@ Eval evaluate(const TeacherForward &forward, const Split &split, const torch::De
     return e;
 }
 
+torch::Tensor logitsOf(const TeacherForward &forward, const Split &split, const torch::Device &device,
+                       bool mixedPrecision)
+{
+    c10::InferenceMode guard;
+    std::vector<torch::Tensor> out;
+    for (std::int64_t i = 0; i < split.size(); i += kEvalBatch) {
+        Autocast autocast(mixedPrecision, device);
+        out.push_back(forward(split.x.slice(0, i, std::min(i + kEvalBatch, split.size()))).to(torch::kFloat));
+    }
+    return out.empty() ? torch::empty({0}, torch::TensorOptions().device(device)) : torch::cat(out);
+}
+
 Eval evaluate(Net &model, const Split &split, const torch::Device &device, bool mixedPrecision)
 {
     model->freeze(); // eval mode; batch norms folded for the evaluation's forward passes

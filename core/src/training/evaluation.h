@@ -17,6 +17,10 @@ struct Eval {
 // `forward` on every row of `split`, in batches of kEvalBatch, without gradients.
 Eval evaluate(const TeacherForward &forward, const Split &split, const torch::Device &device, bool mixedPrecision);
 
+// `forward`'s logits (as float) for every row of `split`, in batches of kEvalBatch.
+torch::Tensor logitsOf(const TeacherForward &forward, const Split &split, const torch::Device &device,
+                       bool mixedPrecision);
+
 // A model in evaluation mode (batch norms folded for the passes, then thawed).
 Eval evaluate(Net &model, const Split &split, const torch::Device &device, bool mixedPrecision);
 

@@ -91,10 +91,12 @@ StageRun::StageRun(StageEnvironment &env, const StageJob &job)
     nAcc_ = std::int64_t(partNames_.size()) + 2; // total, parts..., correct
 }
 
-// The teacher's logits are computed once for the whole split, not per batch.
+// The teacher's logits are computed once for the whole split, not per batch:
+// exact only when the student sees the inputs unchanged, so a jittered stage
+// runs the teacher on each batch as the student sees it.
 bool usesCache(const StageEnvironment &env, const StageJob &job)
 {
-    return job.method.needsTeacher() && job.teacher && env.exp.distillation.teacherCache;
+    return job.method.needsTeacher() && job.teacher && env.exp.distillation.teacherCache && job.train.jitter == 0;
 }
 
 // Splits the cores between LibTorch's and OpenBLAS's threads for this stage's
@@ -131,7 +133,8 @@ void StageRun::start()
     if (usesCache(env_, job_))
         cache_ = teacherLogits(job_.teacher, job_.split, env_.mixedPrecision());
     context_ = std::make_unique<StepContext>(StepContext{job_.model, *optimizer_, job_.method, job_.teacher, cache_,
-                                                         job_.split, env_.mixedPrecision()});
+                                                         job_.split, env_.mixedPrecision(), job_.train.jitter,
+                                                         job_.train.maxNorm});
     // A stage resumed mid-way has its start in the file already.
     env_.recorder.stageStarted(started, !env_.resume.midStage(job_.info.kind));
     if (env_.resume.midStage(job_.info.kind))

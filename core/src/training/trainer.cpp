@@ -1,12 +1,15 @@
 #include "training/trainer.h"
 
+#include "data/augment.h"
+#include "training/max_norm.h"
+
 #include <ATen/autocast_mode.h>
 
 namespace distillery::detail {
 
 void trainStep(StepContext &c, const torch::Tensor &idx, torch::Tensor &acc)
 {
-    auto x = c.train.x.index_select(0, idx);
+    auto x = jitterImages(c.train.x.index_select(0, idx), c.jitter);
     auto y = c.train.y.index_select(0, idx);
     ModelOutputs student, teacher;
     {
@@ -34,6 +37,8 @@ void trainStep(StepContext &c, const torch::Tensor &idx, torch::Tensor &acc)
             p.mutable_grad().reset();
     terms.total.backward();
     c.optimizer.step();
+    if (c.maxNorm > 0)
+        applyMaxNorm(c.model->parameters(), c.maxNorm);
 
     // {total, parts..., correct}, the losses weighted by the batch's rows: a
     // handful of small operations on the device, no synchronisation and no
