@@ -4,6 +4,8 @@
 #include "distillery/kd.h"
 #include "methods/vanilla_kd.h"
 
+#include "torch_testutil.h"
+
 #include <QtTest/QtTest>
 
 #include <cmath>
@@ -13,10 +15,7 @@ using namespace distillery::detail;
 
 namespace {
 
-double maxDiff(const torch::Tensor &a, const torch::Tensor &b)
-{
-    return (a - b).abs().max().item<double>();
-}
+using testutil::maxDiff;
 
 std::vector<double> softmax(const std::vector<double> &z, double T)
 {

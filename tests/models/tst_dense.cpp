@@ -3,6 +3,7 @@
 // inference paths, NaN, empty batches, and where they fall back.
 #include "models/dense.h"
 #include "testutil.h"
+#include "torch_testutil.h"
 
 #include <QtTest/QtTest>
 
@@ -11,10 +12,7 @@ using namespace distillery::detail;
 
 namespace {
 
-double maxDiff(const torch::Tensor &a, const torch::Tensor &b)
-{
-    return (a - b).abs().max().item<double>();
-}
+using testutil::maxDiff;
 
 using testutil::layer;
 

@@ -4,6 +4,7 @@
 // by one.
 #include "models/torch_model.h"
 #include "testutil.h"
+#include "torch_testutil.h"
 
 #include <QtTest/QtTest>
 
@@ -12,10 +13,7 @@ using namespace distillery::detail;
 
 namespace {
 
-double maxDiff(const torch::Tensor &a, const torch::Tensor &b)
-{
-    return (a - b).abs().max().item<double>();
-}
+using testutil::maxDiff;
 
 using testutil::layer;
 

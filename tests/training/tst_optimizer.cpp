@@ -2,20 +2,14 @@
 // torch::optim::SGD: the same updates, and a state that checkpoints restore.
 #include "training/optimizer.h"
 #include "testutil.h"
+#include "torch_testutil.h"
 
 #include <QtTest/QtTest>
 
 using namespace distillery;
 using namespace distillery::detail;
 
-namespace {
-
-double maxDiff(const torch::Tensor &a, const torch::Tensor &b)
-{
-    return (a - b).abs().max().item<double>();
-}
-
-} // namespace
+using testutil::maxDiff;
 
 class TestOptimizer : public QObject {
     Q_OBJECT
