@@ -21,8 +21,17 @@ QString drawRunCurves(const QString &runDir, const QString &pngPath)
     auto *title = new QCPTextElement(&plot, QObject::tr("Training loss and accuracy per epoch"),
                                      QFont(plot.font().family(), 11, QFont::Bold));
     plot.plotLayout()->addElement(0, 0, title);
+    // The legend in a row under the title, where it covers no curve.
+    auto *legend = new QCPLegend;
+    plot.plotLayout()->addElement(1, 0, legend);
+    plot.plotLayout()->setRowStretchFactor(0, 0.001);
+    plot.plotLayout()->setRowStretchFactor(1, 0.001);
+    legend->setFillOrder(QCPLayoutGrid::foColumnsFirst);
+    legend->setWrap(6);
+    legend->setBorderPen(Qt::NoPen);
+    legend->setLayer(QStringLiteral("legend"));
     auto *row = new QCPLayoutGrid;
-    plot.plotLayout()->addElement(1, 0, row);
+    plot.plotLayout()->addElement(2, 0, row);
     auto *lossRect = new QCPAxisRect(&plot);
     auto *accRect = new QCPAxisRect(&plot);
     row->addElement(0, 0, lossRect);
@@ -32,10 +41,6 @@ QString drawRunCurves(const QString &runDir, const QString &pngPath)
     accRect->axis(QCPAxis::atBottom)->setLabel(QObject::tr("epoch"));
     accRect->axis(QCPAxis::atLeft)->setLabel(QObject::tr("accuracy (%)"));
 
-    auto *legend = new QCPLegend;
-    accRect->insetLayout()->addElement(legend, Qt::AlignBottom | Qt::AlignRight);
-    legend->setLayer(QStringLiteral("legend"));
-    legend->setBrush(QColor(255, 255, 255, 220));
 
     for (StageKind kind : {StageKind::Teacher, StageKind::Baseline, StageKind::Distillation}) {
         QVector<double> epoch, loss, val, test;

@@ -43,10 +43,21 @@ DataEditor::DataEditor(QWidget *parent) : QGroupBox(tr("Data"), parent)
     samples_ = new QHBoxLayout(strip);
     samples_->setContentsMargins(0, 0, 0, 0);
     samples_->setSpacing(2);
-    f->addRow(tr("Source"), source_);
-    f->addRow(tr("Path"), pathRow);
-    f->addRow(tr("Validation"), validation_);
-    f->addRow(tr("Student samples"), transfer_);
+    // Two rows of fields, the samples and one line of numbers: the data set
+    // is in view with the models and the distillation settings under it.
+    pathRow->insertWidget(0, source_);
+    auto *splitRow = new QHBoxLayout;
+    splitRow->addWidget(validation_, 1);
+    splitRow->addSpacing(8);
+    auto *transferLabel = new QLabel(tr("Student samples"), this);
+    transferLabel->setBuddy(transfer_);
+    splitRow->addWidget(transferLabel);
+    splitRow->addWidget(transfer_, 1);
+    auto *sourceLabel = new QLabel(tr("&Source"), this);
+    sourceLabel->setBuddy(source_);
+    f->setVerticalSpacing(4);
+    f->addRow(sourceLabel, pathRow);
+    f->addRow(tr("Validation"), splitRow);
     f->addRow(strip);
     f->addRow(info_);
 
@@ -157,7 +168,11 @@ void DataEditor::showPreview(int generation, const DatasetPreview &preview, cons
         const QImage::Format format = img.channels == 3 ? QImage::Format_RGB888 : QImage::Format_Grayscale8;
         QImage image(img.pixels.data(), img.width, img.height, img.width * img.channels, format);
         auto *label = new QLabel;
-        label->setPixmap(QPixmap::fromImage(image.scaled(36, 36, Qt::KeepAspectRatio, Qt::SmoothTransformation)));
+        // Sharp on a high-DPI screen: scaled to the device's pixels, not the layout's.
+        const qreal dpr = devicePixelRatioF();
+        QPixmap pixmap = QPixmap::fromImage(image.scaled(QSize(36, 36) * dpr, Qt::KeepAspectRatio, Qt::SmoothTransformation));
+        pixmap.setDevicePixelRatio(dpr);
+        label->setPixmap(pixmap);
         label->setToolTip(QString::fromStdString(s.classNames.at(std::size_t(img.label))));
         samples_->addWidget(label);
     }
@@ -166,17 +181,20 @@ void DataEditor::showPreview(int generation, const DatasetPreview &preview, cons
     for (std::size_t i = 0; i < s.classNames.size(); ++i)
         classes << QStringLiteral("%1 (%2)").arg(QString::fromStdString(s.classNames[i]).toHtmlEscaped())
                        .arg(i < s.trainClassCounts.size() ? s.trainClassCounts[i] : 0);
-    info_->setText(tr("%1<br>%2 train · %3 validation · %4 test · input %5<br>%6 classes: %7")
-                       .arg(QString::fromStdString(s.description).toHtmlEscaped())
+    info_->setText(tr("%1 train · %2 validation · %3 test · input %4 · %5 classes")
                        .arg(s.trainSamples)
                        .arg(s.validationSamples)
                        .arg(s.testSamples)
                        .arg(QString::fromStdString(shapeToString(s.inputShape)))
-                       .arg(s.classes)
-                       .arg(classes.join(QStringLiteral(", "))) +
+                       .arg(s.classes) +
                    (s.studentTrainSamples != s.trainSamples
-                        ? tr("<br>students learn from %1 samples").arg(s.studentTrainSamples)
+                        ? tr("; students learn from %1").arg(s.studentTrainSamples)
                         : QString()));
+    // The description and the classes with their counts on demand.
+    info_->setToolTip(tr("%1<br>%2 classes: %3")
+                          .arg(QString::fromStdString(s.description).toHtmlEscaped())
+                          .arg(s.classes)
+                          .arg(classes.join(QStringLiteral(", "))));
     ready_ = true;
     Q_EMIT loaded();
 }

@@ -2,6 +2,7 @@
 
 #include "dataeditor.h"
 #include "format.h"
+#include "machineeditor.h"
 #include "modeleditor.h"
 #include "traineditor.h"
 
@@ -40,14 +41,20 @@ double sliderToTemperature(int v) { return 0.5 * std::pow(10.0, v / 50.0); }
 
 ExperimentPanel::ExperimentPanel(QWidget *parent) : QScrollArea(parent)
 {
+    // What the experiment is comes first, in the order of the work: the data,
+    // the teacher, the student, and how one is distilled into the other. The
+    // machine it runs on is a folded line at the end.
     auto *content = new QWidget(this);
     auto *layout = new QVBoxLayout(content);
-    layout->addWidget(makeGeneralBox());
+    layout->setSpacing(4);
+    layout->addLayout(makeNameRow());
     data_ = new DataEditor;
     layout->addWidget(data_);
     layout->addWidget(makeTeacherBox());
     layout->addWidget(makeStudentBox());
     layout->addWidget(makeDistillationBox());
+    machine_ = new MachineEditor;
+    layout->addWidget(machine_);
     layout->addStretch();
 
     setWidget(content);
@@ -56,6 +63,7 @@ ExperimentPanel::ExperimentPanel(QWidget *parent) : QScrollArea(parent)
     setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
 
     connect(data_, &DataEditor::changed, this, &ExperimentPanel::emitChanged);
+    connect(machine_, &MachineEditor::changed, this, &ExperimentPanel::emitChanged);
     connect(data_, &DataEditor::loaded, this, [this] {
         teacher_->setDataShape(data_->summary().inputShape, data_->summary().classes);
         student_->setDataShape(data_->summary().inputShape, data_->summary().classes);
@@ -79,62 +87,24 @@ const DatasetSummary &ExperimentPanel::dataSummary() const
     return data_->summary();
 }
 
-QGroupBox *ExperimentPanel::makeGeneralBox()
+QHBoxLayout *ExperimentPanel::makeNameRow()
 {
-    auto *box = new QGroupBox(tr("Experiment"));
-    auto *f = new QFormLayout(box);
-    name_ = new QLineEdit(box);
-    seed_ = new QSpinBox(box);
-    seed_->setRange(0, 1 << 30);
-    seed_->setToolTip(tr("The same seed gives the same numbers on the CPU, run after run"));
-    device_ = new QComboBox(box);
-    device_->addItem(tr("auto"), QStringLiteral("auto"));
-    device_->addItem(tr("CPU"), QStringLiteral("cpu"));
-    device_->addItem(tr("CUDA"), QStringLiteral("cuda"));
-    if (!cudaAvailable()) {
-        device_->setItemData(2, false, Qt::UserRole - 1); // disabled item
-        device_->setItemText(2, tr("CUDA (no device seen)"));
-    }
-    device_->setToolTip(tr("auto uses a CUDA GPU where LibTorch sees one, else the CPU"));
-    precision_ = new QComboBox(box);
-    precision_->setObjectName(QStringLiteral("precision"));
-    precision_->addItem(tr("float32"), QStringLiteral("fp32"));
-    precision_->addItem(tr("mixed bfloat16"), QStringLiteral("bf16"));
-    precision_->setToolTip(tr("Mixed bfloat16 runs matrix products and convolutions in bfloat16 (autocast), "
-                              "with float weights and losses. Faster on GPUs with bfloat16 units; on CPUs "
-                              "without them it is slower."));
-    threads_ = new QSpinBox(box);
-    threads_->setRange(0, 256);
-    threads_->setSpecialValueText(tr("all cores (%1)").arg(effectiveThreads(0)));
-    f->addRow(tr("Name"), name_);
-    f->addRow(tr("Seed"), seed_);
-    f->addRow(tr("Device"), device_);
-    f->addRow(tr("Precision"), precision_);
-    blasThreads_ = new QSpinBox(box);
-    blasThreads_->setRange(0, 256);
-    blasThreads_->setSpecialValueText(tr("auto (per stage)"));
-    blasThreads_->setToolTip(distillery::oneDnnLinearLayers()
-                                 ? tr("Threads of OpenBLAS's own pool. This build runs linear layers through "
-                                      "oneDNN on the CPU threads, so OpenBLAS has little to do: auto gives it one.")
-                                 : tr("Threads of OpenBLAS's own pool for matrix products. Auto gives them the cores "
-                                      "for fully connected models and one thread for convolutional ones."));
-    f->addRow(tr("CPU threads"), threads_);
-    f->addRow(tr("BLAS threads"), blasThreads_);
-
-    auto changed = [this] { emitChanged(); };
-    connect(name_, &QLineEdit::textChanged, this, changed);
-    connect(seed_, qOverload<int>(&QSpinBox::valueChanged), this, changed);
-    connect(device_, qOverload<int>(&QComboBox::currentIndexChanged), this, changed);
-    connect(precision_, qOverload<int>(&QComboBox::currentIndexChanged), this, changed);
-    connect(threads_, qOverload<int>(&QSpinBox::valueChanged), this, changed);
-    connect(blasThreads_, qOverload<int>(&QSpinBox::valueChanged), this, changed);
-    return box;
+    auto *row = new QHBoxLayout;
+    name_ = new QLineEdit;
+    name_->setToolTip(tr("Names the experiment's runs and the window"));
+    auto *label = new QLabel(tr("&Name"));
+    label->setBuddy(name_);
+    row->addWidget(label);
+    row->addWidget(name_, 1);
+    connect(name_, &QLineEdit::textChanged, this, [this] { emitChanged(); });
+    return row;
 }
 
 QGroupBox *ExperimentPanel::makeTeacherBox()
 {
     auto *box = new QGroupBox(tr("Teacher"));
     auto *l = new QVBoxLayout(box);
+    l->setSpacing(2);
     auto *sourceRow = new QHBoxLayout;
     teacherSource_ = new QComboBox(box);
     teacherSource_->addItem(tr("Train a new teacher"), QStringLiteral("train"));
@@ -146,6 +116,7 @@ QGroupBox *ExperimentPanel::makeTeacherBox()
     teacherLocation_ = new QLineEdit(box);
     auto *browse = new QToolButton(box);
     browse->setText(tr("…"));
+    teacherBrowse_ = browse;
     sourceRow->addWidget(teacherSource_);
     sourceRow->addWidget(teacherLocation_, 1);
     sourceRow->addWidget(browse);
@@ -154,7 +125,7 @@ QGroupBox *ExperimentPanel::makeTeacherBox()
     teacherInput_->addItem(tr("Normalised input, as the students see it"), QStringLiteral("normalised"));
     teacherInput_->setToolTip(tr("What the imported model's forward expects"));
     teacher_ = new ModelEditor(box);
-    teacherTrain_ = new TrainEditor(tr("Teacher training"), box);
+    teacherTrain_ = new TrainEditor(tr("Training"), box);
     l->addLayout(sourceRow);
     l->addWidget(teacherInput_);
     l->addWidget(teacher_);
@@ -198,10 +169,12 @@ QGroupBox *ExperimentPanel::makeStudentBox()
 {
     auto *box = new QGroupBox(tr("Student"));
     auto *l = new QVBoxLayout(box);
+    l->setSpacing(2);
     student_ = new ModelEditor(box);
     compression_ = new QLabel(box);
     compression_->setWordWrap(true);
-    studentTrain_ = new TrainEditor(tr("Student training (baseline and distilled)"), box);
+    studentTrain_ = new TrainEditor(tr("Training"), box);
+    studentTrain_->setToolTip(tr("The budget of both the baseline and the distilled student"));
     l->addWidget(student_);
     l->addWidget(compression_);
     l->addWidget(studentTrain_);
@@ -212,7 +185,12 @@ QGroupBox *ExperimentPanel::makeStudentBox()
 QGroupBox *ExperimentPanel::makeDistillationBox()
 {
     auto *box = new QGroupBox(tr("Distillation"));
+    distillationBox_ = box;
     auto *f = new QFormLayout(box);
+    f->setVerticalSpacing(4);
+    method_ = new QComboBox(box);
+    method_->addItem(tr("Knowledge distillation (Hinton et al. 2015)"), QStringLiteral("kd"));
+    method_->setToolTip(tr("How the student learns from the teacher"));
     const QString formula = tr("<p>loss = α·T²·KL(softmax(z<sub>t</sub>/T) ‖ softmax(z<sub>s</sub>/T)) + (1 − α)·CE(y, z<sub>s</sub>)</p>");
     temperature_ = new QDoubleSpinBox(box);
     temperature_->setRange(0.05, 100.0);
@@ -236,21 +214,43 @@ QGroupBox *ExperimentPanel::makeDistillationBox()
     alpha_->setToolTip(aTip);
     alphaSlider_->setToolTip(aTip);
     auto pair = [](QSlider *s, QDoubleSpinBox *b) {
+        QWidget::setTabOrder(s, b); // left to right, as they are shown
         auto *row = new QHBoxLayout;
         row->addWidget(s, 1);
         row->addWidget(b);
         return row;
     };
-    baseline_ = new QCheckBox(tr("Train a baseline student (labels only, same budget)"), box);
-    baseline_->setToolTip(tr("Without it nobody can tell whether distillation helped"));
+    baseline_ = new QCheckBox(tr("Baseline student"), box);
+    baseline_->setToolTip(tr("Also train the student on the labels alone, with the same budget: without it nobody "
+                             "can tell whether distillation helped"));
     cache_ = new QCheckBox(tr("Cache the teacher's outputs"), box);
     cache_->setToolTip(tr("The frozen teacher's logits are computed once and reused every epoch: exact, and much "
                           "faster (no data augmentation is applied, so nothing changes between epochs)"));
-    f->addRow(tr("Temperature T"), pair(temperatureSlider_, temperature_));
-    f->addRow(tr("Soft weight α"), pair(alphaSlider_, alpha_));
-    f->addRow(baseline_);
-    f->addRow(cache_);
+    // Alt+M, Alt+T and Alt+W reach them from the keyboard.
+    auto label = [box](const QString &text, QWidget *buddy) {
+        auto *l = new QLabel(text, box);
+        l->setBuddy(buddy);
+        return l;
+    };
+    f->addRow(label(tr("&Method"), method_), method_);
+    f->addRow(label(tr("&Temperature T"), temperature_), pair(temperatureSlider_, temperature_));
+    f->addRow(label(tr("Soft &weight α"), alpha_), pair(alphaSlider_, alpha_));
+    auto *checks = new QHBoxLayout;
+    checks->addWidget(baseline_);
+    checks->addWidget(cache_);
+    checks->addStretch();
+    f->addRow(checks);
 
+    linkSliders();
+    connect(baseline_, &QCheckBox::toggled, this, [this] { emitChanged(); });
+    connect(cache_, &QCheckBox::toggled, this, [this] { emitChanged(); });
+    connect(method_, qOverload<int>(&QComboBox::currentIndexChanged), this, [this] { emitChanged(); });
+    return box;
+}
+
+void ExperimentPanel::linkSliders()
+{
+    // Each slider and its spin box show the same value; the box holds it.
     connect(temperatureSlider_, &QSlider::valueChanged, this, [this](int v) {
         if (temperatureToSlider(temperature_->value()) != v)
             temperature_->setValue(sliderToTemperature(v));
@@ -269,9 +269,6 @@ QGroupBox *ExperimentPanel::makeDistillationBox()
         alphaSlider_->setValue(int(std::lround(a * 100)));
         emitChanged();
     });
-    connect(baseline_, &QCheckBox::toggled, this, [this] { emitChanged(); });
-    connect(cache_, &QCheckBox::toggled, this, [this] { emitChanged(); });
-    return box;
 }
 
 void ExperimentPanel::setExperiment(const Experiment &e)
@@ -279,11 +276,7 @@ void ExperimentPanel::setExperiment(const Experiment &e)
     filling_ = true;
     base_ = e;
     name_->setText(QString::fromStdString(e.name));
-    seed_->setValue(int(e.seed));
-    device_->setCurrentIndex(std::max(0, device_->findData(QString::fromStdString(e.device))));
-    precision_->setCurrentIndex(std::max(0, precision_->findData(QString::fromStdString(e.precision))));
-    threads_->setValue(e.threads);
-    blasThreads_->setValue(e.blasThreads);
+    machine_->setExperiment(e);
     data_->setConfig(e.data);
     locations_.clear();
     locations_[QStringLiteral("run")] = QString::fromStdString(e.teacher.run);
@@ -297,6 +290,10 @@ void ExperimentPanel::setExperiment(const Experiment &e)
     if (!e.student.preset.empty() || !e.student.layers.empty())
         student_->setModel(e.student);
     studentTrain_->setConfig(e.studentTrain);
+    const QString method = QString::fromStdString(e.distillation.method);
+    if (method_->findData(method) < 0)
+        method_->addItem(method, method); // kept as loaded; the engine says if it knows it
+    method_->setCurrentIndex(method_->findData(method));
     temperature_->setValue(e.distillation.temperature);
     alpha_->setValue(e.distillation.alpha);
     baseline_->setChecked(e.baseline);
@@ -309,11 +306,7 @@ Experiment ExperimentPanel::experiment() const
 {
     Experiment e = base_;
     e.name = name_->text().trimmed().toStdString();
-    e.seed = std::uint64_t(seed_->value());
-    e.device = device_->currentData().toString().toStdString();
-    e.precision = precision_->currentData().toString().toStdString();
-    e.threads = threads_->value();
-    e.blasThreads = blasThreads_->value();
+    machine_->apply(e);
     e.data = data_->config();
     e.teacher.source = teacherSource_->currentData().toString().toStdString();
     e.teacher.run = locations_.value(QStringLiteral("run")).trimmed().toStdString();
@@ -329,6 +322,7 @@ Experiment ExperimentPanel::experiment() const
     }
     e.student = student_->model();
     e.studentTrain = studentTrain_->config();
+    e.distillation.method = method_->currentData().toString().toStdString();
     e.distillation.temperature = temperature_->value();
     e.distillation.alpha = alpha_->value();
     e.baseline = baseline_->isChecked();
@@ -366,7 +360,8 @@ void ExperimentPanel::updateTeacherSource()
     filling_ = true; // the location shown changes; the experiment does not
     teacherLocation_->setText(locations_.value(source));
     filling_ = wasFilling;
-    teacherLocation_->setEnabled(!train);
+    teacherLocation_->setVisible(!train); // a new teacher has no file or folder
+    teacherBrowse_->setVisible(!train);
     teacherLocation_->setPlaceholderText(imported ? tr("TorchScript file (.pt), or drop one here")
                                                   : train ? QString() : tr("run folder"));
     teacherInput_->setVisible(imported);
@@ -425,7 +420,7 @@ void ExperimentPanel::updateCompression()
     const auto &t = teacher_->report();
     const auto &s = student_->report();
     if (t.ok && s.ok && s.parameters > 0)
-        compression_->setText(tr("Compression: the student has %1× fewer parameters and %2× fewer multiply-adds than the teacher")
+        compression_->setText(tr("Compression: %1× fewer parameters, %2× fewer multiply-adds")
                                   .arg(double(t.parameters) / double(s.parameters), 0, 'f', 1)
                                   .arg(s.multiplyAdds ? double(t.multiplyAdds) / double(s.multiplyAdds) : 0.0, 0, 'f', 1));
     else
@@ -436,4 +431,9 @@ void ExperimentPanel::emitChanged()
 {
     if (!filling_)
         Q_EMIT changed();
+}
+
+void ExperimentPanel::setRunning(bool running)
+{
+    widget()->setEnabled(!running);
 }

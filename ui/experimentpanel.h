@@ -10,11 +10,13 @@
 #include <QScrollArea>
 
 class DataEditor;
+class MachineEditor;
 class ModelEditor;
 class QCheckBox;
 class QComboBox;
 class QDoubleSpinBox;
 class QGroupBox;
+class QHBoxLayout;
 class QLabel;
 class QLineEdit;
 class QSlider;
@@ -44,6 +46,14 @@ public:
     QComboBox *teacherSourceBox() const { return teacherSource_; }
     QLineEdit *teacherLocationEdit() const { return teacherLocation_; }
     QGroupBox *teacherBox() const { return teacherBox_; }
+    QGroupBox *distillationBox() const { return distillationBox_; }
+    QComboBox *methodBox() const { return method_; }
+    QLineEdit *nameEdit() const { return name_; }
+    // Device, precision, threads and seed, folded to one line.
+    MachineEditor *machineEditor() const { return machine_; }
+    // While a run trains its settings are shown but not edited; the panel
+    // still scrolls.
+    void setRunning(bool running);
     // Imports a TorchScript teacher (what a drop on the teacher box does).
     void setTeacherFile(const QString &path);
 
@@ -59,30 +69,28 @@ Q_SIGNALS:
     void dataLoaded();
 
 private:
-    // Each makes one group box and connects its fields.
-    QGroupBox *makeGeneralBox();
+    // Each makes one part of the panel and connects its fields.
+    QHBoxLayout *makeNameRow();
     QGroupBox *makeTeacherBox();
     QGroupBox *makeStudentBox();
     QGroupBox *makeDistillationBox();
     // Asks for the teacher's TorchScript file or run folder, by its source.
     void browseTeacher();
+    void linkSliders();
     void updateCompression();
     void updateTeacherSource();
     void emitChanged();
 
     // general
     QLineEdit *name_;
-    QSpinBox *seed_;
-    QComboBox *device_;
-    QComboBox *precision_;
-    QSpinBox *threads_;
-    QSpinBox *blasThreads_;
+    MachineEditor *machine_;
     // data
     DataEditor *data_;
     // models
     QGroupBox *teacherBox_;
     QComboBox *teacherSource_;
     QLineEdit *teacherLocation_;        // the run folder or the TorchScript file
+    QWidget *teacherBrowse_;
     QComboBox *teacherInput_;           // torchscript: raw or normalised input
     QHash<QString, QString> locations_; // per teacher source, so switching keeps both
     ModelEditor *teacher_;
@@ -91,6 +99,8 @@ private:
     TrainEditor *studentTrain_;
     QLabel *compression_;
     // distillation
+    QGroupBox *distillationBox_;
+    QComboBox *method_;
     QDoubleSpinBox *temperature_;
     QSlider *temperatureSlider_;
     QDoubleSpinBox *alpha_;

@@ -5,6 +5,7 @@
 #include <QApplication>
 #include <QCheckBox>
 #include <QComboBox>
+#include <QDesktopServices>
 #include <QDialogButtonBox>
 #include <QDir>
 #include <QFileDialog>
@@ -17,6 +18,7 @@
 #include <QPushButton>
 #include <QTableWidget>
 #include <QThread>
+#include <QUrl>
 #include <QVBoxLayout>
 
 #include <cmath>
@@ -55,7 +57,8 @@ ExportDialog::ExportDialog(const QString &runDir, QWidget *parent) : QDialog(par
     form->addRow(tr("Model:"), model_);
 
     folder_ = new QLineEdit(QDir(runDir).filePath(QStringLiteral("export")));
-    auto *browse = new QPushButton(tr("Browse…"));
+    auto *browse = new QPushButton(tr("&Browse…"));
+    browse->setAutoDefault(false); // Return exports
     connect(browse, &QPushButton::clicked, this, [this] {
         const QString dir = QFileDialog::getExistingDirectory(this, tr("Export to"), folder_->text());
         if (!dir.isEmpty())
@@ -86,9 +89,15 @@ ExportDialog::ExportDialog(const QString &runDir, QWidget *parent) : QDialog(par
     table_->setEditTriggers(QAbstractItemView::NoEditTriggers);
 
     auto *buttons = new QDialogButtonBox(QDialogButtonBox::Close);
-    exportButton_ = buttons->addButton(tr("Export"), QDialogButtonBox::AcceptRole);
+    exportButton_ = buttons->addButton(tr("&Export"), QDialogButtonBox::AcceptRole);
     exportButton_->setDefault(true);
+    openFolder_ = buttons->addButton(tr("&Open folder"), QDialogButtonBox::ActionRole);
+    openFolder_->setEnabled(false);
+    openFolder_->setToolTip(tr("Show the exported files in the file manager"));
     connect(exportButton_, &QPushButton::clicked, this, &ExportDialog::startExport);
+    connect(openFolder_, &QPushButton::clicked, this, [this] {
+        QDesktopServices::openUrl(QUrl::fromLocalFile(QDir(folder_->text().trimmed()).absolutePath()));
+    });
     connect(buttons, &QDialogButtonBox::rejected, this, &ExportDialog::reject);
 
     auto *layout = new QVBoxLayout(this);
@@ -175,6 +184,9 @@ void ExportDialog::startExport()
         report_ = result->first;
         error_ = result->second;
         exportButton_->setEnabled(true);
+        openFolder_->setEnabled(QFileInfo(folder_->text().trimmed()).isDir());
+        if (openFolder_->isEnabled())
+            openFolder_->setFocus(); // what comes next: look at the files
         showReport();
         Q_EMIT exportFinished(error_.isEmpty() && report_.ok());
     });

@@ -29,6 +29,9 @@ public:
     QString error() const { return error_; }
     QTableWidget *resultTable() const { return table_; }
     QPushButton *exportButton() const { return exportButton_; }
+    // Shows the output folder in the desktop's file manager; enabled once
+    // an export has written it.
+    QPushButton *openFolderButton() const { return openFolder_; }
 
 public Q_SLOTS:
     void startExport();
@@ -47,6 +50,7 @@ private:
     QLineEdit *folder_;
     QList<QCheckBox *> formats_;
     QPushButton *exportButton_;
+    QPushButton *openFolder_;
     QLabel *status_;
     QTableWidget *table_;
     QThread *worker_ = nullptr;

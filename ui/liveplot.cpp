@@ -1,16 +1,16 @@
 #include "liveplot.h"
 
+#include "plotbar.h"
+#include "plotlook.h"
+
 #include <qcustomplot.h>
 
 #include <QCheckBox>
 #include <QComboBox>
 #include <QFileDialog>
-#include <QHBoxLayout>
-#include <QLabel>
 #include <QMessageBox>
 #include <QSlider>
 #include <QTimer>
-#include <QToolButton>
 #include <QVBoxLayout>
 
 #include <cmath>
@@ -18,7 +18,9 @@
 struct LivePlot::Series {
     QString name;
     QColor color;
+    Qt::PenStyle style = Qt::SolidLine;
     bool overlay = false;
+    int leader = -1;
     bool visible = true;
     QVector<double> step, epoch, y;
     int drawn = 0;          // points already handed to the graphs
@@ -28,43 +30,33 @@ struct LivePlot::Series {
     QCPGraph *smooth = nullptr;
 };
 
-namespace {
-
-// Follow the system palette (light or dark).
-void followPalette(QCustomPlot *plot, const QPalette &pal)
-{
-    plot->setBackground(pal.color(QPalette::Base));
-    for (QCPAxis *axis : {plot->xAxis, plot->yAxis}) {
-        axis->setBasePen(QPen(pal.color(QPalette::Text)));
-        axis->setTickPen(QPen(pal.color(QPalette::Text)));
-        axis->setSubTickPen(QPen(pal.color(QPalette::Text)));
-        axis->setTickLabelColor(pal.color(QPalette::Text));
-        axis->setLabelColor(pal.color(QPalette::Text));
-        axis->grid()->setPen(QPen(pal.color(QPalette::Mid), 0, Qt::DotLine));
-    }
-    plot->legend->setBrush(pal.color(QPalette::Base));
-    plot->legend->setTextColor(pal.color(QPalette::Text));
-    plot->legend->setBorderPen(QPen(pal.color(QPalette::Mid)));
-}
-
-} // namespace
 
 LivePlot::LivePlot(const QString &title, const QString &yLabel, QWidget *parent)
-    : QWidget(parent), plot_(new QCustomPlot(this)), smoothSlider_(new QSlider(Qt::Horizontal, this)),
-      logCheck_(new QCheckBox(tr("Log y"), this)), xCombo_(new QComboBox(this)), replotTimer_(new QTimer(this))
+    : QWidget(parent), plot_(new QCustomPlot(this)), replotTimer_(new QTimer(this))
 {
-    QHBoxLayout *bar = makeBar(title);
+    auto *bar = new PlotBar(title, this);
+    smoothSlider_ = bar->smoothSlider();
+    logCheck_ = bar->logCheck();
+    xCombo_ = bar->xCombo();
     auto *layout = new QVBoxLayout(this);
     layout->setContentsMargins(2, 2, 2, 2);
     layout->setSpacing(2);
-    layout->addLayout(bar);
+    layout->addWidget(bar);
     layout->addWidget(plot_, 1);
 
-    followPalette(plot_, palette());
     plot_->xAxis->setLabel(tr("step"));
     plot_->yAxis->setLabel(yLabel);
+    // The legend in a row of its own above the data area: it never covers a
+    // curve, whatever the data and the plot's size. Its columns follow the width.
+    plotlook::placeLegendAbove(plot_);
     plot_->legend->setVisible(true);
     plot_->legend->setSelectableParts(QCPLegend::spItems);
+    hint_ = new QCPItemText(plot_);
+    hint_->position->setType(QCPItemPosition::ptAxisRectRatio);
+    hint_->position->setCoords(0.5, 0.5);
+    hint_->setVisible(false);
+    followPalette();
+    connect(plot_, &QCustomPlot::beforeReplot, this, &LivePlot::layoutLegend);
     plot_->setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
     plot_->setNoAntialiasingOnDrag(true);
     plot_->setMinimumHeight(140);
@@ -82,6 +74,14 @@ LivePlot::LivePlot(const QString &title, const QString &yLabel, QWidget *parent)
         Q_EMIT replotted();
     });
 
+    connect(bar, &PlotBar::fitRequested, this, &LivePlot::resetView);
+    connect(bar, &PlotBar::exportRequested, this, [this, title] {
+        const QString path = QFileDialog::getSaveFileName(this, tr("Export plot"), title + QStringLiteral(".png"),
+                                                          tr("PNG image (*.png);;PDF document (*.pdf)"));
+        QString error;
+        if (!path.isEmpty() && !exportTo(path, &error))
+            QMessageBox::warning(this, tr("Export plot"), error);
+    });
     connect(smoothSlider_, &QSlider::valueChanged, this, [this](int v) { setSmoothing(v / 100.0); });
     connect(logCheck_, &QCheckBox::toggled, this, &LivePlot::setLogY);
     connect(xCombo_, qOverload<int>(&QComboBox::currentIndexChanged), this,
@@ -92,7 +92,7 @@ LivePlot::LivePlot(const QString &title, const QString &yLabel, QWidget *parent)
         if (!entry)
             return;
         for (std::size_t i = 0; i < series_.size(); ++i)
-            if (series_[i]->smooth == entry->plottable())
+            if (series_[i] && series_[i]->smooth == entry->plottable())
                 setSeriesVisible(int(i), !series_[i]->visible);
     });
     // Once the user zooms or pans, new data no longer move the view.
@@ -100,60 +100,24 @@ LivePlot::LivePlot(const QString &title, const QString &yLabel, QWidget *parent)
     connect(plot_, &QCustomPlot::mouseWheel, this, [this] { followData_ = false; });
 }
 
-QHBoxLayout *LivePlot::makeBar(const QString &title)
-{
-    auto *titleLabel = new QLabel(QStringLiteral("<b>%1</b>").arg(title.toHtmlEscaped()), this);
-    smoothSlider_->setRange(0, 99);
-    smoothSlider_->setMaximumWidth(110);
-    smoothSlider_->setToolTip(tr("Smoothing: exponential moving average of the points (raw points stay faint)"));
-    xCombo_->addItem(tr("by step"));
-    xCombo_->addItem(tr("by epoch"));
-    xCombo_->setToolTip(tr("Horizontal axis: training steps or epochs of each stage"));
-    auto *reset = new QToolButton(this);
-    reset->setText(tr("Reset"));
-    reset->setToolTip(tr("Show all the data again after zooming or panning"));
-    auto *exportButton = new QToolButton(this);
-    exportButton->setText(tr("Export…"));
-    exportButton->setToolTip(tr("Save this plot as PNG or PDF"));
-
-    auto *bar = new QHBoxLayout;
-    bar->setContentsMargins(0, 0, 0, 0);
-    bar->addWidget(titleLabel);
-    bar->addStretch();
-    bar->addWidget(new QLabel(tr("Smooth"), this));
-    bar->addWidget(smoothSlider_);
-    bar->addWidget(logCheck_);
-    bar->addWidget(xCombo_);
-    bar->addWidget(reset);
-    bar->addWidget(exportButton);
-
-    connect(reset, &QToolButton::clicked, this, &LivePlot::resetView);
-    connect(exportButton, &QToolButton::clicked, this, [this, title] {
-        const QString path = QFileDialog::getSaveFileName(this, tr("Export plot"), title + QStringLiteral(".png"),
-                                                          tr("PNG image (*.png);;PDF document (*.pdf)"));
-        QString error;
-        if (!path.isEmpty() && !exportTo(path, &error))
-            QMessageBox::warning(this, tr("Export plot"), error);
-    });
-    return bar;
-}
-
 LivePlot::~LivePlot() = default;
 
-int LivePlot::addSeries(const QString &name, const QColor &color, Qt::PenStyle style, bool overlay)
+int LivePlot::addSeries(const QString &name, const QColor &color, Qt::PenStyle style, bool overlay, int leader)
 {
     auto s = std::make_unique<Series>();
     s->name = name;
     s->color = color;
+    s->style = style;
     s->overlay = overlay;
+    s->leader = leader;
     s->raw = plot_->addGraph();
-    QColor faint = color;
-    faint.setAlpha(60);
-    s->raw->setPen(QPen(faint, 1, style));
     s->raw->removeFromLegend();
     s->smooth = plot_->addGraph();
     s->smooth->setName(name);
-    s->smooth->setPen(QPen(color, 1, style));
+    if (leader >= 0) {
+        s->smooth->removeFromLegend();
+        s->visible = series_.at(std::size_t(leader))->visible;
+    }
     applyVisibility(*s);
     series_.push_back(std::move(s));
     scheduleReplot();
@@ -178,49 +142,85 @@ void LivePlot::addPoints(int series, const QVector<double> &step, const QVector<
     scheduleReplot();
 }
 
+void LivePlot::setEmptyHint(const QString &text)
+{
+    hint_->setText(text);
+    scheduleReplot();
+}
+
 void LivePlot::setReferenceLine(const QString &label, double y)
 {
     if (!refLine_) {
         refLine_ = new QCPItemStraightLine(plot_);
-        refLine_->setPen(QPen(palette().color(QPalette::Text), 1, Qt::DashLine));
-        refLabel_ = new QCPItemText(plot_);
-        refLabel_->setPositionAlignment(Qt::AlignLeft | Qt::AlignBottom);
-        refLabel_->position->setTypeX(QCPItemPosition::ptAxisRectRatio);
-        refLabel_->setColor(palette().color(QPalette::Text));
+        refLine_->setPen(QPen(palette().color(QPalette::Text), 1, Qt::DashDotLine));
+        // Named in the legend, not by a text over the curves: a graph without
+        // points stands for it there.
+        refKey_ = plot_->addGraph();
+        refKey_->setPen(refLine_->pen());
     }
     refLine_->point1->setCoords(0, y);
     refLine_->point2->setCoords(1, y);
-    refLabel_->position->setTypeY(QCPItemPosition::ptPlotCoords);
-    refLabel_->position->setCoords(0.01, y);
-    refLabel_->setText(label);
+    refKey_->setName(label);
+    refY_ = y;
     scheduleReplot();
 }
 
 void LivePlot::removeOverlays()
 {
-    for (auto it = series_.begin(); it != series_.end();) {
-        if ((*it)->overlay) {
-            plot_->removeGraph((*it)->raw);
-            plot_->removeGraph((*it)->smooth);
-            it = series_.erase(it);
-        } else {
-            ++it;
+    // Removed series leave an empty place, so that the ids of the others (the
+    // run in progress) stay valid.
+    for (auto &s : series_)
+        if (s && s->overlay) {
+            plot_->removeGraph(s->raw);
+            plot_->removeGraph(s->smooth);
+            s.reset();
         }
+    while (!series_.empty() && !series_.back())
+        series_.pop_back();
+    scheduleReplot();
+}
+
+void LivePlot::showOwnSeries(bool shown)
+{
+    ownShown_ = shown;
+    for (auto &s : series_)
+        if (s && !s->overlay) {
+            if (shown && s->leader < 0)
+                s->smooth->addToLegend();
+            else
+                s->smooth->removeFromLegend();
+            applyVisibility(*s);
+        }
+    if (refLine_) {
+        refLine_->setVisible(shown);
+        shown ? refKey_->addToLegend() : refKey_->removeFromLegend();
     }
     scheduleReplot();
+}
+
+int LivePlot::seriesCount() const
+{
+    return int(std::count_if(series_.begin(), series_.end(), [](const auto &s) { return bool(s); }));
+}
+
+int LivePlot::seriesWithPointsCount() const
+{
+    return int(std::count_if(series_.begin(), series_.end(), [](const auto &s) { return s && !s->y.isEmpty(); }));
 }
 
 void LivePlot::clear()
 {
     plot_->clearGraphs();
     series_.clear();
+    ownShown_ = true;
     if (refLine_) {
         plot_->removeItem(refLine_);
-        plot_->removeItem(refLabel_);
         refLine_ = nullptr;
-        refLabel_ = nullptr;
+        refKey_ = nullptr; // removed with the graphs
     }
     followData_ = true;
+    autoScale_ = true;
+    applyLogY(false);
     scheduleReplot();
 }
 
@@ -233,7 +233,8 @@ void LivePlot::setXAxis(XAxis axis)
     xCombo_->setCurrentIndex(axis == XAxis::Step ? 0 : 1);
     plot_->xAxis->setLabel(axis == XAxis::Step ? tr("step") : tr("epoch"));
     for (auto &s : series_)
-        rebuild(*s);
+        if (s)
+            rebuild(*s);
     followData_ = true;
     scheduleReplot();
 }
@@ -246,15 +247,29 @@ void LivePlot::setSmoothing(double weight)
     smoothing_ = weight;
     const QSignalBlocker block(smoothSlider_);
     smoothSlider_->setValue(int(std::lround(weight * 100)));
-    for (auto &s : series_) {
-        rebuild(*s);
-        applyVisibility(*s);
-    }
+    for (auto &s : series_)
+        if (s) {
+            rebuild(*s);
+            applyVisibility(*s);
+        }
     scheduleReplot();
 }
 
 void LivePlot::setLogY(bool on)
 {
+    autoScale_ = false;
+    applyLogY(on);
+}
+
+bool LivePlot::isLogY() const
+{
+    return plot_->yAxis->scaleType() == QCPAxis::stLogarithmic;
+}
+
+void LivePlot::applyLogY(bool on)
+{
+    if (on == isLogY())
+        return;
     const QSignalBlocker block(logCheck_);
     logCheck_->setChecked(on);
     if (on) {
@@ -268,17 +283,13 @@ void LivePlot::setLogY(bool on)
     scheduleReplot();
 }
 
-void LivePlot::setLegendCorner(Qt::Alignment corner)
-{
-    plot_->axisRect()->insetLayout()->setInsetAlignment(0, corner);
-    scheduleReplot();
-}
-
 void LivePlot::setSeriesVisible(int series, bool visible)
 {
-    Series &s = *series_.at(std::size_t(series));
-    s.visible = visible;
-    applyVisibility(s);
+    for (std::size_t i = 0; i < series_.size(); ++i)
+        if (series_[i] && (int(i) == series || series_[i]->leader == series)) {
+            series_[i]->visible = visible;
+            applyVisibility(*series_[i]);
+        }
     scheduleReplot();
 }
 
@@ -289,9 +300,14 @@ bool LivePlot::isSeriesVisible(int series) const
 
 void LivePlot::applyVisibility(Series &s)
 {
-    s.smooth->setVisible(s.visible);
+    QColor faint = plotlook::onBackground(s.color, palette());
+    faint.setAlpha(60);
+    s.raw->setPen(QPen(faint, 1, s.style));
+    s.smooth->setPen(QPen(plotlook::onBackground(s.color, palette()), 1, s.style));
+    const bool shown = s.visible && (s.overlay || ownShown_);
+    s.smooth->setVisible(shown);
     // Faint raw points only when smoothing hides them behind the average.
-    s.raw->setVisible(s.visible && smoothing_ > 0);
+    s.raw->setVisible(shown && smoothing_ > 0);
     // A hidden series stays in the legend, greyed, so it can be clicked back on.
     if (auto *item = plot_->legend->itemWithPlottable(s.smooth))
         item->setTextColor(s.visible ? palette().color(QPalette::Text) : palette().color(QPalette::PlaceholderText));
@@ -300,13 +316,23 @@ void LivePlot::applyVisibility(Series &s)
 void LivePlot::resetView()
 {
     followData_ = true;
+    for (auto &s : series_)
+        if (s)
+            appendPending(*s); // fitted to all the points given so far
     fitToData();
     plot_->replot();
 }
 
 void LivePlot::fitToData()
 {
+    if (autoScale_)
+        chooseScale();
     plot_->rescaleAxes(true);
+    if (refLine_) {
+        // The reference (the teacher's test accuracy) is part of the picture.
+        const QCPRange y = plot_->yAxis->range();
+        plot_->yAxis->setRange(std::min(y.lower, refY_), std::max(y.upper, refY_));
+    }
     // A margin above and below, so points at the extremes (the dots of a
     // curve's first value among them) are not cut by the frame.
     plot_->yAxis->scaleRange(1.1, plot_->yAxis->range().center());
@@ -335,7 +361,13 @@ bool LivePlot::exportTo(const QString &path, QString *error)
 
 int LivePlot::pointCount(int series) const
 {
-    return int(series_.at(std::size_t(series))->y.size());
+    const auto &s = series_.at(std::size_t(series));
+    return s ? int(s->y.size()) : 0;
+}
+
+bool LivePlot::isUpToDate() const
+{
+    return std::all_of(series_.begin(), series_.end(), [](const auto &s) { return !s || s->drawn == int(s->y.size()); });
 }
 
 void LivePlot::setReplotInterval(int ms)
@@ -357,7 +389,20 @@ double LivePlot::averageReplotMs() const
 void LivePlot::showEvent(QShowEvent *event)
 {
     QWidget::showEvent(event);
+    // Drawn at the screen's resolution (a high-DPI screen, or another screen
+    // than the one the window opened on).
+    if (plot_->bufferDevicePixelRatio() != devicePixelRatioF())
+        plot_->setBufferDevicePixelRatio(devicePixelRatioF());
     scheduleReplot(); // points that arrived while hidden were not drawn
+}
+
+void LivePlot::changeEvent(QEvent *event)
+{
+    QWidget::changeEvent(event);
+    if (event->type() == QEvent::PaletteChange) {
+        followPalette();
+        scheduleReplot();
+    }
 }
 
 void LivePlot::scheduleReplot()
@@ -408,11 +453,39 @@ void LivePlot::appendPending(Series &s)
 void LivePlot::flush()
 {
     for (auto &s : series_)
-        appendPending(*s);
-    plot_->legend->setVisible(!series_.empty());
+        if (s)
+            appendPending(*s);
+    plot_->legend->setVisible(seriesCount() > 0);
+    hint_->setVisible(seriesCount() > 0 && seriesWithPointsCount() == 0);
     if (!isVisible() && replots_ > 0)
         return; // drawn when shown again
     if (followData_)
         fitToData();
     plot_->replot(QCustomPlot::rpQueuedReplot);
+}
+
+void LivePlot::chooseScale()
+{
+    // The learning rates of a teacher and its students, decayed to nearly
+    // zero, or a loss falling from 2 to 0.01: on a linear axis all but the
+    // largest values lie flat along the bottom.
+    applyLogY(plotlook::positiveDecades(plot_) > 2.0);
+}
+
+void LivePlot::layoutLegend()
+{
+    plotlook::wrapLegend(plot_->legend, plot_->viewport().width());
+}
+
+void LivePlot::followPalette()
+{
+    plotlook::applyPalette(plot_, palette());
+    hint_->setColor(palette().color(QPalette::PlaceholderText));
+    if (refLine_) {
+        refLine_->setPen(QPen(palette().color(QPalette::Text), 1, Qt::DashDotLine));
+        refKey_->setPen(refLine_->pen());
+    }
+    for (auto &s : series_)
+        if (s)
+            applyVisibility(*s);
 }

@@ -1,14 +1,19 @@
 // The main window's four plots: loss, accuracy, learning rate and throughput.
-// The run in progress is drawn as it reports, a set of series per stage; the
-// runs selected for comparison are drawn over it from their metrics files.
+// The run in progress is drawn as it reports, one colour per stage; the runs
+// selected for comparison are drawn from their metrics files, one colour per
+// run and a line style per stage. Before there is anything to draw, a line
+// says what to do.
 #pragma once
 
 #include "distillery/events.h"
 
+#include <QColor>
 #include <QMap>
 #include <QWidget>
 
 class LivePlot;
+class QLabel;
+class QStackedLayout;
 
 class LiveView : public QWidget {
     Q_OBJECT
@@ -18,24 +23,49 @@ public:
 
     LivePlot *lossPlot() const { return lossPlot_; }
     LivePlot *accuracyPlot() const { return accuracyPlot_; }
+    LivePlot *learningRatePlot() const { return lrPlot_; }
+    LivePlot *throughputPlot() const { return speedPlot_; }
+    QList<LivePlot *> plots() const { return {lossPlot_, accuracyPlot_, lrPlot_, speedPlot_}; }
 
-    // Empties every plot for a run about to start.
-    void clear();
+    // Empties every plot for a run about to start; `waiting` says what happens
+    // until its first stage starts.
+    void clear(const QString &waiting = {});
+    // The run drawn live: its name and folder, said once above the plots.
+    void setLiveRun(const QString &name, const QString &folder = {});
     void stageStarted(const distillery::StageInfo &info);
     void addStep(const distillery::StepMetrics &m);
     void addEpoch(const distillery::EpochMetrics &m);
     void stageFinished(const distillery::StageResult &r);
-    // Replaces the compared runs' curves with those of `runDirs`.
-    void showRuns(const QStringList &runDirs);
+    // Replaces the compared runs' curves with those of `runDirs`. The run
+    // drawn live stays in view with them while it trains (`keepLive`); a
+    // finished one makes way, and comes back when nothing is compared.
+    void showRuns(const QStringList &runDirs, bool keepLive = true);
+    // The colour of each compared run, by folder (the Runs panel's key).
+    const QMap<QString, QColor> &runColors() const { return runColors_; }
+    // Says `text` where the plots will be, while there is nothing to plot.
+    void setEmptyText(const QString &text);
+    // Whether the plots are shown (else the line that says what to do).
+    bool showsPlots() const;
+    QLabel *emptyLabel() const { return empty_; }
+    QLabel *caption() const { return caption_; }
 
 private:
     struct StageSeries;
     StageSeries &seriesFor(distillery::StageKind kind);
+    void updateState();
 
     LivePlot *lossPlot_;
     LivePlot *accuracyPlot_;
     LivePlot *lrPlot_;
     LivePlot *speedPlot_;
+    QLabel *caption_;
+    QLabel *empty_;
+    QStackedLayout *stack_;
+    QWidget *plotPage_;
     QMap<int, StageSeries *> stages_;
+    QMap<QString, QColor> runColors_;
+    QString liveName_, liveFolder_;
+    bool liveShown_ = true;
+    int trainKey_ = -1; // the accuracy legend's entry for the training curves
     std::int64_t stepsPerEpoch_ = 0; // of the stage in progress
 };

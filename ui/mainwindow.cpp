@@ -17,6 +17,7 @@
 #include <QDockWidget>
 #include <QFileDialog>
 #include <QFileInfo>
+#include <QScreen>
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QSettings>
@@ -69,7 +70,10 @@ MainWindow::MainWindow(const QString &workspace, const QString &experimentFile, 
     connect(controller_, &TrainingController::errorOccurred, this, &MainWindow::onError);
     connect(controller_, &TrainingController::pausedChanged, this, [this](bool paused) {
         pauseAction_->setText(paused ? tr("&Resume") : tr("&Pause"));
+        pauseAction_->setIcon(style()->standardIcon(paused ? QStyle::SP_MediaPlay : QStyle::SP_MediaPause));
         status_->setPaused(paused);
+        statusBar()->showMessage(paused ? tr("Paused: training waits at the current step; Ctrl+P resumes")
+                                        : tr("Resumed"), 8000);
     });
     // Direct (same thread): the controller lives on the GUI thread.
     connect(controller_, &TrainingController::runningChanged, this, [this](bool running) {
@@ -81,6 +85,7 @@ MainWindow::MainWindow(const QString &workspace, const QString &experimentFile, 
         }
     });
     connect(panel_, &ExperimentPanel::changed, this, &MainWindow::updateActions);
+    connect(panel_, &ExperimentPanel::changed, this, &MainWindow::updateTitle);
     connect(runs_, &RunsPanel::selectionChanged, this, &MainWindow::showComparison);
     connect(runs_, &RunsPanel::selectionChanged, this, &MainWindow::updateActions);
 
@@ -115,84 +120,12 @@ void MainWindow::createDocks()
     runs->setObjectName(QStringLiteral("runsDock"));
     runs->setWidget(runs_);
     addDockWidget(Qt::BottomDockWidgetArea, runs);
+    // The set-up runs the window's full height, so on a laptop screen it shows
+    // data, teacher, student and distillation without scrolling; the runs sit
+    // under the plots they feed.
+    setCorner(Qt::BottomLeftCorner, Qt::LeftDockWidgetArea);
     resizeDocks({setup}, {480}, Qt::Horizontal);
-    resizeDocks({runs}, {220}, Qt::Vertical);
-}
-
-void MainWindow::createActions()
-{
-    QMenu *file = menuBar()->addMenu(tr("&File"));
-    QAction *newAction = file->addAction(tr("&New experiment"), this, [this] {
-        if (confirmDiscard()) {
-            panel_->setExperiment(Experiment{});
-            experimentPath_.clear();
-        }
-    });
-    newAction->setShortcut(QKeySequence::New);
-    QAction *open = file->addAction(style()->standardIcon(QStyle::SP_DialogOpenButton), tr("&Open…"), this, [this] {
-        const QString path = QFileDialog::getOpenFileName(this, tr("Open experiment"), QFileInfo(experimentPath_).path(),
-                                                          tr("Experiments (*.json)"));
-        if (!path.isEmpty())
-            openExperiment(path);
-    });
-    open->setShortcut(QKeySequence::Open);
-    recentMenu_ = file->addMenu(tr("Open &Recent"));
-    QAction *save = file->addAction(style()->standardIcon(QStyle::SP_DialogSaveButton), tr("&Save"), this, [this] {
-        QString path = experimentPath_;
-        // The shipped examples are not overwritten: Save asks where.
-        if (path.isEmpty() || !QFileInfo(path).isWritable() || path.startsWith(QStringLiteral(DISTILLERY_RESOURCES_DIR)))
-            path = QFileDialog::getSaveFileName(this, tr("Save experiment"),
-                                                workspace_ + QLatin1Char('/') + QString::fromStdString(panel_->experiment().name) + QStringLiteral(".json"),
-                                                tr("Experiments (*.json)"));
-        if (!path.isEmpty())
-            saveExperiment(path);
-    });
-    save->setShortcut(QKeySequence::Save);
-    QAction *saveAs = file->addAction(tr("Save &As…"), this, [this] {
-        const QString path = QFileDialog::getSaveFileName(this, tr("Save experiment"), experimentPath_, tr("Experiments (*.json)"));
-        if (!path.isEmpty())
-            saveExperiment(path);
-    });
-    saveAs->setShortcut(QKeySequence::SaveAs);
-    file->addAction(tr("Choose &workspace…"), this, [this] {
-        const QString dir = QFileDialog::getExistingDirectory(this, tr("Workspace"), workspace_);
-        if (!dir.isEmpty())
-            setWorkspace(dir);
-    });
-    file->addSeparator();
-    exportAction_ = file->addAction(tr("&Export model…"), this, &MainWindow::openExportDialog);
-    exportAction_->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_E));
-    exportAction_->setStatusTip(tr("Write the selected run's student as TorchScript, ONNX, safetensors and a model card"));
-    file->addSeparator();
-    QAction *quit = file->addAction(tr("&Quit"), this, &QWidget::close);
-    quit->setShortcut(QKeySequence::Quit);
-
-    QMenu *run = menuBar()->addMenu(tr("&Run"));
-    startAction_ = run->addAction(style()->standardIcon(QStyle::SP_MediaPlay), tr("&Start"), this, &MainWindow::startRun);
-    startAction_->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_R));
-    pauseAction_ = run->addAction(style()->standardIcon(QStyle::SP_MediaPause), tr("&Pause"), this, &MainWindow::togglePause);
-    pauseAction_->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_P));
-    stopAction_ = run->addAction(style()->standardIcon(QStyle::SP_MediaStop), tr("S&top"), this, &MainWindow::stopRun);
-    stopAction_->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_Period));
-    run->addSeparator();
-    resumeRunAction_ = run->addAction(tr("&Resume selected run"), this, &MainWindow::resumeSelectedRun);
-    resumeRunAction_->setStatusTip(tr("Continue a stopped, failed or interrupted run from its last checkpoint"));
-
-    QMenu *view = menuBar()->addMenu(tr("&View"));
-    for (auto *dock : findChildren<QDockWidget *>())
-        view->addAction(dock->toggleViewAction());
-
-    QToolBar *bar = addToolBar(tr("Main"));
-    bar->setObjectName(QStringLiteral("mainToolbar"));
-    bar->setToolButtonStyle(Qt::ToolButtonTextBesideIcon);
-    bar->addAction(open);
-    bar->addAction(save);
-    bar->addSeparator();
-    bar->addAction(startAction_);
-    bar->addAction(pauseAction_);
-    bar->addAction(stopAction_);
-    for (QAction *a : {open, save, startAction_, pauseAction_, stopAction_})
-        a->setToolTip(QStringLiteral("%1 (%2)").arg(a->text().remove(QLatin1Char('&')), a->shortcut().toString(QKeySequence::NativeText)));
+    resizeDocks({runs}, {200}, Qt::Vertical);
 }
 
 void MainWindow::restoreSettings(const QString &workspace, const QString &experimentFile)
@@ -200,8 +133,11 @@ void MainWindow::restoreSettings(const QString &workspace, const QString &experi
     QSettings s;
     restoreGeometry(s.value(QStringLiteral("window/geometry")).toByteArray());
     restoreState(s.value(QStringLiteral("window/state")).toByteArray());
-    if (!s.contains(QStringLiteral("window/geometry")))
-        resize(1500, 950);
+    if (!s.contains(QStringLiteral("window/geometry"))) {
+        // 1500×950 where the screen has room, else all of it (a 1366×768 laptop).
+        const QSize room = screen() ? screen()->availableSize() : QSize(1500, 950);
+        resize(QSize(1500, 950).boundedTo(room));
+    }
     setWorkspace(!workspace.isEmpty() ? workspace : s.value(QStringLiteral("workspace"), defaultWorkspace()).toString());
     updateRecentMenu();
     QString path = experimentFile;
@@ -218,6 +154,7 @@ void MainWindow::setWorkspace(const QString &dir)
     workspace_ = QDir(dir).absolutePath();
     runs_->setWorkspace(workspace_);
     QSettings().setValue(QStringLiteral("workspace"), workspace_);
+    statusBar()->showMessage(tr("Workspace %1: %n run(s)", nullptr, runs_->runCount()).arg(QDir::toNativeSeparators(workspace_)), 4000);
 }
 
 bool MainWindow::openExperiment(const QString &path)
@@ -225,10 +162,19 @@ bool MainWindow::openExperiment(const QString &path)
     try {
         panel_->setExperiment(loadExperiment(path.toStdString()));
     } catch (const ConfigError &e) {
-        QMessageBox::warning(this, tr("Open experiment"), QString::fromUtf8(e.what()));
+        statusBar()->showMessage(tr("Could not open %1").arg(QFileInfo(path).fileName()), 8000);
+        QMessageBox box(QMessageBox::Warning, tr("Cannot open experiment"),
+                        tr("<p>%1 cannot be opened:</p><p><b>%2</b></p><p>The experiment shown is unchanged. Fix the "
+                           "file in an editor (docs/EXPERIMENT.md describes every field) and open it again.</p>")
+                            .arg(QFileInfo(path).fileName().toHtmlEscaped(), QString::fromUtf8(e.what()).toHtmlEscaped()),
+                        QMessageBox::Ok, this);
+        box.setDetailedText(path);
+        box.exec();
         return false;
     }
     setExperimentPath(path);
+    markSaved();
+    statusBar()->showMessage(tr("Opened %1").arg(QDir::toNativeSeparators(path)), 4000);
     return true;
 }
 
@@ -241,16 +187,30 @@ bool MainWindow::saveExperiment(const QString &path)
         return false;
     }
     setExperimentPath(path);
-    statusBar()->showMessage(tr("Saved %1").arg(path), 4000);
+    markSaved();
+    statusBar()->showMessage(tr("Saved %1").arg(QDir::toNativeSeparators(path)), 4000);
     return true;
 }
 
 void MainWindow::setExperimentPath(const QString &path)
 {
     experimentPath_ = path;
-    setWindowTitle(tr("%1 – Distillery").arg(QFileInfo(path).fileName()));
+    setWindowFilePath(path);
     addRecent(path);
     QSettings().setValue(QStringLiteral("lastExperiment"), path);
+}
+
+void MainWindow::markSaved()
+{
+    savedExperiment_ = experimentToJson(panel_->experiment());
+    updateTitle();
+}
+
+void MainWindow::updateTitle()
+{
+    const QString name = QString::fromStdString(panel_->experiment().name);
+    setWindowTitle(tr("%1[*] – Distillery").arg(name.isEmpty() ? tr("Untitled") : name));
+    setWindowModified(!savedExperiment_.empty() && experimentToJson(panel_->experiment()) != savedExperiment_);
 }
 
 void MainWindow::addRecent(const QString &path)
@@ -302,10 +262,14 @@ void MainWindow::updateActions()
                                                    : tr("Export the model of %1").arg(QFileInfo(exportable).fileName()));
     pauseAction_->setEnabled(running);
     stopAction_->setEnabled(running);
-    if (!running)
+    if (!running) {
         pauseAction_->setText(tr("&Pause"));
+        pauseAction_->setIcon(style()->standardIcon(QStyle::SP_MediaPause));
+    }
     status_->setBlockedReason(reason);
-    panel_->setEnabled(!running);
+    openRunFolderAction_->setEnabled(runs_->selectedRuns().size() == 1 || !liveRunDir_.isEmpty());
+    saveComparisonAction_->setEnabled(!runs_->selectedRuns().isEmpty());
+    panel_->setRunning(running);
 }
 
 QString MainWindow::exportableRun() const
@@ -329,6 +293,10 @@ ExportDialog *MainWindow::openExportDialog()
         return nullptr;
     auto *dialog = new ExportDialog(dir, this);
     dialog->setAttribute(Qt::WA_DeleteOnClose);
+    connect(dialog, &ExportDialog::exportFinished, this, [this, dialog](bool ok) {
+        statusBar()->showMessage(ok ? tr("Exported to %1").arg(QDir::toNativeSeparators(dialog->outputFolder()))
+                                    : tr("Export failed; the dialog says why"), 6000);
+    });
     dialog->show();
     exportDialog_ = dialog;
     return dialog;
@@ -338,15 +306,17 @@ void MainWindow::startRun()
 {
     if (!startAction_->isEnabled())
         return;
-    clearLiveView(tr("Loading data…"));
+    clearLiveView(tr("Loading the data and preparing the run…"));
     controller_->startRun(panel_->experiment(), workspace_);
 }
 
 void MainWindow::clearLiveView(const QString &status)
 {
-    liveView_->clear();
+    liveView_->clear(tr("<p style='font-size:large'>%1</p><p>The plots appear when the first stage starts.</p>")
+                         .arg(status.toHtmlEscaped()));
     runs_->selectRuns({});
     liveRunDir_.clear();
+    stagesSeen_ = 0;
     status_->clear(status);
 }
 
@@ -382,6 +352,8 @@ void MainWindow::togglePause()
 
 void MainWindow::stopRun()
 {
+    if (!controller_->isRunning())
+        return;
     controller_->stopRun();
     status_->showText(tr("Stopping at the next step…"));
 }
@@ -389,12 +361,15 @@ void MainWindow::stopRun()
 void MainWindow::onRunStarted(const RunStartInfo &info)
 {
     liveRunDir_ = QString::fromStdString(info.runDir);
+    liveView_->setLiveRun(QString::fromStdString(panel_->experiment().name), QFileInfo(liveRunDir_).fileName());
     runs_->refresh();
-    statusBar()->showMessage(tr("Run folder: %1 · %2 · %3 threads").arg(liveRunDir_, QString::fromStdString(info.device)).arg(info.threads), 8000);
+    updateActions();
+    statusBar()->showMessage(tr("Started: run folder %1 · %2 · %3 threads").arg(QDir::toNativeSeparators(liveRunDir_), QString::fromStdString(info.device)).arg(info.threads), 8000);
 }
 
 void MainWindow::onStageStarted(const StageInfo &info)
 {
+    ++stagesSeen_;
     status_->stageStarted(info);
     liveView_->stageStarted(info);
 }
@@ -420,6 +395,9 @@ void MainWindow::onStageFinished(const StageResult &r)
 void MainWindow::onRunFinished(const RunResult &r)
 {
     status_->runFinished(r);
+    if (stagesSeen_ == 0 && r.status != RunStatus::Finished)
+        liveView_->setEmptyText(tr("<p style='font-size:large'>The run ended before training began.</p>"
+                                   "<p>Press <b>Start</b> (Ctrl+R) to try again, or select a run below.</p>"));
 }
 
 void MainWindow::onError(const QString &message)
@@ -435,7 +413,8 @@ void MainWindow::showComparison(const QStringList &runDirs)
     for (const QString &dir : runDirs)
         if (dir != liveRunDir_ || !controller_->isRunning())
             compared << dir; // the run in progress is already drawn live
-    liveView_->showRuns(compared);
+    liveView_->showRuns(compared, controller_->isRunning());
+    runs_->setRunColors(liveView_->runColors());
 }
 
 void MainWindow::closeEvent(QCloseEvent *event)

@@ -39,11 +39,14 @@ public:
     TrainingController *controller() const { return controller_; }
     LivePlot *lossPlot() const;
     LivePlot *accuracyPlot() const;
+    LiveView *liveView() const { return liveView_; }
     QAction *startAction() const { return startAction_; }
     QAction *pauseAction() const { return pauseAction_; }
     QAction *stopAction() const { return stopAction_; }
     QAction *exportAction() const { return exportAction_; }
     QAction *resumeRunAction() const { return resumeRunAction_; }
+    QAction *openRunFolderAction() const { return openRunFolderAction_; }
+    QAction *saveComparisonAction() const { return saveComparisonAction_; }
     // The run Run ▸ Resume acts on: the selected run when it can be resumed.
     QString resumableRun() const;
     // The run File ▸ Export acts on: the one selected in the runs panel, else
@@ -54,6 +57,10 @@ public:
 public Q_SLOTS:
     ExportDialog *openExportDialog();
     void resumeSelectedRun();
+    // Shows the selected run's folder (else this window's last run) in the
+    // desktop's file manager.
+    void openRunFolder();
+    void saveComparison();
 
 public:
     QProgressBar *progressBar() const;
@@ -69,6 +76,9 @@ protected:
 
 private:
     void createActions();
+    void createFileMenu();
+    void createRunMenu();
+    void createViewMenu();
     void createDocks();
     void restoreSettings(const QString &workspace, const QString &experimentFile);
     void setWorkspace(const QString &dir);
@@ -79,6 +89,10 @@ private:
     void addRecent(const QString &path);
     // The file the experiment was last opened from or saved to.
     void setExperimentPath(const QString &path);
+    // The experiment as last opened or saved: the title's modified marker
+    // compares with it.
+    void markSaved();
+    void updateTitle();
     bool confirmDiscard();
 
     void onRunStarted(const distillery::RunStartInfo &info);
@@ -101,13 +115,19 @@ private:
     QAction *stopAction_ = nullptr;
     QAction *exportAction_ = nullptr;
     QAction *resumeRunAction_ = nullptr;
+    QAction *openRunFolderAction_ = nullptr;
+    QAction *saveComparisonAction_ = nullptr;
+    QAction *openAction_ = nullptr;
+    QAction *saveAction_ = nullptr;
     QPointer<ExportDialog> exportDialog_;
     QMenu *recentMenu_ = nullptr;
 
     QString workspace_;
     QString experimentPath_;
     QString liveRunDir_;
+    std::string savedExperiment_; // as JSON
     bool confirmClose_ = true;
     bool closing_ = false;
     double pausedSeconds_ = 0.0;
+    int stagesSeen_ = 0; // of the run in progress
 };

@@ -1,5 +1,6 @@
 #include "modeleditor.h"
 
+#include "foldsection.h"
 #include "format.h"
 
 #include <QComboBox>
@@ -22,7 +23,7 @@ const QString customPreset = QStringLiteral("custom");
 ModelEditor::ModelEditor(QWidget *parent)
     : QWidget(parent), preset_(new QComboBox(this)), hidden_(new QLineEdit(this)),
       hiddenLabel_(new QLabel(tr("Hidden"), this)), table_(new QTableWidget(0, ColumnCount, this)),
-      summary_(new QLabel(this)), error_(new QLabel(this))
+      layers_(new FoldSection(this)), error_(new QLabel(this))
 {
     for (const auto &name : presetNames())
         preset_->addItem(QString::fromStdString(name));
@@ -55,23 +56,32 @@ ModelEditor::ModelEditor(QWidget *parent)
     error_->setWordWrap(true);
     error_->setStyleSheet(QStringLiteral("color: #c62828;"));
     error_->hide();
-    summary_->setWordWrap(true);
 
     auto *top = new QHBoxLayout;
-    top->addWidget(new QLabel(tr("Preset"), this));
+    auto *presetLabel = new QLabel(tr("Model"), this);
+    presetLabel->setBuddy(preset_);
+    top->addWidget(presetLabel);
     top->addWidget(preset_, 1);
     top->addWidget(hiddenLabel_);
     top->addWidget(hidden_, 1);
+    // The table is for those who design layers; most pick a preset and need
+    // only its cost, so it stays folded to that line until asked for.
+    auto *tablePart = new QWidget;
     auto *buttons = new QHBoxLayout;
     for (auto *b : {add, remove, up, down})
         buttons->addWidget(b);
     buttons->addStretch();
+    auto *tableLayout = new QVBoxLayout(tablePart);
+    tableLayout->setContentsMargins(0, 0, 0, 0);
+    tableLayout->addWidget(table_);
+    tableLayout->addLayout(buttons);
+    table_->setParent(tablePart);
+    layers_->setContent(tablePart);
     auto *layout = new QVBoxLayout(this);
     layout->setContentsMargins(0, 0, 0, 0);
+    layout->setSpacing(2);
     layout->addLayout(top);
-    layout->addWidget(table_);
-    layout->addLayout(buttons);
-    layout->addWidget(summary_);
+    layout->addWidget(layers_);
     layout->addWidget(error_);
 
     connect(preset_, qOverload<int>(&QComboBox::currentIndexChanged), this, &ModelEditor::presetChosen);
@@ -256,7 +266,7 @@ void ModelEditor::analyse()
     filling_ = true;
     if (input_.empty()) {
         report_ = ArchitectureReport{};
-        summary_->setText(tr("%n layer(s); waiting for the data set to check shapes", nullptr, int(layers.size())));
+        layers_->setSummary(tr("%n layer(s); shapes are checked once the data set is loaded", nullptr, int(layers.size())));
         error_->hide();
     } else {
         report_ = analyseArchitecture(layers, input_, classes_);
@@ -269,13 +279,31 @@ void ModelEditor::analyse()
                 if (auto *item = table_->item(r, c))
                     item->setBackground(r == report_.errorLayer ? QColor(198, 40, 40, 60) : QBrush());
         }
-        summary_->setText(tr("Input %1 → output %2 · %3 parameters · %4 multiply-adds per sample")
-                              .arg(QString::fromStdString(shapeToString(input_)),
-                                   QString::fromStdString(shapeToString(report_.output)),
-                                   fmt::count(double(report_.parameters)), fmt::count(double(report_.multiplyAdds))));
+        layers_->setSummary(summary());
+        layers_->toggleButton()->setToolTip(tr("%n layer(s), input %1 → output %2; %3 parameters, %4 multiply-adds "
+                                               "per sample. Click to show or fold the layer table.", nullptr,
+                                               int(layers.size()))
+                                                .arg(QString::fromStdString(shapeToString(input_)),
+                                                     QString::fromStdString(shapeToString(report_.output)))
+                                                .arg(report_.parameters)
+                                                .arg(report_.multiplyAdds));
         error_->setText(QString::fromStdString(report_.error));
         error_->setVisible(!report_.ok);
+        if (!report_.ok)
+            layers_->setOpen(true); // the wrong layer is marked in the table
+
     }
     filling_ = false;
     Q_EMIT changed();
+}
+
+QString ModelEditor::summary() const
+{
+    if (input_.empty())
+        return layers_->summary();
+    if (!report_.ok)
+        return tr("%n layer(s) · does not fit the data", nullptr, table_->rowCount());
+    return tr("%1 parameters · %2 multiply-adds · output %3")
+        .arg(fmt::count(double(report_.parameters)), fmt::count(double(report_.multiplyAdds)),
+             QString::fromStdString(shapeToString(report_.output)));
 }

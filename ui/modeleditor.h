@@ -6,6 +6,7 @@
 
 #include <QWidget>
 
+class FoldSection;
 class QComboBox;
 class QLabel;
 class QLineEdit;
@@ -24,6 +25,10 @@ public:
     // Empty when the model fits the data.
     QString problem() const;
     QTableWidget *table() const { return table_; }
+    // The layer table and its buttons, folded to the model's summary line.
+    FoldSection *layersSection() const { return layers_; }
+    // One line: parameters, multiply-adds and output shape (or what is wrong).
+    QString summary() const;
 
 Q_SIGNALS:
     void changed();
@@ -42,7 +47,7 @@ private:
     QLineEdit *hidden_;
     QLabel *hiddenLabel_;
     QTableWidget *table_;
-    QLabel *summary_;
+    FoldSection *layers_;
     QLabel *error_;
     distillery::Shape input_;
     int classes_ = 0;

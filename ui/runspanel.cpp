@@ -3,6 +3,10 @@
 #include "format.h"
 
 #include <QDir>
+#include <QFile>
+#include <QIcon>
+#include <QPixmap>
+#include <QStackedWidget>
 #include <QFileSystemWatcher>
 #include <QHeaderView>
 #include <QLabel>
@@ -31,7 +35,8 @@ QTableWidgetItem *item(const QString &text, double sortKey = 0, bool numeric = f
 
 RunsPanel::RunsPanel(QWidget *parent)
     : QWidget(parent), header_(new QLabel(this)), table_(new QTableWidget(0, ColumnCount, this)),
-      compare_(new QTableWidget(this)), watcher_(new QFileSystemWatcher(this)), refreshTimer_(new QTimer(this))
+      compare_(new QTableWidget(this)), listStack_(new QStackedWidget(this)), compareStack_(new QStackedWidget(this)),
+      noRuns_(new QLabel(this)), watcher_(new QFileSystemWatcher(this)), refreshTimer_(new QTimer(this))
 {
     table_->setHorizontalHeaderLabels({tr("Run"), tr("Status"), tr("Teacher"), tr("Baseline"), tr("Student"),
                                        tr("Δ student"), tr("T"), tr("α"), tr("Compression"), tr("Duration")});
@@ -49,9 +54,22 @@ RunsPanel::RunsPanel(QWidget *parent)
     auto *top = new QHBoxLayout;
     top->addWidget(header_, 1);
     top->addWidget(refreshButton);
+    // What to do when there is nothing to list or compare yet.
+    auto *noSelection = new QLabel(tr("Select runs in the list to compare them side by side "
+                                      "(Ctrl+click or Shift+click for several)."), this);
+    for (QLabel *l : {noRuns_, noSelection}) {
+        l->setWordWrap(true);
+        l->setAlignment(Qt::AlignCenter);
+        l->setForegroundRole(QPalette::PlaceholderText);
+        l->setMargin(12);
+    }
+    listStack_->addWidget(noRuns_);
+    listStack_->addWidget(table_);
+    compareStack_->addWidget(noSelection);
+    compareStack_->addWidget(compare_);
     auto *split = new QSplitter(Qt::Horizontal, this);
-    split->addWidget(table_);
-    split->addWidget(compare_);
+    split->addWidget(listStack_);
+    split->addWidget(compareStack_);
     split->setStretchFactor(0, 3);
     split->setStretchFactor(1, 2);
     auto *layout = new QVBoxLayout(this);
@@ -87,6 +105,9 @@ void RunsPanel::refresh()
     const QStringList selected = selectedRuns();
     runs_ = listRuns(workspace_.toStdString());
     header_->setText(tr("%n run(s) in %1", nullptr, int(runs_.size())).arg(QDir::toNativeSeparators(workspace_)));
+    noRuns_->setText(tr("No runs in this workspace yet.\nPress Start (Ctrl+R) to train the experiment; runs made "
+                        "with distillery-run in %1 appear here too.").arg(QDir::toNativeSeparators(workspace_)));
+    listStack_->setCurrentWidget(runs_.empty() ? static_cast<QWidget *>(noRuns_) : table_);
     const QSignalBlocker block(table_);
     table_->setSortingEnabled(false);
     table_->setRowCount(int(runs_.size()));
@@ -121,6 +142,7 @@ void RunsPanel::refresh()
     }
     selectRuns(selected);
     updateComparison();
+    updateKey();
 }
 
 QStringList RunsPanel::selectedRuns() const
@@ -160,7 +182,10 @@ void RunsPanel::updateComparison()
         if (it == runs_.end())
             continue;
         const RunInfo &r = *it;
-        compare_->setHorizontalHeaderItem(c, new QTableWidgetItem(QString::fromStdString(r.name)));
+        auto *header = new QTableWidgetItem(QString::fromStdString(r.name));
+        header->setData(Qt::UserRole, dir);
+        header->setToolTip(dir);
+        compare_->setHorizontalHeaderItem(c, header);
         const bool both = r.baselineTestAccuracy >= 0 && r.studentTestAccuracy >= 0;
         const QStringList values{fmt::percent(r.teacherTestAccuracy), fmt::percent(r.baselineTestAccuracy),
                                  fmt::percent(r.studentTestAccuracy),
@@ -175,4 +200,70 @@ void RunsPanel::updateComparison()
         ++c;
     }
     compare_->setColumnCount(c);
+    compareStack_->setCurrentWidget(c ? static_cast<QWidget *>(compare_) : compareStack_->widget(0));
+    updateKey();
+}
+
+bool RunsPanel::showsRunList() const
+{
+    return listStack_->currentWidget() == table_;
+}
+
+bool RunsPanel::showsComparison() const
+{
+    return compareStack_->currentWidget() == compare_;
+}
+
+void RunsPanel::setRunColors(const QMap<QString, QColor> &colors)
+{
+    colors_ = colors;
+    updateKey();
+}
+
+void RunsPanel::updateKey()
+{
+    // A swatch of the run's colour in the plots beside its name, in the list
+    // and over its column of the comparison: the plots' legends show only the
+    // stages' line styles.
+    auto swatch = [](const QColor &c) {
+        QPixmap pixmap(12, 12);
+        pixmap.fill(c);
+        return QIcon(pixmap);
+    };
+    for (int r = 0; r < table_->rowCount(); ++r)
+        if (QTableWidgetItem *name = table_->item(r, Name)) {
+            const QString dir = name->data(Qt::UserRole).toString();
+            name->setIcon(colors_.contains(dir) ? swatch(colors_[dir]) : QIcon());
+        }
+    for (int c = 0; c < compare_->columnCount(); ++c)
+        if (QTableWidgetItem *header = compare_->horizontalHeaderItem(c)) {
+            const QString dir = header->data(Qt::UserRole).toString();
+            header->setIcon(colors_.contains(dir) ? swatch(colors_[dir]) : QIcon());
+        }
+}
+
+bool RunsPanel::saveComparison(const QString &path, QString *error) const
+{
+    auto cell = [](QString text) {
+        text.replace(QLatin1Char('"'), QStringLiteral("\"\""));
+        return text.contains(QLatin1Char(',')) || text.contains(QLatin1Char('"')) ? QStringLiteral("\"%1\"").arg(text) : text;
+    };
+    QStringList lines;
+    QStringList header{QString()};
+    for (int c = 0; c < compare_->columnCount(); ++c)
+        header << cell(compare_->horizontalHeaderItem(c)->text());
+    lines << header.join(QLatin1Char(','));
+    for (int r = 0; r < compare_->rowCount(); ++r) {
+        QStringList row{cell(compare_->verticalHeaderItem(r)->text())};
+        for (int c = 0; c < compare_->columnCount(); ++c)
+            row << cell(compare_->item(r, c) ? compare_->item(r, c)->text() : QString());
+        lines << row.join(QLatin1Char(','));
+    }
+    QFile file(path);
+    if (!file.open(QIODevice::WriteOnly | QIODevice::Truncate) || file.write(lines.join(QLatin1Char('\n')).toUtf8() + '\n') < 0) {
+        if (error)
+            *error = tr("Could not write %1: %2").arg(path, file.errorString());
+        return false;
+    }
+    return true;
 }

@@ -1,13 +1,18 @@
 // The runs in the workspace (made here or by distillery-run), with their key
-// numbers; selecting several compares them side by side and in the plots.
+// numbers; selecting several compares them side by side and in the plots,
+// each with its colour beside its name. An empty workspace, or no selection,
+// says what to do instead of showing an empty table.
 #pragma once
 
 #include "distillery/runs.h"
 
+#include <QColor>
+#include <QMap>
 #include <QWidget>
 
 class QFileSystemWatcher;
 class QLabel;
+class QStackedWidget;
 class QTableWidget;
 class QTimer;
 
@@ -23,6 +28,15 @@ public:
     int runCount() const;
     QTableWidget *table() const { return table_; }
     QTableWidget *comparison() const { return compare_; }
+    // The colour each compared run is drawn in, by folder.
+    void setRunColors(const QMap<QString, QColor> &colors);
+    // The comparison table as CSV (a column per selected run). False with a
+    // reason on failure.
+    bool saveComparison(const QString &path, QString *error = nullptr) const;
+    // Whether the list and the comparison are shown, or the lines that say
+    // what to do while there is nothing to show.
+    bool showsRunList() const;
+    bool showsComparison() const;
 
 public Q_SLOTS:
     void refresh();
@@ -32,11 +46,16 @@ Q_SIGNALS:
 
 private:
     void updateComparison();
+    void updateKey();
 
     QString workspace_;
     QLabel *header_;
     QTableWidget *table_;
     QTableWidget *compare_;
+    QStackedWidget *listStack_;
+    QStackedWidget *compareStack_;
+    QLabel *noRuns_;
+    QMap<QString, QColor> colors_;
     QFileSystemWatcher *watcher_;
     QTimer *refreshTimer_;
     std::vector<distillery::RunInfo> runs_;

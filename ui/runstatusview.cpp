@@ -21,6 +21,7 @@ RunStatusView::RunStatusView(QStatusBar *bar)
     progress_->setMaximumWidth(260);
     progress_->setTextVisible(true);
     progress_->setFormat(QString());
+    progress_->hide(); // until there is a run to follow
     reasonLabel_->setStyleSheet(QStringLiteral("color: #c62828;"));
     bar->addWidget(stageLabel_, 1);
     bar->addWidget(reasonLabel_);
@@ -34,6 +35,7 @@ void RunStatusView::showText(const QString &text)
 
 void RunStatusView::setPaused(bool paused)
 {
+    paused_ = paused;
     stageLabel_->setText(paused ? tr("Paused: %1").arg(stageLabel_->text()) : stageLabel_->text().remove(tr("Paused: ")));
 }
 
@@ -45,7 +47,9 @@ void RunStatusView::setBlockedReason(const QString &reason)
 
 void RunStatusView::clear(const QString &text)
 {
+    paused_ = false;
     progress_->setValue(0);
+    progress_->show();
     stageLabel_->setText(text);
 }
 
@@ -77,7 +81,9 @@ void RunStatusView::showLatestStep()
     const double eta = fraction > 0 ? elapsed * (1 - fraction) / fraction : 0.0;
     progress_->setValue(int(fraction * 100));
     progress_->setFormat(tr("%p% · ETA %1").arg(fmt::duration(eta)));
-    stageLabel_->setText(tr("Stage %1/%2: %3 · epoch %4/%5 · step %6/%7 · %8 samples/s")
+    // A report that was on its way when the run paused keeps the word.
+    stageLabel_->setText((paused_ ? tr("Paused: ") : QString()) +
+                         tr("Stage %1/%2: %3 · epoch %4/%5 · step %6/%7 · %8 samples/s")
                              .arg(stage_.index + 1)
                              .arg(stage_.stageCount)
                              .arg(stageTitle(m.stage))

@@ -45,5 +45,6 @@ private:
     QElapsedTimer stageClock_;
     distillery::StepMetrics lastStep_;
     bool stepPending_ = false;
+    bool paused_ = false;
     static constexpr int kIntervalMs = 250;
 };

@@ -1,4 +1,5 @@
-// How each stage looks wherever curves are drawn: one colour and one name.
+// How each stage looks wherever curves are drawn: one colour and one name;
+// and the colours of compared runs.
 #pragma once
 
 #include "distillery/events.h"
@@ -25,4 +26,13 @@ inline QString stageTitle(distillery::StageKind k)
     case distillery::StageKind::Distillation: return QObject::tr("student");
     }
     return {};
+}
+
+// The colour of the i-th compared run: none of the stages' colours, so a
+// compared run is not taken for a stage of the run in progress.
+inline QColor runColor(int i)
+{
+    static const QColor colors[] = {QColor(0, 137, 123), QColor(194, 24, 91), QColor(109, 76, 65),
+                                    QColor(85, 139, 47), QColor(69, 90, 100), QColor(251, 140, 0)};
+    return colors[i % int(sizeof colors / sizeof colors[0])];
 }

@@ -1,15 +1,19 @@
 #include "traineditor.h"
 
+#include "foldsection.h"
+
 #include <QCheckBox>
 #include <QComboBox>
 #include <QDoubleSpinBox>
 #include <QFormLayout>
 #include <QSpinBox>
+#include <QVBoxLayout>
 
 TrainEditor::TrainEditor(const QString &title, QWidget *parent)
-    : QGroupBox(title, parent), epochs_(new QSpinBox(this)), batch_(new QSpinBox(this)), optimizer_(new QComboBox(this)),
-      lr_(new QDoubleSpinBox(this)), momentum_(new QDoubleSpinBox(this)), nesterov_(new QCheckBox(tr("Nesterov"), this)),
-      weightDecay_(new QDoubleSpinBox(this)), schedule_(new QComboBox(this)), warmup_(new QDoubleSpinBox(this))
+    : QWidget(parent), title_(title), section_(new FoldSection(this)), epochs_(new QSpinBox), batch_(new QSpinBox),
+      optimizer_(new QComboBox), lr_(new QDoubleSpinBox), momentum_(new QDoubleSpinBox),
+      nesterov_(new QCheckBox(tr("Nesterov"))), weightDecay_(new QDoubleSpinBox), schedule_(new QComboBox),
+      warmup_(new QDoubleSpinBox)
 {
     epochs_->setRange(1, 100000);
     batch_->setRange(1, 65536);
@@ -28,7 +32,9 @@ TrainEditor::TrainEditor(const QString &title, QWidget *parent)
     warmup_->setRange(0.0, 1000.0);
     warmup_->setSingleStep(0.5);
     warmup_->setToolTip(tr("Epochs of linear warm-up from zero to the learning rate"));
-    auto *f = new QFormLayout(this);
+    auto *form = new QWidget;
+    auto *f = new QFormLayout(form);
+    f->setContentsMargins(18, 0, 0, 4); // under the arrow, as a tree's children
     f->addRow(tr("Epochs"), epochs_);
     f->addRow(tr("Batch size"), batch_);
     f->addRow(tr("Optimizer"), optimizer_);
@@ -38,11 +44,19 @@ TrainEditor::TrainEditor(const QString &title, QWidget *parent)
     f->addRow(tr("Weight decay"), weightDecay_);
     f->addRow(tr("Schedule"), schedule_);
     f->addRow(tr("Warm-up epochs"), warmup_);
+    section_->setContent(form);
+    auto *layout = new QVBoxLayout(this);
+    layout->setContentsMargins(0, 0, 0, 0);
+    layout->addWidget(section_);
 
-    auto emitChanged = [this] { Q_EMIT changed(); };
+    auto emitChanged = [this] { updateSummary(); Q_EMIT changed(); };
     connect(epochs_, qOverload<int>(&QSpinBox::valueChanged), this, emitChanged);
     connect(batch_, qOverload<int>(&QSpinBox::valueChanged), this, emitChanged);
-    connect(optimizer_, qOverload<int>(&QComboBox::currentIndexChanged), this, [this] { updateEnabled(); Q_EMIT changed(); });
+    connect(optimizer_, qOverload<int>(&QComboBox::currentIndexChanged), this, [this] {
+        updateEnabled();
+        updateSummary();
+        Q_EMIT changed();
+    });
     for (auto *box : {lr_, momentum_, weightDecay_, warmup_})
         connect(box, qOverload<double>(&QDoubleSpinBox::valueChanged), this, emitChanged);
     connect(nesterov_, &QCheckBox::toggled, this, emitChanged);
@@ -68,6 +82,7 @@ void TrainEditor::setConfig(const distillery::TrainConfig &c)
     for (auto *w : all)
         w->blockSignals(false);
     updateEnabled();
+    updateSummary();
 }
 
 distillery::TrainConfig TrainEditor::config() const
@@ -90,4 +105,14 @@ void TrainEditor::updateEnabled()
     const bool sgd = optimizer_->currentText() == QLatin1String("sgd");
     momentum_->setEnabled(sgd);
     nesterov_->setEnabled(sgd);
+}
+
+void TrainEditor::updateSummary()
+{
+    const distillery::TrainConfig c = config();
+    const QString epochs = c.epochs == 1 ? tr("1 epoch") : tr("%1 epochs").arg(c.epochs);
+    section_->setSummary(tr("%1: %2 · %3, lr %4 · %5 · batch %6")
+                             .arg(title_, epochs, QString::fromStdString(c.optimizer), QString::number(c.lr),
+                                  QString::fromStdString(c.schedule))
+                             .arg(c.batchSize));
 }

@@ -1,28 +1,35 @@
-// Training settings of one stage: epochs, batch, optimiser, schedule.
+// Training settings of one stage: epochs, batch, optimiser, schedule. Folded
+// to a line that names them ("15 epochs · sgd, lr 0.05 · cosine · batch 128")
+// until the user opens it.
 #pragma once
 
 #include "distillery/experiment.h"
 
-#include <QGroupBox>
+#include <QWidget>
 
+class FoldSection;
 class QCheckBox;
 class QComboBox;
 class QDoubleSpinBox;
 class QSpinBox;
 
-class TrainEditor : public QGroupBox {
+class TrainEditor : public QWidget {
     Q_OBJECT
 public:
     explicit TrainEditor(const QString &title, QWidget *parent = nullptr);
     void setConfig(const distillery::TrainConfig &c);
     distillery::TrainConfig config() const;
+    FoldSection *section() const { return section_; }
 
 Q_SIGNALS:
     void changed();
 
 private:
     void updateEnabled();
+    void updateSummary();
 
+    QString title_;
+    FoldSection *section_;
     distillery::TrainConfig base_;
     QSpinBox *epochs_;
     QSpinBox *batch_;

@@ -6,6 +6,8 @@
 #include "experimentpanel.h"
 #include "exportdialog.h"
 #include "liveplot.h"
+#include "liveview.h"
+#include "foldsection.h"
 #include "mainwindow.h"
 #include "modeleditor.h"
 #include "runspanel.h"
@@ -17,6 +19,11 @@
 
 #include <QAction>
 #include <QComboBox>
+#include <QLabel>
+#include <QMenuBar>
+#include <QScrollBar>
+#include <QToolBar>
+#include <QToolButton>
 #include <QDoubleSpinBox>
 #include <QGroupBox>
 #include <QLineEdit>
@@ -36,6 +43,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 
 using namespace distillery;
 
@@ -72,6 +80,46 @@ class TestGui : public QObject {
         w->show();
         [&] { QTRY_VERIFY_WITH_TIMEOUT(w->experimentPanel()->dataReady(), 15000); }();
         return w;
+    }
+
+
+    // No legend rectangle of the window's plots contains a drawn point, with
+    // the window at three sizes.
+    void checkLegends(MainWindow *w, const QString &what)
+    {
+        for (const QSize size : {QSize(1366, 768), QSize(1920, 1080), QSize(1280, 720)}) {
+            w->resize(size);
+            QTRY_COMPARE(w->size(), size);
+            for (LivePlot *lp : w->liveView()->plots()) {
+                QTRY_VERIFY(lp->isUpToDate()); // the points given so far drawn, at the plot's own pace
+                QCustomPlot *plot = lp->plot();
+                plot->replot();
+                QVERIFY(plot->legend->visible() && plot->legend->itemCount() > 0);
+                const QRect legend = plot->legend->outerRect();
+                const QRect data = plot->axisRect()->rect();
+                int drawn = 0;
+                for (int g = 0; g < plot->graphCount(); ++g) {
+                    QCPGraph *graph = plot->graph(g);
+                    if (!graph->visible())
+                        continue;
+                    for (auto it = graph->data()->constBegin(); it != graph->data()->constEnd(); ++it) {
+                        const QPointF px(plot->xAxis->coordToPixel(it->key), plot->yAxis->coordToPixel(it->value));
+                        if (!data.contains(px.toPoint()))
+                            continue; // outside the axes: not drawn
+                        ++drawn;
+                        QVERIFY2(!legend.contains(px.toPoint()),
+                                 qPrintable(QStringLiteral("%1, %2×%3: the legend of \"%4\" covers a point at %5,%6")
+                                                .arg(what).arg(size.width()).arg(size.height())
+                                                .arg(plot->yAxis->label()).arg(px.x()).arg(px.y())));
+                    }
+                }
+                QVERIFY2(drawn > 0, qPrintable(QStringLiteral("%6 %7×%8 %1: y %2..%3, %4 graphs, first %5")
+                                                   .arg(plot->yAxis->label()).arg(plot->yAxis->range().lower)
+                                                   .arg(plot->yAxis->range().upper).arg(plot->graphCount())
+                                                   .arg(plot->graphCount() > 1 && plot->graph(1)->dataCount() ? plot->graph(1)->data()->constBegin()->value : -1)
+                                                   .arg(what).arg(size.width()).arg(size.height())));
+            }
+        }
     }
 
 private Q_SLOTS:
@@ -126,9 +174,12 @@ private Q_SLOTS:
         auto *precision = p->findChild<QComboBox *>(QStringLiteral("precision"));
         QVERIFY(precision);
         QCOMPARE(precision->currentData().toString(), QStringLiteral("bf16"));
+        // The title names the experiment; it is marked modified once a field differs from the file.
+        QVERIFY2(w->windowTitle().startsWith(QStringLiteral("opened[*]")), qPrintable(w->windowTitle()));
+        QVERIFY(!w->isWindowModified());
         precision->setCurrentIndex(precision->findData(QStringLiteral("fp32")));
         QCOMPARE(p->experiment().precision, std::string("fp32"));
-        QVERIFY(w->windowTitle().contains(QStringLiteral("opened.json")));
+        QVERIFY(w->isWindowModified());
 
         // A broken file is refused with a message; the widgets keep their values.
         testutil::writeFile(dir_.path() + QStringLiteral("/broken.json"), "{ nope");
@@ -187,7 +238,9 @@ private Q_SLOTS:
                                 .arg(progress.size()).arg(steps.size()).arg(clock.elapsed())));
         // Teacher, baseline, student: loss series (with soft and hard for the student) and accuracy.
         QCOMPARE(w->lossPlot()->seriesCount(), 5);
-        QVERIFY(w->accuracyPlot()->pointCount(1) > 0);
+        // The teacher's validation accuracy, and its training accuracy (after the legend's "train" entry).
+        QVERIFY(w->accuracyPlot()->pointCount(0) > 0);
+        QVERIFY(w->accuracyPlot()->pointCount(2) > 0);
         QTRY_VERIFY(!w->controller()->isRunning());
         QVERIFY(w->startAction()->isEnabled());
         // The run appears in the runs panel.
@@ -260,12 +313,31 @@ private Q_SLOTS:
         QCOMPARE(runs->runCount(), 2);
         runs->table()->selectAll();
         QCOMPARE(runs->selectedRuns().size(), 2);
-        // Per run: teacher, baseline and student curves in each plot.
-        QCOMPARE(w->accuracyPlot()->seriesCount(), 6);
-        QVERIFY(w->accuracyPlot()->pointCount(0) > 0);
+        // Per run: teacher, baseline and student curves in each plot, one
+        // colour per run; the legend shows the three stages' line styles once.
+        LivePlot *acc = w->accuracyPlot();
+        QCOMPARE(acc->seriesWithPointsCount(), 6);
+        acc->plot()->replot();
+        int entries = 0;
+        for (int i = 0; i < acc->plot()->legend->itemCount(); ++i)
+            entries += acc->plot()->legend->item(i) ? 1 : 0;
+        QCOMPARE(entries, 3);
+        QSet<QRgb> colours;
+        QSet<Qt::PenStyle> styles;
+        for (int i = 0; i < acc->plot()->graphCount(); ++i)
+            if (acc->plot()->graph(i)->dataCount() > 0 && acc->plot()->graph(i)->visible()) {
+                colours << acc->plot()->graph(i)->pen().color().rgb();
+                styles << acc->plot()->graph(i)->pen().style();
+            }
+        QCOMPARE(colours.size(), 2);
+        QCOMPARE(styles.size(), 3);
+        // The Runs panel is the key to the colours: a swatch beside each compared run.
+        for (int r = 0; r < runs->table()->rowCount(); ++r)
+            QVERIFY(!runs->table()->item(r, 0)->icon().isNull());
         QCOMPARE(runs->comparison()->columnCount(), 2);
         runs->table()->clearSelection();
         QCOMPARE(w->accuracyPlot()->seriesCount(), 0);
+        QVERIFY(runs->table()->item(0, 0)->icon().isNull());
     }
 
     void teacherPickerImportsTorchScript()
@@ -503,6 +575,295 @@ private Q_SLOTS:
         QString error;
         QVERIFY(!plot.exportTo(QStringLiteral("/nonexistent/plot.png"), &error));
         QVERIFY(error.contains(QStringLiteral("/nonexistent/plot.png")));
+    }
+
+    // On a 1366×768 screen, what is distilled into what, by which method and
+    // at which T and α is in view without scrolling, on the default experiment.
+    void distillationSettingsInViewOnALaptopScreen()
+    {
+        QTemporaryDir ws;
+        auto w = std::make_unique<MainWindow>(ws.path(), QStringLiteral(DISTILLERY_EXPERIMENTS "/fashion-mnist-quick.json"));
+        w->setConfirmClose(false);
+        w->show();
+        ExperimentPanel *p = w->experimentPanel();
+        // Loaded, or refused with its reason where the data set is not installed.
+        QTRY_VERIFY_WITH_TIMEOUT(p->dataReady() || !p->problem().startsWith(QStringLiteral("Loading")), 30000);
+        auto *studentPreset = p->studentEditor()->findChild<QComboBox *>();
+        auto *teacherPreset = p->teacherEditor()->findChild<QComboBox *>();
+        const QList<QWidget *> knobs{p->methodBox(), p->temperatureBox(), p->temperatureSlider(), p->alphaBox(),
+                                     p->alphaSlider(), teacherPreset, studentPreset, p->teacherSourceBox()};
+        // The window on the screen, and maximised under a desktop's panel and title bar.
+        for (const QSize size : {QSize(1366, 768), QSize(1366, 700)}) {
+            w->resize(size);
+            QTRY_COMPARE(w->size(), size);
+            QTest::qWait(50);
+            QCOMPARE(p->verticalScrollBar()->value(), 0);
+            for (QWidget *knob : knobs) {
+                QVERIFY(knob->isVisible());
+                const QRect r(knob->mapTo(p->viewport(), QPoint(0, 0)), knob->size());
+                QVERIFY2(p->viewport()->rect().contains(r),
+                         qPrintable(QStringLiteral("at %1×%2: %3 at %4,%5 %6×%7 outside the visible %8×%9")
+                                        .arg(size.width()).arg(size.height()).arg(knob->metaObject()->className())
+                                        .arg(r.x()).arg(r.y()).arg(r.width()).arg(r.height())
+                                        .arg(p->viewport()->width()).arg(p->viewport()->height())));
+            }
+        }
+        // The models fold to their summary: parameters, multiply-adds and output shape.
+        QVERIFY(!p->studentEditor()->table()->isVisible());
+        if (p->dataReady())
+            QVERIFY2(p->studentEditor()->summary().contains(QStringLiteral("parameters")) &&
+                         p->studentEditor()->summary().contains(QStringLiteral("output 10")),
+                     qPrintable(p->studentEditor()->summary()));
+        // And open on demand.
+        p->studentEditor()->layersSection()->toggleButton()->click();
+        QVERIFY(p->studentEditor()->table()->isVisible());
+    }
+
+    // After a run, live and compared, no legend covers a point of its plot,
+    // at three window sizes; labels are short and colours follow the stages.
+    void legendsCoverNoData()
+    {
+        QTemporaryDir ws;
+        Experiment e = testutil::syntheticExperiment();
+        e.teacher.train.epochs = 1;
+        e.studentTrain.epochs = 2;
+        for (double t : {2.0, 8.0}) {
+            e.distillation.temperature = t;
+            testutil::Recorder rec;
+            Engine(e, EngineOptions{ws.path().toStdString()}).run(rec);
+        }
+        auto w = openWindow(writeExperiment(QStringLiteral("legends"), 2, 3), ws.path());
+        QSignalSpy finished(w->controller(), &TrainingController::runFinished);
+        w->startAction()->trigger();
+        QTRY_COMPARE_WITH_TIMEOUT(finished.size(), 1, 60000);
+        QTRY_VERIFY(!w->controller()->isRunning());
+        // Narrow enough for a 1280×720 screen.
+        QVERIFY2(w->minimumSizeHint().width() <= 1280, qPrintable(QString::number(w->minimumSizeHint().width())));
+        checkLegends(w.get(), QStringLiteral("live"));
+        // The stages of the live run: one colour each, in every plot.
+        for (LivePlot *plot : w->liveView()->plots()) {
+            QSet<QRgb> colours;
+            for (int i = 0; i < plot->plot()->legend->itemCount(); ++i) {
+                auto *item = qobject_cast<QCPPlottableLegendItem *>(plot->plot()->legend->item(i));
+                if (!item)
+                    continue; // an empty cell of the wrapped grid
+                if (!qobject_cast<QCPGraph *>(item->plottable())->dataCount())
+                    continue; // the teacher's test accuracy: a line across the plot
+                const QString label = item->plottable()->name();
+                QVERIFY2(label.size() <= 12 && !label.contains(QStringLiteral("legends")), qPrintable(label));
+                colours << item->plottable()->pen().color().rgb();
+            }
+            QCOMPARE(colours.size(), 3); // teacher, baseline, student (the student's loss parts in its colour)
+        }
+        // Learning rates decayed by the cosine schedule span many decades: a log axis.
+        QVERIFY(w->liveView()->learningRatePlot()->isLogY());
+        QVERIFY(!w->accuracyPlot()->isLogY());
+        // The two earlier runs compared with it.
+        const QStringList all = [&] {
+            QStringList dirs;
+            for (const auto &run : listRuns(ws.path().toStdString()))
+                dirs << QString::fromStdString(run.dir);
+            return dirs;
+        }();
+        QCOMPARE(all.size(), 3);
+        w->runsPanel()->selectRuns(all);
+        QTRY_VERIFY(w->accuracyPlot()->seriesWithPointsCount() > 6);
+        checkLegends(w.get(), QStringLiteral("compared"));
+    }
+
+    // What the window says while there is nothing to show, and when it stops.
+    void emptyStatesComeAndGo()
+    {
+        QTemporaryDir ws;
+        auto w = openWindow(writeExperiment(QStringLiteral("empty"), 1, 1), ws.path());
+        LiveView *view = w->liveView();
+        RunsPanel *runs = w->runsPanel();
+        QVERIFY(!view->showsPlots());
+        QVERIFY(view->emptyLabel()->isVisible());
+        QVERIFY(view->emptyLabel()->text().contains(QStringLiteral("Ctrl+R")));
+        QVERIFY(!runs->showsRunList());
+        QVERIFY(!runs->showsComparison());
+        QSignalSpy finished(w->controller(), &TrainingController::runFinished);
+        w->startAction()->trigger();
+        QVERIFY(view->emptyLabel()->text().contains(QStringLiteral("Loading")));
+        QTRY_VERIFY_WITH_TIMEOUT(view->showsPlots(), 20000); // at the first stage
+        QTRY_COMPARE_WITH_TIMEOUT(finished.size(), 1, 60000);
+        QTRY_VERIFY(!w->controller()->isRunning());
+        QTRY_VERIFY(runs->showsRunList());
+        QVERIFY(!runs->showsComparison());
+        runs->table()->selectRow(0);
+        QVERIFY(runs->showsComparison());
+        runs->table()->clearSelection();
+        QVERIFY(!runs->showsComparison());
+        QVERIFY(view->showsPlots()); // the finished run stays drawn
+        // A new window on the workspace: nothing drawn until a run is selected.
+        auto again = openWindow(writeExperiment(QStringLiteral("empty")), ws.path());
+        QVERIFY(!again->liveView()->showsPlots());
+        QVERIFY(again->runsPanel()->showsRunList());
+        again->runsPanel()->table()->selectRow(0);
+        QVERIFY(again->liveView()->showsPlots());
+        QVERIFY(again->liveView()->caption()->text().contains(QStringLiteral("compared")));
+        again->runsPanel()->table()->clearSelection();
+        QVERIFY(!again->liveView()->showsPlots());
+    }
+
+    void titleNamesTheExperimentAndMarksChanges()
+    {
+        QTemporaryDir ws;
+        auto w = openWindow(writeExperiment(QStringLiteral("titled")), ws.path());
+        ExperimentPanel *p = w->experimentPanel();
+        QCOMPARE(w->windowTitle(), QStringLiteral("titled[*] – Distillery"));
+        QVERIFY(!w->isWindowModified());
+        const double t = p->temperatureBox()->value();
+        p->temperatureBox()->setValue(t + 1);
+        QVERIFY(w->isWindowModified());
+        p->temperatureBox()->setValue(t); // as in the file again
+        QVERIFY(!w->isWindowModified());
+        p->nameEdit()->setText(QStringLiteral("renamed"));
+        QCOMPARE(w->windowTitle(), QStringLiteral("renamed[*] – Distillery"));
+        QVERIFY(w->isWindowModified());
+        QVERIFY(w->saveExperiment(dir_.path() + QStringLiteral("/renamed.json")));
+        QVERIFY(!w->isWindowModified());
+        // While a run trains, the settings stay in view (the panel scrolls) but are not edited.
+        w->startAction()->trigger();
+        QVERIFY(!p->temperatureBox()->isEnabled());
+        QVERIFY(p->isEnabled() && p->verticalScrollBar()->isEnabled());
+        w->stopAction()->trigger();
+        QTRY_VERIFY_WITH_TIMEOUT(!w->controller()->isRunning(), 30000);
+        QVERIFY(p->temperatureBox()->isEnabled());
+    }
+
+    // Every command of the toolbar and every shortcut is in a menu; no two
+    // commands share a shortcut.
+    void everyActionIsInAMenu()
+    {
+        QTemporaryDir ws;
+        auto w = openWindow(writeExperiment(QStringLiteral("menus")), ws.path());
+        QSet<QAction *> inMenus;
+        std::function<void(QMenu *)> collect = [&](QMenu *menu) {
+            for (QAction *a : menu->actions()) {
+                inMenus << a;
+                if (a->menu())
+                    collect(a->menu());
+            }
+        };
+        for (QAction *a : w->menuBar()->actions())
+            collect(a->menu());
+        QVERIFY(inMenus.size() > 15);
+        QMap<QString, QString> shortcuts;
+        for (QAction *a : w->findChildren<QAction *>()) {
+            if (a->shortcut().isEmpty())
+                continue;
+            QVERIFY2(inMenus.contains(a), qPrintable(a->text()));
+            const QString key = a->shortcut().toString();
+            QVERIFY2(!shortcuts.contains(key), qPrintable(key + QStringLiteral(": ") + shortcuts[key] + QStringLiteral(", ") + a->text()));
+            shortcuts.insert(key, a->text());
+        }
+        for (QToolBar *bar : w->findChildren<QToolBar *>())
+            for (QAction *a : bar->actions())
+                QVERIFY2(a->isSeparator() || inMenus.contains(a), qPrintable(a->text()));
+        for (const char *key : {"Ctrl+R", "Ctrl+P", "Ctrl+.", "Ctrl+O", "Ctrl+S", "Ctrl+E", "Ctrl+Q"})
+            QVERIFY2(shortcuts.contains(QString::fromLatin1(key)), key);
+        // Alt+T and Alt+W reach T and α from the keyboard.
+        ExperimentPanel *p = w->experimentPanel();
+        auto mnemonicOf = [&](QWidget *field) {
+            for (QLabel *label : p->distillationBox()->findChildren<QLabel *>())
+                if (label->buddy() == field) {
+                    const int amp = label->text().indexOf(QLatin1Char('&'));
+                    return amp >= 0 ? label->text().at(amp + 1).toLower() : QChar();
+                }
+            return QChar();
+        };
+        QCOMPARE(mnemonicOf(p->temperatureBox()), QChar(QLatin1Char('t')));
+        QCOMPARE(mnemonicOf(p->alphaBox()), QChar(QLatin1Char('w')));
+        QCOMPARE(mnemonicOf(p->methodBox()), QChar(QLatin1Char('m')));
+    }
+
+    // Tab walks the set-up panel from top to bottom, left to right in a row.
+    void tabOrderFollowsThePanel()
+    {
+        QTemporaryDir ws;
+        auto w = openWindow(writeExperiment(QStringLiteral("tabs")), ws.path());
+        ExperimentPanel *p = w->experimentPanel();
+        QWidget *content = p->widget();
+        QApplication::setActiveWindow(w.get());
+        QVERIFY(QTest::qWaitForWindowActive(w.get()));
+        // Press Tab from the name as a user would, until the focus leaves the panel.
+        p->nameEdit()->setFocus(Qt::TabFocusReason);
+        QTRY_COMPARE(QApplication::focusWidget(), static_cast<QWidget *>(p->nameEdit()));
+        QList<QWidget *> chain{p->nameEdit()};
+        for (int i = 0; i < 100; ++i) {
+            QTest::keyClick(QApplication::focusWidget(), Qt::Key_Tab);
+            QWidget *at = QApplication::focusWidget();
+            if (auto *spin = at ? qobject_cast<QAbstractSpinBox *>(at->parentWidget()) : nullptr)
+                at = spin; // the field, not its inner line edit
+            if (!at || !content->isAncestorOf(at) || chain.contains(at))
+                break;
+            chain << at;
+        }
+        QVERIFY(chain.size() > 15);
+        QVERIFY(chain.indexOf(p->temperatureBox()) < chain.indexOf(p->alphaBox()));
+        QVERIFY(chain.indexOf(p->teacherSourceBox()) < chain.indexOf(p->methodBox()));
+        for (int i = 1; i < chain.size(); ++i) {
+            const QRect a(chain[i - 1]->mapTo(content, QPoint(0, 0)), chain[i - 1]->size());
+            const QRect b(chain[i]->mapTo(content, QPoint(0, 0)), chain[i]->size());
+            // The next field is further down, or on the same row further right.
+            const bool down = b.top() >= a.bottom() - 2;
+            const bool right = b.left() >= a.right() - 2 && std::abs(b.center().y() - a.center().y()) < a.height();
+            QVERIFY2(down || right, qPrintable(QStringLiteral("%1 at %2,%3 then %4 at %5,%6")
+                                                   .arg(chain[i - 1]->metaObject()->className()).arg(a.x()).arg(a.y())
+                                                   .arg(chain[i]->metaObject()->className()).arg(b.x()).arg(b.y())));
+        }
+    }
+
+    // A dark desktop gets dark plots; the curves stay readable on them.
+    void plotsFollowThePalette()
+    {
+        LivePlot plot(QStringLiteral("test"), QStringLiteral("y"));
+        plot.resize(400, 300);
+        plot.show();
+        const int s = plot.addSeries(QStringLiteral("a"), QColor(21, 101, 192));
+        plot.addPoint(s, 1, 1, 1.0);
+        auto corner = [&] { plot.plot()->replot(); return plot.plot()->grab().toImage().pixelColor(2, 2); };
+        QVERIFY(corner().lightness() > 128);
+        QPalette dark;
+        dark.setColor(QPalette::Base, QColor(30, 30, 30));
+        dark.setColor(QPalette::Text, QColor(230, 230, 230));
+        dark.setColor(QPalette::Window, QColor(45, 45, 45));
+        plot.setPalette(dark);
+        QTRY_VERIFY(corner().lightness() < 64);
+        QVERIFY(plot.plot()->xAxis->tickLabelColor().lightness() > 192);
+        QVERIFY(plot.plot()->graph(1)->pen().color().lightness() > QColor(21, 101, 192).lightness());
+    }
+
+    // The y axis goes logarithmic by itself where the data span more than two
+    // decades, and stays as the user sets it once they choose.
+    void logScaleFollowsTheData()
+    {
+        LivePlot plot(QStringLiteral("test"), QStringLiteral("learning rate"));
+        plot.resize(400, 300);
+        plot.show();
+        const int teacher = plot.addSeries(QStringLiteral("teacher"), Qt::red);
+        const int student = plot.addSeries(QStringLiteral("student"), Qt::blue);
+        for (int i = 0; i < 10; ++i) {
+            plot.addPoint(teacher, i, i, 0.001);
+            plot.addPoint(student, i, i, 0.05);
+        }
+        QTRY_COMPARE(plot.plot()->graph(3)->dataCount(), 10); // drawn
+        QVERIFY(!plot.isLogY()); // 50 times: under two decades
+        // The axes fit the data on their first draw.
+        QVERIFY(plot.plot()->yAxis->range().contains(0.001) && plot.plot()->yAxis->range().contains(0.05));
+        QVERIFY2(plot.plot()->xAxis->range().contains(0) && plot.plot()->xAxis->range().contains(9),
+                 qPrintable(QStringLiteral("%1..%2").arg(plot.plot()->xAxis->range().lower).arg(plot.plot()->xAxis->range().upper)));
+        const int before = plot.replotCount();
+        plot.addPoint(student, 10, 10, 0.00001); // decayed: over three decades
+        QTRY_VERIFY(plot.replotCount() > before);
+        QVERIFY(plot.isLogY());
+        QVERIFY(plot.plot()->yAxis->range().contains(0.00001) && plot.plot()->yAxis->range().contains(0.05));
+        plot.setLogY(false); // the user's choice holds
+        plot.addPoint(student, 11, 11, 0.000001);
+        QTest::qWait(300);
+        QVERIFY(!plot.isLogY());
     }
 };
 

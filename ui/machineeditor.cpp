@@ -1,0 +1,91 @@
+#include "machineeditor.h"
+
+#include "distillery/engine.h"
+
+#include <QComboBox>
+#include <QFormLayout>
+#include <QSignalBlocker>
+#include <QSpinBox>
+
+using namespace distillery;
+
+MachineEditor::MachineEditor(QWidget *parent) : FoldSection(parent)
+{
+    auto *box = new QWidget;
+    auto *f = new QFormLayout(box);
+    f->setContentsMargins(18, 0, 0, 0);
+    device_ = new QComboBox(box);
+    device_->addItem(tr("auto"), QStringLiteral("auto"));
+    device_->addItem(tr("CPU"), QStringLiteral("cpu"));
+    device_->addItem(tr("CUDA"), QStringLiteral("cuda"));
+    if (!cudaAvailable()) {
+        device_->setItemData(2, false, Qt::UserRole - 1); // disabled item
+        device_->setItemText(2, tr("CUDA (no device seen)"));
+    }
+    device_->setToolTip(tr("auto uses a CUDA GPU where LibTorch sees one, else the CPU"));
+    precision_ = new QComboBox(box);
+    precision_->setObjectName(QStringLiteral("precision"));
+    precision_->addItem(tr("float32"), QStringLiteral("fp32"));
+    precision_->addItem(tr("mixed bfloat16"), QStringLiteral("bf16"));
+    precision_->setToolTip(tr("Mixed bfloat16 runs matrix products and convolutions in bfloat16 (autocast), "
+                              "with float weights and losses. Faster on GPUs with bfloat16 units; on CPUs "
+                              "without them it is slower."));
+    threads_ = new QSpinBox(box);
+    threads_->setRange(0, 256);
+    threads_->setSpecialValueText(tr("all cores (%1)").arg(effectiveThreads(0)));
+    blasThreads_ = new QSpinBox(box);
+    blasThreads_->setRange(0, 256);
+    blasThreads_->setSpecialValueText(tr("auto (per stage)"));
+    blasThreads_->setToolTip(distillery::oneDnnLinearLayers()
+                                 ? tr("Threads of OpenBLAS's own pool. This build runs linear layers through "
+                                      "oneDNN on the CPU threads, so OpenBLAS has little to do: auto gives it one.")
+                                 : tr("Threads of OpenBLAS's own pool for matrix products. Auto gives them the cores "
+                                      "for fully connected models and one thread for convolutional ones."));
+    seed_ = new QSpinBox(box);
+    seed_->setRange(0, 1 << 30);
+    seed_->setToolTip(tr("The same seed gives the same numbers on the CPU, run after run"));
+    f->addRow(tr("Device"), device_);
+    f->addRow(tr("Precision"), precision_);
+    f->addRow(tr("CPU threads"), threads_);
+    f->addRow(tr("BLAS threads"), blasThreads_);
+    f->addRow(tr("Seed"), seed_);
+    setContent(box);
+
+    auto edited = [this] {
+        updateSummary();
+        Q_EMIT changed();
+    };
+    connect(seed_, qOverload<int>(&QSpinBox::valueChanged), this, edited);
+    connect(device_, qOverload<int>(&QComboBox::currentIndexChanged), this, edited);
+    connect(precision_, qOverload<int>(&QComboBox::currentIndexChanged), this, edited);
+    connect(threads_, qOverload<int>(&QSpinBox::valueChanged), this, edited);
+    connect(blasThreads_, qOverload<int>(&QSpinBox::valueChanged), this, edited);
+}
+
+void MachineEditor::updateSummary()
+{
+    const QString threads = threads_->value() ? tr("%n thread(s)", nullptr, threads_->value()) : tr("all cores");
+    setSummary(tr("Machine: %1 · %2 · %3 · seed %4")
+                   .arg(device_->currentText(), precision_->currentText(), threads)
+                   .arg(seed_->value()));
+}
+
+void MachineEditor::setExperiment(const Experiment &e)
+{
+    const QSignalBlocker block(this); // filled, not edited
+    seed_->setValue(int(e.seed));
+    device_->setCurrentIndex(std::max(0, device_->findData(QString::fromStdString(e.device))));
+    precision_->setCurrentIndex(std::max(0, precision_->findData(QString::fromStdString(e.precision))));
+    threads_->setValue(e.threads);
+    blasThreads_->setValue(e.blasThreads);
+    updateSummary();
+}
+
+void MachineEditor::apply(Experiment &e) const
+{
+    e.seed = std::uint64_t(seed_->value());
+    e.device = device_->currentData().toString().toStdString();
+    e.precision = precision_->currentData().toString().toStdString();
+    e.threads = threads_->value();
+    e.blasThreads = blasThreads_->value();
+}
