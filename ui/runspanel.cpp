@@ -167,11 +167,30 @@ int RunsPanel::runCount() const
     return int(runs_.size());
 }
 
+namespace {
+
+// The comparison's last two rows: the classes the students' transfer set
+// omitted, with the bias shift, and the student's test accuracy on them
+// before and after the shift (Hinton et al. 2015, section 3).
+QStringList omittedClassValues(const BiasCorrection &b)
+{
+    if (b.classes.empty())
+        return {QStringLiteral("–"), QStringLiteral("–")};
+    QStringList classes;
+    for (int c : b.classes)
+        classes << QString::number(c);
+    return {classes.join(QLatin1String(", ")) + QString::asprintf(" (bias %+.2f)", b.shift),
+            fmt::percent(b.omittedAccuracyBefore) + QStringLiteral(" → ") + fmt::percent(b.omittedAccuracyAfter)};
+}
+
+} // namespace
+
 void RunsPanel::updateComparison()
 {
     const QStringList dirs = selectedRuns();
     const QStringList rows{tr("Teacher test"), tr("Baseline test"), tr("Student test"), tr("Δ student"), tr("T"),
-                           tr("α"), tr("Teacher params"), tr("Student params"), tr("Compression"), tr("Duration"), tr("Status")};
+                           tr("α"), tr("Teacher params"), tr("Student params"), tr("Compression"), tr("Duration"), tr("Status"),
+                           tr("Omitted classes"), tr("Student on them")};
     compare_->clear();
     compare_->setRowCount(rows.size());
     compare_->setColumnCount(int(dirs.size()));
@@ -187,14 +206,15 @@ void RunsPanel::updateComparison()
         header->setToolTip(dir);
         compare_->setHorizontalHeaderItem(c, header);
         const bool both = r.baselineTestAccuracy >= 0 && r.studentTestAccuracy >= 0;
-        const QStringList values{fmt::percent(r.teacherTestAccuracy), fmt::percent(r.baselineTestAccuracy),
+        const QStringList values = QStringList{fmt::percent(r.teacherTestAccuracy), fmt::percent(r.baselineTestAccuracy),
                                  fmt::percent(r.studentTestAccuracy),
                                  both ? QString::asprintf("%+.2f", 100 * (r.studentTestAccuracy - r.baselineTestAccuracy)) : QStringLiteral("–"),
                                  QString::number(r.temperature), QString::number(r.alpha),
                                  fmt::count(double(r.teacherParameters)), fmt::count(double(r.studentParameters)),
                                  QString::number(r.compression(), 'f', 1) + QLatin1Char('x'),
                                  r.seconds > 0 ? fmt::duration(r.seconds) : QStringLiteral("–"),
-                                 QString::fromStdString(statusName(r.status))};
+                                 QString::fromStdString(statusName(r.status))}
+                                + omittedClassValues(r.studentBiasCorrection);
         for (int row = 0; row < values.size(); ++row)
             compare_->setItem(row, c, item(values[row]));
         ++c;

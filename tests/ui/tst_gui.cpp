@@ -297,6 +297,46 @@ private Q_SLOTS:
         QVERIFY(QFile::exists(QString::fromStdString(runs[0].dir) + QStringLiteral("/config.json")));
     }
 
+    // An omitted-class run (Hinton et al. 2015, section 3): the comparison
+    // names the classes, the bias shift and the student's accuracy on them
+    // before and after it, as in the run folder; other runs show a dash.
+    void omittedClassesInTheComparison()
+    {
+        QTemporaryDir ws;
+        Experiment e = testutil::syntheticExperiment();
+        e.teacher.train.epochs = 1;
+        e.studentTrain.epochs = 1;
+        e.baseline = false;
+        testutil::Recorder plain;
+        Engine(e, EngineOptions{ws.path().toStdString()}).run(plain);
+        e.data.omitClasses = {1};
+        e.data.omittedBiasShift = 1.5;
+        testutil::Recorder rec;
+        const RunResult r = Engine(e, EngineOptions{ws.path().toStdString()}).run(rec);
+        QVERIFY2(r.status == RunStatus::Finished, r.message.c_str());
+        const BiasCorrection &b = r.stage(StageKind::Distillation)->biasCorrection;
+        auto w = openWindow(writeExperiment(QStringLiteral("omitted")), ws.path());
+        RunsPanel *runs = w->runsPanel();
+        QCOMPARE(runs->runCount(), 2);
+        runs->table()->selectAll();
+        QTableWidget *compare = runs->comparison();
+        int classesRow = -1;
+        for (int row = 0; row < compare->rowCount(); ++row)
+            if (compare->verticalHeaderItem(row)->text() == QStringLiteral("Omitted classes"))
+                classesRow = row;
+        QVERIFY(classesRow >= 0);
+        QStringList classes, accuracies;
+        for (int c = 0; c < compare->columnCount(); ++c) {
+            classes << compare->item(classesRow, c)->text();
+            accuracies << compare->item(classesRow + 1, c)->text();
+        }
+        classes.sort();
+        QCOMPARE(classes, (QStringList{QStringLiteral("1 (bias +1.50)"), QStringLiteral("–")}));
+        const QString expected = QString::asprintf("%.2f%% → %.2f%%", 100 * b.omittedAccuracyBefore,
+                                                   100 * b.omittedAccuracyAfter);
+        QVERIFY2(accuracies.contains(expected), qPrintable(accuracies.join(QLatin1String(" | ")) + " vs " + expected));
+    }
+
     void comparingRunsOverlaysTheirCurves()
     {
         QTemporaryDir ws;
