@@ -394,6 +394,7 @@ void MainWindow::onStageFinished(const StageResult &r)
 
 void MainWindow::onRunFinished(const RunResult &r)
 {
+    statusBar()->clearMessage(); // a passing message ("Resumed") would hide the run's outcome
     status_->runFinished(r);
     if (stagesSeen_ == 0 && r.status != RunStatus::Finished)
         liveView_->setEmptyText(tr("<p style='font-size:large'>The run ended before training began.</p>"

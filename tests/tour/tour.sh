@@ -100,7 +100,9 @@ more_lines() { [ "$(lines "$1")" -gt "$2" ]; }
 
 # The experiment of the tour: the shape of the default one (a convolutional
 # teacher, an MLP student, KD with a baseline) on synthetic images, so a run
-# takes seconds on two cores rather than minutes.
+# takes seconds on two cores rather than minutes. The teacher trains long
+# enough (some 15 s on an idle machine) for the run to be paused mid-way
+# after the screenshot of it training.
 cat >"$tmp/tour-demo.json" <<'EOF'
 {
   "version": 1,
@@ -112,7 +114,7 @@ cat >"$tmp/tour-demo.json" <<'EOF'
             "synthetic_classes": 4, "synthetic_features": 16 },
   "teacher": {
     "model": { "preset": "cnn-small" },
-    "train": { "epochs": 4, "batch_size": 64, "optimizer": "adam", "lr": 0.002, "weight_decay": 0 }
+    "train": { "epochs": 16, "batch_size": 64, "optimizer": "adam", "lr": 0.002, "weight_decay": 0 }
   },
   "student": {
     "model": { "preset": "mlp", "hidden": [32] },
