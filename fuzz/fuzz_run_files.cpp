@@ -12,10 +12,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size
     namespace fs = std::filesystem;
     static const fs::path dir = fs::temp_directory_path() / ("distillery-fuzz-run-" + std::to_string(::getpid()));
     fs::create_directories(dir);
-    const std::string path = fuzz::asFile(data, size);
-    for (const char *name : {"summary.json", "config.json", "metrics.jsonl"}) {
-        fs::copy_file(path, dir / name, fs::copy_options::overwrite_existing);
-    }
+    // Written rather than copied: copy_file's sendfile can fail with EINTR
+    // when libFuzzer's timer signal arrives, which ended a CI run here.
+    for (const char *name : {"summary.json", "config.json", "metrics.jsonl"})
+        fuzz::writeFile((dir / name).string(), data, size);
     const auto info = distillery::readRunInfo(dir.string());
     const auto metrics = distillery::readRunMetrics(dir.string());
     if (info.dir != dir.string())
