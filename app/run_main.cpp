@@ -65,6 +65,18 @@ class ConsoleObserver : public RunObserver {
 public:
     explicit ConsoleObserver(bool tty) : tty_(tty) {}
 
+    // Decoding an image folder: a redrawn count on a terminal, else a line at
+    // each tenth and at the end.
+    void dataProgress(std::int64_t done, std::int64_t total) override
+    {
+        const int tenth = total > 0 ? int(10 * done / total) : 10;
+        if (tty_) {
+            std::cerr << "\rdecoding images: " << done << " of " << total << (done == total ? "\n" : "") << std::flush;
+        } else if (tenth != lastTenth_ || done == total) {
+            std::cerr << "decoding images: " << done << " of " << total << "\n";
+        }
+        lastTenth_ = done == total ? -1 : tenth;
+    }
     void runStarted(const RunStartInfo &e) override
     {
         std::cerr << "run folder: " << e.runDir << "\n"
@@ -87,6 +99,7 @@ public:
                       << (s.blasThreads > 0 ? ", threads: " + std::to_string(s.torchThreads) + " LibTorch, " +
                                                  std::to_string(s.blasThreads) + " OpenBLAS"
                                            : std::string())
+                      << (s.teacherCache.empty() ? std::string() : ", teacher outputs: " + cacheWords(s.teacherCache))
                       << "\n";
     }
     void stepReported(const StepMetrics &m) override
@@ -123,7 +136,15 @@ public:
     }
 
 private:
+    static std::string cacheWords(const std::string &mode)
+    {
+        return mode == "exact"         ? "cached"
+               : mode == "approximate" ? "cached for unaugmented inputs (approximate)"
+                                       : "computed per batch";
+    }
+
     bool tty_;
+    int lastTenth_ = -1;
     StageInfo stage_;
     std::chrono::steady_clock::time_point stageStart_;
 };
@@ -131,6 +152,10 @@ private:
 class JsonObserver : public RunObserver {
 public:
     void runStarted(const RunStartInfo &e) override { print(eventJson(e)); }
+    void dataProgress(std::int64_t done, std::int64_t total) override
+    {
+        print(dataProgressEventJson(done, total));
+    }
     void stageStarted(const StageInfo &e) override { print(eventJson(e)); }
     void stepReported(const StepMetrics &e) override { print(eventJson(e)); }
     void epochFinished(const EpochMetrics &e) override { print(eventJson(e)); }

@@ -75,7 +75,10 @@ struct Recorder : distillery::RunObserver {
     std::vector<distillery::StageResult> results;
     std::vector<bool> pauses;
     std::vector<std::string> errors;
+    std::vector<std::pair<std::int64_t, std::int64_t>> decoded; // data progress: (done, total)
     bool finished = false;
+
+    void dataProgress(std::int64_t done, std::int64_t total) override { std::lock_guard<std::mutex> l(mutex); decoded.emplace_back(done, total); }
 
     void stageStarted(const distillery::StageInfo &s) override { std::lock_guard<std::mutex> l(mutex); stages.push_back(s); }
     void stepReported(const distillery::StepMetrics &s) override { std::lock_guard<std::mutex> l(mutex); steps.push_back(s); }

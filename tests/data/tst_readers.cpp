@@ -189,11 +189,61 @@ private Q_SLOTS:
         QCOMPARE(s.classNames.at(0), std::string("airplane"));
 
         writeFile(dir.path() + "/data_batch_3.bin", batch(4, 0).left(5000));
-        QVERIFY(errorOf(c).contains("data_batch_3.bin: not a CIFAR-10 binary batch"));
+        QVERIFY(errorOf(c).contains("data_batch_3.bin: not a CIFAR-10 binary file"));
         QByteArray badLabel = batch(4, 0);
         badLabel[0] = char(42);
         writeFile(dir.path() + "/data_batch_3.bin", badLabel);
         QVERIFY(errorOf(c).contains("label 42"));
+    }
+
+    void cifar100()
+    {
+        QTemporaryDir dir;
+        // Records: coarse label, fine label, 3072 pixels.
+        auto file = [](int n, int offset) {
+            QByteArray b;
+            for (int i = 0; i < n; ++i) {
+                b.append(char((i + offset) % 20));
+                b.append(char((i * 7 + offset) % 100));
+                b.append(QByteArray(3072, char(i + offset)));
+            }
+            return b;
+        };
+        writeFile(dir.path() + "/train.bin", file(30, 0));
+        writeFile(dir.path() + "/test.bin", file(6, 3));
+        DataConfig c;
+        c.source = "cifar100";
+        c.path = dir.path().toStdString();
+        c.validationFraction = 0.1;
+        auto s = inspectDataset(c);
+        QCOMPARE(s.inputShape, (Shape{3, 32, 32}));
+        QCOMPARE(s.classes, 100);
+        QCOMPARE(s.trainSamples + s.validationSamples, qint64(30));
+        QCOMPARE(s.testSamples, qint64(6));
+        QCOMPARE(s.classNames.at(42), std::string("class 42")); // no names file
+        // The fine labels by default: each training record's own (i * 7 % 100).
+        qint64 counted = 0;
+        for (auto n : s.trainClassCounts)
+            counted += n;
+        QCOMPARE(counted, s.trainSamples);
+
+        QByteArray coarseNames;
+        for (int i = 0; i < 20; ++i)
+            coarseNames += "super" + QByteArray::number(i) + "\n";
+        writeFile(dir.path() + "/coarse_label_names.txt", coarseNames);
+        c.cifar100Labels = "coarse";
+        s = inspectDataset(c);
+        QCOMPARE(s.classes, 20);
+        QCOMPARE(s.classNames.at(19), std::string("super19"));
+
+        writeFile(dir.path() + "/test.bin", file(6, 0).left(3074 * 5 + 100));
+        QVERIFY(errorOf(c).contains("test.bin: not a CIFAR-100 binary file (size"));
+        QByteArray badFine = file(6, 0);
+        badFine[1] = char(100);
+        writeFile(dir.path() + "/test.bin", badFine);
+        QVERIFY(errorOf(c).contains("test.bin: record 0 has fine label 100 (CIFAR-100 fine labels are 0 to 99)"));
+        QFile::remove(dir.path() + "/train.bin");
+        QVERIFY(errorOf(c).contains("no train.bin"));
     }
 
     void csv()

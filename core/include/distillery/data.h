@@ -5,6 +5,7 @@
 #include "distillery/experiment.h"
 
 #include <cstdint>
+#include <functional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -41,12 +42,22 @@ struct DatasetPreview {
     std::vector<SampleImage> samples;          // one per class from the test set; empty for vectors
 };
 
+// How a data set is loaded, beside what it is (DataConfig).
+struct DataLoadOptions {
+    // Where decoded image folders are kept between runs (<workspace>/cache);
+    // empty: decoded every time.
+    std::string cacheDir;
+    // Image decoding's progress (files done of total), called on the loading
+    // thread a few times a second; not called for cached or other sources.
+    std::function<void(std::int64_t done, std::int64_t total)> progress;
+};
+
 // Loads the data set and picks one test image per class. Throws as inspectDataset.
-DatasetPreview previewDataset(const DataConfig &config);
+DatasetPreview previewDataset(const DataConfig &config, const DataLoadOptions &options = {});
 
 // Loads the data set as the engine would and describes it. Throws DataError or
 // ConfigError (for a data setting that cannot work, such as an unknown source).
-DatasetSummary inspectDataset(const DataConfig &config);
+DatasetSummary inspectDataset(const DataConfig &config, const DataLoadOptions &options = {});
 
 // Known sources, for pickers and error suggestions.
 const std::vector<std::string> &dataSources();

@@ -31,6 +31,8 @@ struct StageInfo {
     bool reused = false;                // teacher loaded from an earlier run
     int torchThreads = 0;               // LibTorch threads chosen for this stage
     int blasThreads = 0;                // OpenBLAS threads chosen for this stage (0: not OpenBLAS)
+    std::string teacherCache;           // a stage with a teacher: "exact" | "approximate" | "off"
+                                        // (teacherCacheChoice in experiment.h)
 };
 
 struct StepMetrics {
@@ -124,6 +126,9 @@ struct RunStartInfo {
 class RunObserver {
 public:
     virtual ~RunObserver() = default;
+    // Loading the data set before the run starts: `done` of `total` image
+    // files decoded (image folders only; a cached folder reports nothing).
+    virtual void dataProgress(std::int64_t /*done*/, std::int64_t /*total*/) {}
     virtual void runStarted(const RunStartInfo &) {}
     virtual void stageStarted(const StageInfo &) {}
     virtual void stepReported(const StepMetrics &) {}

@@ -62,6 +62,7 @@ std::string eventJson(const EpochMetrics &e);
 std::string eventJson(const StageResult &e);
 std::string eventJson(const RunResult &e);
 std::string pausedEventJson(bool paused);
+std::string dataProgressEventJson(std::int64_t done, std::int64_t total);
 std::string errorEventJson(const std::string &message);
 
 } // namespace distillery

@@ -11,6 +11,7 @@
 #include <limits>
 #include <map>
 #include <sstream>
+#include <utility>
 
 namespace distillery::detail {
 namespace {
@@ -119,26 +120,36 @@ IdxArray readIdx(const std::string &path)
     return a;
 }
 
-ByteImages readCifarBatches(const std::vector<std::string> &paths)
+ByteImages readCifarBatches(const std::vector<std::string> &paths, CifarLayout layout)
 {
-    constexpr std::size_t record = 1 + 3 * 32 * 32;
+    // CIFAR-10: <label> <3072 pixels>; CIFAR-100: <coarse label> <fine label> <3072 pixels>.
+    const bool hundred = layout != CifarLayout::Cifar10;
+    const std::size_t labelBytes = hundred ? 2 : 1;
+    const std::size_t record = labelBytes + 3 * 32 * 32;
+    const std::size_t which = layout == CifarLayout::Cifar100Fine ? 1 : 0;
+    const std::string name = hundred ? "CIFAR-100" : "CIFAR-10";
+    // Each label byte's name and number of classes.
+    const std::pair<const char *, int> labelKinds[2] = {{hundred ? "coarse label" : "label", hundred ? 20 : 10},
+                                                        {"fine label", 100}};
     ByteImages out;
     out.channels = 3;
     out.height = out.width = 32;
     for (const auto &path : paths) {
         auto bytes = readFileBytes(path, std::uint64_t(1) << 32);
         if (bytes.empty() || bytes.size() % record != 0)
-            fail(path, "not a CIFAR-10 binary batch (size " + std::to_string(bytes.size()) +
-                           " is not a multiple of " + std::to_string(record) + ")");
+            fail(path, "not a " + name + " binary file (size " + std::to_string(bytes.size()) +
+                           " is not a multiple of its record size, " + std::to_string(record) + ")");
         const std::size_t n = bytes.size() / record;
-        out.pixels.reserve(out.pixels.size() + n * (record - 1));
+        out.pixels.reserve(out.pixels.size() + n * (record - labelBytes));
         for (std::size_t i = 0; i < n; ++i) {
             const std::uint8_t *r = &bytes[i * record];
-            if (r[0] > 9)
-                fail(path, "record " + std::to_string(i) + " has label " + std::to_string(r[0]) +
-                               " (CIFAR-10 labels are 0 to 9)");
-            out.labels.push_back(r[0]);
-            out.pixels.insert(out.pixels.end(), r + 1, r + record);
+            for (std::size_t k = 0; k < labelBytes; ++k)
+                if (r[k] >= labelKinds[k].second)
+                    fail(path, "record " + std::to_string(i) + " has " + labelKinds[k].first + " " +
+                                   std::to_string(r[k]) + " (" + name + " " + labelKinds[k].first + "s are 0 to " +
+                                   std::to_string(labelKinds[k].second - 1) + ")");
+            out.labels.push_back(r[which]);
+            out.pixels.insert(out.pixels.end(), r + labelBytes, r + record);
         }
         out.count += std::int64_t(n);
     }

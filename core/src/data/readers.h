@@ -21,11 +21,15 @@ struct ByteImages {
     std::int64_t count = 0;
     int channels = 0, height = 0, width = 0;
     std::vector<std::uint8_t> pixels;   // count x C x H x W
-    std::vector<std::uint8_t> labels;
+    std::vector<std::int64_t> labels;   // class indices
 };
 
-// CIFAR-10 binary batches (1 label byte, then 3072 pixel bytes per record).
-ByteImages readCifarBatches(const std::vector<std::string> &paths);
+enum class CifarLayout { Cifar10, Cifar100Fine, Cifar100Coarse };
+
+// CIFAR binary files: CIFAR-10 batches (1 label byte, then 3072 pixel bytes
+// per record), or CIFAR-100's train.bin/test.bin (a coarse and a fine label
+// byte, then the pixels), keeping the labels `layout` asks for.
+ByteImages readCifarBatches(const std::vector<std::string> &paths, CifarLayout layout = CifarLayout::Cifar10);
 
 struct CsvTable {
     std::int64_t rows = 0;

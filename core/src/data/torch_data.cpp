@@ -1,232 +1,15 @@
 #include "data/torch_data.h"
 
-#include "data/readers.h"
+#include "data/sources.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 
 #include <algorithm>
-#include <filesystem>
 
 namespace distillery {
 
-namespace fs = std::filesystem;
-
-const std::vector<std::string> &dataSources()
-{
-    static const std::vector<std::string> s{"fashion-mnist", "mnist",  "kmnist",           "idx",
-                                            "cifar10",       "csv",    "synthetic-vectors", "synthetic-images"};
-    return s;
-}
-
-std::string defaultDataPath(const std::string &source)
-{
-    if (source == "fashion-mnist")
-        return "/usr/share/datasets/fashion-mnist";
-    if (source == "mnist")
-        return "/usr/share/datasets/mnist";
-    return {};
-}
-
 namespace detail {
 namespace {
-
-struct Raw {
-    torch::Tensor trainX, trainY, testX, testY; // x float (unnormalised), y int64, on CPU
-    std::vector<std::string> classNames;
-    std::string description;
-};
-
-std::vector<std::string> numberedClasses(int k)
-{
-    std::vector<std::string> names;
-    for (int i = 0; i < k; ++i)
-        names.push_back("class " + std::to_string(i));
-    return names;
-}
-
-// Finds `stem` or `stem.gz` in `dir`.
-std::string findFile(const std::string &dir, const std::vector<std::string> &stems)
-{
-    for (const auto &stem : stems)
-        for (const char *ext : {"", ".gz"}) {
-            const fs::path p = fs::path(dir) / (stem + ext);
-            if (fs::exists(p))
-                return p.string();
-        }
-    throw DataError(dir + ": no " + stems.front() + "[.gz] here (data.path)");
-}
-
-torch::Tensor bytesToTensor(std::vector<std::uint8_t> &&bytes, std::vector<std::int64_t> sizes, torch::ScalarType type)
-{
-    // One conversion from the file's bytes to the working type, no per-sample copies.
-    auto t = torch::from_blob(bytes.data(), {std::int64_t(bytes.size())}, torch::kUInt8);
-    return t.to(type).reshape(sizes);
-}
-
-Raw loadIdxSet(const std::string &dir, const std::string &label)
-{
-    if (!fs::is_directory(dir))
-        throw DataError(dir + ": data folder not found (data.path)" +
-                        (dir.rfind("/usr/share/datasets/", 0) == 0
-                             ? std::string("; install it with: apt-get install dataset-") + fs::path(dir).filename().string()
-                             : std::string()));
-    Raw r;
-    r.description = label + " (" + dir + ")";
-    auto readPair = [&](const std::string &images, const std::string &labels, torch::Tensor &x, torch::Tensor &y) {
-        const std::string ip = findFile(dir, {images + "-idx3-ubyte", images + ".idx3-ubyte"});
-        const std::string lp = findFile(dir, {labels + "-idx1-ubyte", labels + ".idx1-ubyte"});
-        IdxArray img = readIdx(ip);
-        IdxArray lab = readIdx(lp);
-        if (img.dims.size() != 3)
-            throw DataError(ip + ": expected images (3 dimensions: count, height, width), found " +
-                            std::to_string(img.dims.size()));
-        if (lab.dims.size() != 1)
-            throw DataError(lp + ": expected labels (1 dimension), found " + std::to_string(lab.dims.size()));
-        if (img.dims[0] != lab.dims[0])
-            throw DataError(ip + " holds " + std::to_string(img.dims[0]) + " images but " + lp + " holds " +
-                            std::to_string(lab.dims[0]) + " labels");
-        if (img.dims[0] == 0 || img.dims[1] == 0 || img.dims[2] == 0)
-            throw DataError(ip + ": holds no images");
-        for (auto v : lab.values)
-            if (v > 99)
-                throw DataError(lp + ": label " + std::to_string(v) + " is out of range");
-        const auto n = img.dims[0];
-        x = bytesToTensor(std::move(img.values), {n, 1, img.dims[1], img.dims[2]}, torch::kFloat32).div_(255.0);
-        y = bytesToTensor(std::move(lab.values), {n}, torch::kInt64);
-    };
-    readPair("train-images", "train-labels", r.trainX, r.trainY);
-    readPair("t10k-images", "t10k-labels", r.testX, r.testY);
-    if (r.trainX.sizes().slice(1) != r.testX.sizes().slice(1))
-        throw DataError(dir + ": training and test images differ in size");
-    return r;
-}
-
-Raw loadCifar(const std::string &dir)
-{
-    if (!fs::is_directory(dir))
-        throw DataError(dir + ": CIFAR-10 folder not found (data.path)");
-    std::vector<std::string> train;
-    for (int i = 1; i <= 5; ++i)
-        train.push_back(findFile(dir, {"data_batch_" + std::to_string(i) + ".bin"}));
-    auto tr = readCifarBatches(train);
-    auto te = readCifarBatches({findFile(dir, {"test_batch.bin"})});
-    Raw r;
-    r.description = "CIFAR-10 (" + dir + ")";
-    r.trainX = bytesToTensor(std::move(tr.pixels), {tr.count, 3, 32, 32}, torch::kFloat32).div_(255.0);
-    r.trainY = bytesToTensor(std::move(tr.labels), {tr.count}, torch::kInt64);
-    r.testX = bytesToTensor(std::move(te.pixels), {te.count, 3, 32, 32}, torch::kFloat32).div_(255.0);
-    r.testY = bytesToTensor(std::move(te.labels), {te.count}, torch::kInt64);
-    r.classNames = {"airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"};
-    return r;
-}
-
-Raw loadCsv(const DataConfig &c)
-{
-    if (c.path.empty())
-        throw ConfigError("data.path: a CSV source needs the path of its file");
-    auto tr = readCsv(c.path, c.labelColumn);
-    Raw r;
-    r.description = "CSV (" + c.path + ")";
-    r.classNames = tr.classNames;
-    auto x = torch::from_blob(tr.values.data(), {tr.rows, tr.features}, torch::kFloat32).clone();
-    auto y = torch::from_blob(tr.labels.data(), {tr.rows}, torch::kInt64).clone();
-    if (!c.testPath.empty()) {
-        auto te = readCsv(c.testPath, c.labelColumn, tr.classNames);
-        if (te.features != tr.features)
-            throw DataError(c.testPath + ": has " + std::to_string(te.features) + " feature columns, " + c.path +
-                            " has " + std::to_string(tr.features));
-        r.trainX = x;
-        r.trainY = y;
-        r.testX = torch::from_blob(te.values.data(), {te.rows, te.features}, torch::kFloat32).clone();
-        r.testY = torch::from_blob(te.labels.data(), {te.rows}, torch::kInt64).clone();
-    } else {
-        // No test file: hold out a fixed fifth of the rows (seeded) as the test set.
-        auto gen = at::detail::createCPUGenerator(c.seed + 7919);
-        auto perm = torch::randperm(tr.rows, gen, torch::kInt64);
-        const std::int64_t nTest = std::max<std::int64_t>(1, tr.rows / 5);
-        if (tr.rows - nTest < 2)
-            throw DataError(c.path + ": too few rows to hold out a test set (give data.test_path)");
-        r.testX = x.index_select(0, perm.slice(0, 0, nTest));
-        r.testY = y.index_select(0, perm.slice(0, 0, nTest));
-        r.trainX = x.index_select(0, perm.slice(0, nTest));
-        r.trainY = y.index_select(0, perm.slice(0, nTest));
-    }
-    return r;
-}
-
-// Synthetic classes, deterministic from the seed. Vectors: each class is two
-// Gaussian clusters (so a linear model is not enough for all of it). Images: each
-// class is a smooth random pattern, shifted by up to a pixel and drowned in noise.
-Raw makeSynthetic(const DataConfig &c, bool images)
-{
-    auto gen = at::detail::createCPUGenerator(c.seed + 1000003);
-    const int k = c.syntheticClasses;
-    const std::int64_t total = c.syntheticTrain + c.syntheticTest;
-    auto labels = torch::randint(k, {total}, gen, torch::kInt64);
-    torch::Tensor x;
-    if (!images) {
-        const int d = c.syntheticFeatures;
-        auto centers = torch::randn({k, 2, d}, gen);
-        auto which = torch::randint(2, {total}, gen, torch::kInt64);
-        x = centers.index({labels, which}) + torch::randn({total, d}, gen);
-    } else {
-        const int s = c.syntheticFeatures;
-        auto coarse = torch::randn({k, 1, 4, 4}, gen);
-        auto templates = torch::nn::functional::interpolate(
-            coarse, torch::nn::functional::InterpolateFuncOptions()
-                        .size(std::vector<std::int64_t>{s, s})
-                        .mode(torch::kBilinear)
-                        .align_corners(false));
-        x = templates.index_select(0, labels) * 0.3 + torch::randn({total, 1, s, s}, gen);
-        auto shifts = torch::randint(9, {total}, gen, torch::kInt64);
-        for (int sh = 0; sh < 9; ++sh) {
-            auto rows = (shifts == sh).nonzero().squeeze(1);
-            if (rows.numel() == 0)
-                continue;
-            x.index_put_({rows}, torch::roll(x.index_select(0, rows), {sh / 3 - 1, sh % 3 - 1}, {2, 3}));
-        }
-    }
-    Raw r;
-    r.description = std::string("synthetic ") + (images ? "images" : "vectors") + " (" + std::to_string(k) +
-                    " classes, seed " + std::to_string(c.seed) + ")";
-    r.trainX = x.slice(0, 0, c.syntheticTrain);
-    r.trainY = labels.slice(0, 0, c.syntheticTrain);
-    r.testX = x.slice(0, c.syntheticTrain);
-    r.testY = labels.slice(0, c.syntheticTrain);
-    r.classNames = numberedClasses(k);
-    return r;
-}
-
-Raw loadRaw(const DataConfig &c)
-{
-    const std::string path = c.path.empty() ? defaultDataPath(c.source) : c.path;
-    if (c.source == "fashion-mnist") {
-        Raw r = loadIdxSet(path, "Fashion-MNIST");
-        r.classNames = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-                        "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
-        return r;
-    }
-    if (c.source == "mnist" || c.source == "kmnist" || c.source == "idx") {
-        if (path.empty())
-            throw ConfigError("data.path: the " + c.source + " source needs the folder holding its IDX files");
-        Raw r = loadIdxSet(path, c.source == "mnist" ? "MNIST" : c.source == "kmnist" ? "KMNIST" : "IDX");
-        if (c.source == "kmnist")
-            r.classNames = {"o", "ki", "su", "tsu", "na", "ha", "ma", "ya", "re", "wo"};
-        return r;
-    }
-    if (c.source == "cifar10") {
-        if (path.empty())
-            throw ConfigError("data.path: the cifar10 source needs the folder holding its binary batches");
-        return loadCifar(path);
-    }
-    if (c.source == "csv")
-        return loadCsv(c);
-    if (c.source == "synthetic-vectors" || c.source == "synthetic-images")
-        return makeSynthetic(c, c.source == "synthetic-images");
-    const auto near = nearestName(c.source, dataSources());
-    throw ConfigError("data.source: unknown source '" + c.source + "'" +
-                      (near.empty() ? std::string() : "; did you mean '" + near + "'?"));
-}
 
 // Class-balanced sample of `n` rows of `y`, in a seeded random order.
 torch::Tensor balancedSubset(const torch::Tensor &y, const std::vector<int> &classes, std::int64_t n,
@@ -282,9 +65,9 @@ torch::Tensor studentRows(const DataConfig &c, const torch::Tensor &trainY, int 
 
 } // namespace
 
-LoadedData loadData(const DataConfig &c, const torch::Device &device)
+LoadedData loadData(const DataConfig &c, const torch::Device &device, const DataLoadOptions &options)
 {
-    Raw raw = loadRaw(c);
+    RawData raw = loadRawData(c, options);
     const auto classesFromLabels = [](const torch::Tensor &y) { return int(y.max().item<std::int64_t>()) + 1; };
     int classes = std::max(classesFromLabels(raw.trainY), int(raw.classNames.size()));
     if (raw.testY.size(0) > 0 && classesFromLabels(raw.testY) > classes)
@@ -354,14 +137,14 @@ Split studentSplit(const LoadedData &data)
 
 } // namespace detail
 
-DatasetSummary inspectDataset(const DataConfig &config)
+DatasetSummary inspectDataset(const DataConfig &config, const DataLoadOptions &options)
 {
-    return detail::loadData(config, torch::kCPU).summary;
+    return detail::loadData(config, torch::kCPU, options).summary;
 }
 
-DatasetPreview previewDataset(const DataConfig &config)
+DatasetPreview previewDataset(const DataConfig &config, const DataLoadOptions &options)
 {
-    const detail::LoadedData d = detail::loadData(config, torch::kCPU);
+    const detail::LoadedData d = detail::loadData(config, torch::kCPU, options);
     DatasetPreview p;
     p.summary = d.summary;
     if (d.test.x.dim() != 4)

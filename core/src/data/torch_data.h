@@ -20,7 +20,7 @@ struct LoadedData {
     std::vector<double> mean, stdev;    // per channel (images) or feature (vectors), from `train`
 };
 
-LoadedData loadData(const DataConfig &config, const torch::Device &device);
+LoadedData loadData(const DataConfig &config, const torch::Device &device, const DataLoadOptions &options = {});
 
 // The students' training split: `train` itself, or the transfer subset.
 Split studentSplit(const LoadedData &data);

@@ -156,8 +156,19 @@ void Engine::Private::checkInput()
 
 void Engine::Private::loadData()
 {
+    // Decoded image folders are kept in the workspace's cache, beside its runs.
+    fs::path workspace = options.workspace;
+    if (resuming()) {
+        fs::path run = fs::path(options.resumeRunDir);
+        if (run.filename().empty())
+            run = run.parent_path();
+        workspace = run.parent_path().parent_path();
+    }
+    DataLoadOptions loading;
+    loading.cacheDir = (workspace / "cache").string();
+    loading.progress = [this](std::int64_t done, std::int64_t total) { recorder->observer().dataProgress(done, total); };
     try {
-        data = detail::loadData(exp.data, device);
+        data = detail::loadData(exp.data, device, loading);
     } catch (const DataError &e) {
         throw InvalidInput(e.what());
     } catch (const ConfigError &e) {

@@ -164,11 +164,13 @@ std::string eventJson(const RunStartInfo &e)
 
 std::string eventJson(const StageInfo &e)
 {
-    return json{{"event", "stage_started"}, {"stage", stageName(e.kind)},   {"index", e.index},
+    json j{{"event", "stage_started"}, {"stage", stageName(e.kind)},   {"index", e.index},
                 {"stages", e.stageCount},   {"model", e.model},             {"epochs", e.epochs},
                 {"steps_per_epoch", e.stepsPerEpoch}, {"train_samples", e.trainSamples}, {"reused", e.reused},
-                {"torch_threads", e.torchThreads}, {"blas_threads", e.blasThreads}}
-        .dump();
+                {"torch_threads", e.torchThreads}, {"blas_threads", e.blasThreads}};
+    if (!e.teacherCache.empty())
+        j["teacher_cache"] = e.teacherCache;
+    return j.dump();
 }
 
 std::string eventJson(const StepMetrics &e)
@@ -223,6 +225,11 @@ std::string eventJson(const RunResult &e)
                 {"student_multiply_adds", e.studentMultiplyAdds},
                 {"stages", stages}}
         .dump();
+}
+
+std::string dataProgressEventJson(std::int64_t done, std::int64_t total)
+{
+    return json{{"event", "data_progress"}, {"done", done}, {"total", total}}.dump();
 }
 
 std::string pausedEventJson(bool paused)
