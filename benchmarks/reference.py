@@ -37,7 +37,25 @@ CASES = {
     "c-tiny-online": (lambda: mlp([256]), lambda: mlp([64]), False, False),
     "c-tiny-cached": (lambda: mlp([256]), lambda: mlp([64]), True, False),
     "d-eval-cnn": (cnn_large, lambda: mlp([64]), False, True),
+    "e-cnn-mlp-aug-online": (cnn_large, lambda: mlp([128]), False, False),
+    "e-cnn-mlp-aug-cached": (cnn_large, lambda: mlp([128]), True, False),
 }
+# Cases whose students see augmented batches: a random crop after 2 pixels of
+# zero padding and a horizontal flip at even odds, drawn per sample.
+AUGMENTED = {"e-cnn-mlp-aug-online", "e-cnn-mlp-aug-cached"}
+
+
+def crop_and_flip(x, padding=2):
+    """A batch's random crops and flips, without a per-sample loop."""
+    b, c, h, w = x.shape
+    padded = F.pad(x, (padding, padding, padding, padding))
+    top = torch.randint(0, 2 * padding + 1, (b,), device=x.device)
+    left = torch.randint(0, 2 * padding + 1, (b,), device=x.device)
+    rows = (top.view(b, 1) + torch.arange(h, device=x.device)).view(b, 1, h, 1).expand(b, c, h, w + 2 * padding)
+    cols = (left.view(b, 1) + torch.arange(w, device=x.device)).view(b, 1, 1, w).expand(b, c, h, w)
+    out = padded.gather(2, rows).gather(3, cols)
+    flip = torch.rand(b, device=x.device) < 0.5
+    return torch.where(flip.view(b, 1, 1, 1), out.flip(3), out)
 
 
 EVAL_BATCH = 256  # as Distillery's evaluation and teacher cache
@@ -92,6 +110,8 @@ def run(name, seconds, batch=128, rows=8192, device="cpu", bf16=False):
         idx = state["perm"][state["b"] * batch:(state["b"] + 1) * batch]
         state["b"] += 1
         xb, yb = x.index_select(0, idx), y.index_select(0, idx)
+        if name in AUGMENTED:
+            xb = crop_and_flip(xb)
         with autocast():
             out = student(xb)
             if cache is not None:

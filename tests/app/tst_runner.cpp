@@ -117,7 +117,7 @@ private Q_SLOTS:
         QTest::newRow("jitter on vectors") << QStringList{demo, "--set", "data.source=synthetic-vectors", "--set",
                                                           R"(teacher.model={"preset": "mlp"})", "--set",
                                                           "student.train.jitter=2"}
-                                           << "student.train.jitter: jitter shifts images";
+                                           << "student.train.jitter: jitter works on images";
     }
     void badInput()
     {

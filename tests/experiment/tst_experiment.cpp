@@ -87,6 +87,73 @@ private Q_SLOTS:
         QCOMPARE(back.data.omittedBiasShift.value_or(-1), 4.25);
     }
 
+    void roundTripKeepsAugmentationAndImageSettings()
+    {
+        Experiment e = parseExperiment(minimal);
+        QVERIFY(!augmentsInputs(e.studentTrain));
+        e.studentTrain.crop = 4;
+        e.studentTrain.flip = true;
+        e.studentTrain.erase = 0.25;
+        e.teacher.train.mixup = 0.2;
+        e.teacher.train.cutmix = 1.0;
+        e.data.source = "folder";
+        e.data.path = "/data/pets";
+        e.data.color = "grayscale";
+        e.data.imageHeight = 24;
+        e.data.imageWidth = 32;
+        e.data.resize = false;
+        e.distillation.approximateCache = true;
+        const Experiment back = parseExperiment(experimentToJson(e));
+        QCOMPARE(back.studentTrain.crop, 4);
+        QCOMPARE(back.studentTrain.flip, true);
+        QCOMPARE(back.studentTrain.erase, 0.25);
+        QCOMPARE(back.teacher.train.mixup, 0.2);
+        QCOMPARE(back.teacher.train.cutmix, 1.0);
+        QCOMPARE(back.data.color, std::string("grayscale"));
+        QCOMPARE(back.data.imageHeight, 24);
+        QCOMPARE(back.data.imageWidth, 32);
+        QCOMPARE(back.data.resize, false);
+        QVERIFY(back.distillation.teacherCache && back.distillation.approximateCache);
+        QVERIFY(experimentToJson(e).find(R"("teacher_cache": "approximate")") != std::string::npos);
+        // One number is a square; CIFAR-100's label choice is kept.
+        const auto square = parseExperiment(minimal, "", {"data.source=folder", "data.image_size=20"});
+        QCOMPARE(square.data.imageHeight, 20);
+        QCOMPARE(square.data.imageWidth, 20);
+        const auto coarse = parseExperiment(minimal, "", {"data.source=cifar100", "data.cifar100_labels=coarse"});
+        QCOMPARE(parseExperiment(experimentToJson(coarse)).data.cifar100Labels, std::string("coarse"));
+    }
+
+    // The teacher's outputs are cached exactly only when the students' inputs are not augmented.
+    void teacherCacheFollowsAugmentation()
+    {
+        Experiment e = parseExperiment(minimal);
+        QCOMPARE(teacherCacheChoice(e).mode, std::string("exact"));
+        e.teacher.train.flip = true; // the teacher's own augmentation does not matter
+        QCOMPARE(teacherCacheChoice(e).mode, std::string("exact"));
+        const auto on = [](TrainConfig &t, int which) {
+            switch (which) {
+            case 0: t.jitter = 1; break;
+            case 1: t.crop = 2; break;
+            case 2: t.flip = true; break;
+            case 3: t.erase = 0.5; break;
+            case 4: t.mixup = 0.2; break;
+            default: t.cutmix = 1.0; break;
+            }
+        };
+        for (int which = 0; which < 6; ++which) {
+            Experiment a = e;
+            on(a.studentTrain, which);
+            QVERIFY(augmentsInputs(a.studentTrain));
+            const auto choice = teacherCacheChoice(a);
+            QCOMPARE(choice.mode, std::string("off"));
+            QVERIFY(choice.reason.find("augmented") != std::string::npos);
+            a.distillation.approximateCache = true;
+            QCOMPARE(teacherCacheChoice(a).mode, std::string("approximate"));
+            a.distillation.teacherCache = false;
+            QCOMPARE(teacherCacheChoice(a).mode, std::string("off"));
+        }
+    }
+
     void saveIsAtomicAndReadable()
     {
         QTemporaryDir dir;
@@ -129,6 +196,17 @@ private Q_SLOTS:
         QTest::newRow("method") << "distillation.method=dkd" << "distillation.method";
         QTest::newRow("type") << "distillation.temperature=\"hot\"" << "distillation.temperature";
         QTest::newRow("epochs fraction") << "student.train.epochs=2.5" << "student.train.epochs";
+        QTest::newRow("crop < 0") << "student.train.crop=-1" << "student.train.crop";
+        QTest::newRow("erase > 1") << "student.train.erase=1.5" << "student.train.erase";
+        QTest::newRow("mixup < 0") << "teacher.train.mixup=-0.2" << "teacher.train.mixup";
+        QTest::newRow("cutmix word") << "teacher.train.cutmix=\"yes\"" << "teacher.train.cutmix";
+        QTest::newRow("flip number") << "student.train.flip=0.5" << "student.train.flip";
+        QTest::newRow("color") << "data.color=sepia" << "data.color";
+        QTest::newRow("image size 0") << "data.image_size=[0, 28]" << "data.image_size";
+        QTest::newRow("image size huge") << "data.image_size=50000" << "data.image_size";
+        QTest::newRow("image size shape") << "data.image_size=[28, 28, 3]" << "data.image_size";
+        QTest::newRow("cifar100 labels") << "data.cifar100_labels=superclass" << "data.cifar100_labels";
+        QTest::newRow("teacher cache word") << "distillation.teacher_cache=\"sometimes\"" << "distillation.teacher_cache";
     }
     void badValues()
     {
@@ -136,6 +214,12 @@ private Q_SLOTS:
         QFETCH(QString, field);
         const QString msg = errorOf(minimal, {override.toStdString()});
         QVERIFY2(msg.startsWith("x.json: " + field + ":"), qPrintable(msg));
+    }
+
+    void valuesAreQuotedAsWritten()
+    {
+        QVERIFY(errorOf(minimal, {"distillation.alpha=1.5"}).endsWith("(got 1.5)"));
+        QVERIFY(errorOf(minimal, {"student.train.erase=1.25"}).endsWith("(got 1.25)"));
     }
 
     void unknownKeySuggestsNearest()

@@ -1,6 +1,7 @@
 // Vanilla KD (core/src/methods/vanilla_kd.cpp): the loss against values
 // worked out by hand from its definition, and the fused CPU pass against
-// LibTorch's composite operations, values and gradients.
+// LibTorch's composite operations, values and gradients; KD and cross-entropy
+// with class-probability targets (mixed batches) against their labels' losses.
 #include "distillery/kd.h"
 #include "methods/vanilla_kd.h"
 
@@ -198,6 +199,70 @@ private Q_SLOTS:
         const auto s = torch::zeros({2, 3}), t = torch::zeros({2, 3});
         QVERIFY_THROWS_EXCEPTION(c10::Error, kdLossFused(s, t, torch::tensor({0, 3}, torch::kInt64), 2.0, 0.5));
         QVERIFY_THROWS_EXCEPTION(c10::Error, kdLossFused(s, torch::zeros({2, 4}), torch::tensor({0, 1}), 2.0, 0.5));
+    }
+
+    // Mixed batches (mixup, CutMix) hand the losses class probabilities [B, K]
+    // instead of labels: one-hot rows must give the labels' losses, and a mix
+    // of two one-hots the same mix of their cross-entropies.
+    void oneHotFloatTargetsGiveTheLabelsLosses()
+    {
+        torch::manual_seed(17);
+        const auto s0 = torch::randn({9, 6}) * 2, t = torch::randn({9, 6}) * 2;
+        const auto y = torch::randint(6, {9}, torch::kInt64);
+        const auto target = torch::nn::functional::one_hot(y, 6).to(torch::kFloat);
+        distillery::DistillConfig config;
+        config.temperature = 3.0;
+        config.alpha = 0.4;
+        for (const auto &method : {makeCrossEntropy(), makeVanillaKd(config)}) {
+            auto s1 = s0.clone().requires_grad_(), s2 = s0.clone().requires_grad_();
+            ModelOutputs a, b, teacher;
+            a.logits = s1;
+            b.logits = s2;
+            teacher.logits = t;
+            const auto byLabel = method->loss(a, teacher, y); // the fused pass, for kd
+            const auto byTarget = method->loss(b, teacher, target);
+            QVERIFY(maxDiff(byLabel.total, byTarget.total) < 1e-6);
+            QCOMPARE(byTarget.parts.size(), byLabel.parts.size());
+            for (std::size_t i = 0; i < byLabel.parts.size(); ++i)
+                QVERIFY(maxDiff(byLabel.parts[i].second, byTarget.parts[i].second) < 1e-6);
+            byLabel.total.backward();
+            byTarget.total.backward();
+            QVERIFY(maxDiff(s1.grad(), s2.grad()) < 1e-6);
+        }
+    }
+
+    void mixedTargetsMixTheHardLosses()
+    {
+        torch::manual_seed(19);
+        const auto s0 = torch::randn({8, 5}) * 2, t = torch::randn({8, 5}) * 2;
+        const auto ya = torch::randint(5, {8}, torch::kInt64), yb = ya.index_select(0, torch::randperm(8));
+        const double lambda = 0.35, alpha = 0.6;
+        namespace F = torch::nn::functional;
+        const auto target =
+            F::one_hot(ya, 5).to(torch::kFloat) * lambda + F::one_hot(yb, 5).to(torch::kFloat) * (1 - lambda);
+        distillery::DistillConfig config;
+        config.temperature = 2.0;
+        config.alpha = alpha;
+        for (const auto &method : {makeCrossEntropy(), makeVanillaKd(config)}) {
+            const bool kd = method->name() == "kd";
+            auto s1 = s0.clone().requires_grad_(), s2 = s0.clone().requires_grad_();
+            ModelOutputs mixed, teacher;
+            mixed.logits = s1;
+            teacher.logits = t;
+            const auto got = method->loss(mixed, teacher, target);
+            // Expected: the hard term as λ·CE(y_a) + (1 − λ)·CE(y_b), the soft term as with labels.
+            const auto hard = F::cross_entropy(s2, ya) * lambda + F::cross_entropy(s2, yb) * (1 - lambda);
+            const auto soft = kd ? kdLossComposite(s2, t, ya, 2.0, 1.0).total : torch::zeros({});
+            const auto expected = kd ? soft * alpha + hard * (1 - alpha) : hard;
+            QVERIFY(maxDiff(got.total, expected) < 1e-6);
+            if (kd) {
+                QVERIFY(maxDiff(got.parts[0].second, soft) < 1e-6);
+                QVERIFY(maxDiff(got.parts[1].second, hard) < 1e-6);
+            }
+            got.total.backward();
+            expected.backward();
+            QVERIFY(maxDiff(s1.grad(), s2.grad()) < 1e-6);
+        }
     }
 };
 

@@ -54,10 +54,11 @@ private:
         Split train{torch::randn({64, 1, 4, 4}) * 5, torch::randint(0, 4, {64}, torch::kInt64)};
         TrainConfig t;
         t.lr = 5.0;
+        t.maxNorm = maxNorm;
         auto optimizer = makeOptimizer(net->parameters(), t);
         auto ce = makeCrossEntropy();
         auto acc = torch::zeros({2}, torch::kFloat64);
-        StepContext c{net, *optimizer, *ce, {}, {}, train, false, 0, maxNorm};
+        StepContext c{net, *optimizer, *ce, {}, {}, train, false, &t};
         for (int i = 0; i < 5; ++i)
             trainStep(c, torch::arange(64), acc);
         double longest = 0.0;

@@ -34,7 +34,7 @@ struct BenchmarkResult {
     int blasThreads = 0;
 };
 
-// The reference cases (a) to (d) of docs/PERFORMANCE.md.
+// The reference cases (a) to (e) of docs/PERFORMANCE.md.
 std::vector<BenchmarkCase> referenceBenchmarkCases();
 
 // Runs `c` for about `seconds` after a warm-up on random data held as one tensor,

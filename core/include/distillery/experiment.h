@@ -68,14 +68,33 @@ struct TrainConfig {
                                         // every step (linear and convolution layers); 0: off
     int jitter = 0;                     // images shifted by up to this many pixels each way,
                                         // drawn per sample and step, zeros shifted in; 0: off
+    // Augmentation of the stage's training inputs (images unless noted), drawn
+    // per sample and step from the stage's seeded generator, in this order:
+    int crop = 0;                       // random crop after padding each side by this many black
+                                        // pixels (torchvision's RandomCrop(size, padding)); 0: off
+    bool flip = false;                  // horizontal flip with probability 1/2
+    double erase = 0.0;                 // random erasing with this probability (Zhong et al. 2020:
+                                        // 2-33% of the area, aspect 0.3-3.3, set to the mean); 0: off
+    double mixup = 0.0;                 // mixup (Zhang et al. 2018) with λ ~ Beta(a, a), images or
+                                        // vectors; 0: off
+    double cutmix = 0.0;                // CutMix (Yun et al. 2019) with λ ~ Beta(a, a); 0: off. With
+                                        // mixup on too, each batch uses one of them, at even odds
 };
 
 struct DataConfig {
-    // fashion-mnist | mnist | kmnist | idx | cifar10 | csv | synthetic-vectors | synthetic-images
+    // fashion-mnist | mnist | kmnist | idx | cifar10 | cifar100 | folder | csv
+    // | synthetic-vectors | synthetic-images
     std::string source = "fashion-mnist";
-    std::string path;                   // folder (idx, cifar10) or file (csv); empty: the source's default
+    std::string path;                   // folder (idx, cifar10, cifar100, folder) or file (csv);
+                                        // empty: the source's default
     std::string testPath;               // csv only: a separate test file (else a test split is held out)
     std::string labelColumn = "label";  // csv only: column name, or a 0-based index
+    std::string cifar100Labels = "fine"; // cifar100 only: fine (100 classes) | coarse (20)
+    // folder only: one subfolder per class of PNG/JPEG files, or train/ and
+    // test/ folders each laid out that way.
+    std::string color = "auto";         // auto (as the first image) | grayscale | rgb
+    int imageWidth = 0, imageHeight = 0; // 0: the first image's size
+    bool resize = true;                 // resize images of another size (else they are an error)
     double validationFraction = 0.1;    // of the training set, split with the data seed
     std::int64_t trainLimit = 0;        // use only the first N training samples (0: all)
     std::int64_t studentTrainSize = 0;  // transfer set: the students see only N class-balanced
@@ -98,7 +117,10 @@ struct DistillConfig {
     std::string method = "kd";          // kd (Hinton et al. 2015)
     double temperature = 4.0;
     double alpha = 0.5;                 // weight of the soft (KD) term
-    bool teacherCache = true;           // compute the frozen teacher's logits once
+    bool teacherCache = true;           // compute the frozen teacher's logits once (exact only
+                                        // when the students' inputs are not augmented)
+    bool approximateCache = false;      // keep the cache even then: the teacher sees unaugmented
+                                        // inputs (JSON: "teacher_cache": "approximate")
 };
 
 struct TeacherConfig {
@@ -147,6 +169,20 @@ Architecture parseArchitecture(const std::string &json, const std::string &origi
 
 // Checks ranges and consistency without touching data or files. Throws ConfigError.
 void validateExperiment(const Experiment &e, const std::string &origin = {});
+
+// Whether a stage's training inputs are changed before its model sees them
+// (jitter, crop, flip, erase, mixup or cutmix).
+bool augmentsInputs(const TrainConfig &train);
+
+// How the distillation stage gets its teacher's outputs: "exact" (computed
+// once, for the inputs the students see), "approximate" (computed once, for
+// unaugmented inputs, while the students see augmented ones) or "off" (the
+// teacher runs on every batch); and why, in a sentence for the user.
+struct TeacherCacheChoice {
+    std::string mode;
+    std::string reason;
+};
+TeacherCacheChoice teacherCacheChoice(const Experiment &e);
 
 // The nearest of `candidates` to `word` (edit distance), or "" when none is close.
 std::string nearestName(const std::string &word, const std::vector<std::string> &candidates);

@@ -51,12 +51,20 @@ ArchitectureReport checkedReport(const Architecture &layers, const Shape &shape,
 void checkAgainstData(const Experiment &exp, const Pipeline &p, const Shape &shape)
 {
     const bool images = shape.size() == 3;
-    const std::pair<const TrainConfig *, const char *> stages[] = {{&exp.teacher.train, "teacher.train.jitter"},
-                                                                    {&exp.studentTrain, "student.train.jitter"}};
-    for (const auto &[train, field] : stages)
-        if (train->jitter > 0 && !images && !(train == &exp.teacher.train && exp.teacher.source != "train"))
-            throw InvalidInput(std::string(field) + ": jitter shifts images, and this data set's samples are " +
-                               shapeToString(shape) + " vectors");
+    const std::pair<const TrainConfig *, const char *> stages[] = {{&exp.teacher.train, "teacher.train."},
+                                                                    {&exp.studentTrain, "student.train."}};
+    for (const auto &[train, prefix] : stages) {
+        if (images || (train == &exp.teacher.train && exp.teacher.source != "train"))
+            continue;
+        // Mixup mixes vectors as well; the rest move or cover pixels.
+        const std::pair<bool, const char *> imageOnly[] = {{train->jitter > 0, "jitter"}, {train->crop > 0, "crop"},
+                                                           {train->flip, "flip"},         {train->erase > 0, "erase"},
+                                                           {train->cutmix > 0, "cutmix"}};
+        for (const auto &[on, key] : imageOnly)
+            if (on)
+                throw InvalidInput(std::string(prefix) + key + ": " + key + " works on images, and this data set's "
+                                   "samples are " + shapeToString(shape) + " vectors");
+    }
     const Architecture &student = p.resolved.student.layers;
     if (!exp.data.omitClasses.empty() && (student.empty() || student.back().type != "linear" || !student.back().bias))
         throw InvalidInput("data.omit_classes: the omitted classes' output biases are raised after training, so the "

@@ -202,6 +202,11 @@ void readTrain(const json &j, const std::string &path, const std::string &origin
     r.read("gamma", t.gamma);
     r.read("max_norm", t.maxNorm);
     r.read("jitter", t.jitter);
+    r.read("crop", t.crop);
+    r.read("flip", t.flip);
+    r.read("erase", t.erase);
+    r.read("mixup", t.mixup);
+    r.read("cutmix", t.cutmix);
     r.finish();
 }
 
@@ -211,6 +216,21 @@ void readData(const json &j, const std::string &origin, DataConfig &d)
     r.read("source", d.source);
     r.read("path", d.path);
     r.read("test_path", d.testPath);
+    r.read("cifar100_labels", d.cifar100Labels);
+    r.read("color", d.color);
+    if (const json *size = r.find("image_size")) {
+        // [height, width], or one number for a square.
+        if (size->is_number_integer()) {
+            d.imageHeight = d.imageWidth = size->get<int>();
+        } else if (size->is_array() && size->size() == 2 && (*size)[0].is_number_integer() &&
+                   (*size)[1].is_number_integer()) {
+            d.imageHeight = (*size)[0].get<int>();
+            d.imageWidth = (*size)[1].get<int>();
+        } else {
+            r.error(r.field("image_size"), "must be [height, width] in pixels, or one number for a square");
+        }
+    }
+    r.read("resize", d.resize);
     if (const json *lc = r.find("label_column")) {
         if (lc->is_number_integer())
             d.labelColumn = std::to_string(lc->get<std::int64_t>());
@@ -358,7 +378,13 @@ Experiment parseExperiment(const std::string &text, const std::string &origin,
         kr.read("method", e.distillation.method);
         kr.read("temperature", e.distillation.temperature);
         kr.read("alpha", e.distillation.alpha);
-        kr.read("teacher_cache", e.distillation.teacherCache);
+        if (const json *cache = kr.find("teacher_cache"); cache && cache->is_string()) {
+            if (*cache != "approximate")
+                kr.error(kr.field("teacher_cache"), "must be true, false or \"approximate\" (got " + cache->dump() + ")");
+            e.distillation.teacherCache = e.distillation.approximateCache = true;
+        } else {
+            kr.read("teacher_cache", e.distillation.teacherCache);
+        }
         kr.finish();
     }
     r.finish();

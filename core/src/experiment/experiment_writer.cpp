@@ -54,7 +54,8 @@ json trainToJson(const TrainConfig &t)
             {"lr", t.lr},                   {"momentum", t.momentum},        {"nesterov", t.nesterov},
             {"weight_decay", t.weightDecay}, {"schedule", t.schedule},        {"warmup_epochs", t.warmupEpochs},
             {"step_epochs", t.stepEpochs},  {"gamma", t.gamma},              {"max_norm", t.maxNorm},
-            {"jitter", t.jitter}};
+            {"jitter", t.jitter},           {"crop", t.crop},                {"flip", t.flip},
+            {"erase", t.erase},             {"mixup", t.mixup},              {"cutmix", t.cutmix}};
 }
 
 } // namespace
@@ -69,6 +70,14 @@ std::string experimentToJson(const Experiment &e)
         data["label_column"] = d.labelColumn;
         if (!d.testPath.empty())
             data["test_path"] = d.testPath;
+    }
+    if (d.source == "cifar100")
+        data["cifar100_labels"] = d.cifar100Labels;
+    if (d.source == "folder") {
+        data["color"] = d.color;
+        if (d.imageWidth > 0)
+            data["image_size"] = {d.imageHeight, d.imageWidth};
+        data["resize"] = d.resize;
     }
     if (d.trainLimit)
         data["train_limit"] = d.trainLimit;
@@ -111,7 +120,9 @@ std::string experimentToJson(const Experiment &e)
                {{"method", e.distillation.method},
                 {"temperature", e.distillation.temperature},
                 {"alpha", e.distillation.alpha},
-                {"teacher_cache", e.distillation.teacherCache}}}};
+                {"teacher_cache", e.distillation.teacherCache && e.distillation.approximateCache
+                                      ? json("approximate")
+                                      : json(e.distillation.teacherCache)}}}};
     return root.dump(2) + "\n";
 }
 

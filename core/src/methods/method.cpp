@@ -6,7 +6,8 @@ namespace distillery::detail {
 
 namespace {
 
-// Plain cross-entropy against the labels.
+// Plain cross-entropy against the labels: int64 class indices [B], or float
+// class probabilities [B, K] (mixed batches), −mean_b Σ_k labels[b, k]·log p[b, k].
 class CrossEntropy final : public DistillationMethod {
 public:
     std::string name() const override { return "ce"; }

@@ -26,6 +26,8 @@ public:
     // The names of LossTerms::parts, in order.
     virtual std::vector<std::string> partNames() const = 0;
     // `teacher` is empty (undefined logits) when needsTeacher() is false.
+    // `labels` are class indices (int64 [B]), or class probabilities (float
+    // [B, K]) for a batch that mixup or CutMix mixed (data/augment.h).
     virtual LossTerms loss(const ModelOutputs &student, const ModelOutputs &teacher, const torch::Tensor &labels) = 0;
 };
 

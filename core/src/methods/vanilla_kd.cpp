@@ -14,6 +14,8 @@ LossTerms kdLossComposite(const torch::Tensor &s, const torch::Tensor &t, const 
     auto logPs = F::log_softmax(s / T, F::LogSoftmaxFuncOptions(1));
     auto logPt = F::log_softmax(t / T, F::LogSoftmaxFuncOptions(1));
     auto soft = F::kl_div(logPs, logPt, F::KLDivFuncOptions().reduction(torch::kBatchMean).log_target(true)) * (T * T);
+    // Class indices, or class probabilities [B, K] (mixed batches): LibTorch's
+    // cross_entropy takes either.
     auto hard = F::cross_entropy(s, labels);
     auto total = soft * alpha + hard * (1.0 - alpha);
     return {total, {{"soft", soft}, {"hard", hard}}};
@@ -105,7 +107,10 @@ LossTerms kdLossFused(const torch::Tensor &s, const torch::Tensor &t, const torc
 
 LossTerms kdLoss(const torch::Tensor &s, const torch::Tensor &t, const torch::Tensor &labels, double T, double alpha)
 {
-    if (s.is_cpu() && (s.scalar_type() == torch::kFloat || s.scalar_type() == torch::kDouble) && s.size(0) > 0)
+    // The fused pass takes class indices; probability targets go the composite way.
+    const bool indices = labels.dim() == 1 && !at::isFloatingType(labels.scalar_type());
+    if (indices && s.is_cpu() && (s.scalar_type() == torch::kFloat || s.scalar_type() == torch::kDouble) &&
+        s.size(0) > 0)
         return kdLossFused(s, t, labels, T, alpha);
     return kdLossComposite(s, t, labels, T, alpha);
 }

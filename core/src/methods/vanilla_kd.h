@@ -12,9 +12,14 @@ std::unique_ptr<DistillationMethod> makeVanillaKd(const DistillConfig &config);
 // Vanilla KD on tensors: returns {total, soft, hard}, where
 //   soft = T² · kl_div(log_softmax(s/T), log_softmax(t/T), 'batchmean', log_target)
 //   hard = cross_entropy(s, labels),  total = α·soft + (1 − α)·hard.
-// On the CPU this is one pass over the logits forward and one backward
-// (kdLossFused); elsewhere LibTorch's composite ops (kdLossComposite), which
-// also define what the fused pass must compute.
+// `labels` are int64 class indices [B], or float class probabilities [B, K]
+// (a mixed batch: mixup, CutMix), for which the hard term is the cross-entropy
+// against that distribution, −mean_b Σ_k labels[b, k]·log p_s[b, k] (so for
+// λ·onehot(y_a) + (1 − λ)·onehot(y_b), λ·CE(y_a) + (1 − λ)·CE(y_b)).
+// On the CPU with int64 labels this is one pass over the logits forward and
+// one backward (kdLossFused, which takes class indices only); otherwise
+// LibTorch's composite ops (kdLossComposite), which also define what the fused
+// pass must compute.
 LossTerms kdLoss(const torch::Tensor &studentLogits, const torch::Tensor &teacherLogits, const torch::Tensor &labels,
                  double temperature, double alpha);
 LossTerms kdLossFused(const torch::Tensor &studentLogits, const torch::Tensor &teacherLogits,

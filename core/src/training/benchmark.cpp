@@ -64,6 +64,14 @@ std::vector<BenchmarkCase> referenceBenchmarkCases()
     add("c-tiny-online", preset("mlp", {256}), preset("mlp", {64}), false);
     add("c-tiny-cached", preset("mlp", {256}), preset("mlp", {64}), true);
     add("d-eval-cnn", preset("cnn-large"), preset("mlp", {64}), false, true);
+    // The default pair with the students' usual augmentation (crop with 2
+    // pixels of padding and flips): its cost against (b), online and with the
+    // cache kept (teacher_cache "approximate").
+    for (bool cached : {false, true}) {
+        add(cached ? "e-cnn-mlp-aug-cached" : "e-cnn-mlp-aug-online", preset("cnn-large"), preset("mlp", {128}), cached);
+        cases.back().train.crop = 2;
+        cases.back().train.flip = true;
+    }
     return cases;
 }
 
@@ -148,6 +156,9 @@ void timeTraining(const Setup &s, BenchmarkResult &r)
     torch::Tensor cache =
         c.cachedTeacher ? detail::teacherLogits(teacherForward, s.train, c.mixedPrecision) : torch::Tensor();
     detail::StepContext ctx{student, *optimizer, *method, teacherForward, cache, s.train, c.mixedPrecision};
+    ctx.settings = &c.train; // augmentation, as the stage runner passes it
+    ctx.blackPixel = torch::zeros({c.input.size() == 3 ? c.input[0] : 1}).to(s.device);
+    ctx.classes = c.classes;
     auto [linear, conv] = detail::linearAndConvMultiplyAdds(s.studentLayers, s.sr);
     if (!c.cachedTeacher) {
         const auto [teacherLinear, teacherConv] = detail::linearAndConvMultiplyAdds(s.teacherLayers, s.tr);

@@ -92,11 +92,25 @@ StageRun::StageRun(StageEnvironment &env, const StageJob &job)
 }
 
 // The teacher's logits are computed once for the whole split, not per batch:
-// exact only when the student sees the inputs unchanged, so a jittered stage
-// runs the teacher on each batch as the student sees it.
+// exact only when the student sees the inputs unchanged, so a stage with
+// augmentation runs the teacher on each batch as the student sees it, unless
+// the experiment accepts the approximation (teacherCacheChoice).
 bool usesCache(const StageEnvironment &env, const StageJob &job)
 {
-    return job.method.needsTeacher() && job.teacher && env.exp.distillation.teacherCache && job.train.jitter == 0;
+    const auto &k = env.exp.distillation;
+    return job.method.needsTeacher() && job.teacher && k.teacherCache &&
+           (!augmentsInputs(job.train) || k.approximateCache);
+}
+
+// A black pixel in the normalised inputs, per channel: what a crop pads with.
+torch::Tensor blackPixel(const LoadedData &data)
+{
+    if (data.summary.inputShape.size() != 3)
+        return {};
+    std::vector<float> fill;
+    for (std::size_t c = 0; c < data.mean.size(); ++c)
+        fill.push_back(float(-data.mean[c] / data.stdev[c]));
+    return torch::tensor(fill).to(data.train.x.device());
 }
 
 // Splits the cores between LibTorch's and OpenBLAS's threads for this stage's
@@ -119,6 +133,8 @@ StageInfo StageRun::applyThreadPlan()
     ThreadPlan plan = detail::planThreads(linear, conv, effectiveThreads(env_.exp.threads));
     if (env_.exp.blasThreads > 0)
         plan.blas = env_.exp.blasThreads; // the experiment fixes OpenBLAS's share
+    if (job_.method.needsTeacher() && job_.teacher)
+        started.teacherCache = !usesCache(env_, job_) ? "off" : augmentsInputs(job_.train) ? "approximate" : "exact";
     started.torchThreads = plan.torch;
     started.blasThreads = applyThreads(plan) ? plan.blas : 0;
     r_.blasThreads = started.blasThreads;
@@ -133,8 +149,8 @@ void StageRun::start()
     if (usesCache(env_, job_))
         cache_ = teacherLogits(job_.teacher, job_.split, env_.mixedPrecision());
     context_ = std::make_unique<StepContext>(StepContext{job_.model, *optimizer_, job_.method, job_.teacher, cache_,
-                                                         job_.split, env_.mixedPrecision(), job_.train.jitter,
-                                                         job_.train.maxNorm});
+                                                         job_.split, env_.mixedPrecision(), &job_.train,
+                                                         blackPixel(env_.data), env_.data.summary.classes});
     // A stage resumed mid-way has its start in the file already.
     env_.recorder.stageStarted(started, !env_.resume.midStage(job_.info.kind));
     if (env_.resume.midStage(job_.info.kind))

@@ -9,8 +9,13 @@ namespace distillery::detail {
 
 void trainStep(StepContext &c, const torch::Tensor &idx, torch::Tensor &acc)
 {
-    auto x = jitterImages(c.train.x.index_select(0, idx), c.jitter);
+    auto x = c.train.x.index_select(0, idx);
     auto y = c.train.y.index_select(0, idx);
+    if (c.settings && augmentsInputs(*c.settings)) {
+        auto batch = augmentBatch(*c.settings, x, y, c.classes, c.blackPixel);
+        x = batch.x;
+        y = batch.target; // class probabilities when the batch was mixed
+    }
     ModelOutputs student, teacher;
     {
         Autocast autocast(c.mixedPrecision, x.device());
@@ -37,8 +42,8 @@ void trainStep(StepContext &c, const torch::Tensor &idx, torch::Tensor &acc)
             p.mutable_grad().reset();
     terms.total.backward();
     c.optimizer.step();
-    if (c.maxNorm > 0)
-        applyMaxNorm(c.model->parameters(), c.maxNorm);
+    if (c.settings && c.settings->maxNorm > 0)
+        applyMaxNorm(c.model->parameters(), c.settings->maxNorm);
 
     // {total, parts..., correct}, the losses weighted by the batch's rows: a
     // handful of small operations on the device, no synchronisation and no
@@ -49,7 +54,9 @@ void trainStep(StepContext &c, const torch::Tensor &idx, torch::Tensor &acc)
         losses.push_back(p.second.detach());
     const auto n = std::int64_t(losses.size());
     acc.narrow(0, 0, n).add_(torch::stack(losses).to(torch::kFloat64), double(idx.size(0)));
-    acc.narrow(0, n, 1).add_(student.logits.detach().argmax(1).eq(y).sum().to(torch::kFloat64));
+    // A mixed batch counts as right where the model picks the larger share.
+    const auto truth = y.dim() == 2 ? y.argmax(1) : y;
+    acc.narrow(0, n, 1).add_(student.logits.detach().argmax(1).eq(truth).sum().to(torch::kFloat64));
 }
 
 torch::Tensor teacherLogits(const TeacherForward &teacher, const Split &split, bool mixedPrecision)

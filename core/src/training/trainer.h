@@ -35,8 +35,10 @@ struct StepContext {
     torch::Tensor teacherCache;     // the teacher's logits for every row of `train`, or undefined
     const Split &train;
     bool mixedPrecision = false;    // forward passes under bfloat16 autocast; losses in float
-    int jitter = 0;                 // images shifted by up to this many pixels (data/augment.h)
-    double maxNorm = 0.0;           // incoming weight norms clipped after the step (training/max_norm.h)
+    // The stage's augmentation (data/augment.h) and max-norm (training/max_norm.h); none when null.
+    const TrainConfig *settings = nullptr;
+    torch::Tensor blackPixel;       // per channel, normalised: what a crop pads with
+    int classes = 0;                // for the mixed targets of mixup and cutmix
 };
 
 // Mixed precision: while alive and `on`, LibTorch's autocast runs the eligible

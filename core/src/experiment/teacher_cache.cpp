@@ -1,0 +1,27 @@
+// When the teacher's logits may be computed once for a whole split: the rule
+// the stage runner follows and the window explains.
+#include "distillery/experiment.h"
+
+namespace distillery {
+
+bool augmentsInputs(const TrainConfig &t)
+{
+    return t.jitter > 0 || t.crop > 0 || t.flip || t.erase > 0 || t.mixup > 0 || t.cutmix > 0;
+}
+
+TeacherCacheChoice teacherCacheChoice(const Experiment &e)
+{
+    const auto &k = e.distillation;
+    if (!k.teacherCache)
+        return {"off", "Off (distillation.teacher_cache): the teacher runs on every batch."};
+    if (!augmentsInputs(e.studentTrain))
+        return {"exact", "Exact: the students see the inputs unchanged, so the teacher's outputs are computed once."};
+    if (k.approximateCache)
+        return {"approximate", "Approximate: the students' inputs are augmented, but the teacher's outputs are "
+                               "computed once for the unaugmented inputs (teacher_cache \"approximate\")."};
+    return {"off", "Off: the students' inputs are augmented, so outputs computed once would be for other inputs; "
+                   "the teacher runs on every batch as the students see it (teacher_cache \"approximate\" keeps "
+                   "the cache, approximately)."};
+}
+
+} // namespace distillery
