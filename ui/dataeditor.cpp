@@ -1,5 +1,8 @@
 #include "dataeditor.h"
 
+#include "elidedlabel.h"
+
+#include <QCheckBox>
 #include <QComboBox>
 #include <QDoubleSpinBox>
 #include <QFileDialog>
@@ -8,6 +11,7 @@
 #include <QImage>
 #include <QLabel>
 #include <QLineEdit>
+#include <QLocale>
 #include <QPixmap>
 #include <QSpinBox>
 #include <QThread>
@@ -15,18 +19,25 @@
 
 using namespace distillery;
 
+namespace {
+
+// Thrown from the progress callback to stop decoding a folder nobody waits for.
+struct LoadCancelled : std::exception {
+    const char *what() const noexcept override { return "cancelled"; }
+};
+
+bool isSynthetic(const QString &source)
+{
+    return source.startsWith(QLatin1String("synthetic"));
+}
+
+} // namespace
+
 DataEditor::DataEditor(QWidget *parent) : QGroupBox(tr("Data"), parent)
 {
-    auto *f = new QFormLayout(this);
-    source_ = new QComboBox(this);
-    for (const auto &s : dataSources())
-        source_->addItem(QString::fromStdString(s));
-    auto *pathRow = new QHBoxLayout;
-    path_ = new QLineEdit(this);
-    auto *browse = new QToolButton(this);
-    browse->setText(tr("…"));
-    pathRow->addWidget(path_, 1);
-    pathRow->addWidget(browse);
+    form_ = new QFormLayout(this);
+    auto *sourceRow = makeSourceRow();
+    makeSourceFields();
     validation_ = new QDoubleSpinBox(this);
     validation_->setRange(0.0, 0.5);
     validation_->setSingleStep(0.05);
@@ -37,15 +48,16 @@ DataEditor::DataEditor(QWidget *parent) : QGroupBox(tr("Data"), parent)
     transfer_->setSpecialValueText(tr("all"));
     transfer_->setToolTip(tr("Transfer set: the students learn from only this many class-balanced training samples "
                              "(the teacher from all). Soft targets carry most when labels are few."));
+    classes_ = new ElidedLabel(this);
     info_ = new QLabel(this);
     info_->setWordWrap(true);
     auto *strip = new QWidget(this);
     samples_ = new QHBoxLayout(strip);
     samples_->setContentsMargins(0, 0, 0, 0);
     samples_->setSpacing(2);
-    // Two rows of fields, the samples and one line of numbers: the data set
-    // is in view with the models and the distillation settings under it.
-    pathRow->insertWidget(0, source_);
+    // Two rows of fields (more for the sources with settings of their own),
+    // the samples, their classes and one line of numbers: the data set is in
+    // view with the models and the distillation settings under it.
     auto *splitRow = new QHBoxLayout;
     splitRow->addWidget(validation_, 1);
     splitRow->addSpacing(8);
@@ -55,38 +67,139 @@ DataEditor::DataEditor(QWidget *parent) : QGroupBox(tr("Data"), parent)
     splitRow->addWidget(transfer_, 1);
     auto *sourceLabel = new QLabel(tr("&Source"), this);
     sourceLabel->setBuddy(source_);
-    f->setVerticalSpacing(4);
-    f->addRow(sourceLabel, pathRow);
-    f->addRow(tr("Validation"), splitRow);
-    f->addRow(strip);
-    f->addRow(info_);
+    form_->setVerticalSpacing(4);
+    form_->addRow(sourceLabel, sourceRow);
+    form_->addRow(tr("Colour"), color_);
+    form_->addRow(tr("Size"), sizeRow_);
+    form_->addRow(tr("Labels"), labels_);
+    form_->addRow(tr("Validation"), splitRow);
+    form_->addRow(strip);
+    form_->addRow(classes_);
+    form_->addRow(info_);
+    form_->setRowVisible(classes_, false); // until there are classes to count
+    updateRows();
 
+    connect(validation_, qOverload<double>(&QDoubleSpinBox::valueChanged), this, &DataEditor::settingsChanged);
+    connect(transfer_, qOverload<int>(&QSpinBox::valueChanged), this, &DataEditor::settingsChanged);
+}
+
+QHBoxLayout *DataEditor::makeSourceRow()
+{
+    source_ = new QComboBox(this);
+    for (const auto &s : dataSources())
+        source_->addItem(QString::fromStdString(s));
+    source_->setToolTip(tr("folder: your own images, one folder per class (or train/ and test/ folders laid out "
+                           "that way); cifar100: the folder holding train.bin and test.bin"));
+    path_ = new QLineEdit(this);
+    browse_ = new QToolButton(this);
+    browse_->setText(tr("Browse…"));
+    auto *row = new QHBoxLayout;
+    row->addWidget(source_);
+    row->addWidget(path_, 1);
+    row->addWidget(browse_);
     connect(source_, qOverload<int>(&QComboBox::currentIndexChanged), this, [this] {
         if (!filling_)
             path_->setText(QString::fromStdString(defaultDataPath(source_->currentText().toStdString())));
+        updateRows();
         settingsChanged();
     });
     connect(path_, &QLineEdit::editingFinished, this, &DataEditor::settingsChanged);
-    connect(validation_, qOverload<double>(&QDoubleSpinBox::valueChanged), this, &DataEditor::settingsChanged);
-    connect(transfer_, qOverload<int>(&QSpinBox::valueChanged), this, &DataEditor::settingsChanged);
-    connect(browse, &QToolButton::clicked, this, [this] {
-        const bool file = source_->currentText() == QLatin1String("csv");
-        const QString p = file ? QFileDialog::getOpenFileName(this, tr("CSV file"), path_->text(), tr("CSV (*.csv)"))
-                               : QFileDialog::getExistingDirectory(this, tr("Data folder"), path_->text());
-        if (!p.isEmpty()) {
-            path_->setText(p);
-            settingsChanged();
-        }
-    });
+    connect(browse_, &QToolButton::clicked, this, &DataEditor::browse);
+    return row;
+}
+
+// The settings of image folders (colour, size, resizing) and of CIFAR-100
+// (its labels), shown only for their source.
+void DataEditor::makeSourceFields()
+{
+    color_ = new QComboBox(this);
+    color_->addItem(tr("auto (as the first image)"), QStringLiteral("auto"));
+    color_->addItem(tr("grayscale"), QStringLiteral("grayscale"));
+    color_->addItem(tr("RGB"), QStringLiteral("rgb"));
+    color_->setToolTip(tr("The images' channels: one grey channel or three colour ones; others are converted"));
+    height_ = new QSpinBox(this);
+    width_ = new QSpinBox(this);
+    for (QSpinBox *box : {height_, width_}) {
+        box->setRange(0, 4096);
+        box->setSpecialValueText(tr("auto"));
+        box->setKeyboardTracking(false); // one load for a typed number, not one per digit
+        box->setToolTip(tr("Height × width in pixels; auto: the first image's size"));
+    }
+    resize_ = new QCheckBox(tr("Resize"), this);
+    resize_->setToolTip(tr("Resize images of another size to this one; else such an image is an error naming it"));
+    sizeRow_ = new QHBoxLayout;
+    sizeRow_->addWidget(height_);
+    sizeRow_->addWidget(new QLabel(QStringLiteral("×"), this));
+    sizeRow_->addWidget(width_);
+    sizeRow_->addSpacing(8);
+    sizeRow_->addWidget(resize_);
+    sizeRow_->addStretch();
+    labels_ = new QComboBox(this);
+    labels_->addItem(tr("fine (100 classes)"), QStringLiteral("fine"));
+    labels_->addItem(tr("coarse (20 superclasses)"), QStringLiteral("coarse"));
+    labels_->setToolTip(tr("CIFAR-100's labels: its 100 classes, or the 20 superclasses that group them"));
+    connect(color_, qOverload<int>(&QComboBox::currentIndexChanged), this, &DataEditor::settingsChanged);
+    connect(labels_, qOverload<int>(&QComboBox::currentIndexChanged), this, &DataEditor::settingsChanged);
+    connect(resize_, &QCheckBox::toggled, this, &DataEditor::settingsChanged);
+    connect(height_, qOverload<int>(&QSpinBox::valueChanged), this, [this] { sizeChanged(height_); });
+    connect(width_, qOverload<int>(&QSpinBox::valueChanged), this, [this] { sizeChanged(width_); });
 }
 
 DataEditor::~DataEditor()
 {
     // Data loads run on their own threads and post their result to this editor:
-    // wait for them (a second or two at most) before it goes away.
+    // stop their decoding and wait for them (a second or two at most) before it
+    // goes away.
+    ++generation_;
     for (const auto &t : loaders_)
         if (t)
             t->wait();
+}
+
+void DataEditor::browse()
+{
+    const QString source = source_->currentText();
+    const QString p = source == QLatin1String("csv")
+                          ? QFileDialog::getOpenFileName(this, tr("CSV file"), path_->text(), tr("CSV (*.csv)"))
+                          : QFileDialog::getExistingDirectory(this, source == QLatin1String("folder")
+                                                                        ? tr("Folder of class folders")
+                                                                        : tr("Data folder"),
+                                                              path_->text());
+    if (!p.isEmpty()) {
+        path_->setText(p);
+        settingsChanged();
+    }
+}
+
+void DataEditor::updateRows()
+{
+    const QString source = source_->currentText();
+    const bool folder = source == QLatin1String("folder");
+    form_->setRowVisible(color_, folder);
+    form_->setRowVisible(sizeRow_, folder);
+    form_->setRowVisible(labels_, source == QLatin1String("cifar100"));
+    // Synthetic data are made, not read: no path.
+    path_->setVisible(!isSynthetic(source));
+    browse_->setVisible(!isSynthetic(source));
+    path_->setPlaceholderText(folder ? tr("folder of class folders") : source == QLatin1String("csv") ? tr("CSV file")
+                                                                                                    : tr("data folder"));
+    browse_->setToolTip(source == QLatin1String("csv") ? tr("Choose the CSV file") : tr("Choose the data folder"));
+}
+
+// A size is both numbers or neither (auto): the other one follows.
+void DataEditor::sizeChanged(QSpinBox *edited)
+{
+    QSpinBox *other = edited == height_ ? width_ : height_;
+    if ((edited->value() == 0) != (other->value() == 0)) {
+        const QSignalBlocker block(other);
+        other->setValue(edited->value());
+    }
+    settingsChanged();
+}
+
+int DataEditor::sampleCount() const
+{
+    return samples_->count() > 0 ? samples_->count() - 1 : 0; // less the stretch
 }
 
 void DataEditor::setConfig(const DataConfig &c)
@@ -95,8 +208,14 @@ void DataEditor::setConfig(const DataConfig &c)
     base_ = c;
     source_->setCurrentText(QString::fromStdString(c.source));
     path_->setText(QString::fromStdString(c.path.empty() ? defaultDataPath(c.source) : c.path));
+    color_->setCurrentIndex(std::max(0, color_->findData(QString::fromStdString(c.color))));
+    height_->setValue(c.imageHeight);
+    width_->setValue(c.imageWidth);
+    resize_->setChecked(c.resize);
+    labels_->setCurrentIndex(std::max(0, labels_->findData(QString::fromStdString(c.cifar100Labels))));
     validation_->setValue(c.validationFraction);
     transfer_->setValue(int(c.studentTrainSize));
+    updateRows();
     filling_ = false;
 }
 
@@ -106,6 +225,11 @@ DataConfig DataEditor::config() const
     c.source = source_->currentText().toStdString();
     const std::string path = path_->text().trimmed().toStdString();
     c.path = path == defaultDataPath(c.source) ? std::string() : path;
+    c.color = color_->currentData().toString().toStdString();
+    c.imageHeight = height_->value();
+    c.imageWidth = width_->value();
+    c.resize = resize_->isChecked();
+    c.cifar100Labels = labels_->currentData().toString().toStdString();
     c.validationFraction = validation_->value();
     c.studentTrainSize = transfer_->value();
     return c;
@@ -125,14 +249,25 @@ void DataEditor::reload()
     Q_EMIT changed();
     const int generation = ++generation_;
     const DataConfig data = config();
+    DataLoadOptions options;
+    options.cacheDir = cacheDir_.toStdString();
+    // Called on the loading thread while an image folder decodes (core calls
+    // it a few times a second): shown through a queued call, and the decoding
+    // stops once a newer load has replaced this one.
+    options.progress = [this, generation](std::int64_t done, std::int64_t total) {
+        if (generation != generation_)
+            throw LoadCancelled();
+        QMetaObject::invokeMethod(
+            this, [this, generation, done, total] { showProgress(generation, done, total); }, Qt::QueuedConnection);
+    };
     // Loading Fashion-MNIST takes a second: do it off the GUI thread. The result
     // comes back as a queued call (the destructor waits for the thread, so the
     // editor outlives it); a result from an older request is dropped.
-    QThread *thread = QThread::create([this, generation, data] {
+    QThread *thread = QThread::create([this, generation, data, options] {
         DatasetPreview preview;
         QString error;
         try {
-            preview = previewDataset(data);
+            preview = previewDataset(data, options);
         } catch (const std::exception &e) {
             error = QString::fromUtf8(e.what());
         }
@@ -147,6 +282,13 @@ void DataEditor::reload()
     thread->start();
 }
 
+void DataEditor::showProgress(int generation, qint64 done, qint64 total)
+{
+    if (generation != generation_ || ready_ || !error_.isEmpty())
+        return;
+    info_->setText(tr("Decoding images: %1 of %2").arg(QLocale().toString(done), QLocale().toString(total)));
+}
+
 void DataEditor::showPreview(int generation, const DatasetPreview &preview, const QString &error)
 {
     if (generation != generation_)
@@ -157,13 +299,35 @@ void DataEditor::showPreview(int generation, const DatasetPreview &preview, cons
     }
     if (!error.isEmpty()) {
         error_ = error;
+        classes_->setFullText(QString());
+        classes_->setToolTip(QString());
+        form_->setRowVisible(classes_, false); // the error has the room
         info_->setText(QStringLiteral("<span style='color:#c62828'>%1</span>").arg(error.toHtmlEscaped()));
+        info_->setToolTip(QString());
         ready_ = false;
         Q_EMIT changed();
         return;
     }
     summary_ = preview.summary;
     const auto &s = summary_;
+    showSamples(preview);
+    showClasses(s);
+    // One line at the panel's usual width: the classes are counted on theirs.
+    info_->setText(tr("%1 train · %2 validation · %3 test · input %4")
+                       .arg(s.trainSamples)
+                       .arg(s.validationSamples)
+                       .arg(s.testSamples)
+                       .arg(QString::fromStdString(shapeToString(s.inputShape))) +
+                   (s.studentTrainSamples != s.trainSamples
+                        ? tr("; students learn from %1").arg(s.studentTrainSamples)
+                        : QString()));
+    info_->setToolTip(QString::fromStdString(s.description));
+    ready_ = true;
+    Q_EMIT loaded();
+}
+
+void DataEditor::showSamples(const DatasetPreview &preview)
+{
     for (const auto &img : preview.samples) {
         const QImage::Format format = img.channels == 3 ? QImage::Format_RGB888 : QImage::Format_Grayscale8;
         QImage image(img.pixels.data(), img.width, img.height, img.width * img.channels, format);
@@ -173,28 +337,23 @@ void DataEditor::showPreview(int generation, const DatasetPreview &preview, cons
         QPixmap pixmap = QPixmap::fromImage(image.scaled(QSize(36, 36) * dpr, Qt::KeepAspectRatio, Qt::SmoothTransformation));
         pixmap.setDevicePixelRatio(dpr);
         label->setPixmap(pixmap);
-        label->setToolTip(QString::fromStdString(s.classNames.at(std::size_t(img.label))));
+        label->setToolTip(QString::fromStdString(preview.summary.classNames.at(std::size_t(img.label))));
         samples_->addWidget(label);
     }
     samples_->addStretch();
+}
+
+// The classes with their training samples, on one line elided to the width
+// (an unbalanced folder shows at a glance); all of them in the tool tip.
+void DataEditor::showClasses(const DatasetSummary &s)
+{
     QStringList classes;
     for (std::size_t i = 0; i < s.classNames.size(); ++i)
-        classes << QStringLiteral("%1 (%2)").arg(QString::fromStdString(s.classNames[i]).toHtmlEscaped())
+        classes << QStringLiteral("%1 %2").arg(QString::fromStdString(s.classNames[i]))
                        .arg(i < s.trainClassCounts.size() ? s.trainClassCounts[i] : 0);
-    info_->setText(tr("%1 train · %2 validation · %3 test · input %4 · %5 classes")
-                       .arg(s.trainSamples)
-                       .arg(s.validationSamples)
-                       .arg(s.testSamples)
-                       .arg(QString::fromStdString(shapeToString(s.inputShape)))
-                       .arg(s.classes) +
-                   (s.studentTrainSamples != s.trainSamples
-                        ? tr("; students learn from %1").arg(s.studentTrainSamples)
-                        : QString()));
-    // The description and the classes with their counts on demand.
-    info_->setToolTip(tr("%1<br>%2 classes: %3")
-                          .arg(QString::fromStdString(s.description).toHtmlEscaped())
-                          .arg(s.classes)
-                          .arg(classes.join(QStringLiteral(", "))));
-    ready_ = true;
-    Q_EMIT loaded();
+    classes_->setFullText(tr("%1 classes: %2").arg(s.classes).arg(classes.join(QStringLiteral(" · "))));
+    form_->setRowVisible(classes_, true);
+    classes_->setToolTip(tr("<p>%1 classes, with their training samples: %2</p>")
+                             .arg(s.classes)
+                             .arg(classes.join(QStringLiteral(" · ")).toHtmlEscaped()));
 }

@@ -1,6 +1,7 @@
-// The data of an experiment: its source and path, the validation split and
-// the students' transfer set. Loads the data set whenever these change, off
-// the GUI thread, and shows some of its samples and its numbers.
+// The data of an experiment: its source and path (with the settings of image
+// folders and CIFAR-100), the validation split and the students' transfer set.
+// Loads the data set whenever these change, off the GUI thread, and shows
+// some of its samples, its classes and its numbers.
 #pragma once
 
 #include "distillery/data.h"
@@ -9,13 +10,19 @@
 #include <QList>
 #include <QPointer>
 
+#include <atomic>
+
+class ElidedLabel;
+class QCheckBox;
 class QComboBox;
 class QDoubleSpinBox;
+class QFormLayout;
 class QHBoxLayout;
 class QLabel;
 class QLineEdit;
 class QSpinBox;
 class QThread;
+class QToolButton;
 
 class DataEditor : public QGroupBox {
     Q_OBJECT
@@ -26,6 +33,10 @@ public:
     // Shows `c` without loading it: reload() does.
     void setConfig(const distillery::DataConfig &c);
     distillery::DataConfig config() const;
+    // Where decoded image folders are kept between loads and runs
+    // (<workspace>/cache, as the engine keeps them); empty: nowhere.
+    void setCacheDir(const QString &dir) { cacheDir_ = dir; }
+    QString cacheDir() const { return cacheDir_; }
     // Loads the data set as the fields say.
     void reload();
     // Whether the data set has been loaded and checked.
@@ -34,6 +45,19 @@ public:
     QString problem() const { return error_; }
     const distillery::DatasetSummary &summary() const { return summary_; }
 
+    // Widgets tests drive and read.
+    QComboBox *sourceBox() const { return source_; }
+    QLineEdit *pathEdit() const { return path_; }
+    QToolButton *browseButton() const { return browse_; }
+    QComboBox *colorBox() const { return color_; }
+    QSpinBox *heightBox() const { return height_; }
+    QSpinBox *widthBox() const { return width_; }
+    QCheckBox *resizeBox() const { return resize_; }
+    QComboBox *labelsBox() const { return labels_; }
+    ElidedLabel *classesLabel() const { return classes_; }
+    QLabel *infoLabel() const { return info_; }
+    int sampleCount() const;
+
 Q_SIGNALS:
     // A field changed, or a load began or failed.
     void changed();
@@ -41,21 +65,41 @@ Q_SIGNALS:
     void loaded();
 
 private:
+    QHBoxLayout *makeSourceRow();
+    void makeSourceFields();
+    void browse();
+    void updateRows();
+    void sizeChanged(QSpinBox *edited);
     void settingsChanged();
+    void showProgress(int generation, qint64 done, qint64 total);
     void showPreview(int generation, const distillery::DatasetPreview &preview, const QString &error);
+    void showSamples(const distillery::DatasetPreview &preview);
+    void showClasses(const distillery::DatasetSummary &s);
 
+    QFormLayout *form_;
     QComboBox *source_;
     QLineEdit *path_;
+    QToolButton *browse_;
+    QComboBox *color_;
+    QSpinBox *height_;
+    QSpinBox *width_;
+    QCheckBox *resize_;
+    QHBoxLayout *sizeRow_;
+    QComboBox *labels_;
     QDoubleSpinBox *validation_;
     QSpinBox *transfer_;
+    ElidedLabel *classes_;
     QLabel *info_;
     QHBoxLayout *samples_;
 
     distillery::DataConfig base_; // values without a widget are kept as set
     distillery::DatasetSummary summary_;
+    QString cacheDir_;
     QString error_;
     bool ready_ = false;
     bool filling_ = false;
-    int generation_ = 0;
+    // The latest load; read by the loading threads, which stop decoding an
+    // image folder that a newer load has replaced.
+    std::atomic<int> generation_{0};
     QList<QPointer<QThread>> loaders_; // data loads still running
 };

@@ -67,6 +67,8 @@ ExperimentPanel::ExperimentPanel(QWidget *parent) : QScrollArea(parent)
     connect(data_, &DataEditor::loaded, this, [this] {
         teacher_->setDataShape(data_->summary().inputShape, data_->summary().classes);
         student_->setDataShape(data_->summary().inputShape, data_->summary().classes);
+        teacherTrain_->setInputShape(data_->summary().inputShape);
+        studentTrain_->setInputShape(data_->summary().inputShape);
         emitChanged();
         Q_EMIT dataLoaded();
     });
@@ -223,10 +225,19 @@ QGroupBox *ExperimentPanel::makeDistillationBox()
     baseline_ = new QCheckBox(tr("Baseline student"), box);
     baseline_->setToolTip(tr("Also train the student on the labels alone, with the same budget: without it nobody "
                              "can tell whether distillation helped"));
-    cache_ = new QCheckBox(tr("Cache the teacher's outputs"), box);
-    cache_->setToolTip(tr("The frozen teacher's logits are computed once and reused every epoch: exact, and much "
-                          "faster (no data augmentation is applied, so nothing changes between epochs)"));
-    // Alt+M, Alt+T and Alt+W reach them from the keyboard.
+    teacherOutputs_ = new QComboBox(box);
+    teacherOutputs_->addItem(tr("cached"), QStringLiteral("cached"));
+    teacherOutputs_->addItem(tr("cached, approximate"), QStringLiteral("approximate"));
+    teacherOutputs_->addItem(tr("per batch"), QStringLiteral("off"));
+    teacherOutputs_->setToolTip(tr("<p><b>cached</b>: the frozen teacher's logits are computed once and reused every "
+                                   "epoch; exact, and much faster, while the students' inputs are not augmented "
+                                   "(else the teacher runs per batch).</p><p><b>cached, approximate</b>: computed "
+                                   "once even then, for the unaugmented inputs: fast, but not the inputs the "
+                                   "students see.</p><p><b>per batch</b>: the teacher runs on every batch.</p>"));
+    cacheReason_ = new QLabel(box);
+    cacheReason_->setWordWrap(true);
+    cacheReason_->setForegroundRole(QPalette::PlaceholderText); // an explanation, quieter than the fields
+    // Alt+M, Alt+T, Alt+W and Alt+O reach them from the keyboard.
     auto label = [box](const QString &text, QWidget *buddy) {
         auto *l = new QLabel(text, box);
         l->setBuddy(buddy);
@@ -237,13 +248,15 @@ QGroupBox *ExperimentPanel::makeDistillationBox()
     f->addRow(label(tr("Soft &weight α"), alpha_), pair(alphaSlider_, alpha_));
     auto *checks = new QHBoxLayout;
     checks->addWidget(baseline_);
-    checks->addWidget(cache_);
     checks->addStretch();
+    checks->addWidget(label(tr("Teacher &outputs"), teacherOutputs_));
+    checks->addWidget(teacherOutputs_);
     f->addRow(checks);
+    f->addRow(cacheReason_);
 
     linkSliders();
     connect(baseline_, &QCheckBox::toggled, this, [this] { emitChanged(); });
-    connect(cache_, &QCheckBox::toggled, this, [this] { emitChanged(); });
+    connect(teacherOutputs_, qOverload<int>(&QComboBox::currentIndexChanged), this, [this] { emitChanged(); });
     connect(method_, qOverload<int>(&QComboBox::currentIndexChanged), this, [this] { emitChanged(); });
     return box;
 }
@@ -297,8 +310,12 @@ void ExperimentPanel::setExperiment(const Experiment &e)
     temperature_->setValue(e.distillation.temperature);
     alpha_->setValue(e.distillation.alpha);
     baseline_->setChecked(e.baseline);
-    cache_->setChecked(e.distillation.teacherCache);
+    teacherOutputs_->setCurrentIndex(teacherOutputs_->findData(
+        !e.distillation.teacherCache ? QStringLiteral("off")
+                                     : e.distillation.approximateCache ? QStringLiteral("approximate")
+                                                                       : QStringLiteral("cached")));
     filling_ = false;
+    updateCacheReason();
     data_->reload();
 }
 
@@ -326,7 +343,9 @@ Experiment ExperimentPanel::experiment() const
     e.distillation.temperature = temperature_->value();
     e.distillation.alpha = alpha_->value();
     e.baseline = baseline_->isChecked();
-    e.distillation.teacherCache = cache_->isChecked();
+    const QString outputs = teacherOutputs_->currentData().toString();
+    e.distillation.teacherCache = outputs != QLatin1String("off");
+    e.distillation.approximateCache = outputs == QLatin1String("approximate");
     return e;
 }
 
@@ -429,8 +448,20 @@ void ExperimentPanel::updateCompression()
 
 void ExperimentPanel::emitChanged()
 {
-    if (!filling_)
-        Q_EMIT changed();
+    if (filling_)
+        return;
+    updateCacheReason(); // the students' augmentation or the choice may have changed
+    Q_EMIT changed();
+}
+
+void ExperimentPanel::updateCacheReason()
+{
+    cacheReason_->setText(QString::fromStdString(teacherCacheChoice(experiment()).reason));
+}
+
+void ExperimentPanel::setWorkspace(const QString &workspace)
+{
+    data_->setCacheDir(workspace.isEmpty() ? QString() : workspace + QStringLiteral("/cache"));
 }
 
 void ExperimentPanel::setRunning(bool running)

@@ -49,6 +49,12 @@ public:
     QGroupBox *distillationBox() const { return distillationBox_; }
     QComboBox *methodBox() const { return method_; }
     QLineEdit *nameEdit() const { return name_; }
+    DataEditor *dataEditor() const { return data_; }
+    TrainEditor *teacherTrainEditor() const { return teacherTrain_; }
+    TrainEditor *studentTrainEditor() const { return studentTrain_; }
+    // How the distillation stage gets the teacher's outputs, and why.
+    QComboBox *teacherOutputsBox() const { return teacherOutputs_; }
+    QLabel *teacherCacheLabel() const { return cacheReason_; }
     // Device, precision, threads and seed, folded to one line.
     MachineEditor *machineEditor() const { return machine_; }
     // While a run trains its settings are shown but not edited; the panel
@@ -56,6 +62,9 @@ public:
     void setRunning(bool running);
     // Imports a TorchScript teacher (what a drop on the teacher box does).
     void setTeacherFile(const QString &path);
+    // The workspace of the window's runs: decoded image folders are cached
+    // under it, where the engine looks for them.
+    void setWorkspace(const QString &workspace);
 
     // As wide as the fields need beside the vertical scroll bar, so the dock
     // cannot be narrowed until they are cut at the right edge.
@@ -79,6 +88,8 @@ private:
     void linkSliders();
     void updateCompression();
     void updateTeacherSource();
+    // Says whether the teacher's outputs will be cached, exactly or not.
+    void updateCacheReason();
     void emitChanged();
 
     // general
@@ -106,7 +117,8 @@ private:
     QDoubleSpinBox *alpha_;
     QSlider *alphaSlider_;
     QCheckBox *baseline_;
-    QCheckBox *cache_;
+    QComboBox *teacherOutputs_;   // cached | cached, approximate | per batch
+    QLabel *cacheReason_;
 
     distillery::Experiment base_;     // values without a widget are kept as loaded
     bool filling_ = false;

@@ -61,6 +61,7 @@ MainWindow::MainWindow(const QString &workspace, const QString &experimentFile, 
     status_ = new RunStatusView(statusBar());
 
     // Queued (automatic across threads): the engine reports on its worker thread.
+    connect(controller_, &TrainingController::dataProgress, status_, &RunStatusView::dataProgress);
     connect(controller_, &TrainingController::runStarted, this, &MainWindow::onRunStarted);
     connect(controller_, &TrainingController::stageStarted, this, &MainWindow::onStageStarted);
     connect(controller_, &TrainingController::stepReported, this, &MainWindow::onStep);
@@ -153,6 +154,7 @@ void MainWindow::setWorkspace(const QString &dir)
 {
     workspace_ = QDir(dir).absolutePath();
     runs_->setWorkspace(workspace_);
+    panel_->setWorkspace(workspace_); // the data preview caches image folders where the runs find them
     QSettings().setValue(QStringLiteral("workspace"), workspace_);
     statusBar()->showMessage(tr("Workspace %1: %n run(s)", nullptr, runs_->runCount()).arg(QDir::toNativeSeparators(workspace_)), 4000);
 }

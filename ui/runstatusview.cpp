@@ -53,6 +53,13 @@ void RunStatusView::clear(const QString &text)
     stageLabel_->setText(text);
 }
 
+void RunStatusView::dataProgress(qint64 done, qint64 total)
+{
+    progress_->setValue(total > 0 ? int(100 * done / total) : 0);
+    progress_->setFormat(QStringLiteral("%p%"));
+    stageLabel_->setText(tr("Decoding images: %1 of %2").arg(QLocale().toString(done), QLocale().toString(total)));
+}
+
 void RunStatusView::stageStarted(const StageInfo &info)
 {
     stage_ = info;

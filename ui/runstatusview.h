@@ -27,6 +27,8 @@ public:
     void setBlockedReason(const QString &reason);
     // No progress yet: a run about to start.
     void clear(const QString &text);
+    // The run decodes its image folder: `done` files of `total`.
+    void dataProgress(qint64 done, qint64 total);
     void stageStarted(const distillery::StageInfo &info);
     // The stage line and progress bar follow the step reports at most every
     // kIntervalMs, since each new text lays out and repaints the status bar

@@ -1,12 +1,15 @@
-// Training settings of one stage: epochs, batch, optimiser, schedule. Folded
-// to a line that names them ("15 epochs · sgd, lr 0.05 · cosine · batch 128")
-// until the user opens it.
+// Training settings of one stage: epochs, batch, optimiser, schedule, the
+// max-norm constraint and, folded inside, the augmentation of its inputs.
+// Folded to a line that names them ("15 epochs · sgd, lr 0.05 · cosine ·
+// batch 128") until the user opens it.
 #pragma once
 
+#include "distillery/architecture.h"
 #include "distillery/experiment.h"
 
 #include <QWidget>
 
+class AugmentationEditor;
 class FoldSection;
 class QCheckBox;
 class QComboBox;
@@ -20,6 +23,11 @@ public:
     void setConfig(const distillery::TrainConfig &c);
     distillery::TrainConfig config() const;
     FoldSection *section() const { return section_; }
+    AugmentationEditor *augmentation() const { return augmentation_; }
+    QDoubleSpinBox *maxNormBox() const { return maxNorm_; }
+    // The shape of one input, when the data set is loaded: the image-only
+    // augmentations are disabled for vectors.
+    void setInputShape(const distillery::Shape &shape);
 
 Q_SIGNALS:
     void changed();
@@ -40,4 +48,6 @@ private:
     QDoubleSpinBox *weightDecay_;
     QComboBox *schedule_;
     QDoubleSpinBox *warmup_;
+    QDoubleSpinBox *maxNorm_;
+    AugmentationEditor *augmentation_;
 };

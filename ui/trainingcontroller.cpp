@@ -7,6 +7,7 @@
 class TrainingController::Observer : public distillery::RunObserver {
 public:
     explicit Observer(TrainingController *c) : c_(c) {}
+    void dataProgress(std::int64_t done, std::int64_t total) override { Q_EMIT c_->dataProgress(done, total); }
     void runStarted(const distillery::RunStartInfo &e) override { Q_EMIT c_->runStarted(e); }
     void stageStarted(const distillery::StageInfo &e) override { Q_EMIT c_->stageStarted(e); }
     void stepReported(const distillery::StepMetrics &e) override { Q_EMIT c_->stepReported(e); }

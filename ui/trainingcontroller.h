@@ -42,6 +42,9 @@ public Q_SLOTS:
     bool stopAndWait(int ms);
 
 Q_SIGNALS:
+    // While the run loads its data: image files decoded of the total (image
+    // folders not yet in the workspace's cache only).
+    void dataProgress(qint64 done, qint64 total);
     void runStarted(const distillery::RunStartInfo &info);
     void stageStarted(const distillery::StageInfo &info);
     void stepReported(const distillery::StepMetrics &metrics);

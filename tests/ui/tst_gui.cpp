@@ -3,6 +3,9 @@
 // The tests are built without Qt's keywords, for LibTorch's headers; this one
 // sees no LibTorch, and qcustomplot.h needs them.
 #undef QT_NO_KEYWORDS
+#include "augmentationeditor.h"
+#include "dataeditor.h"
+#include "elidedlabel.h"
 #include "experimentpanel.h"
 #include "exportdialog.h"
 #include "liveplot.h"
@@ -11,6 +14,7 @@
 #include "mainwindow.h"
 #include "modeleditor.h"
 #include "runspanel.h"
+#include "traineditor.h"
 #include "trainingcontroller.h"
 #include "testutil.h"
 
@@ -18,7 +22,11 @@
 #include "distillery/runs.h"
 
 #include <QAction>
+#include <QCheckBox>
 #include <QComboBox>
+#include <QFormLayout>
+#include <QImage>
+#include <QStatusBar>
 #include <QLabel>
 #include <QMenuBar>
 #include <QScrollBar>
@@ -52,6 +60,29 @@ namespace {
 QJsonObject readJson(const QString &path)
 {
     return QJsonDocument::fromJson(testutil::readFile(path)).object();
+}
+
+// Writes `count` 8×8 grey PNG files into the class folder `dir`/`name`
+// (made; empty when count is 0), each a shade of its own.
+void writeClassFolder(const QString &dir, const QString &name, int count, int shade)
+{
+    QVERIFY(QDir().mkpath(dir + QLatin1Char('/') + name));
+    for (int i = 0; i < count; ++i) {
+        QImage image(8, 8, QImage::Format_Grayscale8);
+        image.fill(shade + 8 * i);
+        image.setPixel(i % 8, 0, 255); // not quite uniform
+        const QString file = QStringLiteral("%1/%2/%3.png").arg(dir, name).arg(i, 3, 10, QLatin1Char('0'));
+        QVERIFY2(image.save(file, "PNG"), qPrintable(file));
+    }
+}
+
+// Points the data editor at an image folder, as a user would type it.
+void chooseFolder(DataEditor *d, const QString &dir)
+{
+    d->sourceBox()->setCurrentText(QStringLiteral("folder"));
+    d->pathEdit()->clear();
+    QTest::keyClicks(d->pathEdit(), dir);
+    QTest::keyClick(d->pathEdit(), Qt::Key_Return);
 }
 
 } // namespace
@@ -771,6 +802,203 @@ private Q_SLOTS:
         w->stopAction()->trigger();
         QTRY_VERIFY_WITH_TIMEOUT(!w->controller()->isRunning(), 30000);
         QVERIFY(p->temperatureBox()->isEnabled());
+    }
+
+    // The augmentation and max-norm of each stage go through the panel and
+    // back unchanged; the image-only ones are disabled, saying why, on vectors.
+    void augmentationRoundTripsThroughThePanel()
+    {
+        Experiment e = testutil::syntheticExperiment();
+        TrainConfig &t = e.teacher.train, &s = e.studentTrain;
+        t.crop = 4, t.flip = true, t.erase = 0.25, t.mixup = 0.2, t.cutmix = 1.0, t.jitter = 2, t.maxNorm = 3.5;
+        s.crop = 2, s.flip = false, s.erase = 0.5, s.mixup = 0.4, s.cutmix = 0.0, s.jitter = 1, s.maxNorm = 15;
+        ExperimentPanel p;
+        p.setExperiment(e);
+        const Experiment back = p.experiment();
+        for (const auto &[in, out] : {std::pair{t, back.teacher.train}, std::pair{s, back.studentTrain}}) {
+            QCOMPARE(out.crop, in.crop);
+            QCOMPARE(out.flip, in.flip);
+            QCOMPARE(out.erase, in.erase);
+            QCOMPARE(out.mixup, in.mixup);
+            QCOMPARE(out.cutmix, in.cutmix);
+            QCOMPARE(out.jitter, in.jitter);
+            QCOMPARE(out.maxNorm, in.maxNorm);
+        }
+        AugmentationEditor *student = p.studentTrainEditor()->augmentation();
+        QCOMPARE(student->mixupBox()->value(), 0.4);
+        QCOMPARE(p.teacherTrainEditor()->maxNormBox()->value(), 3.5);
+        QVERIFY2(student->summary().contains(QStringLiteral("mixup 0.4")), qPrintable(student->summary()));
+        QVERIFY(p.studentTrainEditor()->section()->summary().contains(QStringLiteral("augmented")));
+        // Edited in the widgets.
+        student->cutmixBox()->setValue(1.0);
+        p.teacherTrainEditor()->maxNormBox()->setValue(4);
+        QCOMPARE(p.experiment().studentTrain.cutmix, 1.0);
+        QCOMPARE(p.experiment().teacher.train.maxNorm, 4.0);
+        // Synthetic vectors: mixup mixes them, the rest need images.
+        QTRY_VERIFY_WITH_TIMEOUT(p.dataReady(), 15000);
+        QVERIFY(student->mixupBox()->isEnabled());
+        for (QWidget *w : QList<QWidget *>{student->cropBox(), student->flipBox(), student->jitterBox(),
+                                           student->eraseBox(), student->cutmixBox()}) {
+            QVERIFY(!w->isEnabled());
+            QVERIFY2(w->toolTip().contains(QStringLiteral("vectors")), qPrintable(w->toolTip()));
+        }
+        QCOMPARE(p.experiment().studentTrain.crop, 2); // kept while disabled
+    }
+
+    // The teacher-outputs label says what the cache does: flipping the
+    // students' images turns the exact cache off, and the choice can keep it.
+    void teacherCacheLabelFollowsTheStudentsAugmentation()
+    {
+        Experiment e = testutil::syntheticExperiment();
+        e.data.source = "synthetic-images";
+        e.data.syntheticFeatures = 8;
+        ExperimentPanel p;
+        p.setExperiment(e);
+        QTRY_VERIFY_WITH_TIMEOUT(p.dataReady(), 15000);
+        QLabel *reason = p.teacherCacheLabel();
+        auto shows = [&](const char *start) {
+            const QString expected = QString::fromStdString(teacherCacheChoice(p.experiment()).reason);
+            return reason->text() == expected && expected.startsWith(QLatin1String(start));
+        };
+        QVERIFY2(shows("Exact"), qPrintable(reason->text()));
+        QCheckBox *flip = p.studentTrainEditor()->augmentation()->flipBox();
+        QVERIFY(flip->isEnabled()); // images
+        flip->click();
+        QVERIFY(p.experiment().studentTrain.flip);
+        QVERIFY2(shows("Off: the students' inputs are augmented"), qPrintable(reason->text()));
+        QComboBox *outputs = p.teacherOutputsBox();
+        outputs->setCurrentIndex(outputs->findData(QStringLiteral("approximate")));
+        QVERIFY(p.experiment().distillation.teacherCache && p.experiment().distillation.approximateCache);
+        QVERIFY2(shows("Approximate"), qPrintable(reason->text()));
+        outputs->setCurrentIndex(outputs->findData(QStringLiteral("off")));
+        QVERIFY(!p.experiment().distillation.teacherCache);
+        QVERIFY2(shows("Off (distillation.teacher_cache)"), qPrintable(reason->text()));
+        outputs->setCurrentIndex(outputs->findData(QStringLiteral("cached")));
+        flip->click();
+        QVERIFY2(shows("Exact"), qPrintable(reason->text()));
+        // The teacher's own augmentation does not change what it gives the students.
+        p.teacherTrainEditor()->augmentation()->flipBox()->click();
+        QVERIFY(p.experiment().teacher.train.flip);
+        QVERIFY2(shows("Exact"), qPrintable(reason->text()));
+        // An experiment that asks for the approximate cache shows it.
+        e.distillation.approximateCache = true;
+        p.setExperiment(e);
+        QCOMPARE(outputs->currentData().toString(), QStringLiteral("approximate"));
+    }
+
+    // Each source shows its own settings and hides the others'.
+    void dataSourceShowsItsOwnRows()
+    {
+        ExperimentPanel p;
+        DataEditor *d = p.dataEditor();
+        auto *form = qobject_cast<QFormLayout *>(d->layout());
+        QVERIFY(form);
+        auto shown = [&](QWidget *field) {
+            QWidget *label = form->labelForField(field);
+            return field->isVisibleTo(d) && (!label || label->isVisibleTo(d));
+        };
+        QList<QWidget *> folderFields{d->colorBox(), d->heightBox(), d->widthBox(), d->resizeBox()};
+        d->sourceBox()->setCurrentText(QStringLiteral("folder"));
+        for (QWidget *w : folderFields)
+            QVERIFY2(shown(w), w->metaObject()->className());
+        QVERIFY(!shown(d->labelsBox()));
+        QVERIFY(d->browseButton()->isVisibleTo(d) && d->pathEdit()->isVisibleTo(d));
+        d->sourceBox()->setCurrentText(QStringLiteral("cifar100"));
+        QVERIFY(shown(d->labelsBox()));
+        for (QWidget *w : folderFields)
+            QVERIFY(!w->isVisibleTo(d));
+        d->sourceBox()->setCurrentText(QStringLiteral("fashion-mnist"));
+        for (QWidget *w : folderFields)
+            QVERIFY(!w->isVisibleTo(d));
+        QVERIFY(!shown(d->labelsBox()));
+        QVERIFY(d->browseButton()->isVisibleTo(d));
+        d->sourceBox()->setCurrentText(QStringLiteral("synthetic-vectors"));
+        QVERIFY(!d->pathEdit()->isVisibleTo(d) && !d->browseButton()->isVisibleTo(d)); // made, not read
+        // The folder's settings reach the experiment.
+        d->sourceBox()->setCurrentText(QStringLiteral("folder"));
+        d->colorBox()->setCurrentIndex(d->colorBox()->findData(QStringLiteral("rgb")));
+        d->heightBox()->setValue(16); // the width follows: a size is both or neither
+        d->resizeBox()->setChecked(false);
+        const DataConfig c = p.experiment().data;
+        QCOMPARE(c.color, std::string("rgb"));
+        QCOMPARE(c.imageHeight, 16);
+        QCOMPARE(c.imageWidth, 16);
+        QVERIFY(!c.resize);
+    }
+
+    // A folder of class folders loads: its classes with their counts on a
+    // line, a sample of each, decoded once into the workspace's cache; an
+    // empty class folder is an error naming it.
+    void imageFolderSourceLoads()
+    {
+        QTemporaryDir ws, images, broken;
+        writeClassFolder(images.path(), QStringLiteral("cat"), 6, 150);
+        writeClassFolder(images.path(), QStringLiteral("dog"), 6, 40);
+        auto w = openWindow(writeExperiment(QStringLiteral("folder")), ws.path());
+        DataEditor *d = w->experimentPanel()->dataEditor();
+        QCOMPARE(d->cacheDir(), ws.path() + QStringLiteral("/cache"));
+        QSignalSpy loaded(d, &DataEditor::loaded);
+        chooseFolder(d, images.path());
+        QTRY_VERIFY_WITH_TIMEOUT(loaded.size() == 1 || !d->problem().isEmpty(), 15000);
+        QVERIFY2(d->isReady(), qPrintable(d->problem()));
+        const DatasetSummary &s = d->summary();
+        QCOMPARE(s.classNames, (std::vector<std::string>{"cat", "dog"}));
+        QCOMPARE(s.inputShape, (Shape{1, 8, 8}));
+        QCOMPARE(s.trainClassCounts.size(), std::size_t(2));
+        const QString classes = QStringLiteral("2 classes: cat %1 · dog %2").arg(s.trainClassCounts[0]).arg(s.trainClassCounts[1]);
+        QCOMPARE(d->classesLabel()->fullText(), classes);
+        QCOMPARE(d->classesLabel()->text(), classes); // short enough to show whole
+        QVERIFY(d->classesLabel()->isVisible());
+        QVERIFY(d->classesLabel()->toolTip().contains(QStringLiteral("cat %1").arg(s.trainClassCounts[0])));
+        QVERIFY(d->sampleCount() >= 1 && d->sampleCount() <= 2); // one per class of the held-out test set
+        QCOMPARE(QString::fromStdString(w->experimentPanel()->experiment().data.path), images.path());
+        // Decoded once, kept in the workspace for the next load and the runs.
+        const QStringList cached = QDir(ws.path() + QStringLiteral("/cache/data")).entryList(QDir::Files);
+        QVERIFY2(!cached.isEmpty(), qPrintable(ws.path()));
+
+        writeClassFolder(broken.path(), QStringLiteral("cat"), 3, 150);
+        writeClassFolder(broken.path(), QStringLiteral("bird"), 0, 0);
+        chooseFolder(d, broken.path());
+        QTRY_VERIFY_WITH_TIMEOUT(!d->problem().isEmpty(), 15000);
+        QVERIFY2(d->problem().contains(QStringLiteral("bird")), qPrintable(d->problem()));
+        QVERIFY(d->infoLabel()->text().contains(QStringLiteral("bird")));
+        QVERIFY(d->classesLabel()->fullText().isEmpty() && !d->classesLabel()->isVisible());
+        QVERIFY(!w->startAction()->isEnabled());
+    }
+
+    // A run decodes its image folder when it is not in the cache: the status
+    // bar says how far it is.
+    void runShowsItsDecodingProgress()
+    {
+        QTemporaryDir ws, images;
+        writeClassFolder(images.path(), QStringLiteral("cat"), 6, 150);
+        writeClassFolder(images.path(), QStringLiteral("dog"), 6, 40);
+        Experiment e = testutil::syntheticExperiment();
+        e.name = "decoding";
+        e.data.source = "folder";
+        e.data.path = images.path().toStdString();
+        e.teacher.train.epochs = 1;
+        e.studentTrain.epochs = 1;
+        e.teacher.train.batchSize = e.studentTrain.batchSize = 4;
+        const QString file = dir_.path() + QStringLiteral("/decoding.json");
+        distillery::saveExperiment(e, file.toStdString());
+        auto w = openWindow(file, ws.path());
+        QVERIFY(QDir(ws.path() + QStringLiteral("/cache")).removeRecursively()); // the preview's copy
+        QStringList status;
+        connect(w->controller(), &TrainingController::dataProgress, w.get(), [&] {
+            for (QLabel *label : w->statusBar()->findChildren<QLabel *>())
+                status << label->text();
+        });
+        QSignalSpy progress(w->controller(), &TrainingController::dataProgress);
+        QSignalSpy finished(w->controller(), &TrainingController::runFinished);
+        QVERIFY2(w->startAction()->isEnabled(), qPrintable(w->startBlockedReason()));
+        w->startAction()->trigger();
+        QTRY_COMPARE_WITH_TIMEOUT(finished.size(), 1, 60000);
+        QCOMPARE(finished.first().first().value<RunResult>().status, RunStatus::Finished);
+        QVERIFY(!progress.isEmpty());
+        QCOMPARE(progress.last().at(0).toLongLong(), 12);
+        QCOMPARE(progress.last().at(1).toLongLong(), 12);
+        QVERIFY2(status.contains(QStringLiteral("Decoding images: 12 of 12")), qPrintable(status.join(QLatin1String(" | "))));
     }
 
     // Every command of the toolbar and every shortcut is in a menu; no two
