@@ -118,6 +118,28 @@ private Q_SLOTS:
                                                           R"(teacher.model={"preset": "mlp"})", "--set",
                                                           "student.train.jitter=2"}
                                            << "student.train.jitter: jitter works on images";
+        QTest::newRow("flip on vectors") << QStringList{demo, "--set", "data.source=synthetic-vectors", "--set",
+                                                        R"(teacher.model={"preset": "mlp"})", "--set", "student.train.flip=true"}
+                                         << "student.train.flip: flip works on images";
+        QTest::newRow("erase > 1") << QStringList{demo, "--set", "student.train.erase=2"}
+                                   << "student.train.erase: is a probability, between 0 (off) and 1 (got 2)";
+        // Image folders and CIFAR-100: the message names the file or folder.
+        QDir().mkpath(scratch.path() + "/empty-classes/a");
+        QDir().mkpath(scratch.path() + "/empty-classes/b");
+        QTest::newRow("empty class folder") << QStringList{demo, "--set", "data.source=folder", "--set",
+                                                           "data.path=" + scratch.path() + "/empty-classes"}
+                                            << "/empty-classes/a";
+        QDir().mkpath(scratch.path() + "/not-images/a");
+        testutil::writeFile(scratch.path() + "/not-images/a/picture.png", "this is text, not a PNG");
+        QTest::newRow("not an image") << QStringList{demo, "--set", "data.source=folder", "--set",
+                                                     "data.path=" + scratch.path() + "/not-images"}
+                                      << "/not-images/a/picture.png";
+        QDir().mkpath(scratch.path() + "/cifar100");
+        testutil::writeFile(scratch.path() + "/cifar100/train.bin", QByteArray(3074 * 2 + 5, '\0'));
+        testutil::writeFile(scratch.path() + "/cifar100/test.bin", QByteArray(3074, '\0'));
+        QTest::newRow("CIFAR-100 length") << QStringList{demo, "--set", "data.source=cifar100", "--set",
+                                                         "data.path=" + scratch.path() + "/cifar100"}
+                                          << "/cifar100/train.bin: not a CIFAR-100 binary file";
     }
     void badInput()
     {

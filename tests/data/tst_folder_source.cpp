@@ -110,7 +110,8 @@ private Q_SLOTS:
         QCOMPARE(b.classNames.at(9), std::string("9-Ankle boot"));
     }
 
-    // The same tensors in the same order: the same run, number for number.
+    // The same tensors in the same order: the same run, number for number,
+    // with the students' crops and flips drawn alike.
     void trainsToTheSameNumbers()
     {
         DataConfig idx, folder;
@@ -125,7 +126,10 @@ private Q_SLOTS:
             EngineOptions o;
             o.workspace = ws.path().toStdString();
             testutil::Recorder rec;
-            results[i++] = Engine(smallExperiment(data), o).run(rec);
+            Experiment e = smallExperiment(data);
+            e.studentTrain.crop = 2; // augmented as a user would train, and still the same numbers
+            e.studentTrain.flip = true;
+            results[i++] = Engine(e, o).run(rec);
         }
         QCOMPARE(results[0].status, RunStatus::Finished);
         QCOMPARE(results[1].status, RunStatus::Finished);
@@ -211,6 +215,27 @@ private Q_SLOTS:
         testutil::Recorder second;
         QCOMPARE(Engine(e, o).run(second).status, RunStatus::Finished);
         QVERIFY(second.decoded.empty()); // cached
+    }
+
+    // The runner shows the decoding and which teacher outputs the students get.
+    void runnerShowsDecoding()
+    {
+        QTemporaryDir ws;
+        DataConfig folder;
+        folder.source = "folder";
+        folder.path = png_.toStdString();
+        Experiment e = smallExperiment(folder);
+        e.studentTrain.crop = 2;
+        e.studentTrain.flip = true;
+        const QString file = ws.path() + "/folder.json";
+        saveExperiment(e, file.toStdString());
+        QProcess p;
+        p.start(QStringLiteral(DISTILLERY_RUNNER), {file, "--workspace", ws.path()});
+        QVERIFY(p.waitForFinished(120000));
+        const QString err = QString::fromUtf8(p.readAllStandardError());
+        QVERIFY2(p.exitCode() == 0, qPrintable(err));
+        QVERIFY2(err.contains(QStringLiteral("decoding images: %1 of %1").arg(kTrain + kTest)), qPrintable(err));
+        QVERIFY2(err.contains("teacher outputs: computed per batch"), qPrintable(err));
     }
 
     void badFoldersStopBeforeTheRun_data()

@@ -206,6 +206,56 @@ private Q_SLOTS:
             QVERIFY(std::abs(cached.steps[i].loss - online.steps[i].loss) < 1e-4 * std::max(1.0, cached.steps[i].loss));
     }
 
+    // The students' augmentation: seeded (the same seed repeats the run), it
+    // changes what they learn from, and the teacher's outputs are cached only
+    // as teacherCacheChoice says, which each distillation stage records.
+    void augmentationIsSeededAndDecidesTheCache()
+    {
+        QTemporaryDir ws;
+        Experiment e = imageExperiment();
+        e.studentTrain.epochs = 1;
+        Recorder plain;
+        runExperiment(e, ws.path(), plain);
+        e.studentTrain.crop = 2;
+        e.studentTrain.flip = true;
+        e.studentTrain.erase = 0.25;
+        e.studentTrain.mixup = 0.2;
+        e.studentTrain.cutmix = 1.0;
+        e.teacher.train.flip = true;
+        Recorder a, b;
+        runExperiment(e, ws.path(), a);
+        runExperiment(e, ws.path(), b);
+        QVERIFY(a.finished && b.finished);
+        QCOMPARE(a.steps.size(), b.steps.size());
+        for (std::size_t i = 0; i < a.steps.size(); ++i)
+            QCOMPARE(a.steps[i].loss, b.steps[i].loss);
+        QVERIFY(a.epochs.back().trainLoss != plain.epochs.back().trainLoss);
+        for (const auto &epoch : a.epochs)
+            QVERIFY(std::isfinite(epoch.trainLoss)); // mixed batches train against class probabilities
+
+        auto cacheOf = [](const Recorder &r) {
+            for (const auto &s : r.stages)
+                if (s.kind == StageKind::Distillation)
+                    return s.teacherCache;
+            return std::string("no distillation stage");
+        };
+        QCOMPARE(cacheOf(plain), std::string("exact"));
+        QCOMPARE(cacheOf(a), std::string("off"));
+        for (const auto &s : a.stages)
+            if (s.kind != StageKind::Distillation)
+                QVERIFY(s.teacherCache.empty()); // no teacher outputs in the other stages
+        e.distillation.approximateCache = true;
+        Recorder approximate;
+        runExperiment(e, ws.path(), approximate);
+        QCOMPARE(cacheOf(approximate), std::string("approximate"));
+        // The run folders say so too: one run of the four was approximate.
+        int approximateRuns = 0;
+        for (const QString &run : QDir(ws.path() + "/runs").entryList(QDir::Dirs | QDir::NoDotAndDotDot))
+            approximateRuns +=
+                testutil::readFile(ws.path() + "/runs/" + run + "/metrics.jsonl").contains(R"("teacher_cache":"approximate")");
+        QCOMPARE(approximateRuns, 1);
+    }
+
     void pauseResumeStopFromAnotherThread()
     {
         QTemporaryDir ws;
