@@ -94,7 +94,13 @@ MainWindow::MainWindow(const QString &workspace, const QString &experimentFile, 
     updateActions();
 }
 
-MainWindow::~MainWindow() = default;
+MainWindow::~MainWindow()
+{
+    // The controller, a child, stops and waits for a run still going when it
+    // is destroyed, after this window's own members: its last signals
+    // (runningChanged) must not reach them.
+    disconnect(controller_, nullptr, this, nullptr);
+}
 
 LivePlot *MainWindow::lossPlot() const
 {
