@@ -8,36 +8,23 @@
 
 #include "distillery/engine.h"
 
-#include <QCheckBox>
 #include <QComboBox>
-#include <QDoubleSpinBox>
 #include <QDropEvent>
 #include <QFileInfo>
 #include <QMimeData>
 #include <QFileDialog>
-#include <QFormLayout>
 #include <QGroupBox>
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QLineEdit>
 #include <QScrollBar>
-#include <QSlider>
 #include <QSpinBox>
 #include <QTimer>
 #include <QToolButton>
 #include <QVBoxLayout>
 
-#include <cmath>
 
 using namespace distillery;
-
-namespace {
-
-// The temperature slider is logarithmic: 0.5 to 50.
-int temperatureToSlider(double t) { return int(std::lround(std::log10(std::clamp(t, 0.5, 50.0) / 0.5) * 50)); }
-double sliderToTemperature(int v) { return 0.5 * std::pow(10.0, v / 50.0); }
-
-} // namespace
 
 ExperimentPanel::ExperimentPanel(QWidget *parent) : QScrollArea(parent)
 {
@@ -52,7 +39,8 @@ ExperimentPanel::ExperimentPanel(QWidget *parent) : QScrollArea(parent)
     layout->addWidget(data_);
     layout->addWidget(makeTeacherBox());
     layout->addWidget(makeStudentBox());
-    layout->addWidget(makeDistillationBox());
+    distillation_ = new DistillationEditor;
+    layout->addWidget(distillation_);
     machine_ = new MachineEditor;
     layout->addWidget(machine_);
     layout->addStretch();
@@ -64,6 +52,7 @@ ExperimentPanel::ExperimentPanel(QWidget *parent) : QScrollArea(parent)
 
     connect(data_, &DataEditor::changed, this, &ExperimentPanel::emitChanged);
     connect(machine_, &MachineEditor::changed, this, &ExperimentPanel::emitChanged);
+    connect(distillation_, &DistillationEditor::changed, this, &ExperimentPanel::emitChanged);
     connect(data_, &DataEditor::loaded, this, [this] {
         teacher_->setDataShape(data_->summary().inputShape, data_->summary().classes);
         student_->setDataShape(data_->summary().inputShape, data_->summary().classes);
@@ -184,106 +173,6 @@ QGroupBox *ExperimentPanel::makeStudentBox()
     return box;
 }
 
-QGroupBox *ExperimentPanel::makeDistillationBox()
-{
-    auto *box = new QGroupBox(tr("Distillation"));
-    distillationBox_ = box;
-    auto *f = new QFormLayout(box);
-    f->setVerticalSpacing(4);
-    method_ = new QComboBox(box);
-    method_->addItem(tr("Knowledge distillation (Hinton et al. 2015)"), QStringLiteral("kd"));
-    method_->setToolTip(tr("How the student learns from the teacher"));
-    const QString formula = tr("<p>loss = α·T²·KL(softmax(z<sub>t</sub>/T) ‖ softmax(z<sub>s</sub>/T)) + (1 − α)·CE(y, z<sub>s</sub>)</p>");
-    temperature_ = new QDoubleSpinBox(box);
-    temperature_->setRange(0.05, 100.0);
-    temperature_->setDecimals(2);
-    temperature_->setSingleStep(0.5);
-    temperatureSlider_ = new QSlider(Qt::Horizontal, box);
-    temperatureSlider_->setRange(0, 100);
-    const QString tTip = formula + tr("<p><b>Temperature T</b> softens the teacher's probabilities: higher T shows "
-                                      "more of how the teacher ranks the wrong classes (its \"dark knowledge\"). "
-                                      "The T² factor keeps the soft term's gradients the same size as T changes.</p>");
-    temperature_->setToolTip(tTip);
-    temperatureSlider_->setToolTip(tTip);
-    alpha_ = new QDoubleSpinBox(box);
-    alpha_->setRange(0.0, 1.0);
-    alpha_->setDecimals(2);
-    alpha_->setSingleStep(0.05);
-    alphaSlider_ = new QSlider(Qt::Horizontal, box);
-    alphaSlider_->setRange(0, 100);
-    const QString aTip = formula + tr("<p><b>α</b> weighs the soft (teacher) term against the hard labels: 0 trains "
-                                      "on labels alone, 1 on the teacher alone.</p>");
-    alpha_->setToolTip(aTip);
-    alphaSlider_->setToolTip(aTip);
-    auto pair = [](QSlider *s, QDoubleSpinBox *b) {
-        QWidget::setTabOrder(s, b); // left to right, as they are shown
-        auto *row = new QHBoxLayout;
-        row->addWidget(s, 1);
-        row->addWidget(b);
-        return row;
-    };
-    baseline_ = new QCheckBox(tr("Baseline student"), box);
-    baseline_->setToolTip(tr("Also train the student on the labels alone, with the same budget: without it nobody "
-                             "can tell whether distillation helped"));
-    teacherOutputs_ = new QComboBox(box);
-    teacherOutputs_->addItem(tr("cached"), QStringLiteral("cached"));
-    teacherOutputs_->addItem(tr("cached, approximate"), QStringLiteral("approximate"));
-    teacherOutputs_->addItem(tr("per batch"), QStringLiteral("off"));
-    teacherOutputs_->setToolTip(tr("<p><b>cached</b>: the frozen teacher's logits are computed once and reused every "
-                                   "epoch; exact, and much faster, while the students' inputs are not augmented "
-                                   "(else the teacher runs per batch).</p><p><b>cached, approximate</b>: computed "
-                                   "once even then, for the unaugmented inputs: fast, but not the inputs the "
-                                   "students see.</p><p><b>per batch</b>: the teacher runs on every batch.</p>"));
-    cacheReason_ = new QLabel(box);
-    cacheReason_->setWordWrap(true);
-    cacheReason_->setForegroundRole(QPalette::PlaceholderText); // an explanation, quieter than the fields
-    // Alt+M, Alt+T, Alt+W and Alt+O reach them from the keyboard.
-    auto label = [box](const QString &text, QWidget *buddy) {
-        auto *l = new QLabel(text, box);
-        l->setBuddy(buddy);
-        return l;
-    };
-    f->addRow(label(tr("&Method"), method_), method_);
-    f->addRow(label(tr("&Temperature T"), temperature_), pair(temperatureSlider_, temperature_));
-    f->addRow(label(tr("Soft &weight α"), alpha_), pair(alphaSlider_, alpha_));
-    auto *checks = new QHBoxLayout;
-    checks->addWidget(baseline_);
-    checks->addStretch();
-    checks->addWidget(label(tr("Teacher &outputs"), teacherOutputs_));
-    checks->addWidget(teacherOutputs_);
-    f->addRow(checks);
-    f->addRow(cacheReason_);
-
-    linkSliders();
-    connect(baseline_, &QCheckBox::toggled, this, [this] { emitChanged(); });
-    connect(teacherOutputs_, qOverload<int>(&QComboBox::currentIndexChanged), this, [this] { emitChanged(); });
-    connect(method_, qOverload<int>(&QComboBox::currentIndexChanged), this, [this] { emitChanged(); });
-    return box;
-}
-
-void ExperimentPanel::linkSliders()
-{
-    // Each slider and its spin box show the same value; the box holds it.
-    connect(temperatureSlider_, &QSlider::valueChanged, this, [this](int v) {
-        if (temperatureToSlider(temperature_->value()) != v)
-            temperature_->setValue(sliderToTemperature(v));
-    });
-    connect(temperature_, qOverload<double>(&QDoubleSpinBox::valueChanged), this, [this](double t) {
-        const QSignalBlocker block(temperatureSlider_);
-        temperatureSlider_->setValue(temperatureToSlider(t));
-        emitChanged();
-    });
-    connect(alphaSlider_, &QSlider::valueChanged, this, [this](int v) {
-        if (int(std::lround(alpha_->value() * 100)) != v)
-            alpha_->setValue(v / 100.0);
-    });
-    connect(alpha_, qOverload<double>(&QDoubleSpinBox::valueChanged), this, [this](double a) {
-        const QSignalBlocker block(alphaSlider_);
-        alphaSlider_->setValue(int(std::lround(a * 100)));
-        emitChanged();
-    });
-}
-
 void ExperimentPanel::setExperiment(const Experiment &e)
 {
     filling_ = true;
@@ -303,17 +192,7 @@ void ExperimentPanel::setExperiment(const Experiment &e)
     if (!e.student.preset.empty() || !e.student.layers.empty())
         student_->setModel(e.student);
     studentTrain_->setConfig(e.studentTrain);
-    const QString method = QString::fromStdString(e.distillation.method);
-    if (method_->findData(method) < 0)
-        method_->addItem(method, method); // kept as loaded; the engine says if it knows it
-    method_->setCurrentIndex(method_->findData(method));
-    temperature_->setValue(e.distillation.temperature);
-    alpha_->setValue(e.distillation.alpha);
-    baseline_->setChecked(e.baseline);
-    teacherOutputs_->setCurrentIndex(teacherOutputs_->findData(
-        !e.distillation.teacherCache ? QStringLiteral("off")
-                                     : e.distillation.approximateCache ? QStringLiteral("approximate")
-                                                                       : QStringLiteral("cached")));
+    distillation_->setExperiment(e);
     filling_ = false;
     updateCacheReason();
     data_->reload();
@@ -339,13 +218,7 @@ Experiment ExperimentPanel::experiment() const
     }
     e.student = student_->model();
     e.studentTrain = studentTrain_->config();
-    e.distillation.method = method_->currentData().toString().toStdString();
-    e.distillation.temperature = temperature_->value();
-    e.distillation.alpha = alpha_->value();
-    e.baseline = baseline_->isChecked();
-    const QString outputs = teacherOutputs_->currentData().toString();
-    e.distillation.teacherCache = outputs != QLatin1String("off");
-    e.distillation.approximateCache = outputs == QLatin1String("approximate");
+    distillation_->apply(e);
     return e;
 }
 
@@ -456,7 +329,7 @@ void ExperimentPanel::emitChanged()
 
 void ExperimentPanel::updateCacheReason()
 {
-    cacheReason_->setText(QString::fromStdString(teacherCacheChoice(experiment()).reason));
+    distillation_->cacheReasonLabel()->setText(QString::fromStdString(teacherCacheChoice(experiment()).reason));
 }
 
 void ExperimentPanel::setWorkspace(const QString &workspace)

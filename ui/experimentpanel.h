@@ -3,6 +3,8 @@
 // user edits, and says what (if anything) keeps the experiment from starting.
 #pragma once
 
+#include "distillationeditor.h"
+
 #include "distillery/data.h"
 #include "distillery/experiment.h"
 
@@ -12,7 +14,6 @@
 class DataEditor;
 class MachineEditor;
 class ModelEditor;
-class QCheckBox;
 class QComboBox;
 class QDoubleSpinBox;
 class QGroupBox;
@@ -37,24 +38,26 @@ public:
     const distillery::DatasetSummary &dataSummary() const;
 
     // Widgets tests drive.
-    QDoubleSpinBox *temperatureBox() const { return temperature_; }
-    QDoubleSpinBox *alphaBox() const { return alpha_; }
-    QSlider *temperatureSlider() const { return temperatureSlider_; }
-    QSlider *alphaSlider() const { return alphaSlider_; }
+    QDoubleSpinBox *temperatureBox() const { return distillation_->temperatureBox(); }
+    QDoubleSpinBox *alphaBox() const { return distillation_->alphaBox(); }
+    QSlider *temperatureSlider() const { return distillation_->temperatureSlider(); }
+    QSlider *alphaSlider() const { return distillation_->alphaSlider(); }
     ModelEditor *studentEditor() const { return student_; }
     ModelEditor *teacherEditor() const { return teacher_; }
     QComboBox *teacherSourceBox() const { return teacherSource_; }
     QLineEdit *teacherLocationEdit() const { return teacherLocation_; }
     QGroupBox *teacherBox() const { return teacherBox_; }
-    QGroupBox *distillationBox() const { return distillationBox_; }
-    QComboBox *methodBox() const { return method_; }
+    QGroupBox *distillationBox() const { return distillation_; }
+    // The method, its parameters, T, α, the baseline and the teacher's outputs.
+    DistillationEditor *distillationEditor() const { return distillation_; }
+    QComboBox *methodBox() const { return distillation_->methodBox(); }
     QLineEdit *nameEdit() const { return name_; }
     DataEditor *dataEditor() const { return data_; }
     TrainEditor *teacherTrainEditor() const { return teacherTrain_; }
     TrainEditor *studentTrainEditor() const { return studentTrain_; }
     // How the distillation stage gets the teacher's outputs, and why.
-    QComboBox *teacherOutputsBox() const { return teacherOutputs_; }
-    QLabel *teacherCacheLabel() const { return cacheReason_; }
+    QComboBox *teacherOutputsBox() const { return distillation_->teacherOutputsBox(); }
+    QLabel *teacherCacheLabel() const { return distillation_->cacheReasonLabel(); }
     // Device, precision, threads and seed, folded to one line.
     MachineEditor *machineEditor() const { return machine_; }
     // While a run trains its settings are shown but not edited; the panel
@@ -82,10 +85,8 @@ private:
     QHBoxLayout *makeNameRow();
     QGroupBox *makeTeacherBox();
     QGroupBox *makeStudentBox();
-    QGroupBox *makeDistillationBox();
     // Asks for the teacher's TorchScript file or run folder, by its source.
     void browseTeacher();
-    void linkSliders();
     void updateCompression();
     void updateTeacherSource();
     // Says whether the teacher's outputs will be cached, exactly or not.
@@ -110,15 +111,7 @@ private:
     TrainEditor *studentTrain_;
     QLabel *compression_;
     // distillation
-    QGroupBox *distillationBox_;
-    QComboBox *method_;
-    QDoubleSpinBox *temperature_;
-    QSlider *temperatureSlider_;
-    QDoubleSpinBox *alpha_;
-    QSlider *alphaSlider_;
-    QCheckBox *baseline_;
-    QComboBox *teacherOutputs_;   // cached | cached, approximate | per batch
-    QLabel *cacheReason_;
+    DistillationEditor *distillation_;
 
     distillery::Experiment base_;     // values without a widget are kept as loaded
     bool filling_ = false;

@@ -12,6 +12,8 @@
 
 #include <algorithm>
 #include <array>
+#include <map>
+#include <string>
 #include <vector>
 
 #include <cmath>
@@ -20,18 +22,67 @@ using namespace distillery;
 
 // The live series of one stage in each plot.
 struct LiveView::StageSeries {
-    int loss = -1, soft = -1, hard = -1;
+    int loss = -1;
+    std::map<std::string, int> parts; // the loss parts the stage's method reports, by name
     int trainAcc = -1, valAcc = -1;
     int lr = -1, speed = -1;
 };
 
 namespace {
 
+// One loss part of a step report as it is drawn: in its stage's (or its
+// run's) colour, told apart from the stage's total and the other parts by
+// its line.
+struct PartLine {
+    std::string name;
+    double value = 0.0;
+    Qt::PenStyle style = Qt::DashLine;
+};
+
+// The parts of a report in the order they are listed, with their lines: the
+// method's own terms by name, dashed, dash-dotted, dash-dot-dotted; then the
+// labels' cross-entropy ("hard"), dotted in every method. By name, not as
+// reported: a run read back from its folder lists its parts alphabetically,
+// and must look as it did live. kd's soft and hard keep their look.
+std::vector<PartLine> partLines(const std::vector<NamedValue> &parts)
+{
+    std::vector<NamedValue> sorted = parts;
+    std::stable_sort(sorted.begin(), sorted.end(), [](const NamedValue &a, const NamedValue &b) {
+        const bool aHard = a.first == "hard", bHard = b.first == "hard";
+        return aHard != bHard ? bHard : a.first < b.first;
+    });
+    static const Qt::PenStyle own[] = {Qt::DashLine, Qt::DashDotLine, Qt::DashDotDotLine};
+    std::vector<PartLine> lines;
+    int k = 0;
+    for (const auto &[name, value] : sorted)
+        lines.push_back({name, value, name == "hard" ? Qt::DotLine : own[k++ % 3]});
+    return lines;
+}
+
+// A part's legend entry, e.g. "student tckd". The student's soft and hard
+// parts keep the names they had before methods had parts of their own; the
+// labels' cross-entropy is the same term in every method.
+QString partLabel(StageKind kind, const std::string &name)
+{
+    if (kind == StageKind::Distillation && name == "soft")
+        return QObject::tr("soft (KD)");
+    if (kind == StageKind::Distillation && name == "hard")
+        return QObject::tr("hard (CE)");
+    return QStringLiteral("%1 %2").arg(stageTitle(kind), QString::fromStdString(name));
+}
+
+struct Curve {
+    QVector<double> step, epoch, y;
+    Qt::PenStyle style = Qt::DashLine;
+};
+
 // One stage of a compared run, read back from its metrics: every step for the
-// loss, learning rate and throughput, the validated epochs for the accuracy.
+// loss (and its parts), learning rate and throughput, the validated epochs
+// for the accuracy.
 struct StageCurves {
     QVector<double> step, epoch, loss, lr, speed;
     QVector<double> accStep, accEpoch, acc;
+    std::vector<std::pair<std::string, Curve>> parts; // in the order partLines lists them
 };
 
 StageCurves stageCurves(const RunMetrics &metrics, StageKind kind)
@@ -57,8 +108,63 @@ StageCurves stageCurves(const RunMetrics &metrics, StageKind kind)
             c.loss << m.loss;
             c.lr << m.learningRate;
             c.speed << m.samplesPerSecond;
+            for (const PartLine &p : partLines(m.parts)) {
+                auto it = std::find_if(c.parts.begin(), c.parts.end(), [&](const auto &e) { return e.first == p.name; });
+                if (it == c.parts.end())
+                    it = c.parts.insert(c.parts.end(), {p.name, Curve{{}, {}, {}, p.style}});
+                it->second.step << double(m.step);
+                it->second.epoch << double(m.step) / stepsPerEpoch;
+                it->second.y << p.value;
+            }
         }
     return c;
+}
+
+// The stages of one compared run: teacher, baseline, student.
+using RunCurves = std::array<StageCurves, 3>;
+
+QColor faint(QColor c)
+{
+    c.setAlpha(120);
+    return c;
+}
+
+// Draws one stage of every compared run in `plots` (loss, accuracy, learning
+// rate, throughput): one colour per run and a line style per stage, which a
+// key in each legend shows once. The stage's loss parts are drawn faint in
+// the run's colour, in their own lines (whose dashes may be those of other
+// stages' totals), with a key per part. Returns whether it drew any part.
+bool drawComparedStage(const QList<LivePlot *> &plots, StageKind kind, const std::vector<RunCurves> &runs,
+                       const QColor &text)
+{
+    const Qt::PenStyle styleOf[] = {Qt::DotLine, Qt::DashLine, Qt::SolidLine};
+    const Qt::PenStyle ps = styleOf[int(kind)];
+    const QString label = stageTitle(kind);
+    // The stage's entry in each legend: its line style, in the text's colour.
+    std::array<int, 4> key{};
+    for (std::size_t i = 0; i < key.size(); ++i)
+        key[i] = plots[int(i)]->addSeries(label, text, ps, true);
+    LivePlot *loss = plots[0];
+    std::map<std::string, int> partKeys;
+    for (std::size_t r = 0; r < runs.size(); ++r) {
+        const StageCurves &s = runs[r][int(kind)];
+        if (s.step.isEmpty())
+            continue;
+        const QColor c = runColor(int(r));
+        loss->addPoints(loss->addSeries(label, c, ps, true, key[0]), s.step, s.epoch, s.loss);
+        plots[1]->addPoints(plots[1]->addSeries(label, c, ps, true, key[1]), s.accStep, s.accEpoch, s.acc);
+        plots[2]->addPoints(plots[2]->addSeries(label, c, ps, true, key[2]), s.step, s.epoch, s.lr);
+        plots[3]->addPoints(plots[3]->addSeries(label, c, ps, true, key[3]), s.step, s.epoch, s.speed);
+        for (const auto &[name, curve] : s.parts) {
+            const QString partName = partLabel(kind, name);
+            auto it = partKeys.find(name);
+            if (it == partKeys.end())
+                it = partKeys.emplace(name, loss->addSeries(partName, faint(text), curve.style, true)).first;
+            loss->addPoints(loss->addSeries(partName, faint(c), curve.style, true, it->second), curve.step, curve.epoch,
+                            curve.y);
+        }
+    }
+    return !partKeys.empty();
 }
 
 } // namespace
@@ -126,7 +232,8 @@ void LiveView::updateState()
                      (liveFolder_.isEmpty() ? QString() : QStringLiteral(" (%1)").arg(liveFolder_.toHtmlEscaped()));
     if (compared)
         parts << (compared == 1 ? tr("1 compared run") : tr("%1 compared runs").arg(compared)) +
-                     tr(" in the colours of the Runs panel; dotted: teacher, dashed: baseline, solid: student");
+                     tr(" in the colours of the Runs panel; dotted: teacher, dashed: baseline, solid: student") +
+                     (comparedParts_ ? tr("; faint: loss parts") : QString());
     caption_->setText(parts.join(QStringLiteral(" · ")));
 }
 
@@ -137,6 +244,7 @@ void LiveView::clear(const QString &waiting)
     qDeleteAll(stages_);
     stages_.clear();
     runColors_.clear();
+    comparedParts_ = false;
     trainKey_ = -1;
     liveShown_ = true;
     liveName_.clear();
@@ -159,13 +267,9 @@ LiveView::StageSeries &LiveView::seriesFor(StageKind kind)
         auto *s = new StageSeries;
         const QColor c = stageColor(kind);
         const QString n = stageTitle(kind);
-        // One colour per stage; the student's loss parts in its colour, told
-        // apart by their line.
+        // One colour per stage; the loss parts its method reports are added
+        // in its colour as they first come (addStep).
         s->loss = lossPlot_->addSeries(n, c);
-        if (kind == StageKind::Distillation) {
-            s->soft = lossPlot_->addSeries(tr("soft (KD)"), c, Qt::DashLine);
-            s->hard = lossPlot_->addSeries(tr("hard (CE)"), c, Qt::DotLine);
-        }
         // Validation solid in the stage's entry; training dashed, under one
         // entry for all stages that shows and hides them together.
         s->valAcc = accuracyPlot_->addSeries(n, c);
@@ -192,11 +296,12 @@ void LiveView::addStep(const StepMetrics &m)
     const double steps = double(stepsPerEpoch_ ? stepsPerEpoch_ : 1);
     const double epochPos = double(m.step) / steps;
     lossPlot_->addPoint(s.loss, double(m.step), epochPos, m.loss);
-    for (const auto &[name, value] : m.parts) {
-        if (name == "soft" && s.soft >= 0)
-            lossPlot_->addPoint(s.soft, double(m.step), epochPos, value);
-        else if (name == "hard" && s.hard >= 0)
-            lossPlot_->addPoint(s.hard, double(m.step), epochPos, value);
+    for (const PartLine &p : partLines(m.parts)) {
+        auto it = s.parts.find(p.name);
+        if (it == s.parts.end())
+            it = s.parts.emplace(p.name, lossPlot_->addSeries(partLabel(m.stage, p.name), stageColor(m.stage), p.style))
+                     .first;
+        lossPlot_->addPoint(it->second, double(m.step), epochPos, p.value);
     }
     lrPlot_->addPoint(s.lr, double(m.step), epochPos, m.learningRate);
     speedPlot_->addPoint(s.speed, double(m.step), epochPos, m.samplesPerSecond);
@@ -224,36 +329,17 @@ void LiveView::showRuns(const QStringList &runDirs, bool keepLive)
         p->showOwnSeries(liveShown_);
     }
     runColors_.clear();
-    // One colour per run (its key is in the Runs panel) and a line style per
-    // stage; the legend shows the styles once.
-    const Qt::PenStyle styleOf[] = {Qt::DotLine, Qt::DashLine, Qt::SolidLine};
-    const StageKind kinds[] = {StageKind::Teacher, StageKind::Baseline, StageKind::Distillation};
-    std::vector<std::array<StageCurves, 3>> runs;
+    comparedParts_ = false;
+    std::vector<RunCurves> runs;
     for (const QString &dir : runDirs) {
         const RunMetrics metrics = readRunMetrics(dir.toStdString());
-        runs.push_back({stageCurves(metrics, kinds[0]), stageCurves(metrics, kinds[1]), stageCurves(metrics, kinds[2])});
+        runs.push_back({stageCurves(metrics, StageKind::Teacher), stageCurves(metrics, StageKind::Baseline),
+                        stageCurves(metrics, StageKind::Distillation)});
     }
-    for (StageKind kind : kinds) {
+    for (StageKind kind : {StageKind::Teacher, StageKind::Baseline, StageKind::Distillation}) {
         const bool drawn = std::any_of(runs.begin(), runs.end(), [&](const auto &r) { return !r[int(kind)].step.isEmpty(); });
-        if (!drawn)
-            continue;
-        // The stage's entry in each legend: its line style, in the text's colour.
-        std::array<int, 4> key{};
-        for (int i = 0; i < 4; ++i)
-            key[std::size_t(i)] = plots()[i]->addSeries(stageTitle(kind), palette().color(QPalette::Text),
-                                                        styleOf[int(kind)], true);
-        for (std::size_t r = 0; r < runs.size(); ++r) {
-            const StageCurves &s = runs[r][int(kind)];
-            if (s.step.isEmpty())
-                continue;
-            const QColor c = runColor(int(r));
-            const Qt::PenStyle ps = styleOf[int(kind)];
-            const QString label = stageTitle(kind);
-            lossPlot_->addPoints(lossPlot_->addSeries(label, c, ps, true, key[0]), s.step, s.epoch, s.loss);
-            accuracyPlot_->addPoints(accuracyPlot_->addSeries(label, c, ps, true, key[1]), s.accStep, s.accEpoch, s.acc);
-            lrPlot_->addPoints(lrPlot_->addSeries(label, c, ps, true, key[2]), s.step, s.epoch, s.lr);
-            speedPlot_->addPoints(speedPlot_->addSeries(label, c, ps, true, key[3]), s.step, s.epoch, s.speed);
-        }
+        if (drawn && drawComparedStage(plots(), kind, runs, palette().color(QPalette::Text)))
+            comparedParts_ = true;
     }
     for (int r = 0; r < int(runDirs.size()); ++r)
         runColors_.insert(runDirs[r], runColor(r));

@@ -1,8 +1,9 @@
 // The main window's four plots: loss, accuracy, learning rate and throughput.
 // The run in progress is drawn as it reports, one colour per stage; the runs
 // selected for comparison are drawn from their metrics files, one colour per
-// run and a line style per stage. Before there is anything to draw, a line
-// says what to do.
+// run and a line style per stage. The loss parts each method reports (kd's
+// soft and hard, DKD's tckd and nckd, ...) are drawn with the loss, a line
+// per part. Before there is anything to draw, a line says what to do.
 #pragma once
 
 #include "distillery/events.h"
@@ -66,6 +67,7 @@ private:
     QMap<QString, QColor> runColors_;
     QString liveName_, liveFolder_;
     bool liveShown_ = true;
+    bool comparedParts_ = false; // whether compared runs' loss parts are drawn
     int trainKey_ = -1; // the accuracy legend's entry for the training curves
     std::int64_t stepsPerEpoch_ = 0; // of the stage in progress
 };

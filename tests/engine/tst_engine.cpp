@@ -256,6 +256,45 @@ private Q_SLOTS:
         QCOMPARE(approximateRuns, 1);
     }
 
+    // Every method trains a student end to end and reports its own loss parts.
+    void everyMethodTrains_data()
+    {
+        QTest::addColumn<QString>("method");
+        QTest::addColumn<QStringList>("parts");
+        QTest::newRow("kd") << "kd" << QStringList{"soft", "hard"};
+        QTest::newRow("dkd") << "dkd" << QStringList{"tckd", "nckd", "hard"};
+        QTest::newRow("dist") << "dist" << QStringList{"inter", "intra", "hard"};
+    }
+    void everyMethodTrains()
+    {
+        QFETCH(QString, method);
+        QFETCH(QStringList, parts);
+        QTemporaryDir ws;
+        Experiment e = testutil::syntheticExperiment();
+        e.baseline = false;
+        e.distillation.method = method.toStdString();
+        e.distillation.params.clear();
+        if (method == "dkd")
+            e.distillation.params["warmup"] = 2; // the ramp reaches 1 within the run
+        Recorder r;
+        runExperiment(e, ws.path(), r);
+        QVERIFY(r.finished);
+        QCOMPARE(r.results.size(), std::size_t(2));
+        QCOMPARE(r.results.back().status, RunStatus::Finished);
+        QVERIFY2(r.results.back().testAccuracy > 0.5, qPrintable(QString::number(r.results.back().testAccuracy)));
+        QStringList reported;
+        for (const auto &step : r.steps)
+            if (step.stage == StageKind::Distillation) {
+                for (const auto &[name, value] : step.parts) {
+                    QVERIFY(std::isfinite(value));
+                    if (!reported.contains(QString::fromStdString(name)))
+                        reported << QString::fromStdString(name);
+                }
+                break;
+            }
+        QCOMPARE(reported, parts);
+    }
+
     void pauseResumeStopFromAnotherThread()
     {
         QTemporaryDir ws;

@@ -1,5 +1,6 @@
 // Experiment files: parsing, validation, overrides, round trips.
 #include "distillery/experiment.h"
+#include "distillery/methods.h"
 #include "testutil.h"
 
 #include <QtTest/QtTest>
@@ -193,7 +194,7 @@ private Q_SLOTS:
         QTest::newRow("omit not a list") << "data.omit_classes=3" << "data.omit_classes";
         QTest::newRow("bias shift < 0") << "data.omitted_bias_shift=-1" << "data.omitted_bias_shift";
         QTest::newRow("bias shift word") << "data.omitted_bias_shift=best" << "data.omitted_bias_shift";
-        QTest::newRow("method") << "distillation.method=dkd" << "distillation.method";
+        QTest::newRow("method") << "distillation.method=fitnets" << "distillation.method";
         QTest::newRow("type") << "distillation.temperature=\"hot\"" << "distillation.temperature";
         QTest::newRow("epochs fraction") << "student.train.epochs=2.5" << "student.train.epochs";
         QTest::newRow("crop < 0") << "student.train.crop=-1" << "student.train.crop";
@@ -214,6 +215,58 @@ private Q_SLOTS:
         QFETCH(QString, field);
         const QString msg = errorOf(minimal, {override.toStdString()});
         QVERIFY2(msg.startsWith("x.json: " + field + ":"), qPrintable(msg));
+    }
+
+    // Each method's parameters: read, checked against methods.h, and written
+    // out in full (defaults included) so a run's config says what it used.
+    void methodParameters()
+    {
+        const auto dkd = parseExperiment(minimal, "", {"distillation.method=dkd", R"(distillation.params={"beta": 4})"});
+        QCOMPARE(dkd.distillation.params.at("beta"), 4.0);
+        QCOMPARE(methodParam(dkd.distillation, "beta"), 4.0);
+        QCOMPARE(methodParam(dkd.distillation, "warmup"), 20.0); // the reference's default
+        const std::string written = experimentToJson(dkd);
+        const auto back = parseExperiment(written);
+        for (const char *key : {"ce", "alpha", "beta", "warmup", "standardize"})
+            QVERIFY2(back.distillation.params.count(key), key);
+        QCOMPARE(back.distillation.params.at("beta"), 4.0);
+        QVERIFY(written.find(R"("standardize": false)") != std::string::npos); // a switch reads as one
+        const auto kd = parseExperiment(minimal, "", {R"(distillation.params={"standardize": true})"});
+        QCOMPARE(methodParam(kd.distillation, "standardize"), 1.0);
+        QVERIFY(findMethod("dist") && !findMethod("dist")->usesAlpha && findMethod("kd")->usesAlpha);
+    }
+
+    void badMethodSettings_data()
+    {
+        QTest::addColumn<QStringList>("overrides");
+        QTest::addColumn<QString>("expected");
+        QTest::newRow("unknown method") << QStringList{"distillation.method=dkdd"}
+                                        << "distillation.method: unknown method 'dkdd'; did you mean 'dkd'?";
+        QTest::newRow("unknown parameter")
+            << QStringList{"distillation.method=dkd", R"(distillation.params={"betta": 2})"}
+            << "distillation.params.betta: the method dkd has no such parameter; did you mean 'beta'?";
+        QTest::newRow("another method's parameter")
+            << QStringList{"distillation.method=dist", R"(distillation.params={"warmup": 2})"}
+            << "distillation.params.warmup: the method dist has no such parameter";
+        QTest::newRow("DKD beta < 0") << QStringList{"distillation.method=dkd", R"(distillation.params={"beta": -1})"}
+                                      << "distillation.params.beta: must be between 0 and 1000 (got -1)";
+        QTest::newRow("negative weight") << QStringList{"distillation.method=dist", R"(distillation.params={"ce": -0.5})"}
+                                         << "distillation.params.ce: must be between 0 and 1000 (got -0.5)";
+        QTest::newRow("switch") << QStringList{R"(distillation.params={"standardize": 2})"}
+                                << "distillation.params.standardize: is a switch: true or false (got 2)";
+        QTest::newRow("params not an object") << QStringList{"distillation.params=3"} << "distillation.params: must be an object";
+        QTest::newRow("param text") << QStringList{"distillation.method=dkd", R"(distillation.params={"beta": "high"})"}
+                                    << "distillation.params.beta: must be a number";
+    }
+    void badMethodSettings()
+    {
+        QFETCH(QStringList, overrides);
+        QFETCH(QString, expected);
+        std::vector<std::string> o;
+        for (const auto &s : overrides)
+            o.push_back(s.toStdString());
+        const QString msg = errorOf(minimal, o);
+        QVERIFY2(msg.startsWith("x.json: " + expected), qPrintable(msg));
     }
 
     void valuesAreQuotedAsWritten()

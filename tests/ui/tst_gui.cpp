@@ -5,6 +5,7 @@
 #undef QT_NO_KEYWORDS
 #include "augmentationeditor.h"
 #include "dataeditor.h"
+#include "distillationeditor.h"
 #include "elidedlabel.h"
 #include "experimentpanel.h"
 #include "exportdialog.h"
@@ -19,6 +20,7 @@
 #include "testutil.h"
 
 #include "distillery/engine.h"
+#include "distillery/methods.h"
 #include "distillery/runs.h"
 
 #include <QAction>
@@ -83,6 +85,20 @@ void chooseFolder(DataEditor *d, const QString &dir)
     d->pathEdit()->clear();
     QTest::keyClicks(d->pathEdit(), dir);
     QTest::keyClick(d->pathEdit(), Qt::Key_Return);
+}
+
+// The panel's method parameters when they are those of `method`, every one
+// and no other's, each in its range; else none, and why in the log.
+std::map<std::string, double> ownParams(const ExperimentPanel &p, const std::string &method)
+{
+    const DistillConfig c = p.experiment().distillation;
+    const auto problem = methodSettingsProblem(c);
+    const MethodInfo *m = findMethod(method);
+    if (c.method == method && !problem && m && c.params.size() == m->params.size())
+        return c.params;
+    qWarning("distillation: method %s with %zu parameters%s%s", c.method.c_str(), c.params.size(),
+             problem ? ": " : "", problem ? problem->second.c_str() : "");
+    return {};
 }
 
 } // namespace
@@ -276,6 +292,58 @@ private Q_SLOTS:
         QVERIFY(w->startAction()->isEnabled());
         // The run appears in the runs panel.
         QTRY_COMPARE(w->runsPanel()->runCount(), 1);
+    }
+
+    // A method's loss parts, each a curve of its own: live, as the run
+    // reports them, and read back from the run folder when the run is selected.
+    void aRunDrawsItsMethodsLossParts()
+    {
+        QTemporaryDir ws;
+        Experiment e = testutil::syntheticExperiment();
+        e.name = "dist";
+        e.teacher.train.epochs = 1;
+        e.studentTrain.epochs = 1;
+        e.logEverySteps = 2;
+        e.distillation.method = "dist";
+        const QString path = dir_.path() + QStringLiteral("/dist.json");
+        distillery::saveExperiment(e, path.toStdString());
+        auto w = openWindow(path, ws.path());
+        QSignalSpy finished(w->controller(), &TrainingController::runFinished);
+        w->startAction()->trigger();
+        QTRY_COMPARE_WITH_TIMEOUT(finished.size(), 1, 60000);
+        QCOMPARE(finished.first().first().value<RunResult>().status, RunStatus::Finished);
+        QTRY_VERIFY(!w->controller()->isRunning());
+        // The visible curves with points, by name: their colours and lines.
+        auto curves = [&] {
+            QCustomPlot *plot = w->lossPlot()->plot();
+            QMap<QString, QPen> drawn;
+            for (int i = 0; i < plot->graphCount(); ++i)
+                if (plot->graph(i)->visible() && plot->graph(i)->dataCount() > 0 && !plot->graph(i)->name().isEmpty())
+                    drawn.insert(plot->graph(i)->name(), plot->graph(i)->pen());
+            return drawn;
+        };
+        const QStringList parts{QStringLiteral("student inter"), QStringLiteral("student intra"), QStringLiteral("hard (CE)")};
+        QTRY_VERIFY(w->lossPlot()->isUpToDate()); // every point given handed to the graphs
+        const auto live = curves();
+        QSet<Qt::PenStyle> lines{live.value(QStringLiteral("student")).style()};
+        for (const QString &part : parts) {
+            QVERIFY2(live.contains(part), qPrintable(QStringList(live.keys()).join(QStringLiteral(", "))));
+            QCOMPARE(live[part].color(), live.value(QStringLiteral("student")).color()); // the stage's colour
+            lines << live[part].style();
+        }
+        QCOMPARE(lines.size(), 4); // the total and each part told apart by their lines
+        QVERIFY(!live.contains(QStringLiteral("soft (KD)")));
+        QCOMPARE(w->lossPlot()->seriesCount(), 3 + 3); // teacher, baseline, student; DIST's three parts
+        // Selected in the Runs panel: drawn from metrics.jsonl, with the same parts and lines.
+        QTRY_COMPARE(w->runsPanel()->runCount(), 1);
+        w->runsPanel()->table()->selectRow(0);
+        QTRY_VERIFY(w->liveView()->caption()->text().contains(QStringLiteral("compared")));
+        QTRY_VERIFY(w->lossPlot()->isUpToDate());
+        const auto compared = curves();
+        for (const QString &part : parts) {
+            QVERIFY2(compared.contains(part), qPrintable(QStringList(compared.keys()).join(QStringLiteral(", "))));
+            QCOMPARE(compared[part].style(), live[part].style());
+        }
     }
 
     void pauseResumeStop()
@@ -843,6 +911,94 @@ private Q_SLOTS:
             QVERIFY2(w->toolTip().contains(QStringLiteral("vectors")), qPrintable(w->toolTip()));
         }
         QCOMPARE(p.experiment().studentTrain.crop, 2); // kept while disabled
+    }
+
+    // Each method's own parameters get a row each with the reference's
+    // defaults, α only where the method uses it; values are kept per method
+    // while the panel lives, and only the chosen method's are written.
+    void methodParametersFollowTheMethod()
+    {
+        ExperimentPanel p;
+        p.setExperiment(testutil::syntheticExperiment());
+        DistillationEditor *d = p.distillationEditor();
+        QComboBox *method = p.methodBox();
+        QCOMPARE(method->count(), int(distillationMethods().size()));
+        for (const MethodInfo &m : distillationMethods()) {
+            const int i = method->findData(QString::fromStdString(m.name));
+            QVERIFY(i >= 0);
+            QCOMPARE(method->itemText(i), QString::fromStdString(m.title));
+            QVERIFY(method->itemData(i, Qt::ToolTipRole).toString().contains(QStringLiteral("loss = ")));
+        }
+        // kd: the one switch, on the temperature's row; α is used.
+        QCOMPARE(d->paramFields().size(), 1);
+        QVERIFY(qobject_cast<QCheckBox *>(d->paramField(QStringLiteral("standardize"))));
+        QVERIFY(p.alphaBox()->isEnabled() && p.alphaSlider()->isEnabled());
+        QCOMPARE(ownParams(p, "kd"), (std::map<std::string, double>{{"standardize", 0}}));
+
+        QSignalSpy changed(&p, &ExperimentPanel::changed);
+        method->setCurrentIndex(method->findData(QStringLiteral("dkd")));
+        QVERIFY(!changed.isEmpty());
+        QCOMPARE(d->paramFields().size(), 5);
+        const std::map<std::string, double> reference{{"ce", 1}, {"alpha", 1}, {"beta", 8}, {"warmup", 20}, {"standardize", 0}};
+        for (const auto &[key, value] : reference) {
+            QWidget *field = d->paramField(QString::fromStdString(key));
+            QVERIFY2(field && field->isVisibleTo(&p), key.c_str());
+            QVERIFY2(field->toolTip().contains(QStringLiteral("Default: ")), qPrintable(field->toolTip()));
+            if (auto *spin = qobject_cast<QDoubleSpinBox *>(field)) {
+                QCOMPARE(spin->value(), value);
+                const auto labels = p.distillationBox()->findChildren<QLabel *>();
+                QVERIFY2(std::any_of(labels.begin(), labels.end(), [&](QLabel *l) { return l->buddy() == spin; }), key.c_str());
+            }
+        }
+        QVERIFY(d->paramField(QStringLiteral("beta"))->toolTip().contains(QStringLiteral("Default: 8")));
+        QVERIFY(!p.alphaBox()->isEnabled() && !p.alphaSlider()->isEnabled());
+        QVERIFY2(p.alphaBox()->toolTip().contains(QStringLiteral("own parameters")), qPrintable(p.alphaBox()->toolTip()));
+        QCOMPARE(ownParams(p, "dkd"), reference);
+        // Tab goes down the rows under the method, then along the temperature's row.
+        QList<QWidget *> chain;
+        for (QWidget *w = method->nextInFocusChain(); w != p.alphaSlider() && chain.size() < 100; w = w->nextInFocusChain())
+            if (d->paramFields().contains(w) || w == p.temperatureBox() || w == p.temperatureSlider())
+                chain << w;
+        const auto field = [&](const char *key) { return d->paramField(QString::fromLatin1(key)); };
+        QCOMPARE(chain, (QList<QWidget *>{field("ce"), field("alpha"), field("beta"), field("warmup"),
+                                          p.temperatureSlider(), p.temperatureBox(), field("standardize")}));
+
+        // β typed as 4: into the experiment, through a file and back.
+        auto *beta = qobject_cast<QDoubleSpinBox *>(field("beta"));
+        beta->clear();
+        QTest::keyClicks(beta, QStringLiteral("4"));
+        QTest::keyClick(beta, Qt::Key_Enter);
+        QCOMPARE(ownParams(p, "dkd")["beta"], 4.0);
+        const QString file = dir_.path() + QStringLiteral("/dkd.json");
+        distillery::saveExperiment(p.experiment(), file.toStdString());
+        const Experiment loaded = loadExperiment(file.toStdString());
+        QCOMPARE(loaded.distillation.params, p.experiment().distillation.params);
+        ExperimentPanel again;
+        again.setExperiment(loaded);
+        QCOMPARE(qobject_cast<QDoubleSpinBox *>(again.distillationEditor()->paramField(QStringLiteral("beta")))->value(), 4.0);
+        QCOMPARE(again.experiment().distillation.params, loaded.distillation.params);
+
+        // DIST: its own three rows, none of DKD's keys; back to DKD: β is 4 again.
+        method->setCurrentIndex(method->findData(QStringLiteral("dist")));
+        QCOMPARE(ownParams(p, "dist"), (std::map<std::string, double>{{"ce", 1}, {"beta", 1}, {"gamma", 1}}));
+        QCOMPARE(p.distillationBox()->findChildren<QDoubleSpinBox *>().size(), 2 + 3); // T, α and DIST's
+        QVERIFY(!d->paramField(QStringLiteral("warmup")));
+        QVERIFY(!p.alphaBox()->isEnabled());
+        method->setCurrentIndex(method->findData(QStringLiteral("dkd")));
+        QCOMPARE(qobject_cast<QDoubleSpinBox *>(field("beta"))->value(), 4.0);
+        QCOMPARE(ownParams(p, "dkd")["beta"], 4.0);
+        // kd: α again, and the method a file names that this build lacks is kept as loaded.
+        method->setCurrentIndex(method->findData(QStringLiteral("kd")));
+        QVERIFY(p.alphaBox()->isEnabled());
+        QCOMPARE(ownParams(p, "kd").size(), std::size_t(1));
+        Experiment unknown = testutil::syntheticExperiment();
+        unknown.distillation.method = "future";
+        unknown.distillation.params = {{"rho", 0.5}};
+        p.setExperiment(unknown);
+        QCOMPARE(method->currentText(), QStringLiteral("future"));
+        QVERIFY(d->paramFields().isEmpty() && p.alphaBox()->isEnabled());
+        QCOMPARE(p.experiment().distillation.method, std::string("future"));
+        QCOMPARE(p.experiment().distillation.params, unknown.distillation.params);
     }
 
     // The teacher-outputs label says what the cache does: flipping the

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -114,9 +115,12 @@ struct DataConfig {
 };
 
 struct DistillConfig {
-    std::string method = "kd";          // kd (Hinton et al. 2015)
+    std::string method = "kd";          // kd | dkd | dist: distillationMethods() in methods.h
     double temperature = 4.0;
-    double alpha = 0.5;                 // weight of the soft (KD) term
+    double alpha = 0.5;                 // kd: weight of the soft term
+    // The method's own parameters by key (methods.h lists them with their
+    // defaults, which apply to keys not given here).
+    std::map<std::string, double> params;
     bool teacherCache = true;           // compute the frozen teacher's logits once (exact only
                                         // when the students' inputs are not augmented)
     bool approximateCache = false;      // keep the cache even then: the teacher sees unaugmented

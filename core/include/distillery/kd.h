@@ -2,7 +2,11 @@
 // The engine computes the same thing on tensors (one implementation behind both).
 #pragma once
 
+#include "distillery/experiment.h"
+
 #include <cstdint>
+#include <string>
+#include <utility>
 #include <vector>
 
 namespace distillery {
@@ -16,5 +20,19 @@ struct KdLoss {
 // Logits are row-major [batch x classes].
 KdLoss kdLoss(const std::vector<float> &studentLogits, const std::vector<float> &teacherLogits,
               const std::vector<std::int64_t> &labels, int classes, double temperature, double alpha);
+
+// Any method's loss (distillation.method with its params), in double
+// precision, with its parts (as the curves show them) and its gradient with
+// respect to the student's logits, row-major like them. `epoch` (from 1) is
+// the stage's, for methods with a warm-up. Throws ConfigError for a method or
+// parameter that does not exist, std::invalid_argument for mismatched sizes.
+struct MethodLoss {
+    double total = 0.0;
+    std::vector<std::pair<std::string, double>> parts;
+    std::vector<double> studentGradient;
+};
+MethodLoss methodLoss(const DistillConfig &config, const std::vector<double> &studentLogits,
+                      const std::vector<double> &teacherLogits, const std::vector<std::int64_t> &labels, int classes,
+                      int epoch = 1);
 
 } // namespace distillery

@@ -378,6 +378,19 @@ Experiment parseExperiment(const std::string &text, const std::string &origin,
         kr.read("method", e.distillation.method);
         kr.read("temperature", e.distillation.temperature);
         kr.read("alpha", e.distillation.alpha);
+        if (const json *params = kr.find("params")) {
+            if (!params->is_object())
+                kr.error(kr.field("params"), "must be an object of the method's parameters, e.g. {\"beta\": 8}");
+            for (auto it = params->begin(); it != params->end(); ++it) {
+                const std::string field = "distillation.params." + it.key();
+                if (it->is_boolean())
+                    e.distillation.params[it.key()] = it->get<bool>() ? 1.0 : 0.0;
+                else if (it->is_number())
+                    e.distillation.params[it.key()] = it->get<double>();
+                else
+                    kr.error(field, "must be a number or true/false (got " + it->dump() + ")");
+            }
+        }
         if (const json *cache = kr.find("teacher_cache"); cache && cache->is_string()) {
             if (*cache != "approximate")
                 kr.error(kr.field("teacher_cache"), "must be true, false or \"approximate\" (got " + cache->dump() + ")");

@@ -2,6 +2,7 @@
 // touching data or files.
 #include "distillery/experiment.h"
 
+#include "distillery/methods.h"
 #include "experiment/field_error.h"
 
 #include <algorithm>
@@ -128,8 +129,8 @@ void validateExperiment(const Experiment &e, const std::string &origin)
         checkTrain(e.teacher.train, "teacher.train", origin);
     checkTrain(e.studentTrain, "student.train", origin);
     const auto &k = e.distillation;
-    if (k.method != "kd")
-        fail("distillation.method", "unknown method '" + k.method + "' (available: kd)");
+    if (const auto problem = methodSettingsProblem(k))
+        fail(problem->first, problem->second);
     if (!(k.temperature > 0) || !std::isfinite(k.temperature))
         fail("distillation.temperature", "must be > 0 (got " + number(k.temperature) + ")");
     if (!(k.alpha >= 0 && k.alpha <= 1))

@@ -2,6 +2,7 @@
 // and parseArchitecture read back.
 #include "distillery/experiment.h"
 
+#include "distillery/methods.h"
 #include "runs/atomic_file.h"
 
 #include <nlohmann/json.hpp>
@@ -123,6 +124,16 @@ std::string experimentToJson(const Experiment &e)
                 {"teacher_cache", e.distillation.teacherCache && e.distillation.approximateCache
                                       ? json("approximate")
                                       : json(e.distillation.teacherCache)}}}};
+    // Every parameter of the method, defaults written out: a run's config.json
+    // then says exactly what it trained with.
+    if (const MethodInfo *m = findMethod(e.distillation.method); m && !m->params.empty()) {
+        json params = json::object();
+        for (const auto &p : m->params) {
+            const double v = methodParam(e.distillation, p.key);
+            params[p.key] = p.isSwitch ? json(v != 0) : json(v);
+        }
+        root["distillation"]["params"] = params;
+    }
     return root.dump(2) + "\n";
 }
 

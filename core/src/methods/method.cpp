@@ -1,5 +1,9 @@
 #include "methods/method.h"
 
+#include "distillery/methods.h"
+
+#include "methods/dist.h"
+#include "methods/dkd.h"
 #include "methods/vanilla_kd.h"
 
 namespace distillery::detail {
@@ -28,9 +32,27 @@ std::unique_ptr<DistillationMethod> makeCrossEntropy()
 
 std::unique_ptr<DistillationMethod> makeMethod(const DistillConfig &config)
 {
+    if (const auto problem = methodSettingsProblem(config))
+        throw ConfigError(problem->first + ": " + problem->second);
     if (config.method == "kd")
         return makeVanillaKd(config);
-    throw ConfigError("distillation.method: unknown method '" + config.method + "' (available: kd)");
+    if (config.method == "dkd")
+        return makeDkd(config);
+    if (config.method == "dist")
+        return makeDist(config);
+    throw ConfigError("distillation.method: unknown method '" + config.method + "' (available: kd, dkd, dist)");
+}
+
+torch::Tensor standardizeLogits(const torch::Tensor &z)
+{
+    const auto mean = z.mean(1, /*keepdim=*/true);
+    const auto stdev = z.std(1, /*unbiased=*/true, /*keepdim=*/true);
+    return (z - mean) / (stdev + 1e-7);
+}
+
+torch::Tensor hardLabels(const torch::Tensor &labels)
+{
+    return labels.dim() == 2 ? labels.argmax(1) : labels;
 }
 
 } // namespace distillery::detail

@@ -29,7 +29,18 @@ public:
     // `labels` are class indices (int64 [B]), or class probabilities (float
     // [B, K]) for a batch that mixup or CutMix mixed (data/augment.h).
     virtual LossTerms loss(const ModelOutputs &student, const ModelOutputs &teacher, const torch::Tensor &labels) = 0;
+    // The stage's epoch about to train, from 1 (for methods with a warm-up).
+    virtual void setEpoch(int /*epoch*/) {}
 };
+
+// Each row of logits z-scored: (z − mean) / (std + 1e-7), the standard
+// deviation unbiased (torch.std's default), as in the logit-standardisation
+// reference code (Sun et al. 2024).
+torch::Tensor standardizeLogits(const torch::Tensor &z);
+
+// Class indices for the labels a loss was given: themselves, or for class
+// probabilities (a mixed batch) the class with the largest share.
+torch::Tensor hardLabels(const torch::Tensor &labels);
 
 // Plain cross-entropy against the labels: the teacher's and the baseline's loss.
 std::unique_ptr<DistillationMethod> makeCrossEntropy();

@@ -1,6 +1,7 @@
 #include "methods/vanilla_kd.h"
 
 #include "distillery/kd.h"
+#include "distillery/methods.h"
 
 namespace distillery::detail {
 
@@ -119,17 +120,27 @@ namespace {
 
 class VanillaKd final : public DistillationMethod {
 public:
-    explicit VanillaKd(const DistillConfig &c) : T_(c.temperature), alpha_(c.alpha) {}
+    explicit VanillaKd(const DistillConfig &c)
+        : T_(c.temperature), alpha_(c.alpha), standardize_(methodParam(c, "standardize") != 0)
+    {
+    }
     std::string name() const override { return "kd"; }
     bool needsTeacher() const override { return true; }
     std::vector<std::string> partNames() const override { return {"soft", "hard"}; }
     LossTerms loss(const ModelOutputs &student, const ModelOutputs &teacher, const torch::Tensor &labels) override
     {
-        return kdLoss(student.logits, teacher.logits, labels, T_, alpha_);
+        if (!standardize_)
+            return kdLoss(student.logits, teacher.logits, labels, T_, alpha_);
+        // The soft term on z-scored logits, the hard term on the raw ones.
+        auto soft = kdLossComposite(standardizeLogits(student.logits), standardizeLogits(teacher.logits), labels,
+                                    T_, 1.0).parts[0].second;
+        auto hard = torch::nn::functional::cross_entropy(student.logits, labels);
+        return {soft * alpha_ + hard * (1.0 - alpha_), {{"soft", soft}, {"hard", hard}}};
     }
 
 private:
     double T_, alpha_;
+    bool standardize_;
 };
 
 } // namespace
@@ -156,6 +167,30 @@ KdLoss kdLoss(const std::vector<float> &studentLogits, const std::vector<float> 
     auto y = torch::tensor(labels, torch::kInt64);
     const auto terms = detail::kdLoss(s, t, y, temperature, alpha);
     return {terms.total.item<double>(), terms.parts[0].second.item<double>(), terms.parts[1].second.item<double>()};
+}
+
+MethodLoss methodLoss(const DistillConfig &config, const std::vector<double> &studentLogits,
+                      const std::vector<double> &teacherLogits, const std::vector<std::int64_t> &labels, int classes,
+                      int epoch)
+{
+    const auto batch = std::int64_t(labels.size());
+    if (classes < 1 || batch < 1 || studentLogits.size() != std::size_t(batch * classes) ||
+        teacherLogits.size() != studentLogits.size())
+        throw std::invalid_argument("methodLoss: logits must be [batch x classes] with one label per row");
+    auto method = detail::makeMethod(config);
+    method->setEpoch(epoch);
+    detail::ModelOutputs s, t;
+    s.logits = torch::tensor(studentLogits, torch::kFloat64).reshape({batch, classes}).requires_grad_(true);
+    t.logits = torch::tensor(teacherLogits, torch::kFloat64).reshape({batch, classes});
+    const auto terms = method->loss(s, t, torch::tensor(labels, torch::kInt64));
+    terms.total.backward();
+    MethodLoss out;
+    out.total = terms.total.item<double>();
+    for (const auto &[name, value] : terms.parts)
+        out.parts.emplace_back(name, value.item<double>());
+    const auto g = s.logits.grad().contiguous();
+    out.studentGradient.assign(g.data_ptr<double>(), g.data_ptr<double>() + g.numel());
+    return out;
 }
 
 } // namespace distillery

@@ -208,6 +208,7 @@ bool StageRun::trainEpoch(EpochSums &sums)
     const std::int64_t bs = std::min<std::int64_t>(job_.train.batchSize, n);
     const std::int64_t steps = job_.info.stepsPerEpoch;
     job_.model->train();
+    job_.method.setEpoch(sums.epoch); // a method's warm-up follows the stage's epochs
     auto perm = torch::randperm(n, shuffle_, torch::kInt64).to(env_.device);
     sums.acc = torch::zeros({nAcc_}, torch::TensorOptions().dtype(torch::kFloat64).device(env_.device));
     sums.lastReport.assign(std::size_t(nAcc_), 0.0);

@@ -1,0 +1,48 @@
+// The distillation methods Distillery offers, described as data: their names,
+// references, formulas and parameters with defaults and ranges. The engine
+// implements each (core/src/methods/); the experiment reader checks settings
+// against this list, and the window builds its forms from it.
+#pragma once
+
+#include "distillery/experiment.h"
+
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace distillery {
+
+struct MethodParam {
+    std::string key;            // in the experiment file: distillation.params.<key>
+    std::string label;          // for a form
+    double defaultValue = 0.0;  // as in the authors' reference code
+    double min = 0.0, max = 0.0;
+    bool isSwitch = false;      // 0 or 1 (true/false in the file)
+    std::string help;           // what it does, for a tooltip
+};
+
+struct MethodInfo {
+    std::string name;           // distillation.method
+    std::string title;          // e.g. "Decoupled KD (Zhao et al. 2022)"
+    std::string reference;      // the paper and the code the loss follows
+    std::string formula;        // the loss, in plain text
+    bool usesAlpha = false;     // whether distillation.alpha weighs its terms
+    std::vector<MethodParam> params;
+};
+
+// Every method, in the order a picker lists them.
+const std::vector<MethodInfo> &distillationMethods();
+// The method called `name`, or null.
+const MethodInfo *findMethod(const std::string &name);
+// What is wrong with the method's settings, as (field, message), e.g.
+// ("distillation.params.betta", "the method dkd has no such parameter; did
+// you mean 'beta'?"): an unknown method or parameter (the nearest name
+// suggested), a value out of range or a switch that is not 0/1.
+std::optional<std::pair<std::string, std::string>> methodSettingsProblem(const DistillConfig &config);
+
+// A parameter of the experiment's method: its value in distillation.params,
+// else the method's default. Throws ConfigError for a key the method lacks.
+double methodParam(const DistillConfig &config, const std::string &key);
+
+} // namespace distillery

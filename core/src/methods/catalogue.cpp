@@ -1,0 +1,134 @@
+// The methods as data (distillery/methods.h). Defaults are those of the
+// reference implementations named in each entry; docs/METHODS.md gives the
+// formulas in full.
+#include "distillery/methods.h"
+
+#include <sstream>
+
+namespace distillery {
+
+namespace {
+
+std::string number(double v)
+{
+    std::ostringstream out;
+    out << v;
+    return out.str();
+}
+
+MethodParam weight(const std::string &key, const std::string &label, double value, const std::string &help)
+{
+    return {key, label, value, 0.0, 1000.0, false, help};
+}
+
+MethodParam standardizeSwitch()
+{
+    return {"standardize", "Logit standardisation", 0.0, 0.0, 1.0, true,
+            "Z-score each row of the student's and the teacher's logits (mean 0, standard deviation 1) before "
+            "the softened softmax, so the student matches the teacher's logit relations rather than their scale "
+            "(Sun et al., CVPR 2024). The cross-entropy term sees the raw logits."};
+}
+
+std::vector<MethodInfo> makeMethods()
+{
+    std::vector<MethodInfo> m;
+    m.push_back({"kd", "Knowledge distillation (Hinton et al. 2015)",
+                 "Hinton, Vinyals and Dean, Distilling the Knowledge in a Neural Network (2015)",
+                 "α·T²·KL(softmax(t/T) ‖ softmax(s/T)) + (1 − α)·CE(y, s)", true, {standardizeSwitch()}});
+    m.push_back({"dkd", "Decoupled KD (Zhao et al. 2022)",
+                 "Zhao et al., Decoupled Knowledge Distillation, CVPR 2022; mdistiller's distillers/DKD.py",
+                 "ce·CE(y, s) + min(epoch/warmup, 1)·(α·TCKD + β·NCKD), where TCKD = T²·KL over (target, "
+                 "non-target) probabilities and NCKD = T²·KL among the non-target classes",
+                 false,
+                 {weight("ce", "CE weight", 1.0, "Weight of the cross-entropy with the labels"),
+                  weight("alpha", "TCKD weight α", 1.0, "Weight of the target-class term"),
+                  weight("beta", "NCKD weight β", 8.0,
+                         "Weight of the non-target-class term (8 in the reference's CIFAR-100 settings)"),
+                  {"warmup", "Warm-up epochs", 20.0, 0.0, 10000.0, false,
+                   "The KD terms grow linearly over this many epochs (0: none)"},
+                  standardizeSwitch()}});
+    m.push_back({"dist", "DIST (Huang et al. 2022)",
+                 "Huang et al., Knowledge Distillation from A Stronger Teacher, NeurIPS 2022; DIST_KD's dist_kd.py",
+                 "ce·CE(y, s) + T²·(β·(1 − mean over samples of Pearson(p_s, p_t)) + γ·(1 − mean over classes of "
+                 "Pearson(p_s, p_t))), with p = softmax(z/T)",
+                 false,
+                 {weight("ce", "CE weight", 1.0, "Weight of the cross-entropy with the labels"),
+                  weight("beta", "Inter-class weight β", 1.0, "Weight of the per-sample (inter-class) relation"),
+                  weight("gamma", "Intra-class weight γ", 1.0, "Weight of the per-class (intra-class) relation")}});
+    return m;
+}
+
+} // namespace
+
+std::optional<std::pair<std::string, std::string>> methodSettingsProblem(const DistillConfig &k)
+{
+    using Problem = std::pair<std::string, std::string>;
+    const MethodInfo *method = findMethod(k.method);
+    if (!method) {
+        std::vector<std::string> names;
+        for (const auto &m : distillationMethods())
+            names.push_back(m.name);
+        const auto near = nearestName(k.method, names);
+        std::string all;
+        for (const auto &n : names)
+            all += (all.empty() ? "" : ", ") + n;
+        return Problem{"distillation.method", "unknown method '" + k.method + "'" +
+                                                  (near.empty() ? " (available: " + all + ")"
+                                                                : "; did you mean '" + near + "'?")};
+    }
+    for (const auto &[key, value] : k.params) {
+        const MethodParam *param = nullptr;
+        std::vector<std::string> keys;
+        for (const auto &p : method->params) {
+            keys.push_back(p.key);
+            if (p.key == key)
+                param = &p;
+        }
+        const std::string field = "distillation.params." + key;
+        if (!param) {
+            const auto near = nearestName(key, keys);
+            std::string all;
+            for (const auto &n : keys)
+                all += (all.empty() ? "" : ", ") + n;
+            return Problem{field, "the method " + k.method + " has no such parameter" +
+                                      (near.empty() ? (keys.empty() ? std::string(" (it has none)")
+                                                                    : " (it has " + all + ")")
+                                                    : "; did you mean '" + near + "'?")};
+        }
+        if (param->isSwitch && value != 0 && value != 1)
+            return Problem{field, "is a switch: true or false (got " + number(value) + ")"};
+        if (!(value >= param->min && value <= param->max))
+            return Problem{field, "must be between " + number(param->min) + " and " + number(param->max) +
+                                      " (got " + number(value) + ")"};
+    }
+    return std::nullopt;
+}
+
+const std::vector<MethodInfo> &distillationMethods()
+{
+    static const std::vector<MethodInfo> methods = makeMethods();
+    return methods;
+}
+
+const MethodInfo *findMethod(const std::string &name)
+{
+    for (const auto &m : distillationMethods())
+        if (m.name == name)
+            return &m;
+    return nullptr;
+}
+
+double methodParam(const DistillConfig &config, const std::string &key)
+{
+    const MethodInfo *m = findMethod(config.method);
+    if (!m)
+        throw ConfigError("distillation.method: unknown method '" + config.method + "'");
+    for (const auto &p : m->params)
+        if (p.key == key) {
+            const auto it = config.params.find(key);
+            return it == config.params.end() ? p.defaultValue : it->second;
+        }
+    throw ConfigError("distillation.params." + key + ": the method " + config.method + " has no such parameter");
+}
+
+} // namespace distillery

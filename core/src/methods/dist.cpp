@@ -1,0 +1,55 @@
+#include "methods/dist.h"
+
+#include "distillery/methods.h"
+
+namespace distillery::detail {
+
+namespace {
+
+// Pearson's correlation of each row of `a` with the same row of `b`.
+torch::Tensor rowPearson(const torch::Tensor &a, const torch::Tensor &b)
+{
+    const auto ac = a - a.mean(1, /*keepdim=*/true);
+    const auto bc = b - b.mean(1, /*keepdim=*/true);
+    return (ac * bc).sum(1) / (ac.norm(2, {1}) * bc.norm(2, {1}) + 1e-8);
+}
+
+class Dist final : public DistillationMethod {
+public:
+    explicit Dist(const DistillConfig &c)
+        : T_(c.temperature), ce_(methodParam(c, "ce")), beta_(methodParam(c, "beta")), gamma_(methodParam(c, "gamma"))
+    {
+    }
+    std::string name() const override { return "dist"; }
+    bool needsTeacher() const override { return true; }
+    std::vector<std::string> partNames() const override { return {"inter", "intra", "hard"}; }
+    LossTerms loss(const ModelOutputs &student, const ModelOutputs &teacher, const torch::Tensor &labels) override
+    {
+        const DistTerms terms = distTerms(student.logits, teacher.logits.detach(), T_);
+        const auto hard = torch::nn::functional::cross_entropy(student.logits, labels);
+        auto total = hard * ce_ + terms.inter * beta_ + terms.intra * gamma_;
+        return {total, {{"inter", terms.inter}, {"intra", terms.intra}, {"hard", hard}}};
+    }
+
+private:
+    double T_, ce_, beta_, gamma_;
+};
+
+} // namespace
+
+DistTerms distTerms(const torch::Tensor &s, const torch::Tensor &t, double T)
+{
+    namespace F = torch::nn::functional;
+    const auto ps = F::softmax(s / T, F::SoftmaxFuncOptions(1));
+    const auto pt = F::softmax(t / T, F::SoftmaxFuncOptions(1));
+    const auto inter = (1 - rowPearson(ps, pt).mean()) * (T * T);
+    const auto intra = (1 - rowPearson(ps.t(), pt.t()).mean()) * (T * T);
+    return {inter, intra};
+}
+
+std::unique_ptr<DistillationMethod> makeDist(const DistillConfig &config)
+{
+    return std::make_unique<Dist>(config);
+}
+
+} // namespace distillery::detail
