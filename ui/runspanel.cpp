@@ -2,6 +2,8 @@
 
 #include "format.h"
 
+#include "distillery/methods.h"
+
 #include <QDir>
 #include <QFile>
 #include <QIcon>
@@ -20,6 +22,18 @@ using namespace distillery;
 
 namespace {
 enum Column { Name, Status, Teacher, Baseline, Student, Gain, Temperature, Alpha, Compression, Duration, ColumnCount };
+
+// α weighs kd's terms; other methods have their own weights (methods.h).
+bool usesAlpha(const distillery::RunInfo &run)
+{
+    const distillery::MethodInfo *m = distillery::findMethod(run.method);
+    return !m || m->usesAlpha;
+}
+
+QString alphaText(const distillery::RunInfo &run)
+{
+    return usesAlpha(run) ? QString::number(run.alpha) : QStringLiteral("–");
+}
 
 QTableWidgetItem *item(const QString &text, double sortKey = 0, bool numeric = false)
 {
@@ -133,7 +147,10 @@ void RunsPanel::refresh()
             g->setForeground(gain >= 0 ? QColor(46, 125, 50) : QColor(198, 40, 40));
         table_->setItem(r, Gain, g);
         table_->setItem(r, Temperature, item(QString::number(run.temperature), run.temperature, true));
-        table_->setItem(r, Alpha, item(QString::number(run.alpha), run.alpha, true));
+        table_->setItem(r, Alpha, item(alphaText(run), usesAlpha(run) ? run.alpha : -1.0, true));
+        if (!usesAlpha(run))
+            table_->item(r, Alpha)->setToolTip(tr("%1 weighs its terms with its own parameters, not α")
+                                                   .arg(QString::fromStdString(run.method)));
         table_->setItem(r, Compression,
                         item(run.compression() > 0 ? QString::number(run.compression(), 'f', 1) + QLatin1Char('x') : QStringLiteral("–"),
                              run.compression(), true));
@@ -188,7 +205,7 @@ QStringList omittedClassValues(const BiasCorrection &b)
 void RunsPanel::updateComparison()
 {
     const QStringList dirs = selectedRuns();
-    const QStringList rows{tr("Teacher test"), tr("Baseline test"), tr("Student test"), tr("Δ student"), tr("T"),
+    const QStringList rows{tr("Teacher test"), tr("Baseline test"), tr("Student test"), tr("Δ student"), tr("Method"), tr("T"),
                            tr("α"), tr("Teacher params"), tr("Student params"), tr("Compression"), tr("Duration"), tr("Status"),
                            tr("Omitted classes"), tr("Student on them")};
     compare_->clear();
@@ -209,7 +226,7 @@ void RunsPanel::updateComparison()
         const QStringList values = QStringList{fmt::percent(r.teacherTestAccuracy), fmt::percent(r.baselineTestAccuracy),
                                  fmt::percent(r.studentTestAccuracy),
                                  both ? QString::asprintf("%+.2f", 100 * (r.studentTestAccuracy - r.baselineTestAccuracy)) : QStringLiteral("–"),
-                                 QString::number(r.temperature), QString::number(r.alpha),
+                                 QString::fromStdString(r.method), QString::number(r.temperature), alphaText(r),
                                  fmt::count(double(r.teacherParameters)), fmt::count(double(r.studentParameters)),
                                  QString::number(r.compression(), 'f', 1) + QLatin1Char('x'),
                                  r.seconds > 0 ? fmt::duration(r.seconds) : QStringLiteral("–"),

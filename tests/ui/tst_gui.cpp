@@ -344,6 +344,15 @@ private Q_SLOTS:
             QVERIFY2(compared.contains(part), qPrintable(QStringList(compared.keys()).join(QStringLiteral(", "))));
             QCOMPARE(compared[part].style(), live[part].style());
         }
+        // The table does not quote an α that DIST never used; the comparison names the method.
+        RunsPanel *runs = w->runsPanel();
+        QCOMPARE(runs->table()->item(0, 7)->text(), QStringLiteral("–"));
+        QTableWidget *compare = runs->comparison();
+        QStringList rows;
+        for (int row = 0; row < compare->rowCount(); ++row)
+            rows << compare->verticalHeaderItem(row)->text();
+        QVERIFY(rows.contains(QStringLiteral("Method")));
+        QCOMPARE(compare->item(int(rows.indexOf(QStringLiteral("Method"))), 0)->text(), QStringLiteral("dist"));
     }
 
     void pauseResumeStop()

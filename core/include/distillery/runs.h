@@ -14,8 +14,9 @@ struct RunInfo {
     std::string name;
     std::string started;                // ISO time
     RunStatus status = RunStatus::Running;
+    std::string method = "kd";          // distillation.method
     double temperature = 0.0;
-    double alpha = 0.0;
+    double alpha = 0.0;                 // used by kd only (methods.h: usesAlpha)
     double seconds = 0.0;
     double teacherTestAccuracy = -1.0;  // -1: stage absent or unfinished
     double baselineTestAccuracy = -1.0;

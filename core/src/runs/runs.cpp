@@ -282,6 +282,8 @@ void readRunInfoInto(const std::string &runDir, RunInfo &info)
         if (auto d = config.find("distillation"); d != config.end() && d->is_object()) {
             info.temperature = numberOr(*d, "temperature", 0.0);
             info.alpha = numberOr(*d, "alpha", 0.0);
+            if (auto m = d->find("method"); m != d->end() && m->is_string())
+                info.method = m->get<std::string>();
         }
     }
     const json summary = readJsonFile(fs::path(runDir) / "summary.json");
