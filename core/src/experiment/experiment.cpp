@@ -21,6 +21,13 @@ void detail::throwFieldError(const std::string &origin, const std::string &field
     throw ConfigError((origin.empty() ? std::string() : origin + ": ") + field + ": " + message);
 }
 
+std::string detail::plainNumber(double v)
+{
+    std::ostringstream out;
+    out << v;
+    return out.str();
+}
+
 bool LayerSpec::operator==(const LayerSpec &o) const
 {
     return type == o.type && out == o.out && kernel == o.kernel && stride == o.stride && padding == o.padding &&

@@ -14,13 +14,7 @@ namespace distillery {
 
 namespace {
 
-// A value as the user would write it: 1.5, not 1.500000.
-std::string number(double v)
-{
-    std::ostringstream out;
-    out << v;
-    return out.str();
-}
+using detail::plainNumber;
 
 void checkTrain(const TrainConfig &t, const std::string &path, const std::string &origin)
 {
@@ -37,9 +31,9 @@ void checkTrain(const TrainConfig &t, const std::string &path, const std::string
                                  (n.empty() ? " (sgd, adam or adamw)" : "; did you mean '" + n + "'?"));
     }
     if (!(t.lr > 0) || !std::isfinite(t.lr))
-        fail(f("lr"), "must be > 0 (got " + number(t.lr) + ")");
+        fail(f("lr"), "must be > 0 (got " + plainNumber(t.lr) + ")");
     if (!(t.momentum >= 0 && t.momentum < 1))
-        fail(f("momentum"), "must be in [0, 1) (got " + number(t.momentum) + ")");
+        fail(f("momentum"), "must be in [0, 1) (got " + plainNumber(t.momentum) + ")");
     if (t.nesterov && t.optimizer == "sgd" && t.momentum == 0)
         fail(f("nesterov"), "needs momentum > 0");
     if (!(t.weightDecay >= 0))
@@ -57,16 +51,16 @@ void checkTrain(const TrainConfig &t, const std::string &path, const std::string
     if (!(t.gamma > 0 && t.gamma <= 1))
         fail(f("gamma"), "must be in (0, 1]");
     if (!(t.maxNorm >= 0) || !std::isfinite(t.maxNorm))
-        fail(f("max_norm"), "must be >= 0 (0: off; got " + number(t.maxNorm) + ")");
+        fail(f("max_norm"), "must be >= 0 (0: off; got " + plainNumber(t.maxNorm) + ")");
     if (t.jitter < 0 || t.jitter > 16)
         fail(f("jitter"), "must be between 0 (off) and 16 pixels (got " + std::to_string(t.jitter) + ")");
     if (t.crop < 0 || t.crop > 64)
         fail(f("crop"), "must be between 0 (off) and 64 pixels of padding (got " + std::to_string(t.crop) + ")");
     if (!(t.erase >= 0 && t.erase <= 1))
-        fail(f("erase"), "is a probability, between 0 (off) and 1 (got " + number(t.erase) + ")");
+        fail(f("erase"), "is a probability, between 0 (off) and 1 (got " + plainNumber(t.erase) + ")");
     for (auto [key, a] : {std::pair{"mixup", t.mixup}, std::pair{"cutmix", t.cutmix}})
         if (!(a >= 0 && a <= 100))
-            fail(f(key), "is the a of Beta(a, a): between 0 (off) and 100; 0.2 to 1 is usual (got " + number(a) + ")");
+            fail(f(key), "is the a of Beta(a, a): between 0 (off) and 100; 0.2 to 1 is usual (got " + plainNumber(a) + ")");
 }
 
 } // namespace
@@ -92,7 +86,7 @@ void validateExperiment(const Experiment &e, const std::string &origin)
         fail("log_every_steps", "must be >= 1");
     const auto &d = e.data;
     if (!(d.validationFraction >= 0 && d.validationFraction < 1))
-        fail("data.validation_fraction", "must be in [0, 1) (got " + number(d.validationFraction) + ")");
+        fail("data.validation_fraction", "must be in [0, 1) (got " + plainNumber(d.validationFraction) + ")");
     if (d.trainLimit < 0)
         fail("data.train_limit", "must be >= 0 (0: all)");
     if (d.studentTrainSize < 0)
@@ -101,7 +95,7 @@ void validateExperiment(const Experiment &e, const std::string &origin)
         if (c < 0)
             fail("data.omit_classes", "class indices start at 0 (got " + std::to_string(c) + ")");
     if (d.omittedBiasShift && !(*d.omittedBiasShift >= 0 && std::isfinite(*d.omittedBiasShift)))
-        fail("data.omitted_bias_shift", "must be >= 0, or \"auto\" (got " + number(*d.omittedBiasShift) + ")");
+        fail("data.omitted_bias_shift", "must be >= 0, or \"auto\" (got " + plainNumber(*d.omittedBiasShift) + ")");
     if (d.cifar100Labels != "fine" && d.cifar100Labels != "coarse")
         fail("data.cifar100_labels", "must be 'fine' (100 classes) or 'coarse' (20 superclasses) (got '" +
                                          d.cifar100Labels + "')");
@@ -132,9 +126,9 @@ void validateExperiment(const Experiment &e, const std::string &origin)
     if (const auto problem = methodSettingsProblem(k))
         fail(problem->first, problem->second);
     if (!(k.temperature > 0) || !std::isfinite(k.temperature))
-        fail("distillation.temperature", "must be > 0 (got " + number(k.temperature) + ")");
+        fail("distillation.temperature", "must be > 0 (got " + plainNumber(k.temperature) + ")");
     if (!(k.alpha >= 0 && k.alpha <= 1))
-        fail("distillation.alpha", "must be in [0, 1] (got " + number(k.alpha) + ")");
+        fail("distillation.alpha", "must be in [0, 1] (got " + plainNumber(k.alpha) + ")");
     for (const auto *m : {&e.teacher.model, &e.student}) {
         const std::string path = m == &e.student ? "student.model" : "teacher.model";
         if (!(m->dropout >= 0 && m->dropout < 1))

@@ -10,4 +10,7 @@ namespace distillery::detail {
 // it is empty (an experiment built in memory).
 [[noreturn]] void throwFieldError(const std::string &origin, const std::string &field, const std::string &message);
 
+// A value as the user would write it in a message: 1.5, not 1.500000.
+std::string plainNumber(double v);
+
 } // namespace distillery::detail

@@ -3,18 +3,14 @@
 // formulas in full.
 #include "distillery/methods.h"
 
-#include <sstream>
+#include "experiment/field_error.h"
+
 
 namespace distillery {
 
 namespace {
 
-std::string number(double v)
-{
-    std::ostringstream out;
-    out << v;
-    return out.str();
-}
+using detail::plainNumber;
 
 MethodParam weight(const std::string &key, const std::string &label, double value, const std::string &help)
 {
@@ -96,10 +92,10 @@ std::optional<std::pair<std::string, std::string>> methodSettingsProblem(const D
                                                     : "; did you mean '" + near + "'?")};
         }
         if (param->isSwitch && value != 0 && value != 1)
-            return Problem{field, "is a switch: true or false (got " + number(value) + ")"};
+            return Problem{field, "is a switch: true or false (got " + plainNumber(value) + ")"};
         if (!(value >= param->min && value <= param->max))
-            return Problem{field, "must be between " + number(param->min) + " and " + number(param->max) +
-                                      " (got " + number(value) + ")"};
+            return Problem{field, "must be between " + plainNumber(param->min) + " and " + plainNumber(param->max) +
+                                      " (got " + plainNumber(value) + ")"};
     }
     return std::nullopt;
 }
