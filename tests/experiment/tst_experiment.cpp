@@ -205,6 +205,7 @@ private Q_SLOTS:
         QTest::newRow("color") << "data.color=sepia" << "data.color";
         QTest::newRow("image size 0") << "data.image_size=[0, 28]" << "data.image_size";
         QTest::newRow("image size huge") << "data.image_size=50000" << "data.image_size";
+        QTest::newRow("image size past int") << "data.image_size=[4294967328, 28]" << "data.image_size";
         QTest::newRow("image size shape") << "data.image_size=[28, 28, 3]" << "data.image_size";
         QTest::newRow("cifar100 labels") << "data.cifar100_labels=superclass" << "data.cifar100_labels";
         QTest::newRow("teacher cache word") << "distillation.teacher_cache=\"sometimes\"" << "distillation.teacher_cache";

@@ -20,9 +20,9 @@ struct DecodedSet {
     std::optional<ByteImages> test;     // absent: a test split is held out of `train`
 };
 
-// Where the set with `key` lives under `cacheDir` (a file name from a hash of
-// the key; the file holds the whole key, so a collision reads as stale).
-std::string cacheFilePath(const std::string &cacheDir, const std::string &key);
+// Where a set named `name` lives under `cacheDir` (a file name from a hash of
+// the name; the file holds its whole key, so a collision reads as stale).
+std::string cacheFilePath(const std::string &cacheDir, const std::string &name);
 
 // The cached set, or nothing when the file is missing, stale (another key) or
 // damaged (short, wrong checksum, sizes that disagree). `why` (when given)

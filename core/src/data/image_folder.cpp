@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
+#include <new>
 #include <exception>
 #include <filesystem>
 #include <fstream>
@@ -92,6 +93,8 @@ ImageFolderFile describeFile(const fs::path &path, std::int64_t label)
     f.label = label;
     f.size = std::uint64_t(st.st_size);
     f.mtime = std::int64_t(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+    f.ctime = std::int64_t(st.st_ctim.tv_sec) * 1000000000 + st.st_ctim.tv_nsec;
+    f.inode = std::uint64_t(st.st_ino);
     return f;
 }
 
@@ -220,7 +223,11 @@ void decodeOne(DecodeWork &w, std::size_t i)
         if (!s.resize)
             fail(file.path, "is " + sizeText(image.width, image.height) + " pixels, not " +
                                 sizeText(s.width, s.height) + " as the images are read (resizing is off)");
-        image = resizeImage(image, s.width, s.height);
+        try {
+            image = resizeImage(image, s.width, s.height);
+        } catch (const DataError &e) {
+            fail(file.path, e.what());
+        }
     }
     // Height x width x channels to channels x height x width.
     std::uint8_t *out = w.pixels + i * w.imageBytes;
@@ -242,7 +249,9 @@ void decodeWorker(DecodeWork &w)
             decodeOne(w, std::size_t(i));
         } catch (const DataError &) {
             w.failed(std::current_exception());
-        } catch (const std::exception &e) {   // out of memory, mostly
+        } catch (const std::bad_alloc &) {
+            w.failed(std::current_exception()); // the engine's out-of-memory message, not bad input
+        } catch (const std::exception &e) {
             w.failed(std::make_exception_ptr(DataError(w.listing.files[std::size_t(i)].path + ": " + e.what())));
         }
         ++w.done;
@@ -379,7 +388,7 @@ std::string imageFolderCacheKey(const ImageFolderLayout &layout, const ImageFold
             key += "class " + n + "\n";
         for (const auto &f : l.files)
             key += f.path + "|" + std::to_string(f.label) + "|" + std::to_string(f.size) + "|" +
-                   std::to_string(f.mtime) + "\n";
+                   std::to_string(f.mtime) + "|" + std::to_string(f.ctime) + "|" + std::to_string(f.inode) + "\n";
     };
     addSplit("train", layout.train);
     if (layout.test)

@@ -26,6 +26,8 @@ struct ImageFolderFile {
     std::int64_t label = 0;
     std::uint64_t size = 0;     // bytes, when listed
     std::int64_t mtime = 0;     // last modification, ns since the epoch, when listed
+    std::int64_t ctime = 0;     // last status change, ns: unlike mtime, copies cannot set it
+    std::uint64_t inode = 0;    // a file replaced under the same name has another
 };
 
 struct ImageFolderListing {

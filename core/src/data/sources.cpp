@@ -280,7 +280,12 @@ RawData loadFolder(const DataConfig &c, const DataLoadOptions &options)
     wanted.resize = c.resize;
     const ImageFolderSettings settings = resolveImageFolderSettings(layout.train, wanted);
     const std::string key = imageFolderCacheKey(layout, settings);
-    const std::string cacheFile = options.cacheDir.empty() ? std::string() : cacheFilePath(options.cacheDir, key);
+    // The file is named by the folder and the settings, not by the files: a
+    // changed folder replaces its cache file instead of leaving the old one.
+    const std::string name = "folder " + fs::absolute(c.path).lexically_normal().string() + " " +
+                             std::to_string(settings.channels) + " " + std::to_string(settings.height) + "x" +
+                             std::to_string(settings.width) + " " + std::to_string(settings.resize);
+    const std::string cacheFile = options.cacheDir.empty() ? std::string() : cacheFilePath(options.cacheDir, name);
     std::optional<DecodedSet> set = cacheFile.empty() ? std::nullopt : loadCachedSet(cacheFile, key);
     if (!set) {
         set = decodeFolder(layout, settings, options);

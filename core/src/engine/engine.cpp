@@ -159,7 +159,7 @@ void Engine::Private::loadData()
     // Decoded image folders are kept in the workspace's cache, beside its runs.
     fs::path workspace = options.workspace;
     if (resuming()) {
-        fs::path run = fs::path(options.resumeRunDir);
+        fs::path run = fs::absolute(options.resumeRunDir);
         if (run.filename().empty())
             run = run.parent_path();
         workspace = run.parent_path().parent_path();

@@ -226,13 +226,18 @@ void readData(const json &j, const std::string &origin, DataConfig &d)
     r.read("cifar100_labels", d.cifar100Labels);
     r.read("color", d.color);
     if (const json *size = r.find("image_size")) {
-        // [height, width], or one number for a square.
+        // [height, width], or one number for a square; out-of-range values
+        // become -1, which validation refuses with the range.
+        auto side = [](const json &v) {
+            const auto n = v.get<std::int64_t>();
+            return n >= 0 && n <= 65536 ? int(n) : -1;
+        };
         if (size->is_number_integer()) {
-            d.imageHeight = d.imageWidth = size->get<int>();
+            d.imageHeight = d.imageWidth = side(*size);
         } else if (size->is_array() && size->size() == 2 && (*size)[0].is_number_integer() &&
                    (*size)[1].is_number_integer()) {
-            d.imageHeight = (*size)[0].get<int>();
-            d.imageWidth = (*size)[1].get<int>();
+            d.imageHeight = side((*size)[0]);
+            d.imageWidth = side((*size)[1]);
         } else {
             r.error(r.field("image_size"), "must be [height, width] in pixels, or one number for a square");
         }
