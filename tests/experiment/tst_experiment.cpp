@@ -232,6 +232,13 @@ private Q_SLOTS:
             QVERIFY2(back.distillation.params.count(key), key);
         QCOMPARE(back.distillation.params.at("beta"), 4.0);
         QVERIFY(written.find(R"("standardize": false)") != std::string::npos); // a switch reads as one
+        // A run's config (every DKD parameter written) run again with another method.
+        const auto switched = parseExperiment(written, "", {"distillation.method=dist"});
+        QCOMPARE(switched.distillation.method, std::string("dist"));
+        QVERIFY(switched.distillation.params.empty());
+        QCOMPARE(methodParam(switched.distillation, "beta"), 1.0); // DIST's own default, not DKD's 4
+        QVERIFY(!errorOf(written, {"distillation.method=dist", R"(distillation.params={"beta": 2, "warmup": 3})"})
+                     .isEmpty()); // parameters given with it are the user's, and checked
         const auto kd = parseExperiment(minimal, "", {R"(distillation.params={"standardize": true})"});
         QCOMPARE(methodParam(kd.distillation, "standardize"), 1.0);
         QVERIFY(findMethod("dist") && !findMethod("dist")->usesAlpha && findMethod("kd")->usesAlpha);

@@ -344,8 +344,17 @@ Experiment parseExperiment(const std::string &text, const std::string &origin,
                            const std::vector<std::string> &overrides)
 {
     json root = parseExperimentJson(text, origin);
-    for (const auto &o : overrides)
+    bool methodSet = false, paramsSet = false;
+    for (const auto &o : overrides) {
         applyOverride(root, o, origin);
+        methodSet = methodSet || o.rfind("distillation.method=", 0) == 0;
+        paramsSet = paramsSet || o.rfind("distillation.params", 0) == 0;
+    }
+    // A run's config.json names every parameter of its method. Another
+    // method chosen with --set starts from its own defaults (a "beta" of one
+    // method is not the "beta" of another), unless --set gives parameters too.
+    if (methodSet && !paramsSet && root.contains("distillation") && root["distillation"].is_object())
+        root["distillation"].erase("params");
 
     Experiment e;
     ObjectReader r(root, "", origin);
