@@ -338,23 +338,29 @@ json parseExperimentJson(const std::string &text, const std::string &origin)
     return root;
 }
 
-} // namespace
-
-Experiment parseExperiment(const std::string &text, const std::string &origin,
-                           const std::vector<std::string> &overrides)
+// The --set assignments, in order. A run's config.json names every parameter
+// of its method: another method chosen with --set starts from its own
+// defaults (a "beta" of one method is not the "beta" of another), unless
+// --set gives parameters too.
+void applyOverrides(json &root, const std::vector<std::string> &overrides, const std::string &origin)
 {
-    json root = parseExperimentJson(text, origin);
     bool methodSet = false, paramsSet = false;
     for (const auto &o : overrides) {
         applyOverride(root, o, origin);
         methodSet = methodSet || o.rfind("distillation.method=", 0) == 0;
         paramsSet = paramsSet || o.rfind("distillation.params", 0) == 0;
     }
-    // A run's config.json names every parameter of its method. Another
-    // method chosen with --set starts from its own defaults (a "beta" of one
-    // method is not the "beta" of another), unless --set gives parameters too.
     if (methodSet && !paramsSet && root.contains("distillation") && root["distillation"].is_object())
         root["distillation"].erase("params");
+}
+
+} // namespace
+
+Experiment parseExperiment(const std::string &text, const std::string &origin,
+                           const std::vector<std::string> &overrides)
+{
+    json root = parseExperimentJson(text, origin);
+    applyOverrides(root, overrides, origin);
 
     Experiment e;
     ObjectReader r(root, "", origin);
