@@ -1,8 +1,8 @@
 // The decoded-data cache: an image folder decoded once is kept as one file in
 // the workspace (<workspace>/cache/data/), so the next run starts in seconds.
 // No LibTorch here. A cache file is trusted only when it is whole (its
-// checksum matches) and its key, which names every source file with its size
-// and modification time and the reader's settings, equals the key of the
+// checksum matches) and its key, which names every source file with its size,
+// times and inode and the reader's settings, equals the key of the
 // files as they are now; otherwise the caller decodes again and replaces it.
 #pragma once
 
