@@ -30,6 +30,36 @@ def cnn_large(classes=10):
         nn.Flatten(), nn.Linear(64 * 7 * 7, 128), nn.ReLU(), nn.Dropout(0.3), nn.Linear(128, classes))
 
 
+def cnn_small(classes=10):
+    return nn.Sequential(
+        nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(32 * 7 * 7, 64), nn.ReLU(), nn.Linear(64, classes))
+
+
+def with_taps(model, x, taps):
+    """The logits and the outputs of the layers at `taps` (indices into the
+    Sequential): the forward a user writes to get features without hooks."""
+    features = []
+    for i, layer in enumerate(model):
+        x = layer(x)
+        if i in taps:
+            features.append(x)
+    return x, features
+
+
+POOLS = {"cnn_large": (3, 7), "cnn_small": (2, 5)}  # the MaxPool2d layers: pool1 and pool2
+
+
+def at_map(f, p=2):
+    return F.normalize(f.pow(p).mean(1).view(f.size(0), -1))
+
+
+def at_loss(f_s, f_t):
+    """RepDistiller's Attention.at_loss, for maps of equal size."""
+    return (at_map(f_s) - at_map(f_t)).pow(2).mean()
+
+
 CASES = {
     "a-hinton-online": (lambda: mlp([1200, 1200]), lambda: mlp([800, 800]), False, False),
     "b-cnn-mlp-online": (cnn_large, lambda: mlp([128]), False, False),
@@ -39,7 +69,11 @@ CASES = {
     "d-eval-cnn": (cnn_large, lambda: mlp([64]), False, True),
     "e-cnn-mlp-aug-online": (cnn_large, lambda: mlp([128]), False, False),
     "e-cnn-mlp-aug-cached": (cnn_large, lambda: mlp([128]), True, False),
+    "f-cnn-cnn-kd-online": (cnn_large, cnn_small, False, False),
+    "f-cnn-cnn-at-online": (cnn_large, cnn_small, False, False),
 }
+# Attention transfer on both pools: CE + 1000·Σ AT, the teacher run per batch.
+ATTENTION = {"f-cnn-cnn-at-online"}
 # Cases whose students see augmented batches: a random crop after 2 pixels of
 # zero padding and a horizontal flip at even odds, drawn per sample.
 AUGMENTED = {"e-cnn-mlp-aug-online", "e-cnn-mlp-aug-cached"}
@@ -112,14 +146,23 @@ def run(name, seconds, batch=128, rows=8192, device="cpu", bf16=False):
         xb, yb = x.index_select(0, idx), y.index_select(0, idx)
         if name in AUGMENTED:
             xb = crop_and_flip(xb)
-        with autocast():
-            out = student(xb)
-            if cache is not None:
-                t = cache.index_select(0, idx)
-            else:
+        if name in ATTENTION:
+            with autocast():
+                out, fs = with_taps(student, xb, POOLS["cnn_small"])
                 with torch.no_grad():
-                    t = teacher(xb)
-        total, soft, hard = kd_loss(out.float(), t.float(), yb)
+                    _, ft = with_taps(teacher, xb, POOLS["cnn_large"])
+            soft = sum(at_loss(a.float(), b.float()) for a, b in zip(fs, ft))
+            hard = F.cross_entropy(out.float(), yb)
+            total = hard + 1000 * soft
+        else:
+            with autocast():
+                out = student(xb)
+                if cache is not None:
+                    t = cache.index_select(0, idx)
+                else:
+                    with torch.no_grad():
+                        t = teacher(xb)
+            total, soft, hard = kd_loss(out.float(), t.float(), yb)
         opt.zero_grad()
         total.backward()
         opt.step()

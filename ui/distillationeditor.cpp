@@ -88,6 +88,9 @@ DistillationEditor::DistillationEditor(QWidget *parent) : QGroupBox(tr("Distilla
     checks->addWidget(teacherOutputs_);
     form_->addRow(checks);
     form_->addRow(cacheReason_);
+    pairing_ = new PairingEditor(this);
+    form_->addRow(tr("Pairs"), pairing_);
+    connect(pairing_, &PairingEditor::changed, this, [this] { Q_EMIT changed(); });
 
     linkSliders();
     connect(baseline_, &QCheckBox::toggled, this, [this] { Q_EMIT changed(); });
@@ -170,6 +173,7 @@ void DistillationEditor::setExperiment(const Experiment &e)
     shown_.clear();
     kept_[method] = e.distillation.params;
     showMethod(method);
+    pairing_->setPairs(e.distillation.pairs);
     temperature_->setValue(e.distillation.temperature);
     alpha_->setValue(e.distillation.alpha);
     baseline_->setChecked(e.baseline);
@@ -183,8 +187,10 @@ void DistillationEditor::apply(Experiment &e) const
 {
     e.distillation.method = method_->currentData().toString().toStdString();
     // Only the chosen method's keys: another method's are an error in the file.
-    if (findMethod(e.distillation.method))
+    if (const MethodInfo *m = findMethod(e.distillation.method)) {
         e.distillation.params = shownParams();
+        e.distillation.pairs = m->usesFeatures() ? pairing_->pairs() : std::vector<FeaturePair>{};
+    }
     e.distillation.temperature = temperature_->value();
     e.distillation.alpha = alpha_->value();
     e.baseline = baseline_->isChecked();
@@ -209,6 +215,10 @@ void DistillationEditor::showMethod(const QString &method)
     orderParamFields();
     lineUpFields();
     describeMethod();
+    const MethodInfo *m = findMethod(method.toStdString());
+    pairing_->setMethod(method.toStdString());
+    form_->setRowVisible(pairing_, m && m->usesFeatures());
+    teacherOutputs_->setEnabled(!m || !m->usesFeatures()); // features are not cached: per batch
 }
 
 void DistillationEditor::lineUpFields()

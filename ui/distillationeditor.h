@@ -8,6 +8,7 @@
 
 #include "distillery/experiment.h"
 #include "distillery/methods.h"
+#include "pairingeditor.h"
 
 #include <QGroupBox>
 #include <QHash>
@@ -42,6 +43,8 @@ public:
     QSlider *alphaSlider() const { return alphaSlider_; }
     QComboBox *teacherOutputsBox() const { return teacherOutputs_; }
     QLabel *cacheReasonLabel() const { return cacheReason_; }
+    // The feature methods' pairs of taps; shown for those methods only.
+    PairingEditor *pairingEditor() const { return pairing_; }
     // The field of the chosen method's parameter `key`: a QDoubleSpinBox, or a
     // QCheckBox for a switch; null when the method has no such parameter.
     QWidget *paramField(const QString &key) const;
@@ -82,6 +85,7 @@ private:
     QCheckBox *baseline_;
     QComboBox *teacherOutputs_; // cached | cached, approximate | per batch
     QLabel *cacheReason_;
+    PairingEditor *pairing_;
 
     QString shown_;                                      // the method whose fields are shown
     QList<std::pair<std::string, QWidget *>> fields_;    // its parameters' fields, by key

@@ -1,5 +1,7 @@
 #include "experimentpanel.h"
 
+#include "distillery/architecture.h"
+
 #include "dataeditor.h"
 #include "format.h"
 #include "machineeditor.h"
@@ -58,12 +60,13 @@ ExperimentPanel::ExperimentPanel(QWidget *parent) : QScrollArea(parent)
         student_->setDataShape(data_->summary().inputShape, data_->summary().classes);
         teacherTrain_->setInputShape(data_->summary().inputShape);
         studentTrain_->setInputShape(data_->summary().inputShape);
+        updateTaps();
         emitChanged();
         Q_EMIT dataLoaded();
     });
-    // The compression compares the two models.
-    connect(teacher_, &ModelEditor::changed, this, [this] { updateCompression(); emitChanged(); });
-    connect(student_, &ModelEditor::changed, this, [this] { updateCompression(); emitChanged(); });
+    // The compression and the feature pairs compare the two models.
+    connect(teacher_, &ModelEditor::changed, this, [this] { updateCompression(); updateTaps(); emitChanged(); });
+    connect(student_, &ModelEditor::changed, this, [this] { updateCompression(); updateTaps(); emitChanged(); });
 
     setExperiment(Experiment{});
 }
@@ -124,6 +127,7 @@ QGroupBox *ExperimentPanel::makeTeacherBox()
 
     connect(teacherSource_, qOverload<int>(&QComboBox::currentIndexChanged), this, [this] {
         updateTeacherSource();
+        updateTaps();
         emitChanged();
     });
     connect(teacherLocation_, &QLineEdit::textChanged, this, [this] {
@@ -240,7 +244,28 @@ QString ExperimentPanel::problem() const
         return tr("Teacher: %1 not found").arg(teacherLocation_->text().trimmed());
     if (!student_->problem().isEmpty())
         return tr("Student: %1").arg(student_->problem());
+    if (const QString pairs = distillation_->pairingEditor()->problem(); !pairs.isEmpty())
+        return tr("Distillation: %1").arg(pairs);
     return {};
+}
+
+void ExperimentPanel::updateTaps()
+{
+    if (!data_->isReady())
+        return distillation_->pairingEditor()->setTaps({}, {});
+    const distillery::Shape &input = data_->summary().inputShape;
+    const int classes = data_->summary().classes;
+    const auto taps = [&](const ModelSpec &spec) {
+        try {
+            return modelTaps(resolveModel(spec, classes), input);
+        } catch (const ConfigError &) {
+            return std::vector<Tap>{};
+        }
+    };
+    // A reused or imported teacher's layers are not in this experiment.
+    const bool trained = teacherSource_->currentData().toString() == QLatin1String("train");
+    distillation_->pairingEditor()->setTaps(trained ? taps(teacher_->model()) : std::vector<Tap>{},
+                                            taps(student_->model()));
 }
 
 void ExperimentPanel::updateTeacherSource()

@@ -88,6 +88,8 @@ private:
     // Asks for the teacher's TorchScript file or run folder, by its source.
     void browseTeacher();
     void updateCompression();
+    // The taps both models offer the feature methods' pairs (none until the data are known).
+    void updateTaps();
     void updateTeacherSource();
     // Says whether the teacher's outputs will be cached, exactly or not.
     void updateCacheReason();

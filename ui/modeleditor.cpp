@@ -16,7 +16,7 @@
 using namespace distillery;
 
 namespace {
-enum Column { Type, Out, Kernel, Stride, P, OutputShape, Params, ColumnCount };
+enum Column { Type, Out, Kernel, Stride, P, OutputShape, Params, TapName, ColumnCount };
 const QString customPreset = QStringLiteral("custom");
 } // namespace
 
@@ -33,7 +33,7 @@ ModelEditor::ModelEditor(QWidget *parent)
     hidden_->setToolTip(tr("Widths of the hidden layers of the mlp preset, separated by commas"));
     hidden_->setValidator(new QRegularExpressionValidator(QRegularExpression(QStringLiteral("[0-9, ]*")), hidden_));
 
-    table_->setHorizontalHeaderLabels({tr("Layer"), tr("Out"), tr("Kernel"), tr("Stride"), tr("p"), tr("Output"), tr("Params")});
+    table_->setHorizontalHeaderLabels({tr("Layer"), tr("Out"), tr("Kernel"), tr("Stride"), tr("p"), tr("Output"), tr("Params"), tr("Tap")});
     table_->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
     table_->horizontalHeader()->setStretchLastSection(true);
     table_->verticalHeader()->setDefaultSectionSize(fontMetrics().height() + 8);
@@ -181,6 +181,10 @@ void ModelEditor::fillTable(const Architecture &layers)
         table_->setItem(r, Kernel, number(l.kernel, hasKernel && l.kernel));
         table_->setItem(r, Stride, number(l.stride, hasStride && l.stride));
         table_->setItem(r, P, number(l.p, l.type == "dropout"));
+        auto *tap = new QTableWidgetItem(QString::fromStdString(l.tap));
+        tap->setToolTip(tr("A name for this layer's output, which feature methods can pair (Distillation ▸ Pairs). "
+                           "Every model also has stage1…, pool1… and embedding where its layers allow."));
+        table_->setItem(r, TapName, tap);
         for (int c : {OutputShape, Params}) {
             auto *item = new QTableWidgetItem;
             item->setFlags(Qt::ItemIsEnabled);
@@ -204,6 +208,7 @@ Architecture ModelEditor::tableLayers() const
         l.stride = value(Stride).toInt();
         if (!value(P).isEmpty())
             l.p = value(P).toDouble();
+        l.tap = value(TapName).toStdString();
         layers.push_back(l);
     }
     return layers;

@@ -244,6 +244,25 @@ private Q_SLOTS:
         QVERIFY(findMethod("dist") && !findMethod("dist")->usesAlpha && findMethod("kd")->usesAlpha);
     }
 
+    // Feature methods: taps on layers and the pairs, read and written back; a
+    // method on logits takes no pairs, and --set of another method drops them.
+    void tapsAndPairs()
+    {
+        const std::string text = R"({"teacher": {"model": {"preset": "mlp"}}, "student": {"model": {"layers": [{"type": "flatten"},
+            {"type": "linear", "out": 32, "tap": "hidden"}, {"type": "relu"}, {"type": "linear", "out": 10}]}},
+            "distillation": {"method": "rkd", "pairs": [{"teacher": "embedding", "student": "hidden"}]}})";
+        const auto e = parseExperiment(text);
+        QCOMPARE(e.student.layers[1].tap, std::string("hidden"));
+        QCOMPARE(e.distillation.pairs.size(), std::size_t(1));
+        QCOMPARE(e.distillation.pairs[0].student, std::string("hidden"));
+        const auto back = parseExperiment(experimentToJson(e));
+        QCOMPARE(back.student.layers, e.student.layers);
+        QCOMPARE(back.distillation.pairs, e.distillation.pairs);
+        const auto kd = parseExperiment(experimentToJson(e), "", {"distillation.method=kd"});
+        QVERIFY(kd.distillation.pairs.empty());
+        QVERIFY(findMethod("rkd")->usesFeatures() && !findMethod("dkd")->usesFeatures());
+    }
+
     void badMethodSettings_data()
     {
         QTest::addColumn<QStringList>("overrides");
@@ -265,6 +284,23 @@ private Q_SLOTS:
         QTest::newRow("params not an object") << QStringList{"distillation.params=3"} << "distillation.params: must be an object";
         QTest::newRow("param text") << QStringList{"distillation.method=dkd", R"(distillation.params={"beta": "high"})"}
                                     << "distillation.params.beta: must be a number";
+        QTest::newRow("pairs for a logit method")
+            << QStringList{R"(distillation.pairs=[{"teacher": "pool1", "student": "pool1"}])"}
+            << "distillation.pairs: the method kd works on logits alone";
+        QTest::newRow("pair without student")
+            << QStringList{"distillation.method=at", R"(distillation.pairs=[{"teacher": "pool1"}])"}
+            << "distillation.pairs[0]: needs both a teacher and a student tap name";
+        QTest::newRow("pairs not a list") << QStringList{"distillation.method=at", "distillation.pairs=3"}
+                                          << "distillation.pairs: must be a list";
+        QTest::newRow("negative feature weight")
+            << QStringList{"distillation.method=pkt", R"(distillation.params={"beta": -2})"}
+            << "distillation.params.beta: must be between 0 and 100000 (got -2)";
+        QTest::newRow("feature method, imported teacher")
+            << QStringList{"teacher.source=torchscript", "teacher.path=t.pt", "distillation.method=pkt"}
+            << "distillation.method: pkt reads the teacher's features, and an imported TorchScript teacher gives "
+               "logits only";
+        QTest::newRow("unknown feature method") << QStringList{"distillation.method=fitnets"}
+                                                << "distillation.method: unknown method 'fitnets'; did you mean 'fitnet'?";
     }
     void badMethodSettings()
     {

@@ -44,6 +44,30 @@ std::int64_t cifarResnet(int n, std::int64_t stem, std::vector<std::int64_t> wid
 class TestArchitecture : public QObject {
     Q_OBJECT
 private Q_SLOTS:
+    // Tap names: letters, digits, '-', '_' and '.', each once; a layer's own
+    // name replaces an automatic tap of the same name.
+    void tapNames()
+    {
+        Architecture layers = expandPreset(ModelSpec{"cnn-small", {}, 0.0, {}}, 10);
+        layers[1].tap = "first relu";
+        auto report = analyseArchitecture(layers, {1, 28, 28}, 10);
+        QVERIFY(!report.ok);
+        QVERIFY2(report.error.find("layer 2 (relu): tap 'first relu'") == 0, report.error.c_str());
+        layers[1].tap = "first";
+        layers[4].tap = "first";
+        report = analyseArchitecture(layers, {1, 28, 28}, 10);
+        QVERIFY2(report.error.find("tap 'first' also names layer 2") != std::string::npos, report.error.c_str());
+        layers[4].tap = "pool2"; // the second convolution's ReLU, before the automatic pool2
+        QVERIFY(analyseArchitecture(layers, {1, 28, 28}, 10).ok);
+        const auto taps = modelTaps(layers, {1, 28, 28});
+        const Tap *pool2 = findTap(taps, "pool2");
+        QVERIFY(pool2 && !pool2->automatic);
+        QCOMPARE(pool2->layer, 4);
+        QCOMPARE(pool2->shape, (Shape{32, 14, 14}));
+        QVERIFY(findTap(taps, "first") && findTap(taps, "pool1") && findTap(taps, "embedding"));
+        QVERIFY(modelTaps(layers, {3}).empty()); // layers that do not fit the input have no taps
+    }
+
     void presetParameterCounts_data()
     {
         QTest::addColumn<QString>("name");

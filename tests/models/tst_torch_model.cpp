@@ -106,6 +106,86 @@ private Q_SLOTS:
         QVERIFY((y >= 0).all().item<bool>());
     }
 
+    // Every preset's taps give the shapes the analysis predicts, and capturing
+    // them leaves the logits as they are.
+    void tapsHaveTheAnalysedShapes_data()
+    {
+        QTest::addColumn<QString>("preset");
+        QTest::addColumn<QStringList>("names");
+        QTest::newRow("mlp") << "mlp" << QStringList{"embedding"};
+        QTest::newRow("mlp-1200x2") << "mlp-1200x2" << QStringList{"embedding"};
+        QTest::newRow("lenet5") << "lenet5" << QStringList{"pool1", "pool2", "embedding"};
+        QTest::newRow("cnn-small") << "cnn-small" << QStringList{"pool1", "pool2", "embedding"};
+        QTest::newRow("cnn-large") << "cnn-large" << QStringList{"pool1", "pool2", "embedding"};
+        QTest::newRow("resnet8") << "resnet8" << QStringList{"stage1", "stage2", "stage3", "embedding"};
+        QTest::newRow("resnet20") << "resnet20" << QStringList{"stage1", "stage2", "stage3", "embedding"};
+        QTest::newRow("wrn-16-2") << "wrn-16-2" << QStringList{"stage1", "stage2", "stage3", "embedding"};
+    }
+    void tapsHaveTheAnalysedShapes()
+    {
+        QFETCH(QString, preset);
+        QFETCH(QStringList, names);
+        ModelSpec spec;
+        spec.preset = preset.toStdString();
+        spec.dropout = 0.2; // the mlp presets' embedding is before the dropout
+        const Shape input{1, 28, 28};
+        const Architecture layers = expandPreset(spec, 10);
+        const auto taps = modelTaps(layers, input);
+        QStringList got;
+        for (const auto &t : taps)
+            got << QString::fromStdString(t.name);
+        QCOMPARE(got, names);
+        const auto report = analyseArchitecture(layers, input, 10);
+        torch::manual_seed(1);
+        Net net(layers, input);
+        net->eval();
+        torch::NoGradGuard guard;
+        const auto x = torch::randn({3, 1, 28, 28});
+        const ModelOutputs out = net->forwardWithTaps(x, taps);
+        QCOMPARE(out.features.size(), taps.size());
+        for (std::size_t i = 0; i < taps.size(); ++i) {
+            QCOMPARE(out.features[i].first, taps[i].name);
+            std::vector<std::int64_t> expected{3};
+            const Shape &analysed = report.layers[std::size_t(taps[i].layer)].output;
+            QCOMPARE(taps[i].shape, analysed);
+            expected.insert(expected.end(), analysed.begin(), analysed.end());
+            const auto sizes = out.features[i].second.sizes();
+            QCOMPARE(std::vector<std::int64_t>(sizes.begin(), sizes.end()), expected);
+        }
+        QVERIFY(torch::equal(out.logits, net->forward(x)));
+        if (preset.startsWith("mlp")) // the input of the last linear layer, before the dropout
+            QCOMPARE(layers[std::size_t(taps.back().layer) + 1].type, std::string("dropout"));
+    }
+
+    // A frozen net gives its taps as eval mode does, though batch norms are
+    // folded into convolutions and ReLUs run in place: a tap between a
+    // convolution and its batch norm, or before a ReLU, keeps its own values.
+    void frozenTapsMatchEvalMode()
+    {
+        const Shape input{3, 16, 16};
+        Architecture layers = convolutional();
+        layers[0].tap = "conv"; // folded with the batch norm after it, when not tapped
+        layers[1].tap = "norm"; // followed by an in-place ReLU
+        layers[6].tap = "late";
+        torch::manual_seed(7);
+        Net net(layers, input);
+        const auto x = torch::randn({4, 3, 16, 16});
+        trainBriefly(net, x);
+        net->eval();
+        const auto taps = modelTaps(layers, input);
+        torch::NoGradGuard guard;
+        const ModelOutputs reference = net->forwardWithTaps(x, taps);
+        net->freeze();
+        const ModelOutputs frozen = net->forwardWithTaps(x, taps);
+        QCOMPARE(frozen.features.size(), reference.features.size());
+        for (std::size_t i = 0; i < taps.size(); ++i) {
+            const double d = maxDiff(frozen.features[i].second, reference.features[i].second);
+            QVERIFY2(d < 1e-4, qPrintable(QString::fromStdString(taps[i].name) + ": " + QString::number(d)));
+        }
+        QVERIFY((reference.features[1].second < 0).any().item<bool>()); // "norm" was captured before its ReLU
+        QVERIFY(maxDiff(frozen.logits, reference.logits) < 1e-4);
+    }
+
     void mlpNetMatchesItsLayersOneByOne()
     {
         // The net's own forward (dense layers, ReLUs fused into them) against the

@@ -105,6 +105,130 @@ def dist(s, t, y, T, ce=1.0, beta=1.0, gamma=1.0):
     return ce * hard + beta * inter + gamma * intra, {"inter": inter, "intra": intra, "hard": hard}
 
 
+# RepDistiller's distiller_zoo (FitNet.py, AT.py, SP.py, RKDLoss.py, PKT.py),
+# transcribed; each term is then weighted as train_student.py weighs loss_kd
+# (-b), plus -r times the cross-entropy and -a times vanilla KD.
+
+def hint(f_s, f_t):
+    return F.mse_loss(f_s, f_t)
+
+
+def at_map(f, p):
+    return F.normalize(f.pow(p).mean(1).view(f.size(0), -1))
+
+
+def at_loss(f_s, f_t, p):
+    s_H, t_H = f_s.shape[2], f_t.shape[2]
+    if s_H > t_H:
+        f_s = F.adaptive_avg_pool2d(f_s, (t_H, t_H))
+    elif s_H < t_H:
+        f_t = F.adaptive_avg_pool2d(f_t, (s_H, s_H))
+    return (at_map(f_s, p) - at_map(f_t, p)).pow(2).mean()
+
+
+def similarity_loss(f_s, f_t):
+    bsz = f_s.shape[0]
+    f_s = f_s.view(bsz, -1)
+    f_t = f_t.view(bsz, -1)
+    G_s = torch.nn.functional.normalize(torch.mm(f_s, torch.t(f_s)))
+    G_t = torch.nn.functional.normalize(torch.mm(f_t, torch.t(f_t)))
+    G_diff = G_t - G_s
+    return (G_diff * G_diff).view(-1, 1).sum(0) / (bsz * bsz)
+
+
+def pdist(e, squared=False, eps=1e-12):
+    e_square = e.pow(2).sum(dim=1)
+    prod = e @ e.t()
+    res = (e_square.unsqueeze(1) + e_square.unsqueeze(0) - 2 * prod).clamp(min=eps)
+    if not squared:
+        res = res.sqrt()
+    res = res.clone()
+    res[range(len(e)), range(len(e))] = 0
+    return res
+
+
+def rkd_terms(f_s, f_t):
+    student = f_s.view(f_s.shape[0], -1)
+    teacher = f_t.view(f_t.shape[0], -1)
+    with torch.no_grad():
+        t_d = pdist(teacher, squared=False)
+        mean_td = t_d[t_d > 0].mean()
+        t_d = t_d / mean_td
+    d = pdist(student, squared=False)
+    mean_d = d[d > 0].mean()
+    d = d / mean_d
+    loss_d = F.smooth_l1_loss(d, t_d)
+    with torch.no_grad():
+        td = (teacher.unsqueeze(0) - teacher.unsqueeze(1))
+        norm_td = F.normalize(td, p=2, dim=2)
+        t_angle = torch.bmm(norm_td, norm_td.transpose(1, 2)).view(-1)
+    sd = (student.unsqueeze(0) - student.unsqueeze(1))
+    norm_sd = F.normalize(sd, p=2, dim=2)
+    s_angle = torch.bmm(norm_sd, norm_sd.transpose(1, 2)).view(-1)
+    loss_a = F.smooth_l1_loss(s_angle, t_angle)
+    return loss_d, loss_a
+
+
+def cosine_similarity_loss(output_net, target_net, eps=0.0000001):
+    output_net_norm = torch.sqrt(torch.sum(output_net ** 2, dim=1, keepdim=True))
+    output_net = output_net / (output_net_norm + eps)
+    output_net[output_net != output_net] = 0
+    target_net_norm = torch.sqrt(torch.sum(target_net ** 2, dim=1, keepdim=True))
+    target_net = target_net / (target_net_norm + eps)
+    target_net[target_net != target_net] = 0
+    model_similarity = torch.mm(output_net, output_net.transpose(0, 1))
+    target_similarity = torch.mm(target_net, target_net.transpose(0, 1))
+    model_similarity = (model_similarity + 1.0) / 2.0
+    target_similarity = (target_similarity + 1.0) / 2.0
+    model_similarity = model_similarity / torch.sum(model_similarity, dim=1, keepdim=True)
+    target_similarity = target_similarity / torch.sum(target_similarity, dim=1, keepdim=True)
+    return torch.mean(target_similarity * torch.log((target_similarity + eps) / (model_similarity + eps)))
+
+
+def pkt_loss(f_s, f_t):
+    return cosine_similarity_loss(f_s.view(f_s.shape[0], -1), f_t.view(f_t.shape[0], -1))
+
+
+def regressor(f_s, adapters, i):
+    """The learned adapter of pair i, with the weights Distillery drew."""
+    a = {k[len(f"{i}."):]: torch.tensor(v["values"], dtype=torch.float64).reshape(v["shape"])
+         for k, v in adapters.items() if k.startswith(f"{i}.")}
+    if f_s.dim() == 4:
+        x = F.conv2d(f_s, a["0.weight"], a["0.bias"])
+        return F.batch_norm(x, None, None, a["1.weight"], a["1.bias"], training=True, eps=1e-5)
+    return F.linear(f_s, a["0.weight"], a["0.bias"])
+
+
+def feature_method(method, s, t, y, fs, ft, T, adapters, ce=1.0, kd=0.0, beta=None, p=2.0, distance=25.0,
+                   angle=50.0):
+    """ce·CE + kd·(vanilla KD's soft term) + β·Σ_pairs term; parts unweighted."""
+    parts = {}
+    if method == "rkd":
+        terms = [rkd_terms(a, b) for a, b in zip(fs, ft)]
+        parts["distance"] = sum(d for d, _ in terms)
+        parts["angle"] = sum(a for _, a in terms)
+        own = distance * parts["distance"] + angle * parts["angle"]
+    else:
+        if method == "fitnet":
+            values = [hint(regressor(a, adapters, i), b) for i, (a, b) in enumerate(zip(fs, ft))]
+            name = "hint"
+        elif method == "at":
+            values, name = [at_loss(a, b, p) for a, b in zip(fs, ft)], "attention"
+        elif method == "sp":
+            values, name = [similarity_loss(a, b).squeeze() for a, b in zip(fs, ft)], "similarity"
+        else:
+            values, name = [pkt_loss(a, b) for a, b in zip(fs, ft)], "pkt"
+        parts[name] = sum(values)
+        own = parts[name]
+    parts["hard"] = F.cross_entropy(s, y)
+    total = ce * parts["hard"] + beta * own
+    if kd > 0:
+        parts["soft"] = kd_soft = F.kl_div(F.log_softmax(s / T, dim=1), F.softmax(t / T, dim=1),
+                                           reduction="none").sum(1).mean() * T ** 2
+        total = total + kd * kd_soft
+    return total, parts
+
+
 # --- The comparison -----------------------------------------------------------
 
 class Probe:
@@ -184,6 +308,76 @@ class TestMethods(unittest.TestCase):
             self.check("dist", lambda s, t, y: dist(s, t, y, T), T)
         params = {"ce": 0.0, "beta": 2.0, "gamma": 2.0}
         self.check("dist", lambda s, t, y: dist(s, t, y, 4.0, **params), 4.0, params, seed=5, classes=100)
+
+    def check_features(self, method, pairs, params, T=4.0, seed=11, batch=16, classes=10):
+        """Features of the given shapes ([batch, ...] without the batch) per pair, post-ReLU like a tap's."""
+        s, t, y = logits(seed, batch=batch, classes=classes)
+        g = torch.Generator().manual_seed(seed + 1)
+        fs = [torch.randn((batch,) + tuple(a), generator=g, dtype=torch.float64).relu() for a, _ in pairs]
+        ft = [torch.randn((batch,) + tuple(b), generator=g, dtype=torch.float64).relu() * 2 for _, b in pairs]
+        request = {"method": method, "temperature": T, "params": params, "classes": classes,
+                   "student": s.flatten().tolist(), "teacher": t.flatten().tolist(), "labels": y.tolist(),
+                   "pairs": [{"teacher": f"t{i}", "student": f"s{i}"} for i in range(len(pairs))],
+                   "student_features": [{"name": f"s{i}", "shape": list(f.shape), "values": f.flatten().tolist()}
+                                        for i, f in enumerate(fs)],
+                   "teacher_features": [{"name": f"t{i}", "shape": list(f.shape), "values": f.flatten().tolist()}
+                                        for i, f in enumerate(ft)]}
+        got = self.probe.ask(request)
+        self.assertNotIn("error", got, got.get("error"))
+        s_ref = s.clone().requires_grad_(True)
+        fs_ref = [f.clone().requires_grad_(True) for f in fs]
+        defaults = {"fitnet": 100.0, "at": 1000.0, "sp": 3000.0, "rkd": 1.0, "pkt": 30000.0}
+        weights = dict({"beta": defaults[method]}, **params)
+        total, parts = feature_method(method, s_ref, t, y, fs_ref, ft, T, got["adapters"], **weights)
+        total.backward()
+        label = f"{method} {pairs} {params}"
+        self.assertTrue(abs(got["total"] - total.item()) <= ATOL + RTOL * abs(total.item()),
+                        f"{label}: total {got['total']} vs {total.item()}")
+        self.assertEqual(set(got["parts"]), set(parts), label)
+        for name, value in parts.items():
+            self.assertTrue(abs(got["parts"][name] - value.item()) <= ATOL + RTOL * abs(value.item()),
+                            f"{label}: {name} {got['parts'][name]} vs {value.item()}")
+        grad = torch.tensor(got["grad"], dtype=torch.float64).reshape(s.shape)
+        self.assertTrue(torch.allclose(grad, s_ref.grad, rtol=RTOL, atol=ATOL), f"{label}: logits' gradient")
+        for i, f in enumerate(fs_ref):
+            g_got = torch.tensor(got["feature_grads"][f"s{i}"], dtype=torch.float64).reshape(f.shape)
+            scale = f.grad.abs().max().item()
+            self.assertTrue(torch.allclose(g_got, f.grad, rtol=RTOL, atol=ATOL + 1e-9 * scale),
+                            f"{label}: gradient of s{i} differs by {(g_got - f.grad).abs().max().item()}")
+
+    def test_fitnet(self):
+        self.check_features("fitnet", [((4, 6, 6), (8, 6, 6))], {})
+        self.check_features("fitnet", [((16,), (32,))], {"ce": 0.5, "beta": 10.0})
+
+    def test_attention_transfer(self):
+        # Equal maps, a student map larger than the teacher's and one smaller; p = 2 and 3.
+        pairs = [((4, 8, 8), (8, 8, 8)), ((8, 8, 8), (16, 4, 4)), ((8, 4, 4), (16, 8, 8))]
+        self.check_features("at", pairs, {})
+        self.check_features("at", pairs[:1], {"p": 3.0, "kd": 0.9, "ce": 0.1}, seed=12)
+
+    def test_similarity_preserving(self):
+        self.check_features("sp", [((4, 6, 6), (8, 3, 3))], {})
+        self.check_features("sp", [((16,), (32,)), ((4, 2, 2), (8, 2, 2))], {"beta": 100.0}, seed=13)
+
+    def test_rkd(self):
+        self.check_features("rkd", [((16,), (32,))], {})
+        self.check_features("rkd", [((4, 2, 2), (64,))], {"distance": 1.0, "angle": 2.0, "kd": 0.5}, seed=14)
+
+    def test_pkt(self):
+        self.check_features("pkt", [((16,), (32,))], {})
+        self.check_features("pkt", [((4, 3, 3), (8, 3, 3))], {"beta": 1000.0}, seed=15, batch=32)
+
+    def test_bad_pairs(self):
+        s, t, y = logits(1)
+        base = {"temperature": 4.0, "classes": 10, "student": s.flatten().tolist(),
+                "teacher": t.flatten().tolist(), "labels": y.tolist(),
+                "student_features": [{"name": "a", "shape": [16, 4, 6, 6], "values": [0.0] * (16 * 144)}],
+                "teacher_features": [{"name": "b", "shape": [16, 8, 3, 3], "values": [0.0] * (16 * 72)}]}
+        missing = self.probe.ask(dict(base, method="at", pairs=[{"teacher": "b", "student": "x"}]))["error"]
+        self.assertIn("distillation.pairs[0].student: the student has no tap 'x'", missing)
+        spatial = self.probe.ask(dict(base, method="fitnet", pairs=[{"teacher": "b", "student": "a"}]))["error"]
+        self.assertIn("cannot be paired", spatial)
+        self.assertIn("4×6×6", spatial)
 
     def test_unknown_method_and_parameter(self):
         s, t, y = logits(1)

@@ -14,6 +14,7 @@
 #include "foldsection.h"
 #include "mainwindow.h"
 #include "modeleditor.h"
+#include "pairingeditor.h"
 #include "runspanel.h"
 #include "traineditor.h"
 #include "trainingcontroller.h"
@@ -920,6 +921,49 @@ private Q_SLOTS:
             QVERIFY2(w->toolTip().contains(QStringLiteral("vectors")), qPrintable(w->toolTip()));
         }
         QCOMPARE(p.experiment().studentTrain.crop, 2); // kept while disabled
+    }
+
+    // Feature methods: the pairs of taps, the method's default until edited,
+    // each marked with what the method makes of it; a pair that cannot work
+    // keeps Start disabled with the pair named.
+    void featurePairsAreShownAndChecked()
+    {
+        ExperimentPanel p;
+        Experiment e = testutil::syntheticExperiment();
+        e.data.source = "synthetic-images";
+        e.data.syntheticFeatures = 10;
+        e.teacher.model = ModelSpec{};
+        e.teacher.model.preset = "cnn-small";
+        e.student = ModelSpec{};
+        e.student.preset = "cnn-small";
+        e.distillation.method = "at";
+        p.setExperiment(e);
+        QTRY_VERIFY(p.dataReady());
+        PairingEditor *pairs = p.distillationEditor()->pairingEditor();
+        QVERIFY(pairs->isVisibleTo(&p));
+        QCOMPARE(pairs->table()->rowCount(), 2); // pool1 and pool2 of both
+        QVERIFY2(p.problem().isEmpty(), qPrintable(p.problem()));
+        QVERIFY(p.experiment().distillation.pairs.empty()); // the default stands
+        auto *student = qobject_cast<QComboBox *>(pairs->table()->cellWidget(1, 1));
+        QCOMPARE(student->currentData().toString(), QStringLiteral("pool2"));
+        QVERIFY(pairs->table()->item(1, 2)->text().startsWith(QStringLiteral("32×2×2 ↔ 32×2×2")));
+        student->setCurrentIndex(student->findData(QStringLiteral("embedding")));
+        QVERIFY2(p.problem().contains(QStringLiteral("cannot be paired")), qPrintable(p.problem()));
+        QVERIFY(p.problem().contains(QStringLiteral("'embedding' (64)")));
+        QCOMPARE(pairs->table()->item(1, 2)->foreground().color(), QColor(Qt::red));
+        QCOMPARE(p.experiment().distillation.pairs.size(), std::size_t(2));
+        QCOMPARE(p.experiment().distillation.pairs[1].student, std::string("embedding"));
+        pairs->defaultButton()->click();
+        QVERIFY(p.problem().isEmpty());
+        QVERIFY(p.experiment().distillation.pairs.empty());
+        // FitNets: one pair, with its adapter; kd: no pairs at all.
+        p.methodBox()->setCurrentIndex(p.methodBox()->findData(QStringLiteral("fitnet")));
+        QCOMPARE(pairs->table()->rowCount(), 1);
+        QVERIFY2(pairs->table()->item(0, 2)->text().contains(QStringLiteral("adapter")),
+                 qPrintable(pairs->table()->item(0, 2)->text()));
+        p.methodBox()->setCurrentIndex(p.methodBox()->findData(QStringLiteral("kd")));
+        QVERIFY(!pairs->isVisibleTo(&p));
+        QVERIFY(p.experiment().distillation.pairs.empty());
     }
 
     // Each method's own parameters get a row each with the reference's

@@ -44,6 +44,24 @@ Architecture resolveModel(const ModelSpec &spec, int classes);
 // problem when the layers do not fit `input` or do not end in `classes` outputs.
 ArchitectureReport analyseArchitecture(const Architecture &layers, const Shape &input, int classes);
 
+// A point in a model whose output feature methods can read: a layer given a
+// "tap" name, or one of the automatic taps every model has where its layers
+// allow: "stage1", "stage2", ... after the last block of each stage of
+// residual blocks (a stage ends where the next block halves the resolution or
+// the blocks end), "pool1", "pool2", ... after each max or average pooling
+// layer, and "embedding", the input of the last linear layer (skipping the
+// dropouts before it). A layer's own tap name wins over an automatic one.
+struct Tap {
+    std::string name;
+    int layer = -1;             // the output of this layer (index in the layer list)
+    Shape shape;                // without the batch dimension
+    bool automatic = false;
+};
+// A model's taps on `input`, in layer order; empty when the layers do not fit it.
+std::vector<Tap> modelTaps(const Architecture &layers, const Shape &input);
+// The tap called `name`, or null.
+const Tap *findTap(const std::vector<Tap> &taps, const std::string &name);
+
 // Known layer types.
 const std::vector<std::string> &layerTypes();
 

@@ -22,6 +22,7 @@ struct BenchmarkCase {
     bool inference = false;         // time the teacher's evaluation instead (batch 256)
     TrainConfig train;              // the student's optimiser
     double temperature = 4.0, alpha = 0.5;
+    std::string method = "kd";      // distillation.method, with its default parameters and pairs
     std::string device = "cpu";     // cpu | cuda
     bool mixedPrecision = false;    // forward passes under bfloat16 autocast, as precision "bf16"
 };
@@ -34,7 +35,7 @@ struct BenchmarkResult {
     int blasThreads = 0;
 };
 
-// The reference cases (a) to (e) of docs/PERFORMANCE.md.
+// The reference cases (a) to (f) of docs/PERFORMANCE.md.
 std::vector<BenchmarkCase> referenceBenchmarkCases();
 
 // Runs `c` for about `seconds` after a warm-up on random data held as one tensor,

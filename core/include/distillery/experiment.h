@@ -38,6 +38,7 @@ struct LayerSpec {
     int padding = -1;
     double p = 0.5;
     bool bias = true;
+    std::string tap;                    // names this layer's output for feature methods ("" none)
 
     bool operator==(const LayerSpec &o) const;
 };
@@ -114,6 +115,14 @@ struct DataConfig {
     int syntheticFeatures = 16;         // vectors: dimension; images: side length
 };
 
+// Which teacher feature a feature method matches with which student feature,
+// by tap name (modelTaps in architecture.h lists a model's taps).
+struct FeaturePair {
+    std::string teacher;
+    std::string student;
+    bool operator==(const FeaturePair &o) const { return teacher == o.teacher && student == o.student; }
+};
+
 struct DistillConfig {
     std::string method = "kd";          // kd | dkd | dist: distillationMethods() in methods.h
     double temperature = 4.0;
@@ -121,6 +130,9 @@ struct DistillConfig {
     // The method's own parameters by key (methods.h lists them with their
     // defaults, which apply to keys not given here).
     std::map<std::string, double> params;
+    // Feature methods: the taps they match; empty for the method's default
+    // pairing of the models' automatic taps (defaultPairs in methods.h).
+    std::vector<FeaturePair> pairs;
     bool teacherCache = true;           // compute the frozen teacher's logits once (exact only
                                         // when the students' inputs are not augmented)
     bool approximateCache = false;      // keep the cache even then: the teacher sees unaugmented

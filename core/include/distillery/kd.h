@@ -21,18 +21,34 @@ struct KdLoss {
 KdLoss kdLoss(const std::vector<float> &studentLogits, const std::vector<float> &teacherLogits,
               const std::vector<std::int64_t> &labels, int classes, double temperature, double alpha);
 
+// A named array with its shape, row-major: a tap's features for a batch
+// ([batch, ...]), or a learned parameter.
+struct NamedArray {
+    std::string name;
+    std::vector<std::int64_t> shape;
+    std::vector<double> values;
+};
+
 // Any method's loss (distillation.method with its params), in double
 // precision, with its parts (as the curves show them) and its gradient with
 // respect to the student's logits, row-major like them. `epoch` (from 1) is
-// the stage's, for methods with a warm-up. Throws ConfigError for a method or
-// parameter that does not exist, std::invalid_argument for mismatched sizes.
+// the stage's, for methods with a warm-up. Feature methods read the features
+// given by tap name, paired by distillation.pairs (or the method's default);
+// their gradients come back in featureGradients, and the weights the method
+// learns alongside the student (a FitNets regressor, drawn with LibTorch's
+// generator seeded with 0) in adapterParameters. Throws ConfigError for a
+// method, parameter or tap that does not exist, std::invalid_argument for
+// mismatched sizes.
 struct MethodLoss {
     double total = 0.0;
     std::vector<std::pair<std::string, double>> parts;
     std::vector<double> studentGradient;
+    std::vector<NamedArray> featureGradients;
+    std::vector<NamedArray> adapterParameters;
 };
 MethodLoss methodLoss(const DistillConfig &config, const std::vector<double> &studentLogits,
                       const std::vector<double> &teacherLogits, const std::vector<std::int64_t> &labels, int classes,
-                      int epoch = 1);
+                      int epoch = 1, const std::vector<NamedArray> &studentFeatures = {},
+                      const std::vector<NamedArray> &teacherFeatures = {});
 
 } // namespace distillery

@@ -4,6 +4,7 @@
 // against this list, and the window builds its forms from it.
 #pragma once
 
+#include "distillery/architecture.h"
 #include "distillery/experiment.h"
 
 #include <optional>
@@ -22,6 +23,21 @@ struct MethodParam {
     std::string help;           // what it does, for a tooltip
 };
 
+// Feature methods: the taps they pair when distillation.pairs is empty.
+enum class DefaultTaps {
+    None,       // a method on logits alone
+    Stages,     // every stage tap both models have (else every pooling tap)
+    Last,       // the last of those
+    Middle,     // the middle one (of three stages, the second)
+    Embedding,  // "embedding" with "embedding"
+};
+// What the two taps of a pair must be.
+enum class PairNeeds {
+    Anything,   // any shapes: each sample's feature is flattened
+    Maps,       // image maps (channels×height×width) on both sides
+    SameSize,   // maps of equal height and width, or two vectors (an adapter maps the channels)
+};
+
 struct MethodInfo {
     std::string name;           // distillation.method
     std::string title;          // e.g. "Decoupled KD (Zhao et al. 2022)"
@@ -29,6 +45,9 @@ struct MethodInfo {
     std::string formula;        // the loss, in plain text
     bool usesAlpha = false;     // whether distillation.alpha weighs its terms
     std::vector<MethodParam> params;
+    DefaultTaps defaultTaps = DefaultTaps::None;
+    PairNeeds pairNeeds = PairNeeds::Anything;
+    bool usesFeatures() const { return defaultTaps != DefaultTaps::None; }
 };
 
 // Every method, in the order a picker lists them.
@@ -40,6 +59,16 @@ const MethodInfo *findMethod(const std::string &name);
 // you mean 'beta'?"): an unknown method or parameter (the nearest name
 // suggested), a value out of range or a switch that is not 0/1.
 std::optional<std::pair<std::string, std::string>> methodSettingsProblem(const DistillConfig &config);
+
+// The method's pairing of a teacher's taps with a student's (both from
+// modelTaps): distillation.pairs when given, else the method's default. Every
+// name is checked to exist and every pair to suit the method. Throws
+// ConfigError naming the field (distillation.pairs[i].teacher, ...) with the
+// taps' names and shapes; empty for a method on logits alone.
+std::vector<std::pair<Tap, Tap>> resolvePairs(const DistillConfig &config, const std::vector<Tap> &teacher,
+                                              const std::vector<Tap> &student);
+// Why taps `teacher` and `student` cannot be a pair of `method`, or "".
+std::string pairProblem(const MethodInfo &method, const Tap &teacher, const Tap &student);
 
 // A parameter of the experiment's method: its value in distillation.params,
 // else the method's default. Throws ConfigError for a key the method lacks.

@@ -1,5 +1,6 @@
 #include "engine/pipeline.h"
 
+#include "distillery/methods.h"
 #include "runs/stage_state.h"
 #include "support/errors.h"
 #include "training/bias_correction.h"
@@ -71,6 +72,20 @@ void checkAgainstData(const Experiment &exp, const Pipeline &p, const Shape &sha
                            "student's last layer must be linear with a bias (student.model)");
 }
 
+// A feature method's pairs of taps, resolved against both models and checked.
+void pairFeatures(const Experiment &exp, Pipeline &p, const Shape &shape)
+{
+    const MethodInfo *method = findMethod(exp.distillation.method);
+    if (!method || !method->usesFeatures())
+        return;
+    try {
+        p.method->setPairs(resolvePairs(exp.distillation, modelTaps(p.resolved.teacher.model.layers, shape),
+                                        modelTaps(p.resolved.student.layers, shape)));
+    } catch (const ConfigError &e) {
+        throw InvalidInput(e.what());
+    }
+}
+
 } // namespace
 
 Pipeline planPipeline(const Experiment &exp, const LoadedData &data, const torch::Device &device)
@@ -103,6 +118,7 @@ Pipeline planPipeline(const Experiment &exp, const LoadedData &data, const torch
     p.student = checkedReport(p.resolved.student.layers, shape, classes, "student.model");
     checkAgainstData(exp, p, shape);
     p.method = makeMethod(exp.distillation);
+    pairFeatures(exp, p, shape);
     return p;
 }
 
@@ -111,7 +127,7 @@ namespace {
 // The baseline and the distilled student, from `initialState`.
 bool runStudentStage(StageEnvironment &env, const Pipeline &p, StageInfo info, const Split &studentTrain,
                      DistillationMethod &method, const TeacherForward &teacher,
-                     const std::vector<torch::Tensor> &initialState)
+                     const std::vector<torch::Tensor> &initialState, const TeacherFeatures &teacherFeatures = {})
 {
     const Experiment &exp = env.exp;
     info.model = modelLabel(exp.student);
@@ -128,6 +144,8 @@ bool runStudentStage(StageEnvironment &env, const Pipeline &p, StageInfo info, c
     student->to(env.device);
     StageJob job{info,    student, exp.studentTrain, studentTrain, method, teacher, p.resolved.teacher.model.layers,
                  exp.seed + 2, exp.seed + 23};
+    if (!method.pairs().empty())
+        job.teacherFeatures = teacherFeatures;
     StageResult r = runStage(env, job);
     if (info.kind == StageKind::Distillation && !exp.data.omitClasses.empty() && r.status == RunStatus::Finished &&
         r.epochsDone > 0) {
@@ -172,7 +190,7 @@ bool runStages(StageEnvironment &env, Pipeline &p)
     }
     info.kind = StageKind::Distillation;
     info.index = int(p.stages.size()) - 1;
-    return runStudentStage(env, p, info, studentTrain, *p.method, teacher.forward, initialState);
+    return runStudentStage(env, p, info, studentTrain, *p.method, teacher.forward, initialState, teacher.features);
 }
 
 } // namespace distillery::detail

@@ -105,6 +105,9 @@ TeacherModel buildTeacher(const Experiment &resolved, const TeacherSource &sourc
     t.net = Net(resolved.teacher.model.layers, data.summary.inputShape);
     t.net->to(device);
     t.forward = [net = t.net](const torch::Tensor &x) mutable { return net->forward(x); };
+    t.features = [net = t.net](const torch::Tensor &x, const std::vector<Tap> &taps) mutable {
+        return net->forwardWithTaps(x, taps);
+    };
     return t;
 }
 

@@ -39,6 +39,7 @@ LoadedScript loadImportedTeacher(const Experiment &exp, const LoadedData &data, 
 struct TeacherModel {
     Net net{nullptr};
     TeacherForward forward;
+    TeacherFeatures features;   // a Distillery net's taps; empty for an imported module
 };
 
 // Builds the teacher's net (drawing its initial weights) or wraps the module.

@@ -31,7 +31,7 @@ std::string detail::plainNumber(double v)
 bool LayerSpec::operator==(const LayerSpec &o) const
 {
     return type == o.type && out == o.out && kernel == o.kernel && stride == o.stride && padding == o.padding &&
-           p == o.p && bias == o.bias;
+           p == o.p && bias == o.bias && tap == o.tap;
 }
 
 std::string nearestName(const std::string &word, const std::vector<std::string> &candidates)
@@ -158,6 +158,7 @@ void readLayer(const json &j, const std::string &path, const std::string &origin
     r.read("padding", l.padding);
     r.read("p", l.p);
     r.read("bias", l.bias);
+    r.read("tap", l.tap);
     r.finish();
     if (l.type.empty())
         r.error(r.field("type"), "is required");
@@ -338,20 +339,75 @@ json parseExperimentJson(const std::string &text, const std::string &origin)
     return root;
 }
 
+void readPairs(const json &j, const std::string &origin, std::vector<FeaturePair> &pairs)
+{
+    if (!j.is_array())
+        detail::throwFieldError(origin, "distillation.pairs",
+                                "must be a list of {\"teacher\": TAP, \"student\": TAP} pairs");
+    pairs.clear();
+    for (std::size_t i = 0; i < j.size(); ++i) {
+        const std::string path = "distillation.pairs[" + std::to_string(i) + "]";
+        ObjectReader pr(j[i], path, origin);
+        FeaturePair pair;
+        pr.read("teacher", pair.teacher);
+        pr.read("student", pair.student);
+        pr.finish();
+        if (pair.teacher.empty() || pair.student.empty())
+            pr.error(path, "needs both a teacher and a student tap name");
+        pairs.push_back(pair);
+    }
+}
+
+void readDistillation(const json &k, const std::string &origin, DistillConfig &d)
+{
+    ObjectReader kr(k, "distillation", origin);
+    kr.read("method", d.method);
+    kr.read("temperature", d.temperature);
+    kr.read("alpha", d.alpha);
+    if (const json *params = kr.find("params")) {
+        if (!params->is_object())
+            kr.error(kr.field("params"), "must be an object of the method's parameters, e.g. {\"beta\": 8}");
+        for (auto it = params->begin(); it != params->end(); ++it) {
+            const std::string field = "distillation.params." + it.key();
+            if (it->is_boolean())
+                d.params[it.key()] = it->get<bool>() ? 1.0 : 0.0;
+            else if (it->is_number())
+                d.params[it.key()] = it->get<double>();
+            else
+                kr.error(field, "must be a number or true/false (got " + it->dump() + ")");
+        }
+    }
+    if (const json *pairs = kr.find("pairs"))
+        readPairs(*pairs, origin, d.pairs);
+    if (const json *cache = kr.find("teacher_cache"); cache && cache->is_string()) {
+        if (*cache != "approximate")
+            kr.error(kr.field("teacher_cache"), "must be true, false or \"approximate\" (got " + cache->dump() + ")");
+        d.teacherCache = d.approximateCache = true;
+    } else {
+        kr.read("teacher_cache", d.teacherCache);
+    }
+    kr.finish();
+}
+
 // The --set assignments, in order. A run's config.json names every parameter
 // of its method: another method chosen with --set starts from its own
 // defaults (a "beta" of one method is not the "beta" of another), unless
 // --set gives parameters too.
 void applyOverrides(json &root, const std::vector<std::string> &overrides, const std::string &origin)
 {
-    bool methodSet = false, paramsSet = false;
+    bool methodSet = false, paramsSet = false, pairsSet = false;
     for (const auto &o : overrides) {
         applyOverride(root, o, origin);
         methodSet = methodSet || o.rfind("distillation.method=", 0) == 0;
         paramsSet = paramsSet || o.rfind("distillation.params", 0) == 0;
+        pairsSet = pairsSet || o.rfind("distillation.pairs", 0) == 0;
     }
-    if (methodSet && !paramsSet && root.contains("distillation") && root["distillation"].is_object())
-        root["distillation"].erase("params");
+    if (methodSet && root.contains("distillation") && root["distillation"].is_object()) {
+        if (!paramsSet)
+            root["distillation"].erase("params");
+        if (!pairsSet)
+            root["distillation"].erase("pairs");
+    }
 }
 
 } // namespace
@@ -400,33 +456,8 @@ Experiment parseExperiment(const std::string &text, const std::string &origin,
     if (e.student.preset.empty() && e.student.layers.empty())
         r.error("student.model", "is required");
     r.read("baseline", e.baseline);
-    if (const json *k = r.find("distillation")) {
-        ObjectReader kr(*k, "distillation", origin);
-        kr.read("method", e.distillation.method);
-        kr.read("temperature", e.distillation.temperature);
-        kr.read("alpha", e.distillation.alpha);
-        if (const json *params = kr.find("params")) {
-            if (!params->is_object())
-                kr.error(kr.field("params"), "must be an object of the method's parameters, e.g. {\"beta\": 8}");
-            for (auto it = params->begin(); it != params->end(); ++it) {
-                const std::string field = "distillation.params." + it.key();
-                if (it->is_boolean())
-                    e.distillation.params[it.key()] = it->get<bool>() ? 1.0 : 0.0;
-                else if (it->is_number())
-                    e.distillation.params[it.key()] = it->get<double>();
-                else
-                    kr.error(field, "must be a number or true/false (got " + it->dump() + ")");
-            }
-        }
-        if (const json *cache = kr.find("teacher_cache"); cache && cache->is_string()) {
-            if (*cache != "approximate")
-                kr.error(kr.field("teacher_cache"), "must be true, false or \"approximate\" (got " + cache->dump() + ")");
-            e.distillation.teacherCache = e.distillation.approximateCache = true;
-        } else {
-            kr.read("teacher_cache", e.distillation.teacherCache);
-        }
-        kr.finish();
-    }
+    if (const json *k = r.find("distillation"))
+        readDistillation(*k, origin, e.distillation);
     r.finish();
     validateExperiment(e, origin);
     return e;

@@ -125,6 +125,10 @@ void validateExperiment(const Experiment &e, const std::string &origin)
     const auto &k = e.distillation;
     if (const auto problem = methodSettingsProblem(k))
         fail(problem->first, problem->second);
+    if (e.teacher.source == "torchscript" && findMethod(k.method)->usesFeatures())
+        fail("distillation.method", k.method + " reads the teacher's features, and an imported TorchScript teacher "
+                                    "gives logits only: use a method on logits (kd, dkd, dist) or a teacher trained "
+                                    "in Distillery");
     if (!(k.temperature > 0) || !std::isfinite(k.temperature))
         fail("distillation.temperature", "must be > 0 (got " + plainNumber(k.temperature) + ")");
     if (!(k.alpha >= 0 && k.alpha <= 1))

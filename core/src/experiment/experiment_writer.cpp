@@ -29,7 +29,17 @@ json layerToJson(const LayerSpec &l)
         j["p"] = l.p;
     if (l.bias != d.bias)
         j["bias"] = l.bias;
+    if (!l.tap.empty())
+        j["tap"] = l.tap;
     return j;
+}
+
+json pairsToJson(const std::vector<FeaturePair> &pairs)
+{
+    json out = json::array();
+    for (const auto &p : pairs)
+        out.push_back({{"teacher", p.teacher}, {"student", p.student}});
+    return out;
 }
 
 json modelToJson(const ModelSpec &m)
@@ -134,6 +144,8 @@ std::string experimentToJson(const Experiment &e)
         }
         root["distillation"]["params"] = params;
     }
+    if (!e.distillation.pairs.empty())
+        root["distillation"]["pairs"] = pairsToJson(e.distillation.pairs);
     return root.dump(2) + "\n";
 }
 

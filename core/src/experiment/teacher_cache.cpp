@@ -1,6 +1,7 @@
 // When the teacher's logits may be computed once for a whole split: the rule
 // the stage runner follows and the window explains.
 #include "distillery/experiment.h"
+#include "distillery/methods.h"
 
 namespace distillery {
 
@@ -12,6 +13,9 @@ bool augmentsInputs(const TrainConfig &t)
 TeacherCacheChoice teacherCacheChoice(const Experiment &e)
 {
     const auto &k = e.distillation;
+    if (const MethodInfo *m = findMethod(k.method); m && m->usesFeatures())
+        return {"off", "Off: " + k.method + " reads the teacher's features, which are not cached; the teacher runs "
+                       "on every batch."};
     if (!k.teacherCache)
         return {"off", "Off (distillation.teacher_cache): the teacher runs on every batch."};
     if (!augmentsInputs(e.studentTrain))

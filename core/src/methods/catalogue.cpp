@@ -25,6 +25,55 @@ MethodParam standardizeSwitch()
             "(Sun et al., CVPR 2024). The cross-entropy term sees the raw logits."};
 }
 
+// The weights every feature method has: cross-entropy, vanilla KD and its own term.
+std::vector<MethodParam> featureWeights(double beta, const std::string &betaHelp)
+{
+    return {weight("ce", "CE weight", 1.0, "Weight of the cross-entropy with the labels (RepDistiller's -r)"),
+            weight("kd", "KD weight", 0.0,
+                   "Weight of vanilla KD's soft term, T²·KL at distillation.temperature (RepDistiller's -a)"),
+            {"beta", "Feature weight β", beta, 0.0, 1e5, false, betaHelp}};
+}
+
+void addFeatureMethods(std::vector<MethodInfo> &m)
+{
+    const std::string repDistiller = "; RepDistiller's distiller_zoo";
+    m.push_back({"fitnet", "FitNets (Romero et al. 2015)",
+                 "Romero et al., FitNets: Hints for Thin Deep Nets, ICLR 2015" + repDistiller + "/FitNet.py",
+                 "ce·CE(y, s) + kd·KD + β·mean((r(f_s) − f_t)²), r a learned 1×1 convolution with batch norm "
+                 "(maps) or a linear layer (vectors), trained with the student and not exported",
+                 false, featureWeights(100.0, "Weight of the hint (100 in the reference's settings)"),
+                 DefaultTaps::Middle, PairNeeds::SameSize});
+    auto at = featureWeights(1000.0, "Weight of the attention term (1000 in the reference's settings)");
+    at.push_back({"p", "Power p", 2.0, 1.0, 8.0, false, "Attention map: mean over channels of |f|^p"});
+    m.push_back({"at", "Attention transfer (Zagoruyko and Komodakis 2017)",
+                 "Zagoruyko and Komodakis, Paying More Attention to Attention, ICLR 2017" + repDistiller +
+                     "/AT.py",
+                 "ce·CE(y, s) + kd·KD + β·Σ_pairs mean((a(f_s) − a(f_t))²), a(f) = normalize(mean_c f^p) per "
+                 "sample; the larger map average-pooled to the smaller",
+                 false, at, DefaultTaps::Stages, PairNeeds::Maps});
+    m.push_back({"sp", "Similarity-preserving KD (Tung and Mori 2019)",
+                 "Tung and Mori, Similarity-Preserving Knowledge Distillation, ICCV 2019" + repDistiller + "/SP.py",
+                 "ce·CE(y, s) + kd·KD + β·Σ_pairs ‖normalize(G_t) − normalize(G_s)‖²_F / B², G = F·Fᵀ over the "
+                 "batch, rows L2-normalised",
+                 false, featureWeights(3000.0, "Weight of the similarity term (3000 in the reference's settings)"),
+                 DefaultTaps::Last, PairNeeds::Anything});
+    auto rkd = featureWeights(1.0, "Weight of the relational term (1 in the reference's settings)");
+    rkd.push_back(weight("distance", "Distance weight", 25.0, "Weight of the distance term w_d"));
+    rkd.push_back(weight("angle", "Angle weight", 50.0, "Weight of the angle term w_a"));
+    m.push_back({"rkd", "Relational KD (Park et al. 2019)",
+                 "Park et al., Relational Knowledge Distillation, CVPR 2019" + repDistiller + "/RKDLoss.py",
+                 "ce·CE(y, s) + kd·KD + β·(w_d·smoothL1(ψ_D(s), ψ_D(t)) + w_a·smoothL1(ψ_A(s), ψ_A(t))), ψ_D "
+                 "pairwise distances over their mean, ψ_A the cosines of the angles of all triplets",
+                 false, rkd, DefaultTaps::Embedding, PairNeeds::Anything});
+    m.push_back({"pkt", "Probabilistic knowledge transfer (Passalis and Tefas 2018)",
+                 "Passalis and Tefas, Learning Deep Representations with Probabilistic Knowledge Transfer, ECCV "
+                 "2018" + repDistiller + "/PKT.py",
+                 "ce·CE(y, s) + kd·KD + β·mean(P_t·log((P_t + ε)/(P_s + ε))), P the batch's cosine similarities "
+                 "mapped to [0, 1] and normalised per row, ε = 1e-7",
+                 false, featureWeights(30000.0, "Weight of the PKT term (30000 in the reference's settings)"),
+                 DefaultTaps::Embedding, PairNeeds::Anything});
+}
+
 std::vector<MethodInfo> makeMethods()
 {
     std::vector<MethodInfo> m;
@@ -51,6 +100,7 @@ std::vector<MethodInfo> makeMethods()
                  {weight("ce", "CE weight", 1.0, "Weight of the cross-entropy with the labels"),
                   weight("beta", "Inter-class weight β", 1.0, "Weight of the per-sample (inter-class) relation"),
                   weight("gamma", "Intra-class weight γ", 1.0, "Weight of the per-class (intra-class) relation")}});
+    addFeatureMethods(m);
     return m;
 }
 
@@ -72,6 +122,8 @@ std::optional<std::pair<std::string, std::string>> methodSettingsProblem(const D
                                                   (near.empty() ? " (available: " + all + ")"
                                                                 : "; did you mean '" + near + "'?")};
     }
+    if (!k.pairs.empty() && !method->usesFeatures())
+        return Problem{"distillation.pairs", "the method " + k.method + " works on logits alone and pairs no features"};
     for (const auto &[key, value] : k.params) {
         const MethodParam *param = nullptr;
         std::vector<std::string> keys;

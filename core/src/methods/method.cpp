@@ -4,6 +4,7 @@
 
 #include "methods/dist.h"
 #include "methods/dkd.h"
+#include "methods/feature_methods.h"
 #include "methods/vanilla_kd.h"
 
 namespace distillery::detail {
@@ -40,7 +41,35 @@ std::unique_ptr<DistillationMethod> makeMethod(const DistillConfig &config)
         return makeDkd(config);
     if (config.method == "dist")
         return makeDist(config);
-    throw ConfigError("distillation.method: unknown method '" + config.method + "' (available: kd, dkd, dist)");
+    if (findMethod(config.method)->usesFeatures())
+        return makeFeatureMethod(config);
+    throw ConfigError("distillation.method: '" + config.method + "' is listed but not built");
+}
+
+std::vector<Tap> DistillationMethod::teacherTaps() const
+{
+    std::vector<Tap> taps;
+    for (const auto &p : pairs_)
+        if (!findTap(taps, p.first.name))
+            taps.push_back(p.first);
+    return taps;
+}
+
+std::vector<Tap> DistillationMethod::studentTaps() const
+{
+    std::vector<Tap> taps;
+    for (const auto &p : pairs_)
+        if (!findTap(taps, p.second.name))
+            taps.push_back(p.second);
+    return taps;
+}
+
+const torch::Tensor &feature(const ModelOutputs &outputs, const std::string &name)
+{
+    for (const auto &[n, f] : outputs.features)
+        if (n == name)
+            return f;
+    throw std::logic_error("feature '" + name + "' was not captured");
 }
 
 torch::Tensor standardizeLogits(const torch::Tensor &z)

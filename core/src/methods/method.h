@@ -31,7 +31,27 @@ public:
     virtual LossTerms loss(const ModelOutputs &student, const ModelOutputs &teacher, const torch::Tensor &labels) = 0;
     // The stage's epoch about to train, from 1 (for methods with a warm-up).
     virtual void setEpoch(int /*epoch*/) {}
+
+    // Feature methods (methods.h: usesFeatures): the pairs of taps they match,
+    // resolved against both models (resolvePairs); `loss` then finds each
+    // pair's features in the outputs by tap name. Empty for the others.
+    virtual void setPairs(std::vector<std::pair<Tap, Tap>> pairs) { pairs_ = std::move(pairs); }
+    const std::vector<std::pair<Tap, Tap>> &pairs() const { return pairs_; }
+    std::vector<Tap> teacherTaps() const;
+    std::vector<Tap> studentTaps() const;
+    // Builds what the method learns alongside the student (a FitNets
+    // regressor), drawing its weights from LibTorch's default generator, on
+    // `device`. Called once at the start of the stage, before the optimiser
+    // is made; the module it returns then (or null) is trained with the
+    // student, checkpointed with it and never exported.
+    virtual torch::nn::Module *prepare(const torch::Device & /*device*/) { return nullptr; }
+
+protected:
+    std::vector<std::pair<Tap, Tap>> pairs_;
 };
+
+// The feature captured under `name` in `outputs`. Throws std::logic_error when absent.
+const torch::Tensor &feature(const ModelOutputs &outputs, const std::string &name);
 
 // Each row of logits z-scored: (z − mean) / (std + 1e-7), the standard
 // deviation unbiased (torch.std's default), as in the logit-standardisation

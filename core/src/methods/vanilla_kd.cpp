@@ -169,28 +169,4 @@ KdLoss kdLoss(const std::vector<float> &studentLogits, const std::vector<float> 
     return {terms.total.item<double>(), terms.parts[0].second.item<double>(), terms.parts[1].second.item<double>()};
 }
 
-MethodLoss methodLoss(const DistillConfig &config, const std::vector<double> &studentLogits,
-                      const std::vector<double> &teacherLogits, const std::vector<std::int64_t> &labels, int classes,
-                      int epoch)
-{
-    const auto batch = std::int64_t(labels.size());
-    if (classes < 1 || batch < 1 || studentLogits.size() != std::size_t(batch * classes) ||
-        teacherLogits.size() != studentLogits.size())
-        throw std::invalid_argument("methodLoss: logits must be [batch x classes] with one label per row");
-    auto method = detail::makeMethod(config);
-    method->setEpoch(epoch);
-    detail::ModelOutputs s, t;
-    s.logits = torch::tensor(studentLogits, torch::kFloat64).reshape({batch, classes}).requires_grad_(true);
-    t.logits = torch::tensor(teacherLogits, torch::kFloat64).reshape({batch, classes});
-    const auto terms = method->loss(s, t, torch::tensor(labels, torch::kInt64));
-    terms.total.backward();
-    MethodLoss out;
-    out.total = terms.total.item<double>();
-    for (const auto &[name, value] : terms.parts)
-        out.parts.emplace_back(name, value.item<double>());
-    const auto g = s.logits.grad().contiguous();
-    out.studentGradient.assign(g.data_ptr<double>(), g.data_ptr<double>() + g.numel());
-    return out;
-}
-
 } // namespace distillery

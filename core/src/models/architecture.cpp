@@ -3,6 +3,7 @@
 #include "models/layer_geometry.h"
 
 #include <algorithm>
+#include <cctype>
 #include <sstream>
 
 namespace distillery {
@@ -220,6 +221,20 @@ std::string analyseLayer(const LayerSpec &l, Shape &s, LayerReport &lr)
     return {};
 }
 
+// What is wrong with layer i's tap name: a character outside letters, digits,
+// '-', '_' and '.', or a name an earlier layer uses.
+std::string tapProblem(const Architecture &layers, std::size_t i)
+{
+    const std::string &tap = layers[i].tap;
+    for (char c : tap)
+        if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.')
+            return "tap '" + tap + "': a tap name is letters, digits, '-', '_' and '.'";
+    for (std::size_t j = 0; j < i && !tap.empty(); ++j)
+        if (layers[j].tap == tap)
+            return "tap '" + tap + "' also names layer " + std::to_string(j + 1);
+    return {};
+}
+
 } // namespace
 
 ArchitectureReport analyseArchitecture(const Architecture &layers, const Shape &input, int classes)
@@ -233,7 +248,9 @@ ArchitectureReport analyseArchitecture(const Architecture &layers, const Shape &
     for (std::size_t i = 0; i < layers.size(); ++i) {
         LayerReport lr;
         lr.input = s;
-        const std::string error = analyseLayer(layers[i], s, lr);
+        std::string error = analyseLayer(layers[i], s, lr);
+        if (error.empty())
+            error = tapProblem(layers, i);
         if (!error.empty()) {
             r.ok = false;
             r.errorLayer = int(i);

@@ -207,18 +207,36 @@ torch::Tensor NetImpl::outputBias()
     return linear_.back()->bias;
 }
 
-torch::Tensor NetImpl::run(torch::Tensor x, bool frozen)
+ModelOutputs NetImpl::forwardWithTaps(torch::Tensor x, const std::vector<Tap> &taps)
+{
+    if (channelsLast_ && x.dim() == 4)
+        x = x.contiguous(at::MemoryFormat::ChannelsLast);
+    std::vector<const std::string *> names(layers_.size(), nullptr);
+    for (const auto &t : taps) {
+        if (t.layer < 0 || std::size_t(t.layer) >= layers_.size())
+            throw std::invalid_argument("tap '" + t.name + "' names layer " + std::to_string(t.layer + 1) +
+                                        " of a net of " + std::to_string(layers_.size()));
+        names[std::size_t(t.layer)] = &t.name;
+    }
+    ModelOutputs out;
+    out.logits = run(x, frozen() && !is_training(), &names, &out.features);
+    return out;
+}
+
+torch::Tensor NetImpl::run(torch::Tensor x, bool frozen, const std::vector<const std::string *> *taps,
+                           std::vector<std::pair<std::string, torch::Tensor>> *features)
 {
     bool own = false; // whether x is this forward's own result, which a frozen ReLU may overwrite
     auto module = body_->begin();
+    const auto tapped = [&](std::size_t i) { return taps && (*taps)[i]; };
     for (std::size_t i = 0; i < layers_.size(); ++i, ++module) {
         const LayerSpec &l = layers_[i];
-        if (frozen && folded_[i].weight.defined()) {
+        if (frozen && folded_[i].weight.defined() && !tapped(i)) {
             x = conv(x, folded_[i].weight, folded_[i].bias, convStride(l), convPadding(l));
             ++i, ++module; // the batch norm, folded in
             own = true;
         } else if (linear_[i]) { // a ReLU right after it runs in the same pass
-            const bool relu = i + 1 < layers_.size() && layers_[i + 1].type == "relu";
+            const bool relu = i + 1 < layers_.size() && layers_[i + 1].type == "relu" && !tapped(i);
             x = linear(x, linear_[i]->weight, linear_[i]->bias, relu);
             if (relu)
                 ++i, ++module;
@@ -228,6 +246,10 @@ torch::Tensor NetImpl::run(torch::Tensor x, bool frozen)
         } else {
             x = module->forward(x);
             own = own || (l.type != "flatten" && l.type != "dropout");
+        }
+        if (tapped(i)) {
+            features->emplace_back(*(*taps)[i], x);
+            own = false; // kept: a later ReLU must not run in place on it
         }
     }
     return x;

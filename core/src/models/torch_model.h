@@ -7,8 +7,8 @@
 
 namespace distillery::detail {
 
-// A model's outputs: the logits, plus named intermediate features for methods
-// that need them (hints, attention transfer); empty for now.
+// A model's outputs: the logits, plus the outputs of the taps a feature
+// method asked for (distillery/architecture.h), by tap name.
 struct ModelOutputs {
     torch::Tensor logits;
     std::vector<std::pair<std::string, torch::Tensor>> features;
@@ -18,6 +18,10 @@ class NetImpl : public torch::nn::Module {
 public:
     NetImpl(const Architecture &layers, const Shape &input);
     torch::Tensor forward(torch::Tensor x);
+    // The logits and the outputs of `taps` (from modelTaps of this net's
+    // layers), named as they are. A tapped layer is not fused with the next
+    // one, so its output is exactly the layer's; the rest run as forward().
+    ModelOutputs forwardWithTaps(torch::Tensor x, const std::vector<Tap> &taps);
     const Architecture &architecture() const { return layers_; }
     std::int64_t parameterCount() const;
     // Whether images flow through the net in channels-last (NHWC) layout; on
@@ -42,7 +46,9 @@ public:
 
 private:
     // The layers in order; `frozen`: with batch norms folded and ReLUs in place.
-    torch::Tensor run(torch::Tensor x, bool frozen);
+    // `taps`: per layer, the name its output is captured under into `features` (or null).
+    torch::Tensor run(torch::Tensor x, bool frozen, const std::vector<const std::string *> *taps = nullptr,
+                      std::vector<std::pair<std::string, torch::Tensor>> *features = nullptr);
 
     struct Folded {
         torch::Tensor weight, bias; // a convolution with the next layer's batch norm folded in

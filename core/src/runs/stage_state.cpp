@@ -26,7 +26,7 @@ void saveArchive(torch::serialize::OutputArchive &archive, const fs::path &path)
 }
 
 void saveStageState(const fs::path &path, Net &model, torch::optim::Optimizer &optimizer, at::Generator &shuffle,
-                    const std::vector<torch::Tensor> &best, const StageProgress &p)
+                    const std::vector<torch::Tensor> &best, const StageProgress &p, torch::nn::Module *adapters)
 {
     torch::serialize::OutputArchive archive;
     torch::serialize::OutputArchive modelArchive, optimizerArchive;
@@ -34,6 +34,11 @@ void saveStageState(const fs::path &path, Net &model, torch::optim::Optimizer &o
     optimizer.save(optimizerArchive);
     archive.write("model", modelArchive);
     archive.write("optimizer", optimizerArchive);
+    if (adapters) {
+        torch::serialize::OutputArchive adapterArchive;
+        adapters->save(adapterArchive);
+        archive.write("adapters", adapterArchive);
+    }
     {
         auto defaultGenerator = at::detail::getDefaultCPUGenerator();
         std::lock_guard<std::mutex> lock(defaultGenerator.mutex());
@@ -95,7 +100,7 @@ StageProgress readProgress(torch::serialize::InputArchive &archive)
 } // namespace
 
 StageProgress loadStageState(const fs::path &path, Net &model, torch::optim::Optimizer &optimizer,
-                             at::Generator &shuffle, std::vector<torch::Tensor> &best)
+                             at::Generator &shuffle, std::vector<torch::Tensor> &best, torch::nn::Module *adapters)
 {
     try {
         const auto device = model->parameters().empty() ? torch::Device(torch::kCPU) : model->parameters()[0].device();
@@ -105,6 +110,11 @@ StageProgress loadStageState(const fs::path &path, Net &model, torch::optim::Opt
         archive.read("model", modelArchive);
         archive.read("optimizer", optimizerArchive);
         model->load(modelArchive);
+        if (adapters) {
+            torch::serialize::InputArchive adapterArchive;
+            archive.read("adapters", adapterArchive);
+            adapters->load(adapterArchive);
+        }
         optimizer.load(optimizerArchive);
         restoreGenerators(archive, shuffle);
         torch::Tensor count;

@@ -32,14 +32,16 @@ void saveArchive(torch::serialize::OutputArchive &archive, const std::filesystem
 
 // The state checkpoint: model, optimiser, the random-number states (LibTorch's
 // default generator, which draws dropout, and the stage's shuffling generator),
-// the best model so far and the progress. Written through a temporary file and
+// the best model so far, the progress and the method's adapters (when not null). Written through a temporary file and
 // renamed, so a kill leaves the previous one.
 void saveStageState(const std::filesystem::path &path, Net &model, torch::optim::Optimizer &optimizer,
-                    at::Generator &shuffle, const std::vector<torch::Tensor> &best, const StageProgress &p);
+                    at::Generator &shuffle, const std::vector<torch::Tensor> &best, const StageProgress &p,
+                    torch::nn::Module *adapters = nullptr);
 
 // Restores what saveStageState wrote. Throws InvalidInput naming `path`.
 StageProgress loadStageState(const std::filesystem::path &path, Net &model, torch::optim::Optimizer &optimizer,
-                             at::Generator &shuffle, std::vector<torch::Tensor> &best);
+                             at::Generator &shuffle, std::vector<torch::Tensor> &best,
+                             torch::nn::Module *adapters = nullptr);
 
 // The epoch recorded in a state checkpoint, or 0 when there is none. Throws
 // InvalidInput naming `path` when it cannot be read.

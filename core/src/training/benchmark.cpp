@@ -1,6 +1,7 @@
 #include "distillery/benchmark.h"
 
 #include "distillery/engine.h"
+#include "distillery/methods.h"
 #include "models/dense.h"
 #include "training/trainer.h"
 
@@ -71,6 +72,12 @@ std::vector<BenchmarkCase> referenceBenchmarkCases()
         add(cached ? "e-cnn-mlp-aug-cached" : "e-cnn-mlp-aug-online", preset("cnn-large"), preset("mlp", {128}), cached);
         cases.back().train.crop = 2;
         cases.back().train.flip = true;
+    }
+    // A convolutional pair, with vanilla KD and with attention transfer on
+    // both pools: what capturing and comparing features costs a step.
+    for (const char *method : {"kd", "at"}) {
+        add(std::string("f-cnn-cnn-") + method + "-online", preset("cnn-large"), preset("cnn-small"), false);
+        cases.back().method = method;
     }
     return cases;
 }
@@ -147,15 +154,25 @@ void timeTraining(const Setup &s, BenchmarkResult &r)
     const BenchmarkCase &c = s.c;
     detail::Net student(s.studentLayers, c.input);
     student->to(s.device);
-    auto optimizer = detail::makeOptimizer(student->parameters(), c.train);
     DistillConfig kd;
+    kd.method = c.method;
     kd.temperature = c.temperature;
     kd.alpha = c.alpha;
     auto method = detail::makeMethod(kd);
+    method->setPairs(resolvePairs(kd, modelTaps(s.teacherLayers, c.input), modelTaps(s.studentLayers, c.input)));
+    auto parameters = student->parameters();
+    if (auto *adapters = method->prepare(s.device))
+        for (auto &p : adapters->parameters())
+            parameters.push_back(p);
+    auto optimizer = detail::makeOptimizer(parameters, c.train);
     const detail::TeacherForward teacherForward = [&](const torch::Tensor &x) { return s.teacher->forward(x); };
     torch::Tensor cache =
         c.cachedTeacher ? detail::teacherLogits(teacherForward, s.train, c.mixedPrecision) : torch::Tensor();
     detail::StepContext ctx{student, *optimizer, *method, teacherForward, cache, s.train, c.mixedPrecision};
+    if (!method->pairs().empty())
+        ctx.teacherFeatures = [&](const torch::Tensor &x, const std::vector<Tap> &taps) {
+            return s.teacher->forwardWithTaps(x, taps);
+        };
     ctx.settings = &c.train; // augmentation, as the stage runner passes it
     ctx.blackPixel = torch::zeros({c.input.size() == 3 ? c.input[0] : 1}).to(s.device);
     ctx.classes = c.classes;
@@ -166,7 +183,8 @@ void timeTraining(const Setup &s, BenchmarkResult &r)
         conv += teacherConv;
     }
     s.threads.apply(linear, conv, r);
-    auto acc = torch::zeros({4}, torch::TensorOptions().dtype(torch::kFloat64).device(s.device));
+    const auto sums = std::int64_t(method->partNames().size()) + 2; // total, parts..., correct
+    auto acc = torch::zeros({sums}, torch::TensorOptions().dtype(torch::kFloat64).device(s.device));
     std::int64_t samples = 0, b = 0;
     auto perm = torch::randperm(kRows, torch::kInt64).to(s.device);
     const std::int64_t steps = kRows / c.batch;

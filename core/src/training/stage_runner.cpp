@@ -63,6 +63,7 @@ private:
     const Clock::time_point stageStart_ = Clock::now();
     StageResult r_;
     at::Generator shuffle_;
+    torch::nn::Module *adapters_ = nullptr; // the method's, or null
     std::unique_ptr<torch::optim::Optimizer> optimizer_;
     torch::Tensor cache_;
     std::unique_ptr<StepContext> context_;
@@ -86,7 +87,13 @@ StageRun::StageRun(StageEnvironment &env, const StageJob &job)
     env_.recorder.currentStage = stage_;
     torch::manual_seed(job.initSeed); // dropout draws of this stage
     shuffle_ = at::detail::createCPUGenerator(job.shuffleSeed);
-    optimizer_ = makeOptimizer(job.model->parameters(), job.train);
+    // A method's own learned parts (a FitNets regressor) train with the student.
+    adapters_ = job.method.prepare(env.device);
+    auto parameters = job.model->parameters();
+    if (adapters_)
+        for (auto &p : adapters_->parameters())
+            parameters.push_back(p);
+    optimizer_ = makeOptimizer(parameters, job.train);
     partNames_ = job.method.partNames();
     nAcc_ = std::int64_t(partNames_.size()) + 2; // total, parts..., correct
 }
@@ -98,7 +105,7 @@ StageRun::StageRun(StageEnvironment &env, const StageJob &job)
 bool usesCache(const StageEnvironment &env, const StageJob &job)
 {
     const auto &k = env.exp.distillation;
-    return job.method.needsTeacher() && job.teacher && k.teacherCache &&
+    return job.method.needsTeacher() && job.teacher && !job.teacherFeatures && k.teacherCache &&
            (!augmentsInputs(job.train) || k.approximateCache);
 }
 
@@ -150,7 +157,8 @@ void StageRun::start()
         cache_ = teacherLogits(job_.teacher, job_.split, env_.mixedPrecision());
     context_ = std::make_unique<StepContext>(StepContext{job_.model, *optimizer_, job_.method, job_.teacher, cache_,
                                                          job_.split, env_.mixedPrecision(), &job_.train,
-                                                         blackPixel(env_.data), env_.data.summary.classes});
+                                                         blackPixel(env_.data), env_.data.summary.classes,
+                                                         job_.teacherFeatures});
     // A stage resumed mid-way has its start in the file already.
     env_.recorder.stageStarted(started, !env_.resume.midStage(job_.info.kind));
     if (env_.resume.midStage(job_.info.kind))
@@ -161,7 +169,7 @@ void StageRun::start()
 // optimiser, random-number states and best model as they were.
 void StageRun::resumeFromCheckpoint()
 {
-    const StageProgress p = loadStageState(statePath_, job_.model, *optimizer_, shuffle_, best_);
+    const StageProgress p = loadStageState(statePath_, job_.model, *optimizer_, shuffle_, best_, adapters_);
     firstEpoch_ = p.epoch + 1;
     globalStep_ = p.globalStep;
     bestScore_ = p.bestScore;
@@ -287,7 +295,7 @@ void StageRun::finishEpoch(EpochSums &sums, Clock::time_point epochStart)
     const StageProgress progress{sums.epoch,    globalStep_,          bestScore_,
                                  r_.bestEpoch,  r_.bestValAccuracy,   r_.testAccuracy,
                                  r_.finalTestAccuracy, previousSeconds_ + secondsSince(stageStart_)};
-    saveStageState(statePath_, job_.model, *optimizer_, shuffle_, best_, progress);
+    saveStageState(statePath_, job_.model, *optimizer_, shuffle_, best_, progress, adapters_);
 }
 
 // Leaves the best epoch's weights in the model and saves them as checkpoints/<stage>.pt.

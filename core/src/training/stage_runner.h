@@ -41,6 +41,7 @@ struct StageJob {
     Architecture teacherLayers;     // a Distillery teacher's layers, for the thread plan; empty for an imported one
     std::uint64_t initSeed = 0;     // LibTorch's default generator (dropout) for this stage
     std::uint64_t shuffleSeed = 0;  // the order of the batches
+    TeacherFeatures teacherFeatures; // feature methods: the teacher with its taps, run per batch
 };
 
 // Trains the stage to its last epoch or a stop, continuing from its state

@@ -19,20 +19,29 @@ void trainStep(StepContext &c, const torch::Tensor &idx, torch::Tensor &acc)
     ModelOutputs student, teacher;
     {
         Autocast autocast(c.mixedPrecision, x.device());
-        student.logits = c.model->forward(x);
-        if (c.method.needsTeacher()) {
-            if (c.teacherCache.defined()) {
-                teacher.logits = c.teacherCache.index_select(0, idx);
-            } else {
-                torch::NoGradGuard guard;
-                teacher.logits = c.teacher(x);
+        if (c.teacherFeatures) {
+            student = c.model->forwardWithTaps(x, c.method.studentTaps());
+            torch::NoGradGuard guard;
+            teacher = c.teacherFeatures(x, c.method.teacherTaps());
+        } else {
+            student.logits = c.model->forward(x);
+            if (c.method.needsTeacher()) {
+                if (c.teacherCache.defined()) {
+                    teacher.logits = c.teacherCache.index_select(0, idx);
+                } else {
+                    torch::NoGradGuard guard;
+                    teacher.logits = c.teacher(x);
+                }
             }
         }
     }
     if (c.mixedPrecision) { // the losses in float
-        student.logits = student.logits.to(torch::kFloat);
-        if (teacher.logits.defined())
-            teacher.logits = teacher.logits.to(torch::kFloat);
+        for (auto *outputs : {&student, &teacher}) {
+            if (outputs->logits.defined())
+                outputs->logits = outputs->logits.to(torch::kFloat);
+            for (auto &f : outputs->features)
+                f.second = f.second.to(torch::kFloat);
+        }
     }
     auto terms = c.method.loss(student, teacher, y);
     // Gradients are dropped rather than zeroed: the backward pass then hands

@@ -26,6 +26,8 @@ constexpr std::int64_t kEvalBatch = 256;
 // A frozen teacher: its logits for a batch of the students' (normalised) inputs.
 // A Distillery model, or a TorchScript module imported from elsewhere.
 using TeacherForward = std::function<torch::Tensor(const torch::Tensor &)>;
+// A frozen teacher's logits and the features of the given taps (feature methods).
+using TeacherFeatures = std::function<ModelOutputs(const torch::Tensor &, const std::vector<Tap> &)>;
 
 struct StepContext {
     Net &model;
@@ -39,6 +41,8 @@ struct StepContext {
     const TrainConfig *settings = nullptr;
     torch::Tensor blackPixel;       // per channel, normalised: what a crop pads with
     int classes = 0;                // for the mixed targets of mixup and cutmix
+    // Feature methods: the teacher run on each batch with its taps; empty otherwise.
+    TeacherFeatures teacherFeatures;
 };
 
 // Mixed precision: while alive and `on`, LibTorch's autocast runs the eligible
