@@ -130,6 +130,11 @@ public:
         std::cerr << (tty_ ? "\r\033[K" : "") << buf << "\n";
     }
     void pausedChanged(bool paused) override { std::cerr << (paused ? "\npaused\n" : "resumed\n"); }
+    void settingChanged(const SettingChange &c) override
+    {
+        std::cout << "  " << c.key << " set to " << c.value << " after step " << c.step << " of the "
+                  << stageName(c.stage) << " stage" << std::endl;
+    }
     void errorOccurred(const std::string &message) override
     {
         std::cerr << (tty_ ? "\n" : "") << "error: " << message << "\n";
@@ -161,6 +166,7 @@ public:
     void epochFinished(const EpochMetrics &e) override { print(eventJson(e)); }
     void stageFinished(const StageResult &e) override { print(eventJson(e)); }
     void pausedChanged(bool p) override { print(pausedEventJson(p)); }
+    void settingChanged(const SettingChange &c) override { print(eventJson(c)); }
     void errorOccurred(const std::string &m) override { print(errorEventJson(m)); }
     void runFinished(const RunResult &e) override { print(eventJson(e)); }
 

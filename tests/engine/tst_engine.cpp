@@ -67,6 +67,35 @@ struct StopAfterFirstStudentEpoch : Recorder {
     }
 };
 
+// Changes T to 2 at the student's first step report of its second epoch,
+// and (when `stopAt` > 0) stops at that report of the same epoch.
+struct ChangeT : Recorder {
+    Engine *engine = nullptr;
+    int stopAt = 0;
+    int reports = 0;
+    std::vector<SettingChange> changes;
+    void stepReported(const StepMetrics &m) override
+    {
+        Recorder::stepReported(m);
+        if (m.stage != StageKind::Distillation || m.epoch != 2)
+            return;
+        ++reports;
+        if (reports == 1)
+            QCOMPARE(engine->requestSettingChange("temperature", 2.0), std::string());
+        if (reports == stopAt)
+            engine->requestStop();
+    }
+    void settingChanged(const SettingChange &c) override { changes.push_back(c); }
+};
+
+const EpochMetrics *studentEpoch(const Recorder &rec, int epoch)
+{
+    for (auto it = rec.epochs.rbegin(); it != rec.epochs.rend(); ++it)
+        if (it->stage == StageKind::Distillation && it->epoch == epoch)
+            return &*it;
+    return nullptr;
+}
+
 } // namespace
 
 class TestEngine : public QObject {
@@ -442,6 +471,80 @@ private Q_SLOTS:
         QCOMPARE(last(resumed).trainLoss, last(whole).trainLoss);
         QCOMPARE(last(resumed).valAccuracy, last(whole).valAccuracy);
         QCOMPARE(last(resumed).trainParts.at(0).second, last(whole).trainParts.at(0).second); // the hint
+    }
+
+    // A schedule sets T at each step: a step from 4 to 2 at epoch 1 trains the
+    // first epoch as T = 4 does and the second as a change of T to 2 made
+    // between them does; a constant schedule is the fixed value.
+    void temperatureFollowsItsSchedule()
+    {
+        QTemporaryDir ws;
+        Experiment e = testutil::syntheticExperiment();
+        e.baseline = false;
+        e.studentTrain.epochs = 2;
+        e.distillation.temperature = 4;
+        Recorder fixed, constant, stepped;
+        runExperiment(e, ws.path(), fixed);
+        Experiment c = e;
+        c.distillation.schedules["temperature"] = ValueSchedule{"constant", 4.0, 1.0, 0.0, 0.0};
+        runExperiment(c, ws.path(), constant);
+        Experiment s = e;
+        s.distillation.schedules["temperature"] = ValueSchedule{"step", 4.0, 2.0, 1.0, 0.0};
+        runExperiment(s, ws.path(), stepped);
+        QCOMPARE(studentEpoch(constant, 2)->trainLoss, studentEpoch(fixed, 2)->trainLoss);
+        QCOMPARE(studentEpoch(stepped, 1)->trainLoss, studentEpoch(fixed, 1)->trainLoss);
+        QVERIFY(studentEpoch(stepped, 2)->trainLoss != studentEpoch(fixed, 2)->trainLoss);
+    }
+
+    // T changed while the student trains: in force from the next step,
+    // recorded and reported; the same numbers as a step schedule switching
+    // there; and a run stopped after the change, whose checkpoint is before
+    // it, resumes to the uninterrupted numbers, the change made again at its step.
+    void settingChangedWhileTrainingSurvivesResume()
+    {
+        QTemporaryDir ws;
+        Experiment e = testutil::syntheticExperiment();
+        e.baseline = false;
+        e.logEverySteps = 4;
+        e.studentTrain.epochs = 3;
+        ChangeT whole;
+        Engine engine(e, EngineOptions{ws.path().toStdString()});
+        whole.engine = &engine;
+        const RunResult r = engine.run(whole);
+        QCOMPARE(r.status, RunStatus::Finished);
+        QCOMPARE(whole.changes.size(), std::size_t(1));
+        const std::int64_t stepsPerEpoch = whole.stages.back().stepsPerEpoch;
+        QCOMPARE(whole.changes[0].step, stepsPerEpoch + 4); // after the report at step 4 of epoch 2
+        QCOMPARE(whole.changes[0].key, std::string("temperature"));
+        QCOMPARE(readRunMetrics(r.runDir).changes.size(), std::size_t(1));
+        QVERIFY(QString::fromStdString(testutil::readFile(QString::fromStdString(r.runDir) + "/metrics.jsonl").toStdString())
+                    .contains(R"("event":"setting")"));
+        // The same as a schedule that steps there.
+        Experiment s = e;
+        s.distillation.schedules["temperature"] =
+            ValueSchedule{"step", e.distillation.temperature, 2.0, 1.0 + 4.0 / double(stepsPerEpoch), 0.0};
+        Recorder stepped;
+        runExperiment(s, ws.path(), stepped);
+        QCOMPARE(studentEpoch(stepped, 3)->trainLoss, studentEpoch(whole, 3)->trainLoss);
+        // Stopped at the third report of epoch 2: the last checkpoint is epoch 1's.
+        ChangeT first;
+        first.stopAt = 3;
+        Engine interrupted(e, EngineOptions{ws.path().toStdString()});
+        first.engine = &interrupted;
+        const RunResult stopped = interrupted.run(first);
+        QCOMPARE(stopped.status, RunStatus::Stopped);
+        Recorder resumed;
+        const RunResult again = Engine(e, EngineOptions{ws.path().toStdString(), stopped.runDir}).run(resumed);
+        QCOMPARE(again.status, RunStatus::Finished);
+        QCOMPARE(studentEpoch(resumed, 3)->trainLoss, studentEpoch(whole, 3)->trainLoss);
+        QCOMPARE(studentEpoch(resumed, 3)->valAccuracy, studentEpoch(whole, 3)->valAccuracy);
+        const auto changes = readRunMetrics(stopped.runDir).changes;
+        QCOMPARE(changes.size(), std::size_t(1)); // made again once, not twice
+        QCOMPARE(changes[0].step, whole.changes[0].step);
+        // A change the method cannot take is refused where it is asked for.
+        Engine idle(e, EngineOptions{ws.path().toStdString()});
+        QVERIFY(idle.requestSettingChange("alpha", 3).find("alpha: must be in [0, 1]") == 0);
+        QVERIFY(idle.requestSettingChange("beta", 1).find("no setting 'beta'") != std::string::npos);
     }
 
     // Pairs that cannot work are refused before anything is written.

@@ -263,6 +263,46 @@ private Q_SLOTS:
         QVERIFY(findMethod("rkd")->usesFeatures() && !findMethod("dkd")->usesFeatures());
     }
 
+    // Schedules of T, α and a method's parameters: read ("from" defaults to
+    // the fixed value), written back, and their values along a stage.
+    void schedules()
+    {
+        const auto e = parseExperiment(minimal, "", {R"(distillation.schedules={"temperature": {"shape": "linear", "to": 1, "start": 1, "end": 3}})",
+                                                     "distillation.temperature=5"});
+        const ValueSchedule &t = e.distillation.schedules.at("temperature");
+        QCOMPARE(t.from, 5.0);
+        QCOMPARE(parseExperiment(experimentToJson(e)).distillation.schedules, e.distillation.schedules);
+        QCOMPARE(scheduledValue(t, 0.0, 4), 5.0);   // before start
+        QCOMPARE(scheduledValue(t, 2.0, 4), 3.0);   // half way
+        QCOMPARE(scheduledValue(t, 3.5, 4), 1.0);   // after end
+        ValueSchedule c{"cosine", 0.0, 1.0, 0.0, 0.0};
+        QCOMPARE(scheduledValue(c, 1.0, 4), (1 - std::cos(M_PI / 4)) / 2); // end 0: the stage's last epoch
+        QCOMPARE(scheduledValue(ValueSchedule{"step", 4.0, 2.0, 1.0, 0.0}, 0.999, 2), 4.0);
+        QCOMPARE(scheduledValue(ValueSchedule{"step", 4.0, 2.0, 1.0, 0.0}, 1.0, 2), 2.0);
+        QCOMPARE(scheduledValue(ValueSchedule{"constant", 3.0, 9.0, 0.0, 0.0}, 1.5, 2), 3.0);
+        DistillConfig dkd;
+        dkd.method = "dkd";
+        dkd.schedules["beta"] = ValueSchedule{"linear", 0.0, 8.0, 0.0, 2.0};
+        QCOMPARE(methodParam(settingsAt(dkd, 1.0, 4), "beta"), 4.0);
+        QCOMPARE(adjustableSettings(dkd), (std::vector<std::string>{"temperature", "ce", "alpha", "beta", "warmup"}));
+        dkd.alpha = 0.25; // distillation.alpha, which DKD does not use: its "alpha" is TCKD's weight
+        QCOMPARE(distillSetting(dkd, "alpha"), 1.0);
+        setDistillSetting(dkd, "alpha", 2.0);
+        QCOMPARE(methodParam(dkd, "alpha"), 2.0);
+        QCOMPARE(dkd.alpha, 0.25);
+        // Another method keeps T's and α's schedules and drops the parameters'.
+        DistillConfig both = dkd;
+        both.schedules["temperature"] = t;
+        Experiment withBoth = e;
+        withBoth.distillation = both;
+        const auto kd = parseExperiment(experimentToJson(withBoth), "", {"distillation.method=kd"});
+        QCOMPARE(kd.distillation.schedules.size(), std::size_t(1));
+        QVERIFY(kd.distillation.schedules.count("temperature"));
+        QCOMPARE(settingProblem(kd.distillation, "alpha", 2.0), std::string("must be in [0, 1] (got 2)"));
+        QVERIFY(settingProblem(kd.distillation, "temprature", 2.0).find("did you mean 'temperature'") != std::string::npos);
+        QCOMPARE(settingProblem(kd.distillation, "temperature", 2.0), std::string());
+    }
+
     void badMethodSettings_data()
     {
         QTest::addColumn<QStringList>("overrides");
@@ -295,10 +335,19 @@ private Q_SLOTS:
         QTest::newRow("negative feature weight")
             << QStringList{"distillation.method=pkt", R"(distillation.params={"beta": -2})"}
             << "distillation.params.beta: must be between 0 and 100000 (got -2)";
-        QTest::newRow("feature method, imported teacher")
-            << QStringList{"teacher.source=torchscript", "teacher.path=t.pt", "distillation.method=pkt"}
-            << "distillation.method: pkt reads the teacher's features, and an imported TorchScript teacher gives "
-               "logits only";
+        QTest::newRow("schedule of an unknown setting")
+            << QStringList{R"(distillation.schedules={"temprature": {"to": 2}})"}
+            << "distillation.schedules.temprature: the method kd has no setting 'temprature' to change; did you mean 'temperature'?";
+        QTest::newRow("schedule shape") << QStringList{R"(distillation.schedules={"alpha": {"shape": "cosin", "to": 0.1}})"}
+                                        << "distillation.schedules.alpha.shape: unknown shape 'cosin'; did you mean 'cosine'?";
+        QTest::newRow("schedule out of range") << QStringList{R"(distillation.schedules={"alpha": {"to": 1.5}})"}
+                                               << "distillation.schedules.alpha.to: must be in [0, 1] (got 1.5)";
+        QTest::newRow("schedule end before start")
+            << QStringList{R"(distillation.schedules={"temperature": {"to": 1, "start": 3, "end": 2}})"}
+            << "distillation.schedules.temperature.end: must be after start";
+        QTest::newRow("schedule of a switch")
+            << QStringList{R"(distillation.schedules={"standardize": {"to": 1}})"}
+            << "distillation.schedules.standardize: the method kd has no setting 'standardize'";
         QTest::newRow("unknown feature method") << QStringList{"distillation.method=fitnets"}
                                                 << "distillation.method: unknown method 'fitnets'; did you mean 'fitnet'?";
     }

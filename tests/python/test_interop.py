@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import unittest
+from typing import List
 
 import numpy as np
 import torch
@@ -224,6 +225,30 @@ class ExportTest(unittest.TestCase):
                 with torch.no_grad():
                     self.assertEqual(tuple(model(torch.from_numpy(x[:3])).shape), (3, 4))
 
+    def test_torchscript_features(self):
+        """features(x) gives the model's taps, named by feature_names(); the
+        last, the embedding, through the last linear layer is forward(x)."""
+        expected = {"images": ["stage1", "stage2", "pool1", "pool2", "embedding"], "pooled": ["embedding"],
+                    "vectors": ["embedding"]}
+        for name, (out, _, _) in self.exports.items():
+            with self.subTest(model=name):
+                x, _ = self.check_batch(out)
+                model = torch.jit.load(os.path.join(out, "student.torchscript.pt"))
+                names = model.feature_names()
+                self.assertEqual(names, expected[name])
+                self.assertEqual(names[-1], "embedding")
+                with torch.no_grad():
+                    xs = torch.from_numpy(x)
+                    features = model.features(xs)
+                    logits = model(xs)
+                self.assertEqual(len(features), len(names))
+                self.assertTrue(all(f.shape[0] == len(x) for f in features))
+                state = model.state_dict()
+                last = max(int(k.split("_")[1]) for k in state if k.startswith("layers_"))
+                bias = state.get(f"layers_{last}_bias")
+                through = F.linear(features[-1], state[f"layers_{last}_weight"], bias)
+                self.assertLessEqual((through - logits).abs().max().item(), 1e-5)
+
     def test_onnx_checker_and_opencv(self):
         import onnx
         import cv2
@@ -319,6 +344,34 @@ class FiveClasses(nn.Module):
         return self.fc(x)
 
 
+class WithFeatures(nn.Module):
+    """docs/EXPORT.md's example of a teacher for feature methods, for 16 features and 4 classes."""
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(nn.Flatten(), nn.Linear(16, 32), nn.ReLU())
+        self.head = nn.Linear(32, 4)
+
+    def forward(self, x):
+        return self.head(self.body(x))
+
+    @torch.jit.export
+    def features(self, x) -> List[torch.Tensor]:
+        return [self.body(x)]
+
+    @torch.jit.export
+    def feature_names(self) -> List[str]:
+        return ["embedding"]
+
+
+class LogitsOnly(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.head = nn.Linear(16, 4)
+
+    def forward(self, x):
+        return self.head(x)
+
+
 class ImportTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -364,6 +417,49 @@ class ImportTest(unittest.TestCase):
                 self.assertIn(message, error)
                 after = len(os.listdir(runs)) if os.path.isdir(runs) else 0
                 self.assertEqual(before, after, "no run folder for a refused teacher")
+
+    def test_feature_teachers(self):
+        """A module with features(x) (docs/EXPORT.md's example) teaches RKD; a
+        Distillery export teaches attention transfer; a module without
+        features is refused for a feature method before anything trains."""
+        path = os.path.join(self.workspace, "feature-teacher.pt")
+        torch.manual_seed(0)
+        torch.jit.save(torch.jit.script(WithFeatures()), path)
+        e = self.teacher_experiment(path)
+        e["name"] = "rkd-import"
+        e["distillation"] = {"method": "rkd", "temperature": 4}
+        _, events = run_experiment(self.workspace, e)
+        results = {ev["stage"]: ev for ev in events if ev["event"] == "stage_finished"}
+        self.assertEqual(results["student"]["status"], "finished")
+        steps = [ev for ev in events if ev["event"] == "step" and ev["stage"] == "student"]
+        self.assertIn("distance", steps[-1]["parts"])
+
+        plain = os.path.join(self.workspace, "logits-only.pt")
+        torch.jit.save(torch.jit.script(LogitsOnly()), plain)
+        p, _ = run_experiment(self.workspace, dict(self.teacher_experiment(plain), name="bad-rkd",
+                                                    distillation={"method": "rkd"}), expect=2)
+        error = next(ev["message"] for ev in map(json.loads, p.stdout.splitlines()) if ev["event"] == "error")
+        self.assertIn("has no method features(x)", error)
+
+        # A Distillery run's exported teacher, imported to teach AT to a conv student.
+        images = {"source": "synthetic-images", "synthetic_train": 600, "synthetic_test": 200,
+                  "synthetic_classes": 4, "synthetic_features": 12}
+        first = experiment("conv-teacher", "synthetic-images", [])
+        first["data"] = images
+        first["teacher"]["model"] = {"preset": "cnn-small"}
+        first["student"]["model"] = {"preset": "cnn-small"}
+        _, events = run_experiment(self.workspace, first)
+        run_dir = next(ev["run_dir"] for ev in events if ev["event"] == "run_started")
+        out = os.path.join(self.workspace, "conv-teacher-export")
+        run([EXPORTER, run_dir, "--out", out, "--model", "teacher", "--json"])
+        exported = next(os.path.join(out, f) for f in os.listdir(out) if f.endswith(".torchscript.pt"))
+        second = dict(first, name="at-import", distillation={"method": "at", "params": {"beta": 50}})
+        second["teacher"] = {"source": "torchscript", "path": exported}
+        _, events = run_experiment(self.workspace, second)
+        results = {ev["stage"]: ev for ev in events if ev["event"] == "stage_finished"}
+        self.assertEqual(results["student"]["status"], "finished")
+        started = next(ev for ev in events if ev["event"] == "stage_started" and ev["stage"] == "student")
+        self.assertEqual(started["teacher_cache"], "off")
 
     def test_teacher_trained_in_pytorch_distils(self):
         images = os.path.join(FASHION, "train-images-idx3-ubyte.gz")

@@ -54,6 +54,19 @@ def stage_results(run_dir):
     return {k: (v["test_accuracy"], v["best_epoch"], v["epochs_done"]) for k, v in s["stages"].items()}
 
 
+def analysis(run_dir):
+    """analysis/: each stage's figures (its times apart) and the bytes of every logits file."""
+    folder = os.path.join(run_dir, "analysis")
+    with open(os.path.join(folder, "summary.json")) as f:
+        stages = [{k: v for k, v in s.items() if k not in ("seconds", "latency")} for s in json.load(f)["stages"]]
+    files = {}
+    for name in sorted(os.listdir(folder)):
+        if name.endswith(".logits"):
+            with open(os.path.join(folder, name), "rb") as f:
+                files[name] = f.read()
+    return stages, files
+
+
 def step_lines(path, stage):
     try:
         with open(path) as f:
@@ -111,6 +124,8 @@ class ResumeTest(unittest.TestCase):
         self.assertEqual([(e["stage"], e["epoch"]) for e in epochs], [(e["stage"], e["epoch"]) for e in ref_epochs])
         self.assertEqual(epochs, ref_epochs)
         self.assertEqual(stage_results(run_dir), stage_results(self.reference))
+        # The end-of-stage analysis too: the same logits, so the same figures.
+        self.assertEqual(analysis(run_dir), analysis(self.reference))
         self.assertFalse(os.path.exists(os.path.join(run_dir, "lock")))
 
     def test_killed_in_each_stage_resumes_to_the_same_numbers(self):

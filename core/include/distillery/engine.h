@@ -38,6 +38,15 @@ public:
     void requestStop();
     bool pauseRequested() const;
     bool stopRequested() const;
+    // Changes a distillation setting ("temperature", "alpha" or a parameter
+    // of the method: adjustableSettings in methods.h) while the run trains.
+    // It takes effect at the distillation stage's next step (its first, when
+    // that stage has not begun), is recorded in metrics.jsonl and reported
+    // (RunObserver::settingChanged), and a resumed run replays it at the same
+    // step; a scheduled setting keeps the value from then on. Returns why it
+    // cannot be made (an unknown key, a value out of range), or "".
+    // Thread-safe and non-blocking.
+    std::string requestSettingChange(const std::string &key, double value);
 
 private:
     struct Private;

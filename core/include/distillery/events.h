@@ -5,6 +5,7 @@
 #include "distillery/architecture.h"
 
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <utility>
 #include <vector>
@@ -62,6 +63,12 @@ struct EpochMetrics {
     double samplesPerSecond = 0.0;
     double seconds = 0.0;               // this epoch, training and evaluation
     bool best = false;                  // best validation accuracy so far
+    // Fidelity on the validation split (docs/INSIGHT.md); NaN where it does
+    // not apply (no teacher: the teacher's stage; no validation split).
+    double valAgreement = std::numeric_limits<double>::quiet_NaN(); // top-1 agreement with the teacher
+    double valKl = std::numeric_limits<double>::quiet_NaN();        // mean KL(teacher ‖ model), T = 1
+    double valKlAtT = std::numeric_limits<double>::quiet_NaN();     // the same at the run's temperature
+    double valEce = std::numeric_limits<double>::quiet_NaN();       // the model's ECE, 15 bins
 };
 
 // The distilled student's output biases of classes its transfer set omitted,
@@ -123,6 +130,16 @@ struct RunStartInfo {
 
 // Receives the engine's reports on the thread that runs the engine. Calls are
 // short and must not block for long: a UI implementation queues them.
+// A distillation setting changed while the student trains (Engine::
+// requestSettingChange), in force from the step after `step`.
+struct SettingChange {
+    StageKind stage = StageKind::Distillation;
+    int epoch = 0;
+    std::int64_t step = 0;              // steps of the stage done before it took effect
+    std::string key;                    // "temperature", "alpha" or a parameter of the method
+    double value = 0.0;
+};
+
 class RunObserver {
 public:
     virtual ~RunObserver() = default;
@@ -135,6 +152,7 @@ public:
     virtual void epochFinished(const EpochMetrics &) {}
     virtual void stageFinished(const StageResult &) {}
     virtual void pausedChanged(bool /*paused*/) {}
+    virtual void settingChanged(const SettingChange &) {}
     virtual void runFinished(const RunResult &) {}
     // A failure; runFinished follows with status Failed or Invalid.
     virtual void errorOccurred(const std::string & /*message*/) {}

@@ -123,6 +123,20 @@ struct FeaturePair {
     bool operator==(const FeaturePair &o) const { return teacher == o.teacher && student == o.student; }
 };
 
+// A distillation setting that changes over the student's epochs: from `from`
+// to `to` between `start` and `end` epochs into the stage (end 0: its last
+// epoch), linearly or along a half cosine; `step` jumps to `to` at `start`;
+// `constant` keeps `from`. Before `start` it is `from`, after `end` it is `to`.
+struct ValueSchedule {
+    std::string shape = "linear";       // constant | linear | cosine | step
+    double from = 0.0, to = 0.0;
+    double start = 0.0, end = 0.0;
+    bool operator==(const ValueSchedule &o) const
+    {
+        return shape == o.shape && from == o.from && to == o.to && start == o.start && end == o.end;
+    }
+};
+
 struct DistillConfig {
     std::string method = "kd";          // kd | dkd | dist: distillationMethods() in methods.h
     double temperature = 4.0;
@@ -133,6 +147,10 @@ struct DistillConfig {
     // Feature methods: the taps they match; empty for the method's default
     // pairing of the models' automatic taps (defaultPairs in methods.h).
     std::vector<FeaturePair> pairs;
+    // Settings that follow a schedule in the distillation stage, by key:
+    // "temperature", "alpha" or a parameter of the method (methods.h:
+    // adjustableSettings). The schedule's value replaces the fixed one.
+    std::map<std::string, ValueSchedule> schedules;
     bool teacherCache = true;           // compute the frozen teacher's logits once (exact only
                                         // when the students' inputs are not augmented)
     bool approximateCache = false;      // keep the cache even then: the teacher sees unaugmented

@@ -70,6 +70,24 @@ std::vector<std::pair<Tap, Tap>> resolvePairs(const DistillConfig &config, const
 // Why taps `teacher` and `student` cannot be a pair of `method`, or "".
 std::string pairProblem(const MethodInfo &method, const Tap &teacher, const Tap &student);
 
+// The settings of `config`'s method that a schedule or a change during a run
+// may set: "temperature", "alpha" where the method uses it, and its
+// parameters that are not switches.
+std::vector<std::string> adjustableSettings(const DistillConfig &config);
+// A setting by key (as adjustableSettings names them), and its change.
+// Throw ConfigError for a key the method lacks.
+double distillSetting(const DistillConfig &config, const std::string &key);
+void setDistillSetting(DistillConfig &config, const std::string &key, double value);
+// Why `value` cannot be the setting `key` (an unknown key with the nearest
+// suggested, a value out of its range), or "".
+std::string settingProblem(const DistillConfig &config, const std::string &key, double value);
+// What is wrong with the schedules, as (field, message), or nothing.
+std::optional<std::pair<std::string, std::string>> scheduleProblem(const DistillConfig &config);
+// A schedule's value `epochs` (fractions count) into a stage of `stageEpochs`.
+double scheduledValue(const ValueSchedule &schedule, double epochs, int stageEpochs);
+// `config` with every scheduled setting at its value `epochs` into the stage.
+DistillConfig settingsAt(const DistillConfig &config, double epochs, int stageEpochs);
+
 // A parameter of the experiment's method: its value in distillation.params,
 // else the method's default. Throws ConfigError for a key the method lacks.
 double methodParam(const DistillConfig &config, const std::string &key);

@@ -47,6 +47,7 @@ struct RunMetrics {
     std::vector<StepMetrics> steps;
     std::vector<EpochMetrics> epochs;
     std::vector<StageResult> stageResults;
+    std::vector<SettingChange> changes;
 };
 RunMetrics readRunMetrics(const std::string &runDir);
 
@@ -62,6 +63,7 @@ std::string eventJson(const StepMetrics &e);
 std::string eventJson(const EpochMetrics &e);
 std::string eventJson(const StageResult &e);
 std::string eventJson(const RunResult &e);
+std::string eventJson(const SettingChange &e);
 std::string pausedEventJson(bool paused);
 std::string dataProgressEventJson(std::int64_t done, std::int64_t total);
 std::string errorEventJson(const std::string &message);

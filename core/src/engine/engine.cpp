@@ -146,6 +146,7 @@ void Engine::Private::checkInput()
         }
     }
     validateExperiment(exp);
+    control.setSettings(exp.distillation); // a resumed run's own, from its config
     if (exp.device == "cuda" && !torch::cuda::is_available())
         throw InvalidInput("device: cuda was asked for, but LibTorch sees no CUDA device (use auto or cpu)");
     device = (exp.device == "cpu" || !torch::cuda::is_available()) ? torch::Device(torch::kCPU)
@@ -277,6 +278,7 @@ Engine::Engine(Experiment experiment, EngineOptions options) : d(std::make_uniqu
 {
     d->exp = std::move(experiment);
     d->options = std::move(options);
+    d->control.setSettings(d->exp.distillation); // until run() reads a resumed run's
 }
 
 Engine::~Engine() = default;
@@ -327,6 +329,11 @@ void Engine::requestStop()
 bool Engine::pauseRequested() const
 {
     return d->control.pauseRequested();
+}
+
+std::string Engine::requestSettingChange(const std::string &key, double value)
+{
+    return d->control.requestChange(key, value);
 }
 
 bool Engine::stopRequested() const

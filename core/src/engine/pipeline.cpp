@@ -1,5 +1,6 @@
 #include "engine/pipeline.h"
 
+#include "engine/stage_analysis.h"
 #include "distillery/methods.h"
 #include "runs/stage_state.h"
 #include "support/errors.h"
@@ -73,14 +74,26 @@ void checkAgainstData(const Experiment &exp, const Pipeline &p, const Shape &sha
 }
 
 // A feature method's pairs of taps, resolved against both models and checked.
-void pairFeatures(const Experiment &exp, Pipeline &p, const Shape &shape)
+// An imported teacher's are those its features() gives.
+void pairFeatures(const Experiment &exp, Pipeline &p, const LoadedData &data, const torch::Device &device)
 {
     const MethodInfo *method = findMethod(exp.distillation.method);
     if (!method || !method->usesFeatures())
         return;
+    const Shape &shape = data.summary.inputShape;
+    std::vector<Tap> teacherTaps;
+    if (p.teacher.imported()) {
+        teacherTaps = p.teacher.importedTaps = importedTaps(*p.teacher.script, exp, data, device);
+        if (teacherTaps.empty())
+            throw InvalidInput("distillation.method: " + method->name + " reads the teacher's features, and the "
+                               "TorchScript teacher " + exp.teacher.path + " has no method features(x) -> "
+                               "List[Tensor] (docs/EXPORT.md shows how to add one; Distillery's own exports have "
+                               "it); methods on logits (kd, dkd, dist) work with any teacher");
+    } else {
+        teacherTaps = modelTaps(p.resolved.teacher.model.layers, shape);
+    }
     try {
-        p.method->setPairs(resolvePairs(exp.distillation, modelTaps(p.resolved.teacher.model.layers, shape),
-                                        modelTaps(p.resolved.student.layers, shape)));
+        p.method->setPairs(resolvePairs(exp.distillation, teacherTaps, modelTaps(p.resolved.student.layers, shape)));
     } catch (const ConfigError &e) {
         throw InvalidInput(e.what());
     }
@@ -118,7 +131,7 @@ Pipeline planPipeline(const Experiment &exp, const LoadedData &data, const torch
     p.student = checkedReport(p.resolved.student.layers, shape, classes, "student.model");
     checkAgainstData(exp, p, shape);
     p.method = makeMethod(exp.distillation);
-    pairFeatures(exp, p, shape);
+    pairFeatures(exp, p, data, device);
     return p;
 }
 
@@ -127,7 +140,8 @@ namespace {
 // The baseline and the distilled student, from `initialState`.
 bool runStudentStage(StageEnvironment &env, const Pipeline &p, StageInfo info, const Split &studentTrain,
                      DistillationMethod &method, const TeacherForward &teacher,
-                     const std::vector<torch::Tensor> &initialState, const TeacherFeatures &teacherFeatures = {})
+                     const std::vector<torch::Tensor> &initialState,
+                     const TeacherFeatures &teacherFeatures = {})
 {
     const Experiment &exp = env.exp;
     info.model = modelLabel(exp.student);
@@ -143,7 +157,7 @@ bool runStudentStage(StageEnvironment &env, const Pipeline &p, StageInfo info, c
     restore(*student, initialState);
     student->to(env.device);
     StageJob job{info,    student, exp.studentTrain, studentTrain, method, teacher, p.resolved.teacher.model.layers,
-                 exp.seed + 2, exp.seed + 23};
+                 exp.seed + 2, exp.seed + 23, /*fidelity=*/true};
     if (!method.pairs().empty())
         job.teacherFeatures = teacherFeatures;
     StageResult r = runStage(env, job);
@@ -155,6 +169,13 @@ bool runStudentStage(StageEnvironment &env, const Pipeline &p, StageInfo info, c
         torch::serialize::OutputArchive archive;
         student->save(archive);
         saveArchive(archive, r.checkpoint);
+    }
+    // The kept model's figures are on disk before the stage is recorded as
+    // finished; its test logits are those of its best epoch's evaluation,
+    // unless the bias correction changed it.
+    if (r.status == RunStatus::Finished && r.epochsDone > 0) {
+        const bool kept = env.kept.stage == info.kind && r.biasCorrection.classes.empty();
+        analyseStage(env, info.kind, student, r, kept ? env.kept.test : torch::Tensor());
     }
     return finishStage(env, r);
 }
@@ -174,6 +195,15 @@ bool runStages(StageEnvironment &env, Pipeline &p)
     if (!runTeacherStage(env, p.resolved, p.teacher, teacher, info))
         return false;
     freezeTeacher(teacher);
+    // The teacher's analysis, unless a resumed run has it already. A teacher
+    // trained in this session has its best epoch's test logits kept
+    // (undefined otherwise: computed then).
+    const StageResult *teacherResult = env.recorder.result().stage(StageKind::Teacher);
+    if (teacherResult && (!env.resume.finishedStage(StageKind::Teacher) ||
+                          !fs::exists(analysisLogitsPath(env, StageKind::Teacher))))
+        analyseStage(env, StageKind::Teacher, teacher.forward, *teacherResult,
+                     env.kept.stage == StageKind::Teacher ? env.kept.test : torch::Tensor());
+    env.teacherValidation = teacherValidationLogits(env, teacher.forward);
 
     // Both students start from the same weights and see batches in the same
     // order, so the difference between them is the loss alone.
@@ -190,7 +220,8 @@ bool runStages(StageEnvironment &env, Pipeline &p)
     }
     info.kind = StageKind::Distillation;
     info.index = int(p.stages.size()) - 1;
-    return runStudentStage(env, p, info, studentTrain, *p.method, teacher.forward, initialState, teacher.features);
+    return runStudentStage(env, p, info, studentTrain, *p.method, teacher.forward, initialState,
+                           teacher.features);
 }
 
 } // namespace distillery::detail

@@ -29,19 +29,41 @@ fs::path resolveReusedTeacher(const Experiment &exp, Experiment &resolved)
 
 namespace {
 
-TeacherForward importedForward(const LoadedScript &script, const Experiment &exp, const LoadedData &data,
-                               const torch::Device &device)
+// What an imported module is given for a batch of the students' normalised
+// inputs: the same (teacher.input "normalised"), or the inputs as read.
+std::function<torch::Tensor(const torch::Tensor &)> importedInput(const Experiment &exp, const LoadedData &data,
+                                                                   const torch::Device &device)
 {
-    torch::jit::Module module = script.module;
     if (exp.teacher.input == "normalised")
-        return [module](const torch::Tensor &x) mutable { return module.forward({x}).toTensor(); };
-    // The students see normalised inputs; the teacher gets them as read.
+        return [](const torch::Tensor &x) { return x; };
     std::vector<std::int64_t> view(data.summary.inputShape.size() + 1, 1);
     view[1] = data.summary.inputShape[0];
     const auto mean = torch::tensor(std::vector<float>(data.mean.begin(), data.mean.end())).view(view).to(device);
     const auto stdev = torch::tensor(std::vector<float>(data.stdev.begin(), data.stdev.end())).view(view).to(device);
-    return [module, mean, stdev](const torch::Tensor &x) mutable {
-        return module.forward({x * stdev + mean}).toTensor();
+    return [mean, stdev](const torch::Tensor &x) { return x * stdev + mean; };
+}
+
+TeacherForward importedForward(const LoadedScript &script, const Experiment &exp, const LoadedData &data,
+                               const torch::Device &device)
+{
+    return [module = script.module, input = importedInput(exp, data, device)](const torch::Tensor &x) mutable {
+        return module.forward({input(x)}).toTensor();
+    };
+}
+
+// The logits and the requested features (by their index in features()'s list).
+TeacherFeatures importedFeatures(const LoadedScript &script, const Experiment &exp, const LoadedData &data,
+                                 const torch::Device &device)
+{
+    return [module = script.module, input = importedInput(exp, data, device)](const torch::Tensor &x,
+                                                                               const std::vector<Tap> &taps) mutable {
+        const auto in = input(x);
+        ModelOutputs out;
+        out.logits = module.forward({in}).toTensor();
+        const auto list = module.get_method("features")({in}).toTensorVector();
+        for (const auto &t : taps)
+            out.features.emplace_back(t.name, list.at(std::size_t(t.layer)));
+        return out;
     };
 }
 
@@ -79,6 +101,37 @@ void checkImportedOutputs(const std::string &path, const TeacherForward &forward
 
 } // namespace
 
+std::vector<Tap> importedTaps(const LoadedScript &script, const Experiment &exp, const LoadedData &data,
+                              const torch::Device &device)
+{
+    if (!script.hasFeatures)
+        return {};
+    const std::string &path = exp.teacher.path;
+    std::vector<torch::Tensor> list;
+    try {
+        c10::InferenceMode guard;
+        auto module = script.module;
+        list = module.get_method("features")({importedInput(exp, data, device)(data.train.x.slice(0, 0, 2))})
+                   .toTensorVector();
+    } catch (const std::exception &e) {
+        throw InvalidInput("teacher.path: " + path + ": features(x) fails on a batch of the data or does not give a "
+                           "list of tensors: " + firstLine(errorText(e)));
+    }
+    if (!script.featureNames.empty() && script.featureNames.size() != list.size())
+        throw InvalidInput("teacher.path: " + path + ": feature_names() names " +
+                           std::to_string(script.featureNames.size()) + " features, and features(x) gives " +
+                           std::to_string(list.size()));
+    std::vector<Tap> taps;
+    for (std::size_t i = 0; i < list.size(); ++i) {
+        Tap t;
+        t.name = script.featureNames.empty() ? "feature" + std::to_string(i + 1) : script.featureNames[i];
+        t.layer = int(i);
+        t.shape.assign(list[i].sizes().begin() + 1, list[i].sizes().end());
+        taps.push_back(t);
+    }
+    return taps;
+}
+
 LoadedScript loadImportedTeacher(const Experiment &exp, const LoadedData &data, const torch::Device &device)
 {
     const std::string &path = exp.teacher.path;
@@ -100,6 +153,8 @@ TeacherModel buildTeacher(const Experiment &resolved, const TeacherSource &sourc
     TeacherModel t;
     if (source.imported()) {
         t.forward = importedForward(*source.script, resolved, data, device);
+        if (source.script->hasFeatures)
+            t.features = importedFeatures(*source.script, resolved, data, device);
         return t;
     }
     t.net = Net(resolved.teacher.model.layers, data.summary.inputShape);

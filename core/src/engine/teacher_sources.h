@@ -23,6 +23,10 @@ struct TeacherSource {
     ArchitectureReport report;            // parameters and multiply-adds (an imported one: parameters only)
     std::filesystem::path checkpoint;     // source=run: the earlier run's checkpoints/teacher.pt
     std::optional<LoadedScript> script;   // source=torchscript
+    // An imported module's features (LoadedScript::hasFeatures), as taps:
+    // named by its feature_names() or feature1, feature2, ...; `layer` is the
+    // index in its list, the shape measured on a batch of the data.
+    std::vector<Tap> importedTaps;
     bool imported() const { return script.has_value(); }
 };
 
@@ -33,6 +37,11 @@ std::filesystem::path resolveReusedTeacher(const Experiment &exp, Experiment &re
 // source=torchscript: the module, checked to map a batch of the data's inputs
 // to one floating-point logit per class. Throws InvalidInput naming teacher.path.
 LoadedScript loadImportedTeacher(const Experiment &exp, const LoadedData &data, const torch::Device &device);
+// Its features' taps; empty when it has no features method. Throws
+// InvalidInput naming teacher.path when features(x) fails or gives a list
+// that does not match feature_names().
+std::vector<Tap> importedTaps(const LoadedScript &script, const Experiment &exp, const LoadedData &data,
+                              const torch::Device &device);
 
 // The teacher as the students see it: a Distillery net (undefined for an
 // imported module) and its logits for a batch of normalised inputs.

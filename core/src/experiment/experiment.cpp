@@ -1,14 +1,18 @@
 // Experiment and architecture files read from JSON: every key checked, unknown
 // ones refused with a suggestion, --set overrides applied first.
 #include "distillery/experiment.h"
+#include "distillery/methods.h"
 
+#include "experiment/distillation_reader.h"
 #include "experiment/field_error.h"
+#include "experiment/object_reader.h"
 
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <cmath>
 #include <fstream>
+#include <limits>
 #include <set>
 #include <sstream>
 
@@ -68,85 +72,7 @@ std::string nearestName(const std::string &word, const std::vector<std::string> 
 
 namespace {
 
-// Walks one JSON object, reading the keys it knows and rejecting the others.
-class ObjectReader {
-public:
-    ObjectReader(const json &j, std::string path, const std::string &origin)
-        : j_(j), path_(std::move(path)), origin_(origin)
-    {
-        if (!j_.is_object())
-            error(path_.empty() ? std::string("the experiment") : path_, "must be a JSON object");
-    }
-
-    [[noreturn]] void error(const std::string &field, const std::string &msg) const
-    {
-        detail::throwFieldError(origin_, field, msg);
-    }
-    std::string field(const std::string &key) const { return path_.empty() ? key : path_ + "." + key; }
-
-    const json *find(const std::string &key)
-    {
-        known_.push_back(key);
-        auto it = j_.find(key);
-        return it == j_.end() || it->is_null() ? nullptr : &*it;
-    }
-
-    template <typename T> void read(const std::string &key, T &out)
-    {
-        const json *v = find(key);
-        if (!v)
-            return;
-        try {
-            if constexpr (std::is_same_v<T, bool>) {
-                if (!v->is_boolean())
-                    error(field(key), "must be true or false (got " + v->dump() + ")");
-            } else if constexpr (std::is_integral_v<T>) {
-                if (!v->is_number_integer() && !(v->is_number_float() && std::floor(v->get<double>()) == v->get<double>()))
-                    error(field(key), "must be a whole number (got " + v->dump() + ")");
-                if (v->is_number_unsigned() ? v->get<std::uint64_t>() > std::uint64_t(std::numeric_limits<T>::max())
-                                            : (v->get<double>() < double(std::numeric_limits<T>::lowest()) ||
-                                               v->get<double>() > double(std::numeric_limits<T>::max())))
-                    error(field(key), "is out of range (got " + v->dump() + ")");
-                out = v->is_number_float() ? T(v->get<double>()) : v->get<T>();
-                return;
-            } else if constexpr (std::is_floating_point_v<T>) {
-                if (!v->is_number())
-                    error(field(key), "must be a number (got " + v->dump() + ")");
-            } else if constexpr (std::is_same_v<T, std::string>) {
-                if (!v->is_string())
-                    error(field(key), "must be a string (got " + v->dump() + ")");
-            }
-            out = v->get<T>();
-        } catch (const json::exception &e) {
-            error(field(key), e.what());
-        }
-    }
-
-    // Call last: any key not read is unknown.
-    void finish() const
-    {
-        for (auto it = j_.begin(); it != j_.end(); ++it) {
-            if (std::find(known_.begin(), known_.end(), it.key()) != known_.end())
-                continue;
-            const auto near = nearestName(it.key(), known_);
-            error(field(it.key()), "unknown key" + (near.empty() ? std::string(" (known: ") + join(known_) + ")"
-                                                                 : "; did you mean '" + near + "'?"));
-        }
-    }
-
-private:
-    static std::string join(const std::vector<std::string> &v)
-    {
-        std::string s;
-        for (const auto &x : v)
-            s += (s.empty() ? "" : ", ") + x;
-        return s;
-    }
-    const json &j_;
-    std::string path_;
-    const std::string &origin_;
-    std::vector<std::string> known_;
-};
+using detail::ObjectReader;
 
 void readLayer(const json &j, const std::string &path, const std::string &origin, LayerSpec &l)
 {
@@ -339,75 +265,31 @@ json parseExperimentJson(const std::string &text, const std::string &origin)
     return root;
 }
 
-void readPairs(const json &j, const std::string &origin, std::vector<FeaturePair> &pairs)
-{
-    if (!j.is_array())
-        detail::throwFieldError(origin, "distillation.pairs",
-                                "must be a list of {\"teacher\": TAP, \"student\": TAP} pairs");
-    pairs.clear();
-    for (std::size_t i = 0; i < j.size(); ++i) {
-        const std::string path = "distillation.pairs[" + std::to_string(i) + "]";
-        ObjectReader pr(j[i], path, origin);
-        FeaturePair pair;
-        pr.read("teacher", pair.teacher);
-        pr.read("student", pair.student);
-        pr.finish();
-        if (pair.teacher.empty() || pair.student.empty())
-            pr.error(path, "needs both a teacher and a student tap name");
-        pairs.push_back(pair);
-    }
-}
-
-void readDistillation(const json &k, const std::string &origin, DistillConfig &d)
-{
-    ObjectReader kr(k, "distillation", origin);
-    kr.read("method", d.method);
-    kr.read("temperature", d.temperature);
-    kr.read("alpha", d.alpha);
-    if (const json *params = kr.find("params")) {
-        if (!params->is_object())
-            kr.error(kr.field("params"), "must be an object of the method's parameters, e.g. {\"beta\": 8}");
-        for (auto it = params->begin(); it != params->end(); ++it) {
-            const std::string field = "distillation.params." + it.key();
-            if (it->is_boolean())
-                d.params[it.key()] = it->get<bool>() ? 1.0 : 0.0;
-            else if (it->is_number())
-                d.params[it.key()] = it->get<double>();
-            else
-                kr.error(field, "must be a number or true/false (got " + it->dump() + ")");
-        }
-    }
-    if (const json *pairs = kr.find("pairs"))
-        readPairs(*pairs, origin, d.pairs);
-    if (const json *cache = kr.find("teacher_cache"); cache && cache->is_string()) {
-        if (*cache != "approximate")
-            kr.error(kr.field("teacher_cache"), "must be true, false or \"approximate\" (got " + cache->dump() + ")");
-        d.teacherCache = d.approximateCache = true;
-    } else {
-        kr.read("teacher_cache", d.teacherCache);
-    }
-    kr.finish();
-}
-
 // The --set assignments, in order. A run's config.json names every parameter
 // of its method: another method chosen with --set starts from its own
 // defaults (a "beta" of one method is not the "beta" of another), unless
 // --set gives parameters too.
 void applyOverrides(json &root, const std::vector<std::string> &overrides, const std::string &origin)
 {
-    bool methodSet = false, paramsSet = false, pairsSet = false;
+    bool methodSet = false, paramsSet = false, pairsSet = false, schedulesSet = false;
     for (const auto &o : overrides) {
         applyOverride(root, o, origin);
         methodSet = methodSet || o.rfind("distillation.method=", 0) == 0;
         paramsSet = paramsSet || o.rfind("distillation.params", 0) == 0;
         pairsSet = pairsSet || o.rfind("distillation.pairs", 0) == 0;
+        schedulesSet = schedulesSet || o.rfind("distillation.schedules", 0) == 0;
     }
-    if (methodSet && root.contains("distillation") && root["distillation"].is_object()) {
-        if (!paramsSet)
-            root["distillation"].erase("params");
-        if (!pairsSet)
-            root["distillation"].erase("pairs");
-    }
+    if (!methodSet || !root.contains("distillation") || !root["distillation"].is_object())
+        return;
+    json &d = root["distillation"];
+    if (!paramsSet)
+        d.erase("params");
+    if (!pairsSet)
+        d.erase("pairs");
+    // A schedule of T or α still applies; one of a parameter was the old method's.
+    if (!schedulesSet && d.contains("schedules") && d["schedules"].is_object())
+        for (auto it = d["schedules"].begin(); it != d["schedules"].end();)
+            it = it.key() == "temperature" || it.key() == "alpha" ? std::next(it) : d["schedules"].erase(it);
 }
 
 } // namespace
@@ -457,7 +339,7 @@ Experiment parseExperiment(const std::string &text, const std::string &origin,
         r.error("student.model", "is required");
     r.read("baseline", e.baseline);
     if (const json *k = r.find("distillation"))
-        readDistillation(*k, origin, e.distillation);
+        detail::readDistillation(*k, origin, e.distillation);
     r.finish();
     validateExperiment(e, origin);
     return e;

@@ -63,6 +63,20 @@ void checkTrain(const TrainConfig &t, const std::string &path, const std::string
             fail(f(key), "is the a of Beta(a, a): between 0 (off) and 100; 0.2 to 1 is usual (got " + plainNumber(a) + ")");
 }
 
+void checkDistillation(const Experiment &e, const std::string &origin)
+{
+    auto fail = [&](const std::string &field, const std::string &msg) { detail::throwFieldError(origin, field, msg); };
+    const auto &k = e.distillation;
+    if (const auto problem = methodSettingsProblem(k))
+        fail(problem->first, problem->second);
+    if (const auto problem = scheduleProblem(k))
+        fail(problem->first, problem->second);
+    if (!(k.temperature > 0) || !std::isfinite(k.temperature))
+        fail("distillation.temperature", "must be > 0 (got " + plainNumber(k.temperature) + ")");
+    if (!(k.alpha >= 0 && k.alpha <= 1))
+        fail("distillation.alpha", "must be in [0, 1] (got " + plainNumber(k.alpha) + ")");
+}
+
 } // namespace
 
 void validateExperiment(const Experiment &e, const std::string &origin)
@@ -122,17 +136,7 @@ void validateExperiment(const Experiment &e, const std::string &origin)
     if (e.teacher.source == "train")
         checkTrain(e.teacher.train, "teacher.train", origin);
     checkTrain(e.studentTrain, "student.train", origin);
-    const auto &k = e.distillation;
-    if (const auto problem = methodSettingsProblem(k))
-        fail(problem->first, problem->second);
-    if (e.teacher.source == "torchscript" && findMethod(k.method)->usesFeatures())
-        fail("distillation.method", k.method + " reads the teacher's features, and an imported TorchScript teacher "
-                                    "gives logits only: use a method on logits (kd, dkd, dist) or a teacher trained "
-                                    "in Distillery");
-    if (!(k.temperature > 0) || !std::isfinite(k.temperature))
-        fail("distillation.temperature", "must be > 0 (got " + plainNumber(k.temperature) + ")");
-    if (!(k.alpha >= 0 && k.alpha <= 1))
-        fail("distillation.alpha", "must be in [0, 1] (got " + plainNumber(k.alpha) + ")");
+    checkDistillation(e, origin);
     for (const auto *m : {&e.teacher.model, &e.student}) {
         const std::string path = m == &e.student ? "student.model" : "teacher.model";
         if (!(m->dropout >= 0 && m->dropout < 1))

@@ -146,6 +146,9 @@ std::string experimentToJson(const Experiment &e)
     }
     if (!e.distillation.pairs.empty())
         root["distillation"]["pairs"] = pairsToJson(e.distillation.pairs);
+    for (const auto &[key, s] : e.distillation.schedules)
+        root["distillation"]["schedules"][key] = {
+            {"shape", s.shape}, {"from", s.from}, {"to", s.to}, {"start", s.start}, {"end", s.end}};
     return root.dump(2) + "\n";
 }
 

@@ -16,9 +16,13 @@ torch::Tensor rowPearson(const torch::Tensor &a, const torch::Tensor &b)
 
 class Dist final : public DistillationMethod {
 public:
-    explicit Dist(const DistillConfig &c)
-        : T_(c.temperature), ce_(methodParam(c, "ce")), beta_(methodParam(c, "beta")), gamma_(methodParam(c, "gamma"))
+    explicit Dist(const DistillConfig &c) { configure(c); }
+    void configure(const DistillConfig &c) override
     {
+        T_ = c.temperature;
+        ce_ = methodParam(c, "ce");
+        beta_ = methodParam(c, "beta");
+        gamma_ = methodParam(c, "gamma");
     }
     std::string name() const override { return "dist"; }
     bool needsTeacher() const override { return true; }
@@ -32,7 +36,7 @@ public:
     }
 
 private:
-    double T_, ce_, beta_, gamma_;
+    double T_ = 1, ce_ = 1, beta_ = 1, gamma_ = 1;
 };
 
 } // namespace

@@ -16,11 +16,15 @@ torch::Tensor targetAndRest(const torch::Tensor &p, const torch::Tensor &gt, con
 
 class Dkd final : public DistillationMethod {
 public:
-    explicit Dkd(const DistillConfig &c)
-        : T_(c.temperature), ce_(methodParam(c, "ce")), alpha_(methodParam(c, "alpha")),
-          beta_(methodParam(c, "beta")), warmup_(methodParam(c, "warmup")),
-          standardize_(methodParam(c, "standardize") != 0)
+    explicit Dkd(const DistillConfig &c) { configure(c); }
+    void configure(const DistillConfig &c) override
     {
+        T_ = c.temperature;
+        ce_ = methodParam(c, "ce");
+        alpha_ = methodParam(c, "alpha");
+        beta_ = methodParam(c, "beta");
+        warmup_ = methodParam(c, "warmup");
+        standardize_ = methodParam(c, "standardize") != 0;
     }
     std::string name() const override { return "dkd"; }
     bool needsTeacher() const override { return true; }
@@ -39,8 +43,8 @@ public:
     }
 
 private:
-    double T_, ce_, alpha_, beta_, warmup_;
-    bool standardize_;
+    double T_ = 1, ce_ = 1, alpha_ = 1, beta_ = 1, warmup_ = 0;
+    bool standardize_ = false;
     int epoch_ = 1;
 };
 

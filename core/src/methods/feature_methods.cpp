@@ -66,10 +66,18 @@ torch::nn::Sequential makeRegressor(const Shape &student, const Shape &teacher)
 
 class FeatureMethod final : public DistillationMethod {
 public:
-    explicit FeatureMethod(const DistillConfig &c)
-        : name_(c.method), T_(c.temperature), ce_(methodParam(c, "ce")), kd_(methodParam(c, "kd")),
-          beta_(methodParam(c, "beta"))
+    explicit FeatureMethod(const DistillConfig &c) : name_(c.method), kdPart_(methodParam(c, "kd") > 0)
     {
+        configure(c);
+    }
+    // The parts are fixed at the start: a KD weight changed to or from 0
+    // during a run weighs the soft term, which stays reported either way.
+    void configure(const DistillConfig &c) override
+    {
+        T_ = c.temperature;
+        ce_ = methodParam(c, "ce");
+        kd_ = methodParam(c, "kd");
+        beta_ = methodParam(c, "beta");
         if (name_ == "at")
             p_ = methodParam(c, "p");
         if (name_ == "rkd") {
@@ -82,7 +90,7 @@ public:
     std::vector<std::string> partNames() const override
     {
         std::vector<std::string> names = ownParts();
-        if (kd_ > 0)
+        if (kdPart_)
             names.push_back("soft");
         names.push_back("hard");
         return names;
@@ -107,10 +115,11 @@ public:
         const auto names = ownParts();
         for (std::size_t i = 0; i < names.size(); ++i)
             out.parts.emplace_back(names[i], own[i]);
-        if (kd_ > 0) {
+        if (kdPart_ || kd_ > 0) {
             auto soft = kdLossComposite(student.logits, teacher.logits, labels, T_, 1.0).parts[0].second;
             total = total + soft * kd_;
-            out.parts.emplace_back("soft", soft);
+            if (kdPart_)
+                out.parts.emplace_back("soft", soft);
         }
         out.parts.emplace_back("hard", hard);
         out.total = total;
@@ -162,7 +171,8 @@ private:
     }
 
     std::string name_;
-    double T_, ce_, kd_, beta_, p_ = 2.0, distance_ = 0.0, angle_ = 0.0;
+    bool kdPart_;
+    double T_ = 1, ce_ = 1, kd_ = 0, beta_ = 0, p_ = 2.0, distance_ = 0.0, angle_ = 0.0;
     torch::nn::ModuleList regressors_{nullptr};
 };
 

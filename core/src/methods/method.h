@@ -31,6 +31,9 @@ public:
     virtual LossTerms loss(const ModelOutputs &student, const ModelOutputs &teacher, const torch::Tensor &labels) = 0;
     // The stage's epoch about to train, from 1 (for methods with a warm-up).
     virtual void setEpoch(int /*epoch*/) {}
+    // Takes the settings (T, α, the method's parameters) anew: a schedule's
+    // value or a change made while the run trains. The next loss uses them.
+    virtual void configure(const DistillConfig & /*config*/) {}
 
     // Feature methods (methods.h: usesFeatures): the pairs of taps they match,
     // resolved against both models (resolvePairs); `loss` then finds each

@@ -120,9 +120,12 @@ namespace {
 
 class VanillaKd final : public DistillationMethod {
 public:
-    explicit VanillaKd(const DistillConfig &c)
-        : T_(c.temperature), alpha_(c.alpha), standardize_(methodParam(c, "standardize") != 0)
+    explicit VanillaKd(const DistillConfig &c) { configure(c); }
+    void configure(const DistillConfig &c) override
     {
+        T_ = c.temperature;
+        alpha_ = c.alpha;
+        standardize_ = methodParam(c, "standardize") != 0;
     }
     std::string name() const override { return "kd"; }
     bool needsTeacher() const override { return true; }
@@ -139,8 +142,8 @@ public:
     }
 
 private:
-    double T_, alpha_;
-    bool standardize_;
+    double T_ = 1, alpha_ = 0.5;
+    bool standardize_ = false;
 };
 
 } // namespace

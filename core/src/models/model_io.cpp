@@ -91,18 +91,13 @@ Net fromPortable(const PortableModel &m)
     return net;
 }
 
-torch::jit::Module toTorchScript(const PortableModel &m)
-{
-    torch::jit::Module module("__torch__.distillery.Model");
-    for (const auto &t : m.tensors) {
-        if (t.integer)
-            continue; // batch norm's step counter: not needed for inference
-        module.register_parameter(attribute(t.name), toTensor(t), /*is_buffer=*/false);
-    }
-    module.register_buffer("input_mean", normalisationTensor(m.mean, m.input));
-    module.register_buffer("input_std", normalisationTensor(m.stdev, m.input));
+namespace {
 
-    std::ostringstream code;
+// TorchScript lines computing layer after layer of `m` on `x` (inference:
+// batch norms with their running statistics, dropout the identity), each
+// layer's lines apart.
+std::vector<std::string> layerLines(const PortableModel &m)
+{
     auto self = [&](const std::string &name) { return "self." + attribute(name); };
     auto bias = [&](const std::string &prefix) { return m.has(prefix + "bias") ? self(prefix + "bias") : "None"; };
     auto conv = [&](const std::string &in, const std::string &prefix, int stride, int pad) {
@@ -113,11 +108,11 @@ torch::jit::Module toTorchScript(const PortableModel &m)
         return "torch.batch_norm(" + in + ", " + self(prefix + "weight") + ", " + self(prefix + "bias") + ", " +
                self(prefix + "running_mean") + ", " + self(prefix + "running_var") + ", False, 0.1, 1e-05, False)";
     };
-    code << "def forward(self, x: Tensor) -> Tensor:\n";
-    code << "    x = (x - self.input_mean) / self.input_std\n";
+    std::vector<std::string> lines;
     for (std::size_t i = 0; i < m.layers.size(); ++i) {
         const LayerSpec &l = m.layers[i];
         const std::string prefix = "layers." + std::to_string(i) + ".";
+        std::ostringstream code;
         if (l.type == "linear")
             code << "    x = torch.linear(x, " << self(prefix + "weight") << ", " << bias(prefix) << ")\n";
         else if (l.type == "conv2d")
@@ -150,9 +145,50 @@ torch::jit::Module toTorchScript(const PortableModel &m)
                 code << "    x = torch.relu(y + x)\n";
         } else
             throw ModelFileError("layer type " + l.type + " has no TorchScript form");
+        lines.push_back(code.str());
     }
-    code << "    return x\n";
-    module.define(code.str());
+    return lines;
+}
+
+} // namespace
+
+torch::jit::Module toTorchScript(const PortableModel &m)
+{
+    torch::jit::Module module("__torch__.distillery.Model");
+    for (const auto &t : m.tensors) {
+        if (t.integer)
+            continue; // batch norm's step counter: not needed for inference
+        module.register_parameter(attribute(t.name), toTensor(t), /*is_buffer=*/false);
+    }
+    module.register_buffer("input_mean", normalisationTensor(m.mean, m.input));
+    module.register_buffer("input_std", normalisationTensor(m.stdev, m.input));
+
+    const std::vector<std::string> lines = layerLines(m);
+    const std::string normalise = "    x = (x - self.input_mean) / self.input_std\n";
+    std::ostringstream forward;
+    forward << "def forward(self, x: Tensor) -> Tensor:\n" << normalise;
+    for (const auto &l : lines)
+        forward << l;
+    forward << "    return x\n";
+    // The model's taps (architecture.h: modelTaps), so that an exported model
+    // can teach a feature method: features(x) in the order of feature_names().
+    const auto taps = modelTaps(m.layers, m.input);
+    std::vector<const std::string *> tapAt(lines.size(), nullptr);
+    for (const auto &t : taps)
+        tapAt[std::size_t(t.layer)] = &t.name;
+    std::ostringstream features, names;
+    features << "def features(self, x: Tensor) -> List[Tensor]:\n" << normalise << "    out: List[Tensor] = []\n";
+    names << "def feature_names(self) -> List[str]:\n    names: List[str] = [";
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+        features << lines[i];
+        if (tapAt[i]) {
+            features << "    out.append(x)\n";
+            names << (names.str().back() == '[' ? "" : ", ") << "\"" << *tapAt[i] << "\"";
+        }
+    }
+    features << "    return out\n";
+    names << "]\n    return names\n";
+    module.define(forward.str() + "\n" + features.str() + "\n" + names.str());
     module.eval();
     return module;
 }
@@ -219,6 +255,16 @@ LoadedScript loadScript(const std::string &path, const torch::Device &device)
     if (!takesTensor || !returnsTensor)
         throw ModelFileError(path + ": forward must take one tensor and return one tensor; its signature is " +
                              signature.str());
+    s.hasFeatures = s.module.find_method("features").has_value();
+    if (const auto names = s.module.find_method("feature_names")) {
+        try {
+            for (const auto &n : (*names)({}).toListRef())
+                s.featureNames.push_back(n.toStringRef());
+        } catch (const std::exception &e) {
+            throw ModelFileError(path + ": feature_names() must return a list of strings (" + firstLine(e.what()) +
+                                 ")");
+        }
+    }
     s.module.eval();
     for (const auto &p : s.module.parameters()) {
         p.set_requires_grad(false);

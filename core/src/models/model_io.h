@@ -37,6 +37,10 @@ void loadCheckpoint(Net &net, const std::string &path, const torch::Device &devi
 struct LoadedScript {
     torch::jit::Module module;
     std::int64_t parameters = 0;
+    // A module with a method features(x) -> List[Tensor] can teach feature
+    // methods; feature_names() -> List[str], when it has one, names them.
+    bool hasFeatures = false;
+    std::vector<std::string> featureNames;
 };
 LoadedScript loadScript(const std::string &path, const torch::Device &device);
 

@@ -97,8 +97,9 @@ ResumePlan prepareResume(const fs::path &dir, const std::vector<StageKind> &pipe
         throw InvalidInput("resume: " + dir.string() + " finished; there is nothing to resume");
     plan.previousSeconds = plan.previousSummary.value("seconds", 0.0);
 
+    const RunMetrics before = readRunMetrics(dir.string());
     // Stages that finished and left their model: those are not trained again.
-    for (const auto &r : readRunMetrics(dir.string()).stageResults)
+    for (const auto &r : before.stageResults)
         if (r.status == RunStatus::Finished && !r.checkpoint.empty() && fs::exists(r.checkpoint))
             plan.finished.push_back(r);
     plan.allDone = true;
@@ -110,6 +111,9 @@ ResumePlan prepareResume(const fs::path &dir, const std::vector<StageKind> &pipe
         }
     plan.epoch = plan.allDone ? 0 : stateEpoch(dir / "checkpoints" / (stageName(plan.stage) + ".state.pt"));
 
+    for (const auto &c : before.changes)
+        if (!plan.allDone && c.stage == plan.stage)
+            plan.changes.push_back(c);
     const std::size_t keep = linesToKeep(lines, plan);
     std::string text;
     for (std::size_t i = 0; i < keep; ++i)

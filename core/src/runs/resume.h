@@ -19,6 +19,10 @@ struct ResumePlan {
     bool allDone = false;                   // every stage finished; only the ending is missing
     std::vector<StageResult> finished;      // stages that need no more training
     RunMetrics kept;                        // the metrics kept, replayed to the observer
+    // The setting changes of the stage that goes on, those dropped with the
+    // metrics after its checkpoint too: the resumed stage makes them again
+    // at the steps they were made (Engine::requestSettingChange).
+    std::vector<SettingChange> changes;
     double previousSeconds = 0.0;
     nlohmann::json previousSummary;
 

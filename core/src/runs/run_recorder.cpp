@@ -83,6 +83,13 @@ void RunRecorder::pausedChanged(bool paused)
     observer_.pausedChanged(paused);
 }
 
+void RunRecorder::settingChanged(const SettingChange &c, bool toFile)
+{
+    if (toFile)
+        write(eventJson(c));
+    observer_.settingChanged(c);
+}
+
 void RunRecorder::replay(const RunMetrics &kept, StageKind kind)
 {
     for (const auto &m : kept.steps)
@@ -91,6 +98,9 @@ void RunRecorder::replay(const RunMetrics &kept, StageKind kind)
     for (const auto &e : kept.epochs)
         if (e.stage == kind)
             observer_.epochFinished(e);
+    for (const auto &c : kept.changes)
+        if (c.stage == kind)
+            observer_.settingChanged(c);
 }
 
 void RunRecorder::replayStage(const StageInfo &info, const StageResult &done, const RunMetrics &kept)

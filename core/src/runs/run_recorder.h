@@ -39,6 +39,7 @@ public:
     void stepReported(const StepMetrics &m, bool toFile = true);
     void epochFinished(const EpochMetrics &e, bool toFile = true);
     void pausedChanged(bool paused);
+    void settingChanged(const SettingChange &c, bool toFile = true);
     // A resumed run's kept metrics of `kind`, again to the observer (the file has them).
     void replay(const RunMetrics &kept, StageKind kind);
     // A stage that finished before a resume: told to the observer again with

@@ -1,5 +1,7 @@
 #include "distillery/runs.h"
 
+#include "runs/setting_events.h"
+
 #include "runs/run_lock.h"
 
 #include <nlohmann/json.hpp>
@@ -198,7 +200,11 @@ std::string eventJson(const EpochMetrics &e)
                 {"lr", e.learningRate},
                 {"samples_per_second", e.samplesPerSecond},
                 {"seconds", e.seconds},
-                {"best", e.best}}
+                {"best", e.best},
+                {"val_agreement", number(e.valAgreement)},
+                {"val_kl", number(e.valKl)},
+                {"val_kl_at_t", number(e.valKlAtT)},
+                {"val_ece", number(e.valEce)}}
         .dump();
 }
 
@@ -353,7 +359,9 @@ void readMetricsLine(const json &j, RunMetrics &m)
 {
     {
         const std::string event = j.value("event", std::string());
-        if (event == "step") {
+        if (event == "setting") {
+            m.changes.push_back(detail::settingChangeFrom(j));
+        } else if (event == "step") {
             StepMetrics s;
             s.stage = stageFrom(j.value("stage", std::string()));
             s.epoch = j.value("epoch", 0);
@@ -381,6 +389,10 @@ void readMetricsLine(const json &j, RunMetrics &m)
             e.samplesPerSecond = numberOr(j, "samples_per_second", 0.0);
             e.seconds = numberOr(j, "seconds", 0.0);
             e.best = j.value("best", false);
+            e.valAgreement = numberOr(j, "val_agreement", std::nan(""));
+            e.valKl = numberOr(j, "val_kl", std::nan(""));
+            e.valKlAtT = numberOr(j, "val_kl_at_t", std::nan(""));
+            e.valEce = numberOr(j, "val_ece", std::nan(""));
             m.epochs.push_back(e);
         } else if (event == "stage_finished") {
             StageResult r;

@@ -2,7 +2,8 @@
 
 namespace distillery::detail {
 
-Eval evaluate(const TeacherForward &forward, const Split &split, const torch::Device &device, bool mixedPrecision)
+Eval evaluate(const TeacherForward &forward, const Split &split, const torch::Device &device, bool mixedPrecision,
+              bool keepLogits)
 {
     Eval e;
     if (split.size() == 0)
@@ -11,6 +12,7 @@ Eval evaluate(const TeacherForward &forward, const Split &split, const torch::De
     const std::int64_t batch = kEvalBatch;
     auto lossSum = torch::zeros({}, torch::TensorOptions().dtype(torch::kFloat64).device(device));
     auto correct = torch::zeros({}, torch::TensorOptions().dtype(torch::kInt64).device(device));
+    std::vector<torch::Tensor> kept;
     for (std::int64_t i = 0; i < split.size(); i += batch) {
         const auto end = std::min(i + batch, split.size());
         torch::Tensor logits;
@@ -24,7 +26,11 @@ Eval evaluate(const TeacherForward &forward, const Split &split, const torch::De
                        logits, y, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
                        .to(torch::kFloat64);
         correct += logits.argmax(1).eq(y).sum();
+        if (keepLogits)
+            kept.push_back(logits);
     }
+    if (keepLogits)
+        e.logits = torch::cat(kept).to(torch::kCPU).contiguous();
     e.loss = lossSum.item<double>() / double(split.size());
     e.accuracy = double(correct.item<std::int64_t>()) / double(split.size());
     return e;
@@ -42,14 +48,15 @@ torch::Tensor logitsOf(const TeacherForward &forward, const Split &split, const 
     return out.empty() ? torch::empty({0}, torch::TensorOptions().device(device)) : torch::cat(out);
 }
 
-Eval evaluate(Net &model, const Split &split, const torch::Device &device, bool mixedPrecision)
+Eval evaluate(Net &model, const Split &split, const torch::Device &device, bool mixedPrecision, bool keepLogits)
 {
     model->freeze(); // eval mode; batch norms folded for the evaluation's forward passes
     struct Thaw {
         Net &m;
         ~Thaw() { m->thaw(); }
     } thaw{model};
-    return evaluate([&](const torch::Tensor &x) { return model->forward(x); }, split, device, mixedPrecision);
+    return evaluate([&](const torch::Tensor &x) { return model->forward(x); }, split, device, mixedPrecision,
+                    keepLogits);
 }
 
 } // namespace distillery::detail

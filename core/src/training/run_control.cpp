@@ -1,5 +1,7 @@
 #include "training/run_control.h"
 
+#include "distillery/methods.h"
+
 namespace distillery::detail {
 
 void RunControl::requestResume()
@@ -34,6 +36,31 @@ bool RunControl::betweenSteps(const std::function<void(bool)> &pausedChanged, bo
         pausedChanged(false);
     }
     return stop_.load();
+}
+
+void RunControl::setSettings(const DistillConfig &settings)
+{
+    std::lock_guard<std::mutex> lock(changesMutex_);
+    settings_ = settings;
+}
+
+std::string RunControl::requestChange(const std::string &key, double value)
+{
+    std::lock_guard<std::mutex> lock(changesMutex_);
+    if (const auto problem = settingProblem(settings_, key, value); !problem.empty())
+        return key + ": " + problem;
+    changes_.emplace_back(key, value);
+    anyChange_ = true;
+    return {};
+}
+
+std::vector<std::pair<std::string, double>> RunControl::takeChanges()
+{
+    if (!anyChange_.load()) // the common case costs one atomic load a step
+        return {};
+    std::lock_guard<std::mutex> lock(changesMutex_);
+    anyChange_ = false;
+    return std::exchange(changes_, {});
 }
 
 } // namespace distillery::detail

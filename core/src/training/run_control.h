@@ -2,10 +2,15 @@
 // (internal to core). The engine's public requestPause/requestStop land here.
 #pragma once
 
+#include "distillery/experiment.h"
+
 #include <atomic>
 #include <condition_variable>
 #include <functional>
 #include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
 
 namespace distillery::detail {
 
@@ -24,11 +29,23 @@ public:
     // when training goes on. `paused` tells whether it waited.
     bool betweenSteps(const std::function<void(bool)> &pausedChanged, bool *paused = nullptr);
 
+    // Changes of distillation settings (T, α, a method's parameter), from
+    // any thread: checked against the settings of the run (`setSettings`,
+    // by the engine once it knows them) and queued; returns why one cannot
+    // be made, or "". The distillation stage takes them between steps.
+    void setSettings(const DistillConfig &settings);
+    std::string requestChange(const std::string &key, double value);
+    std::vector<std::pair<std::string, double>> takeChanges();
+
 private:
     std::atomic<bool> pause_{false};
     std::atomic<bool> stop_{false};
     std::mutex mutex_;
     std::condition_variable wake_;
+    std::mutex changesMutex_;
+    DistillConfig settings_;
+    std::vector<std::pair<std::string, double>> changes_;
+    std::atomic<bool> anyChange_{false};
 };
 
 } // namespace distillery::detail

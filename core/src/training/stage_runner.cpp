@@ -1,14 +1,17 @@
 #include "training/stage_runner.h"
 
+#include "distillery/analysis.h"
 #include "distillery/architecture.h"
 #include "distillery/engine.h"
 #include "runs/stage_state.h"
 #include "support/clock.h"
 #include "support/errors.h"
+#include "training/live_settings.h"
 #include "training/evaluation.h"
 #include "training/schedule.h"
 
 #include <cmath>
+#include <optional>
 
 namespace distillery::detail {
 
@@ -64,6 +67,7 @@ private:
     StageResult r_;
     at::Generator shuffle_;
     torch::nn::Module *adapters_ = nullptr; // the method's, or null
+    std::optional<LiveSettings> live_;      // the distillation stage's T, α and parameters
     std::unique_ptr<torch::optim::Optimizer> optimizer_;
     torch::Tensor cache_;
     std::unique_ptr<StepContext> context_;
@@ -94,6 +98,8 @@ StageRun::StageRun(StageEnvironment &env, const StageJob &job)
         for (auto &p : adapters_->parameters())
             parameters.push_back(p);
     optimizer_ = makeOptimizer(parameters, job.train);
+    if (job.info.kind == StageKind::Distillation)
+        live_.emplace(env.exp.distillation, job.method, env.recorder, env.control, job.info.kind, job.train.epochs);
     partNames_ = job.method.partNames();
     nAcc_ = std::int64_t(partNames_.size()) + 2; // total, parts..., correct
 }
@@ -163,6 +169,8 @@ void StageRun::start()
     env_.recorder.stageStarted(started, !env_.resume.midStage(job_.info.kind));
     if (env_.resume.midStage(job_.info.kind))
         resumeFromCheckpoint();
+    if (live_ && env_.resume.active && env_.resume.stage == job_.info.kind)
+        live_->replay(env_.resume.changes, env_.resume.midStage(job_.info.kind), globalStep_);
 }
 
 // The stage continues after its last checkpointed epoch, with the model,
@@ -210,6 +218,33 @@ void StageRun::report(EpochSums &sums)
     sums.windowStart = Clock::now();
 }
 
+// Agreement and KL with the teacher (at T = 1 and at the run's temperature)
+// and ECE on the validation split, from the logits the evaluation computed.
+void liveFidelity(EpochMetrics &e, const torch::Tensor &logits, const Split &validation,
+                  const torch::Tensor &teacherLogits, double temperature)
+{
+    if (!logits.defined() || logits.dim() != 2 || logits.size(0) == 0)
+        return;
+    const LogitsView model{logits.data_ptr<float>(), logits.size(0), logits.size(1)};
+    const auto labels = validation.y.to(torch::kCPU).contiguous();
+    e.valEce = calibration(model, labels.data_ptr<std::int64_t>()).ece;
+    if (!teacherLogits.defined() || teacherLogits.sizes() != logits.sizes())
+        return;
+    const LogitsView teacher{teacherLogits.data_ptr<float>(), teacherLogits.size(0), teacherLogits.size(1)};
+    e.valAgreement = agreement(teacher, model);
+    e.valKl = meanKl(teacher, model, 1.0);
+    e.valKlAtT = meanKl(teacher, model, temperature);
+}
+
+// The kept model's logits when its best epoch came before a resume: the same
+// evaluation as then, under the same thread plan, so the same numbers.
+void keepBestLogits(StageEnvironment &env, const StageJob &job)
+{
+    const Eval val = evaluate(job.model, env.data.validation, env.device, env.mixedPrecision(), true);
+    const Eval test = evaluate(job.model, env.data.test, env.device, env.mixedPrecision(), true);
+    env.kept = KeptLogits{job.info.kind, val.logits, test.logits};
+}
+
 bool StageRun::trainEpoch(EpochSums &sums)
 {
     const std::int64_t n = job_.split.size();
@@ -229,8 +264,11 @@ bool StageRun::trainEpoch(EpochSums &sums)
             sums.windowStart = Clock::now(); // paused time is not training time
         if (stop)
             return false;
+        const double progress = (sums.epoch - 1) + double(b) / double(steps); // in epochs
+        if (live_)
+            live_->beforeStep(sums.epoch, globalStep_, progress);
         ++globalStep_;
-        const double lr = learningRate(job_.train, (sums.epoch - 1) + double(b) / double(steps));
+        const double lr = learningRate(job_.train, progress);
         for (auto &group : optimizer_->param_groups())
             group.options().set_lr(lr);
 
@@ -271,8 +309,10 @@ void StageRun::finishEpoch(EpochSums &sums, Clock::time_point epochStart)
     e.trainAccuracy = v[nAcc_ - 1] / samples;
     e.learningRate = optimizer_->param_groups()[0].options().get_lr();
     e.samplesPerSecond = sums.trainSeconds > 0 ? samples / sums.trainSeconds : 0.0;
-    const Eval val = evaluate(job_.model, env_.data.validation, env_.device, env_.mixedPrecision());
-    const Eval test = evaluate(job_.model, env_.data.test, env_.device, env_.mixedPrecision());
+    const Eval val = evaluate(job_.model, env_.data.validation, env_.device, env_.mixedPrecision(), true);
+    const Eval test = evaluate(job_.model, env_.data.test, env_.device, env_.mixedPrecision(), true);
+    liveFidelity(e, val.logits, env_.data.validation, job_.fidelity ? env_.teacherValidation : torch::Tensor(),
+                 env_.exp.distillation.temperature);
     e.valLoss = val.loss;
     e.valAccuracy = val.accuracy;
     e.testLoss = test.loss;
@@ -286,6 +326,7 @@ void StageRun::finishEpoch(EpochSums &sums, Clock::time_point epochStart)
         r_.bestEpoch = sums.epoch;
         r_.bestValAccuracy = val.accuracy;
         r_.testAccuracy = test.accuracy;
+        env_.kept = KeptLogits{job_.info.kind, val.logits, test.logits}; // the analysis needs no second pass
         e.best = true;
     }
     r_.finalTestAccuracy = test.accuracy;
@@ -359,6 +400,8 @@ StageResult StageRun::run()
         fail(e);
     }
     saveBest();
+    if (!stopped && r_.epochsDone > 0 && !env_.kept.test.defined())
+        keepBestLogits(env_, job_); // its best epoch came before a resume
     r_.status = stopped ? RunStatus::Stopped : RunStatus::Finished;
     r_.seconds = previousSeconds_ + secondsSince(stageStart_);
     return r_;
@@ -368,6 +411,7 @@ StageResult StageRun::run()
 
 StageResult runStage(StageEnvironment &env, const StageJob &job)
 {
+    env.kept = KeptLogits{job.info.kind, {}, {}};
     return StageRun(env, job).run();
 }
 

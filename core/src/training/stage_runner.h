@@ -18,6 +18,16 @@
 
 namespace distillery::detail {
 
+// The logits of a stage's kept model (its best epoch's), from the evaluation
+// after that epoch (or, when that epoch came before a resume, the same
+// evaluation again at the stage's end): float, on the CPU; undefined for an
+// empty split, and before the stage trained.
+struct KeptLogits {
+    StageKind stage = StageKind::Teacher;
+    torch::Tensor validation;
+    torch::Tensor test;
+};
+
 // What every stage of a run shares.
 struct StageEnvironment {
     const Experiment &exp;
@@ -27,6 +37,12 @@ struct StageEnvironment {
     RunControl &control;
     const ResumePlan &resume;
     std::chrono::steady_clock::time_point runStart; // of this session, for the run's time
+    KeptLogits kept = {};           // of the stage that ran last (runStage), for its analysis
+    // The frozen teacher's validation logits (float, CPU) for the students'
+    // live fidelity metrics: its best epoch's, or as saved in the run folder
+    // (analysis/teacher.validation.logits), so that a resumed run reports the
+    // same numbers as one never interrupted.
+    torch::Tensor teacherValidation;
     bool mixedPrecision() const { return exp.precision == "bf16"; }
 };
 
@@ -41,6 +57,9 @@ struct StageJob {
     Architecture teacherLayers;     // a Distillery teacher's layers, for the thread plan; empty for an imported one
     std::uint64_t initSeed = 0;     // LibTorch's default generator (dropout) for this stage
     std::uint64_t shuffleSeed = 0;  // the order of the batches
+    // Report agreement and KL with the teacher in each epoch (the students,
+    // against StageEnvironment::teacherValidation).
+    bool fidelity = false;
     TeacherFeatures teacherFeatures; // feature methods: the teacher with its taps, run per batch
 };
 

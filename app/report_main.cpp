@@ -1,0 +1,189 @@
+// distillery-report: the figures of a run's analysis/ folder (docs/INSIGHT.md)
+// as tables, or as JSON: each stage's accuracy, NLL, Brier score, ECE and
+// fidelity to the teacher, the per-class table, and the teacher's
+// dark-knowledge matrix at a temperature.
+#include "distillery/analysis.h"
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <string>
+
+namespace {
+
+using namespace distillery;
+namespace fs = std::filesystem;
+
+std::string fixed(double v, int digits)
+{
+    if (!std::isfinite(v))
+        return "-";
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.*f", digits, v);
+    return buf;
+}
+
+std::string percent(double v)
+{
+    return std::isfinite(v) ? fixed(100.0 * v, 2) + "%" : "-";
+}
+
+std::string human(double v)
+{
+    char buf[32];
+    if (v >= 1e9)
+        std::snprintf(buf, sizeof buf, "%.2fG", v / 1e9);
+    else if (v >= 1e6)
+        std::snprintf(buf, sizeof buf, "%.2fM", v / 1e6);
+    else if (v >= 1e3)
+        std::snprintf(buf, sizeof buf, "%.1fk", v / 1e3);
+    else
+        std::snprintf(buf, sizeof buf, "%.0f", v);
+    return buf;
+}
+
+void printStages(const AnalysisSummary &s)
+{
+    std::printf("%-9s %9s %8s %8s %8s %10s %9s %9s %10s %11s\n", "stage", "accuracy", "NLL", "Brier", "ECE",
+                "agreement", "KL(t||m)", "params", "mult-adds", "latency ms");
+    for (const auto &a : s.stages) {
+        const double agree = a.teacher ? a.teacher->agreement : std::nan("");
+        const double kl = a.teacher ? a.teacher->kl : std::nan("");
+        std::printf("%-9s %9s %8s %8s %8s %10s %9s %9s %10s %11s\n", a.stage.c_str(), percent(a.accuracy).c_str(),
+                    fixed(a.nll, 4).c_str(), fixed(a.brier, 4).c_str(), fixed(a.calibration.ece, 4).c_str(),
+                    percent(agree).c_str(), fixed(kl, 4).c_str(), human(double(a.parameters)).c_str(),
+                    human(double(a.multiplyAdds)).c_str(), fixed(a.latency.medianMs, 3).c_str());
+    }
+}
+
+std::string className(const AnalysisSummary &s, std::size_t k)
+{
+    std::string name = std::to_string(k);
+    if (k < s.classNames.size() && !s.classNames[k].empty())
+        name += " " + s.classNames[k];
+    return name.substr(0, 16);
+}
+
+double classAccuracy(const StageAnalysis *a, std::size_t k)
+{
+    return a && k < a->perClassAccuracy.size() ? a->perClassAccuracy[k] : std::nan("");
+}
+
+void printClasses(const AnalysisSummary &s)
+{
+    const StageAnalysis *teacher = s.stage("teacher");
+    const StageAnalysis *baseline = s.stage("baseline");
+    const StageAnalysis *student = s.stage("student");
+    const bool compared = student && student->baseline;
+    std::printf("\n%-16s %8s %9s %8s %8s %6s %7s\n", "class", "teacher", "baseline", "student", "gain", "fixed",
+                "broken");
+    for (std::size_t k = 0; k < std::size_t(s.classes); ++k) {
+        const double gain = classAccuracy(student, k) - classAccuracy(baseline, k);
+        const std::string sign = std::isfinite(gain) && gain > 0 ? "+" : "";
+        std::printf("%-16s %8s %9s %8s %8s %6s %7s\n", className(s, k).c_str(),
+                    percent(classAccuracy(teacher, k)).c_str(), percent(classAccuracy(baseline, k)).c_str(),
+                    percent(classAccuracy(student, k)).c_str(), (sign + fixed(100.0 * gain, 2)).c_str(),
+                    compared ? std::to_string(student->baseline->fixed.perClass.at(k)).c_str() : "-",
+                    compared ? std::to_string(student->baseline->broken.perClass.at(k)).c_str() : "-");
+    }
+    const auto overall = [](const StageAnalysis *a) { return percent(a ? a->accuracy : std::nan("")); };
+    std::printf("%-16s %8s %9s %8s %8s %6s %7s\n", "all", overall(teacher).c_str(), overall(baseline).c_str(),
+                overall(student).c_str(), "", compared ? std::to_string(student->baseline->fixed.count).c_str() : "-",
+                compared ? std::to_string(student->baseline->broken.count).c_str() : "-");
+}
+
+void printDarkKnowledge(const AnalysisSummary &s, const std::vector<std::vector<double>> &m, double temperature)
+{
+    std::printf("\ndark knowledge: the teacher's mean softmax(z/T) per true class (rows), T = %g\n%6s", temperature,
+                "");
+    for (std::size_t j = 0; j < m.size(); ++j)
+        std::printf(" %6zu", j);
+    std::printf("\n");
+    for (std::size_t y = 0; y < m.size(); ++y) {
+        std::printf("%6zu", y);
+        for (double v : m[y])
+            std::printf(" %6s", fixed(v, 3).c_str());
+        std::printf("   %s\n", y < s.classNames.size() ? s.classNames[y].c_str() : "");
+    }
+}
+
+nlohmann::json matrixJson(const std::vector<std::vector<double>> &m)
+{
+    nlohmann::json j = nlohmann::json::array();
+    for (const auto &row : m) {
+        nlohmann::json r = nlohmann::json::array();
+        for (double v : row)
+            r.push_back(std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr));
+        j.push_back(r);
+    }
+    return j;
+}
+
+} // namespace
+
+int main(int argc, char **argv)
+{
+    CLI::App app{"Prints the analysis of a Distillery run (its analysis/ folder): accuracy, NLL, Brier score, ECE "
+                 "and fidelity to the teacher per stage, the per-class table and the teacher's dark knowledge."};
+    app.set_version_flag("--version", std::string("distillery-report ") + DISTILLERY_VERSION);
+    std::string run;
+    bool json = false;
+    double temperature = 0.0;
+    app.add_option("run", run, "Run folder, e.g. workspace/runs/20261129-101500-quick")->required();
+    app.add_flag("--json", json, "Print the summary as JSON (with the dark-knowledge matrix)");
+    app.add_option("-t,--temperature", temperature, "Temperature of the dark-knowledge matrix (default: the run's)")
+        ->check(CLI::PositiveNumber);
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError &e) {
+        const int rc = app.exit(e);
+        return rc == 0 ? 0 : 2;
+    }
+    if (!fs::is_regular_file(fs::path(run) / "config.json")) {
+        std::cerr << "error: " << run << ": not a run folder (no config.json)\n";
+        return 2;
+    }
+    if (!fs::exists(fs::path(run) / "analysis" / "summary.json")) {
+        std::cerr << "no analysis in " << run << ": re-run it (runs made before analysis existed have none)\n";
+        return 2;
+    }
+    AnalysisSummary summary;
+    std::vector<std::vector<double>> dark;
+    std::string darkError;
+    try {
+        summary = readAnalysisSummary(run);
+        if (temperature <= 0.0)
+            temperature = summary.temperature;
+        const AnalysisLogits teacher = readAnalysisLogits((fs::path(run) / "analysis" / "teacher.logits").string());
+        dark = darkKnowledge(teacher.view(), teacher.labels.data(), temperature);
+    } catch (const AnalysisError &e) {
+        if (summary.stages.empty()) {
+            std::cerr << "error: " << e.what() << "\n";
+            return 2;
+        }
+        darkError = e.what(); // the figures are there; the dark knowledge is not
+    }
+    if (json) {
+        nlohmann::json j = nlohmann::json::parse(analysisSummaryJson(summary));
+        j["run"] = run;
+        j["dark_knowledge"] = {{"temperature", temperature}, {"matrix", matrixJson(dark)}};
+        if (!darkError.empty())
+            j["dark_knowledge"]["error"] = darkError;
+        std::cout << j.dump(1) << std::endl;
+        return 0;
+    }
+    std::printf("run: %s\nrun's temperature: %g, %lld classes, %lld test examples\n\n", run.c_str(),
+                summary.temperature, (long long)summary.classes,
+                summary.stages.empty() ? 0LL : (long long)summary.stages.front().examples);
+    printStages(summary);
+    printClasses(summary);
+    if (darkError.empty())
+        printDarkKnowledge(summary, dark, temperature);
+    else
+        std::printf("\ndark knowledge: %s\n", darkError.c_str());
+    return 0;
+}
