@@ -547,6 +547,26 @@ private Q_SLOTS:
         QVERIFY(idle.requestSettingChange("beta", 1).find("no setting 'beta'") != std::string::npos);
     }
 
+    // A frozen teacher's features are computed once when they fit
+    // feature_cache_mb, and the student then learns what it learns from the
+    // teacher run on every batch (up to the rounding of other batch sizes).
+    void teacherFeaturesAreCachedWhenTheyFit()
+    {
+        QTemporaryDir ws;
+        Experiment e = convPair();
+        e.baseline = false;
+        e.distillation.method = "at";
+        e.distillation.params["beta"] = 50;
+        Recorder cached, perBatch;
+        runExperiment(e, ws.path(), cached);
+        e.distillation.featureCacheMb = 0;
+        runExperiment(e, ws.path(), perBatch);
+        QCOMPARE(cached.stages.back().teacherCache, std::string("exact"));
+        QCOMPARE(perBatch.stages.back().teacherCache, std::string("off"));
+        const double a = studentEpoch(cached, 1)->trainLoss, b = studentEpoch(perBatch, 1)->trainLoss;
+        QVERIFY2(std::abs(a - b) <= 1e-4 * std::abs(b), qPrintable(QString("%1 vs %2").arg(a).arg(b)));
+    }
+
     // Pairs that cannot work are refused before anything is written.
     void badPairsMakeNoRunFolder_data()
     {

@@ -155,6 +155,8 @@ struct DistillConfig {
                                         // when the students' inputs are not augmented)
     bool approximateCache = false;      // keep the cache even then: the teacher sees unaugmented
                                         // inputs (JSON: "teacher_cache": "approximate")
+    double featureCacheMb = 2048;       // feature methods: the teacher's features are cached with its
+                                        // logits when they fit in this many MiB (0: never)
 };
 
 struct TeacherConfig {

@@ -94,6 +94,7 @@ void readDistillation(const json &k, const std::string &origin, DistillConfig &d
     } else {
         kr.read("teacher_cache", d.teacherCache);
     }
+    kr.read("feature_cache_mb", d.featureCacheMb);
     kr.finish();
     defaultScheduleStarts(d);
 }

@@ -71,6 +71,8 @@ void checkDistillation(const Experiment &e, const std::string &origin)
         fail(problem->first, problem->second);
     if (const auto problem = scheduleProblem(k))
         fail(problem->first, problem->second);
+    if (!(k.featureCacheMb >= 0) || !std::isfinite(k.featureCacheMb))
+        fail("distillation.feature_cache_mb", "must be >= 0 MiB (0: never; got " + plainNumber(k.featureCacheMb) + ")");
     if (!(k.temperature > 0) || !std::isfinite(k.temperature))
         fail("distillation.temperature", "must be > 0 (got " + plainNumber(k.temperature) + ")");
     if (!(k.alpha >= 0 && k.alpha <= 1))

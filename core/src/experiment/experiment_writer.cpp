@@ -42,6 +42,27 @@ json pairsToJson(const std::vector<FeaturePair> &pairs)
     return out;
 }
 
+// Every parameter of the method, defaults written out (a run's config.json
+// then says exactly what it trained with), its pairs, cache and schedules.
+void addMethodSettings(const DistillConfig &d, json &out)
+{
+    const MethodInfo *m = findMethod(d.method);
+    if (m && !m->params.empty()) {
+        json params = json::object();
+        for (const auto &p : m->params) {
+            const double v = methodParam(d, p.key);
+            params[p.key] = p.isSwitch ? json(v != 0) : json(v);
+        }
+        out["params"] = params;
+    }
+    if (!d.pairs.empty())
+        out["pairs"] = pairsToJson(d.pairs);
+    if (m && m->usesFeatures())
+        out["feature_cache_mb"] = d.featureCacheMb;
+    for (const auto &[key, s] : d.schedules)
+        out["schedules"][key] = {{"shape", s.shape}, {"from", s.from}, {"to", s.to}, {"start", s.start}, {"end", s.end}};
+}
+
 json modelToJson(const ModelSpec &m)
 {
     json j = json::object();
@@ -134,21 +155,7 @@ std::string experimentToJson(const Experiment &e)
                 {"teacher_cache", e.distillation.teacherCache && e.distillation.approximateCache
                                       ? json("approximate")
                                       : json(e.distillation.teacherCache)}}}};
-    // Every parameter of the method, defaults written out: a run's config.json
-    // then says exactly what it trained with.
-    if (const MethodInfo *m = findMethod(e.distillation.method); m && !m->params.empty()) {
-        json params = json::object();
-        for (const auto &p : m->params) {
-            const double v = methodParam(e.distillation, p.key);
-            params[p.key] = p.isSwitch ? json(v != 0) : json(v);
-        }
-        root["distillation"]["params"] = params;
-    }
-    if (!e.distillation.pairs.empty())
-        root["distillation"]["pairs"] = pairsToJson(e.distillation.pairs);
-    for (const auto &[key, s] : e.distillation.schedules)
-        root["distillation"]["schedules"][key] = {
-            {"shape", s.shape}, {"from", s.from}, {"to", s.to}, {"start", s.start}, {"end", s.end}};
+    addMethodSettings(e.distillation, root["distillation"]);
     return root.dump(2) + "\n";
 }
 

@@ -13,9 +13,16 @@ bool augmentsInputs(const TrainConfig &t)
 TeacherCacheChoice teacherCacheChoice(const Experiment &e)
 {
     const auto &k = e.distillation;
-    if (const MethodInfo *m = findMethod(k.method); m && m->usesFeatures())
-        return {"off", "Off: " + k.method + " reads the teacher's features, which are not cached; the teacher runs "
-                       "on every batch."};
+    const MethodInfo *m = findMethod(k.method);
+    if (m && m->usesFeatures() && k.teacherCache && k.featureCacheMb > 0 && !augmentsInputs(e.studentTrain))
+        return {"exact", "Exact, if the teacher's features fit in " + std::to_string(int(k.featureCacheMb)) +
+                             " MiB (distillation.feature_cache_mb): its logits and features are computed once; "
+                             "else it runs on every batch."};
+    if (m && m->usesFeatures())
+        return {"off", "Off: " + k.method + "'s features are not cached " +
+                           (augmentsInputs(e.studentTrain) ? std::string("for augmented inputs")
+                                                           : std::string("(teacher_cache or feature_cache_mb)")) +
+                           "; the teacher runs on every batch."};
     if (!k.teacherCache)
         return {"off", "Off (distillation.teacher_cache): the teacher runs on every batch."};
     if (!augmentsInputs(e.studentTrain))

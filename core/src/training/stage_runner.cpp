@@ -70,6 +70,7 @@ private:
     std::optional<LiveSettings> live_;      // the distillation stage's T, α and parameters
     std::unique_ptr<torch::optim::Optimizer> optimizer_;
     torch::Tensor cache_;
+    ModelOutputs features_;                 // the teacher's logits and features, when cached
     std::unique_ptr<StepContext> context_;
     std::vector<std::string> partNames_;
     std::int64_t nAcc_ = 0;
@@ -115,6 +116,23 @@ bool usesCache(const StageEnvironment &env, const StageJob &job)
            (!augmentsInputs(job.train) || k.approximateCache);
 }
 
+// Feature methods: the frozen teacher's logits and features computed once,
+// on the same terms as the logits, when they fit in feature_cache_mb.
+bool usesFeatureCache(const StageEnvironment &env, const StageJob &job)
+{
+    const auto &k = env.exp.distillation;
+    if (!job.teacherFeatures || !k.teacherCache || (augmentsInputs(job.train) && !k.approximateCache))
+        return false;
+    double floats = double(env.data.summary.classes);
+    for (const auto &t : job.method.teacherTaps()) {
+        double n = 1;
+        for (auto d : t.shape)
+            n *= double(d);
+        floats += n;
+    }
+    return floats * 4.0 * double(job.split.size()) <= k.featureCacheMb * 1024.0 * 1024.0;
+}
+
 // A black pixel in the normalised inputs, per channel: what a crop pads with.
 torch::Tensor blackPixel(const LoadedData &data)
 {
@@ -137,7 +155,7 @@ StageInfo StageRun::applyThreadPlan()
     r_.parameters = report.parameters;
     r_.multiplyAdds = report.multiplyAdds;
     auto [linear, conv] = linearAndConvMultiplyAdds(job_.model->architecture(), report);
-    if (job_.teacher && !usesCache(env_, job_) && !job_.teacherLayers.empty()) {
+    if (job_.teacher && !usesCache(env_, job_) && !usesFeatureCache(env_, job_) && !job_.teacherLayers.empty()) {
         const auto [teacherLinear, teacherConv] = linearAndConvMultiplyAdds(
             job_.teacherLayers, analyseArchitecture(job_.teacherLayers, shape, classes));
         linear += teacherLinear;
@@ -146,8 +164,9 @@ StageInfo StageRun::applyThreadPlan()
     ThreadPlan plan = detail::planThreads(linear, conv, effectiveThreads(env_.exp.threads));
     if (env_.exp.blasThreads > 0)
         plan.blas = env_.exp.blasThreads; // the experiment fixes OpenBLAS's share
+    const bool cached = usesCache(env_, job_) || usesFeatureCache(env_, job_);
     if (job_.method.needsTeacher() && job_.teacher)
-        started.teacherCache = !usesCache(env_, job_) ? "off" : augmentsInputs(job_.train) ? "approximate" : "exact";
+        started.teacherCache = !cached ? "off" : augmentsInputs(job_.train) ? "approximate" : "exact";
     started.torchThreads = plan.torch;
     started.blasThreads = applyThreads(plan) ? plan.blas : 0;
     r_.blasThreads = started.blasThreads;
@@ -161,10 +180,14 @@ void StageRun::start()
     // resumed stage must compute the same cache as an uninterrupted one.
     if (usesCache(env_, job_))
         cache_ = teacherLogits(job_.teacher, job_.split, env_.mixedPrecision());
+    if (usesFeatureCache(env_, job_))
+        features_ = teacherOutputs(job_.teacherFeatures, job_.method.teacherTaps(), job_.split,
+                                   env_.mixedPrecision());
     context_ = std::make_unique<StepContext>(StepContext{job_.model, *optimizer_, job_.method, job_.teacher, cache_,
                                                          job_.split, env_.mixedPrecision(), &job_.train,
                                                          blackPixel(env_.data), env_.data.summary.classes,
-                                                         job_.teacherFeatures});
+                                                         job_.teacherFeatures,
+                                                         features_.logits.defined() ? &features_ : nullptr});
     // A stage resumed mid-way has its start in the file already.
     env_.recorder.stageStarted(started, !env_.resume.midStage(job_.info.kind));
     if (env_.resume.midStage(job_.info.kind))

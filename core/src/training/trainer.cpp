@@ -19,7 +19,12 @@ void trainStep(StepContext &c, const torch::Tensor &idx, torch::Tensor &acc)
     ModelOutputs student, teacher;
     {
         Autocast autocast(c.mixedPrecision, x.device());
-        if (c.teacherFeatures) {
+        if (c.featureCache) {
+            student = c.model->forwardWithTaps(x, c.method.studentTaps());
+            teacher.logits = c.featureCache->logits.index_select(0, idx);
+            for (const auto &[name, f] : c.featureCache->features)
+                teacher.features.emplace_back(name, f.index_select(0, idx));
+        } else if (c.teacherFeatures) {
             student = c.model->forwardWithTaps(x, c.method.studentTaps());
             torch::NoGradGuard guard;
             teacher = c.teacherFeatures(x, c.method.teacherTaps());
@@ -66,6 +71,26 @@ void trainStep(StepContext &c, const torch::Tensor &idx, torch::Tensor &acc)
     // A mixed batch counts as right where the model picks the larger share.
     const auto truth = y.dim() == 2 ? y.argmax(1) : y;
     acc.narrow(0, n, 1).add_(student.logits.detach().argmax(1).eq(truth).sum().to(torch::kFloat64));
+}
+
+ModelOutputs teacherOutputs(const TeacherFeatures &teacher, const std::vector<Tap> &taps, const Split &split,
+                            bool mixedPrecision)
+{
+    torch::NoGradGuard guard;
+    std::vector<torch::Tensor> logits;
+    std::vector<std::vector<torch::Tensor>> features(taps.size());
+    for (std::int64_t i = 0; i < split.size(); i += kEvalBatch) {
+        Autocast autocast(mixedPrecision, split.x.device());
+        const ModelOutputs out = teacher(split.x.slice(0, i, std::min(i + kEvalBatch, split.size())), taps);
+        logits.push_back(out.logits.to(torch::kFloat));
+        for (std::size_t t = 0; t < taps.size(); ++t)
+            features[t].push_back(feature(out, taps[t].name).to(torch::kFloat));
+    }
+    ModelOutputs all;
+    all.logits = torch::cat(logits);
+    for (std::size_t t = 0; t < taps.size(); ++t)
+        all.features.emplace_back(taps[t].name, torch::cat(features[t]));
+    return all;
 }
 
 torch::Tensor teacherLogits(const TeacherForward &teacher, const Split &split, bool mixedPrecision)

@@ -43,6 +43,8 @@ struct StepContext {
     int classes = 0;                // for the mixed targets of mixup and cutmix
     // Feature methods: the teacher run on each batch with its taps; empty otherwise.
     TeacherFeatures teacherFeatures;
+    // ... or its logits and features for every row of `train`, computed once.
+    const ModelOutputs *featureCache = nullptr;
 };
 
 // Mixed precision: while alive and `on`, LibTorch's autocast runs the eligible
@@ -66,6 +68,11 @@ private:
 // One optimisation step on rows `idx` of the training split. Adds
 // {total·rows, part·rows..., correct} to `acc` without synchronising.
 void trainStep(StepContext &c, const torch::Tensor &idx, torch::Tensor &acc);
+
+// A frozen teacher's logits and the features of `taps` for every row of
+// `split`, in large batches (as float), like teacherLogits.
+ModelOutputs teacherOutputs(const TeacherFeatures &teacher, const std::vector<Tap> &taps, const Split &split,
+                            bool mixedPrecision = false);
 
 // The frozen teacher's logits for every row of `split`, in large batches (as
 // float; the forward passes under bfloat16 autocast when `mixedPrecision`).
