@@ -1,6 +1,7 @@
 // distillery-run: runs an experiment file headless and prints progress and a
 // results table (or, with --json, one JSON object per event).
 #include "distillery/engine.h"
+#include "distillery/methods.h"
 #include "distillery/experiment.h"
 #include "distillery/modelfiles.h"
 #include "distillery/runs.h"
@@ -256,6 +257,9 @@ int main(int argc, char **argv)
         return 2;
     }
 
+    if (!json)
+        for (const auto &note : experimentNotes(experiment))
+            std::cerr << "note: " << note << "\n";
     Engine engine(experiment, EngineOptions{workspace, resumeDir});
     // Ctrl-C or SIGTERM: stop at the next step and leave a consistent run folder.
     std::signal(SIGINT, onSignal);

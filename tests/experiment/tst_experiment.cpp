@@ -303,6 +303,26 @@ private Q_SLOTS:
         QCOMPARE(settingProblem(kd.distillation, "temperature", 2.0), std::string());
     }
 
+    // Settings that cannot do what they say in the student's budget are
+    // noted (never refused).
+    void notesOnSettingsOutOfReach()
+    {
+        Experiment e = parseExperiment(minimal, "", {"distillation.method=dkd", "student.train.epochs=5"});
+        auto notes = experimentNotes(e);
+        QCOMPARE(notes.size(), std::size_t(1));
+        QVERIFY2(notes[0].find("distillation.params.warmup: DKD's warm-up of 20 epochs is longer than the student's 5") == 0,
+                 notes[0].c_str());
+        QVERIFY(notes[0].find("25%") != std::string::npos);
+        e.distillation.params["warmup"] = 5;
+        QVERIFY(experimentNotes(e).empty());
+        e.distillation.schedules["temperature"] = ValueSchedule{"linear", 8, 2, 0, 10};
+        e.distillation.schedules["beta"] = ValueSchedule{"step", 8, 2, 5, 0};
+        notes = experimentNotes(e);
+        QCOMPARE(notes.size(), std::size_t(2));
+        QVERIFY(notes[0].find("distillation.schedules.beta: starts at epoch 5") == 0);
+        QVERIFY(notes[1].find("distillation.schedules.temperature: ends at epoch 10") == 0);
+    }
+
     void badMethodSettings_data()
     {
         QTest::addColumn<QStringList>("overrides");

@@ -88,6 +88,13 @@ double scheduledValue(const ValueSchedule &schedule, double epochs, int stageEpo
 // `config` with every scheduled setting at its value `epochs` into the stage.
 DistillConfig settingsAt(const DistillConfig &config, double epochs, int stageEpochs);
 
+// Settings that are valid but cannot do what they say within the student's
+// budget, one sentence each naming the field: DKD's warm-up longer than the
+// student's epochs (its KD terms never reach full weight), a schedule that
+// starts or ends after the last epoch. The runner prints them and the window
+// shows them; they never stop a run.
+std::vector<std::string> experimentNotes(const Experiment &e);
+
 // A parameter of the experiment's method: its value in distillation.params,
 // else the method's default. Throws ConfigError for a key the method lacks.
 double methodParam(const DistillConfig &config, const std::string &key);

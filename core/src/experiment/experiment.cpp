@@ -66,7 +66,7 @@ std::string nearestName(const std::string &word, const std::vector<std::string> 
             best = c;
         }
     }
-    // Close enough to be a typo: at most a third of the word, and at least 1 edit allowed.
+    // Close enough to be a typo: at most a third of the word's letters, and never fewer than 2 edits.
     return bestD <= std::max<std::size_t>(2, word.size() / 3) ? best : std::string();
 }
 

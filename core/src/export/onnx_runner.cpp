@@ -6,6 +6,7 @@
 #include <onnx/onnx_pb.h>
 #endif
 
+#include <cstring>
 #include <fstream>
 #include <iterator>
 #include <map>

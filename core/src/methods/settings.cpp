@@ -127,6 +127,30 @@ double scheduledValue(const ValueSchedule &s, double epochs, int stageEpochs)
     return s.from + (s.to - s.from) * w;
 }
 
+std::vector<std::string> experimentNotes(const Experiment &e)
+{
+    std::vector<std::string> notes;
+    const DistillConfig &d = e.distillation;
+    const double epochs = e.studentTrain.epochs;
+    if (d.method == "dkd" && findMethod("dkd")) {
+        const double warmup = methodParam(d, "warmup");
+        if (warmup > epochs)
+            notes.push_back("distillation.params.warmup: DKD's warm-up of " + plainNumber(warmup) +
+                            " epochs is longer than the student's " + plainNumber(epochs) + ": its KD terms reach " +
+                            plainNumber(std::round(100 * epochs / warmup)) + "% of their weight at most");
+    }
+    for (const auto &[key, s] : d.schedules) {
+        const std::string field = "distillation.schedules." + key;
+        if (s.shape != "constant" && s.start >= epochs)
+            notes.push_back(field + ": starts at epoch " + plainNumber(s.start) + ", at or after the student's last (" +
+                            plainNumber(epochs) + "): it never changes the setting");
+        else if ((s.shape == "linear" || s.shape == "cosine") && s.end > epochs)
+            notes.push_back(field + ": ends at epoch " + plainNumber(s.end) + ", after the student's last (" +
+                            plainNumber(epochs) + "): it stops short of " + plainNumber(s.to));
+    }
+    return notes;
+}
+
 DistillConfig settingsAt(const DistillConfig &config, double epochs, int stageEpochs)
 {
     DistillConfig at = config;
