@@ -91,6 +91,9 @@ DistillationEditor::DistillationEditor(QWidget *parent) : QGroupBox(tr("Distilla
     pairing_ = new PairingEditor(this);
     form_->addRow(tr("Pairs"), pairing_);
     connect(pairing_, &PairingEditor::changed, this, [this] { Q_EMIT changed(); });
+    schedules_ = new ScheduleEditor(this);
+    form_->addRow(schedules_);
+    connect(schedules_, &ScheduleEditor::changed, this, [this] { Q_EMIT changed(); });
 
     linkSliders();
     connect(baseline_, &QCheckBox::toggled, this, [this] { Q_EMIT changed(); });
@@ -174,6 +177,8 @@ void DistillationEditor::setExperiment(const Experiment &e)
     kept_[method] = e.distillation.params;
     showMethod(method);
     pairing_->setPairs(e.distillation.pairs);
+    schedules_->setSettings(e.distillation);
+    schedules_->setSchedules(e.distillation.schedules);
     temperature_->setValue(e.distillation.temperature);
     alpha_->setValue(e.distillation.alpha);
     baseline_->setChecked(e.baseline);
@@ -190,6 +195,7 @@ void DistillationEditor::apply(Experiment &e) const
     if (const MethodInfo *m = findMethod(e.distillation.method)) {
         e.distillation.params = shownParams();
         e.distillation.pairs = m->usesFeatures() ? pairing_->pairs() : std::vector<FeaturePair>{};
+        e.distillation.schedules = schedules_->schedules();
     }
     e.distillation.temperature = temperature_->value();
     e.distillation.alpha = alpha_->value();
@@ -219,6 +225,12 @@ void DistillationEditor::showMethod(const QString &method)
     pairing_->setMethod(method.toStdString());
     form_->setRowVisible(pairing_, m && m->usesFeatures());
     teacherOutputs_->setEnabled(!m || !m->usesFeatures()); // features are not cached: per batch
+    DistillConfig settings;
+    settings.method = method.toStdString();
+    settings.temperature = temperature_->value();
+    settings.alpha = alpha_->value();
+    settings.params = shownParams();
+    schedules_->setSettings(settings); // its rows for settings the method lacks go
 }
 
 void DistillationEditor::lineUpFields()

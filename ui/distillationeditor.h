@@ -9,6 +9,7 @@
 #include "distillery/experiment.h"
 #include "distillery/methods.h"
 #include "pairingeditor.h"
+#include "scheduleeditor.h"
 
 #include <QGroupBox>
 #include <QHash>
@@ -45,6 +46,8 @@ public:
     QLabel *cacheReasonLabel() const { return cacheReason_; }
     // The feature methods' pairs of taps; shown for those methods only.
     PairingEditor *pairingEditor() const { return pairing_; }
+    // Schedules of T, α and the method's weights over the student's epochs.
+    ScheduleEditor *scheduleEditor() const { return schedules_; }
     // The field of the chosen method's parameter `key`: a QDoubleSpinBox, or a
     // QCheckBox for a switch; null when the method has no such parameter.
     QWidget *paramField(const QString &key) const;
@@ -86,6 +89,7 @@ private:
     QComboBox *teacherOutputs_; // cached | cached, approximate | per batch
     QLabel *cacheReason_;
     PairingEditor *pairing_;
+    ScheduleEditor *schedules_;
 
     QString shown_;                                      // the method whose fields are shown
     QList<std::pair<std::string, QWidget *>> fields_;    // its parameters' fields, by key

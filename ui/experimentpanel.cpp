@@ -1,6 +1,7 @@
 #include "experimentpanel.h"
 
 #include "distillery/architecture.h"
+#include "distillery/methods.h"
 
 #include "dataeditor.h"
 #include "format.h"
@@ -354,7 +355,12 @@ void ExperimentPanel::emitChanged()
 
 void ExperimentPanel::updateCacheReason()
 {
-    distillation_->cacheReasonLabel()->setText(QString::fromStdString(teacherCacheChoice(experiment()).reason));
+    // With what the settings cannot do within the student's budget (they still run).
+    const Experiment e = experiment();
+    QString text = QString::fromStdString(teacherCacheChoice(e).reason);
+    for (const auto &note : experimentNotes(e))
+        text += tr("\nNote: %1.").arg(QString::fromStdString(note));
+    distillation_->cacheReasonLabel()->setText(text);
 }
 
 void ExperimentPanel::setWorkspace(const QString &workspace)

@@ -237,6 +237,7 @@ void LivePlot::setXAxis(XAxis axis)
             rebuild(*s);
     followData_ = true;
     scheduleReplot();
+    Q_EMIT xAxisChanged();
 }
 
 void LivePlot::setSmoothing(double weight)

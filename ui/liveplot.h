@@ -83,6 +83,7 @@ public:
 
 Q_SIGNALS:
     void replotted();
+    void xAxisChanged();
 
 protected:
     void showEvent(QShowEvent *event) override;

@@ -2,6 +2,7 @@
 
 #include "format.h"
 #include "liveplot.h"
+#include "plotmarkers.h"
 #include "stagestyle.h"
 
 #include "distillery/runs.h"
@@ -123,6 +124,37 @@ StageCurves stageCurves(const RunMetrics &metrics, StageKind kind)
 // The stages of one compared run: teacher, baseline, student.
 using RunCurves = std::array<StageCurves, 3>;
 
+// "T = 2", "α = 0.9", "beta = 4": a setting changed while a run trained.
+QString settingLabel(const SettingChange &c)
+{
+    const QString name = c.key == "temperature" ? QStringLiteral("T")
+                         : c.key == "alpha"     ? QStringLiteral("α")
+                                                : QString::fromStdString(c.key);
+    return QStringLiteral("%1 = %2").arg(name).arg(c.value, 0, 'g', 4);
+}
+
+// Where a compared run's setting changes go on the plots.
+struct ChangeMark {
+    double step, epoch;
+    SettingChange change;
+};
+
+std::vector<ChangeMark> changeMarks(const RunMetrics &metrics)
+{
+    std::vector<ChangeMark> marks;
+    for (const auto &c : metrics.changes) {
+        std::int64_t maxStep = 1;
+        int maxEpoch = 1;
+        for (const auto &e : metrics.epochs)
+            if (e.stage == c.stage) {
+                maxStep = std::max(maxStep, e.step);
+                maxEpoch = std::max(maxEpoch, e.epoch);
+            }
+        marks.push_back({double(c.step), double(c.step) * maxEpoch / double(maxStep), c});
+    }
+    return marks;
+}
+
 QColor faint(QColor c)
 {
     c.setAlpha(120);
@@ -191,6 +223,10 @@ LiveView::LiveView(QWidget *parent)
     accuracyPlot_->setEmptyHint(tr("Measured on the validation set at the end of each epoch"));
     for (LivePlot *p : {lossPlot_, lrPlot_, speedPlot_})
         p->setEmptyHint(tr("Waiting for the first steps…"));
+    for (LivePlot *p : plots()) {
+        liveMarkers_ << new PlotMarkers(p);
+        comparedMarkers_ << new PlotMarkers(p);
+    }
 
     empty_->setAlignment(Qt::AlignCenter);
     empty_->setWordWrap(true);
@@ -241,6 +277,8 @@ void LiveView::clear(const QString &waiting)
 {
     for (LivePlot *p : plots())
         p->clear();
+    for (PlotMarkers *m : liveMarkers_ + comparedMarkers_)
+        m->clear();
     qDeleteAll(stages_);
     stages_.clear();
     runColors_.clear();
@@ -321,6 +359,13 @@ void LiveView::stageFinished(const StageResult &r)
         accuracyPlot_->setReferenceLine(tr("teacher test %1").arg(fmt::percent(r.testAccuracy)), 100 * r.testAccuracy);
 }
 
+void LiveView::addSettingChange(const SettingChange &c)
+{
+    const double steps = double(stepsPerEpoch_ ? stepsPerEpoch_ : 1);
+    for (PlotMarkers *m : liveMarkers_)
+        m->add(double(c.step), double(c.step) / steps, settingLabel(c), stageColor(c.stage));
+}
+
 void LiveView::showRuns(const QStringList &runDirs, bool keepLive)
 {
     liveShown_ = keepLive || runDirs.isEmpty();
@@ -331,10 +376,12 @@ void LiveView::showRuns(const QStringList &runDirs, bool keepLive)
     runColors_.clear();
     comparedParts_ = false;
     std::vector<RunCurves> runs;
+    std::vector<std::vector<ChangeMark>> marks;
     for (const QString &dir : runDirs) {
         const RunMetrics metrics = readRunMetrics(dir.toStdString());
         runs.push_back({stageCurves(metrics, StageKind::Teacher), stageCurves(metrics, StageKind::Baseline),
                         stageCurves(metrics, StageKind::Distillation)});
+        marks.push_back(changeMarks(metrics));
     }
     for (StageKind kind : {StageKind::Teacher, StageKind::Baseline, StageKind::Distillation}) {
         const bool drawn = std::any_of(runs.begin(), runs.end(), [&](const auto &r) { return !r[int(kind)].step.isEmpty(); });
@@ -343,6 +390,12 @@ void LiveView::showRuns(const QStringList &runDirs, bool keepLive)
     }
     for (int r = 0; r < int(runDirs.size()); ++r)
         runColors_.insert(runDirs[r], runColor(r));
+    for (PlotMarkers *m : comparedMarkers_)
+        m->clear();
+    for (int r = 0; r < int(runDirs.size()); ++r)
+        for (const auto &c : marks[std::size_t(r)])
+            for (PlotMarkers *m : comparedMarkers_)
+                m->add(c.step, c.epoch, settingLabel(c.change), runColor(r));
     for (LivePlot *p : plots())
         p->resetView();
     updateState();

@@ -13,6 +13,7 @@
 #include <QWidget>
 
 class LivePlot;
+class PlotMarkers;
 class QLabel;
 class QStackedLayout;
 
@@ -37,6 +38,12 @@ public:
     void addStep(const distillery::StepMetrics &m);
     void addEpoch(const distillery::EpochMetrics &m);
     void stageFinished(const distillery::StageResult &r);
+    // A setting changed while the run trains: a labelled vertical line on
+    // every plot where it took effect (compared runs' changes too, in their colour).
+    void addSettingChange(const distillery::SettingChange &c);
+    // The markers of the run in progress and of the compared runs, per plot.
+    QList<PlotMarkers *> liveMarkers() const { return liveMarkers_; }
+    QList<PlotMarkers *> comparedMarkers() const { return comparedMarkers_; }
     // Replaces the compared runs' curves with those of `runDirs`. The run
     // drawn live stays in view with them while it trains (`keepLive`); a
     // finished one makes way, and comes back when nothing is compared.
@@ -65,6 +72,7 @@ private:
     QWidget *plotPage_;
     QMap<int, StageSeries *> stages_;
     QMap<QString, QColor> runColors_;
+    QList<PlotMarkers *> liveMarkers_, comparedMarkers_;
     QString liveName_, liveFolder_;
     bool liveShown_ = true;
     bool comparedParts_ = false; // whether compared runs' loss parts are drawn

@@ -3,6 +3,7 @@
 #include "exportdialog.h"
 
 #include "experimentpanel.h"
+#include "insightview.h"
 #include "liveview.h"
 #include "runspanel.h"
 #include "runstatusview.h"
@@ -24,6 +25,7 @@
 #include <QStandardPaths>
 #include <QStatusBar>
 #include <QStyle>
+#include <QTabWidget>
 #include <QToolBar>
 
 using namespace distillery;
@@ -50,11 +52,18 @@ QString defaultExperiment()
 
 MainWindow::MainWindow(const QString &workspace, const QString &experimentFile, QWidget *parent)
     : QMainWindow(parent), controller_(new TrainingController(this)), panel_(new ExperimentPanel),
-      runs_(new RunsPanel), liveView_(new LiveView(this))
+      runs_(new RunsPanel), liveView_(new LiveView(this)), insight_(new InsightView(this)),
+      centralTabs_(new QTabWidget(this))
 {
     setWindowTitle(tr("Distillery"));
     setWindowIcon(QIcon(QStringLiteral(":/distillery.svg")));
-    setCentralWidget(liveView_);
+    centralTabs_->setDocumentMode(true);
+    centralTabs_->addTab(liveView_, tr("Training"));
+    centralTabs_->addTab(insight_, tr("Insight"));
+    centralTabs_->setTabToolTip(0, tr("The run in progress as it trains, and the runs selected for comparison"));
+    centralTabs_->setTabToolTip(1, tr("What the models of the selected run do on the test set, and how they relate "
+                                      "to the teacher (Ctrl+I)"));
+    setCentralWidget(centralTabs_);
 
     createDocks();
     createActions();
@@ -69,6 +78,7 @@ MainWindow::MainWindow(const QString &workspace, const QString &experimentFile, 
     connect(controller_, &TrainingController::stageFinished, this, &MainWindow::onStageFinished);
     connect(controller_, &TrainingController::runFinished, this, &MainWindow::onRunFinished);
     connect(controller_, &TrainingController::errorOccurred, this, &MainWindow::onError);
+    connect(controller_, &TrainingController::settingChanged, this, &MainWindow::onSettingChanged);
     connect(controller_, &TrainingController::pausedChanged, this, [this](bool paused) {
         pauseAction_->setText(paused ? tr("&Resume") : tr("&Pause"));
         pauseAction_->setIcon(style()->standardIcon(paused ? QStyle::SP_MediaPlay : QStyle::SP_MediaPause));
@@ -81,6 +91,7 @@ MainWindow::MainWindow(const QString &workspace, const QString &experimentFile, 
         updateActions();
         if (!running) {
             runs_->refresh();
+            updateInsight();
             if (closing_)
                 close();
         }
@@ -89,6 +100,7 @@ MainWindow::MainWindow(const QString &workspace, const QString &experimentFile, 
     connect(panel_, &ExperimentPanel::changed, this, &MainWindow::updateTitle);
     connect(runs_, &RunsPanel::selectionChanged, this, &MainWindow::showComparison);
     connect(runs_, &RunsPanel::selectionChanged, this, &MainWindow::updateActions);
+    connect(runs_, &RunsPanel::selectionChanged, this, &MainWindow::updateInsight);
 
     restoreSettings(workspace, experimentFile);
     updateActions();
@@ -270,6 +282,7 @@ void MainWindow::updateActions()
                                                    : tr("Export the model of %1").arg(QFileInfo(exportable).fileName()));
     pauseAction_->setEnabled(running);
     stopAction_->setEnabled(running);
+    changeSettingsAction_->setEnabled(running);
     if (!running) {
         pauseAction_->setText(tr("&Pause"));
         pauseAction_->setIcon(style()->standardIcon(QStyle::SP_MediaPause));
@@ -369,6 +382,11 @@ void MainWindow::stopRun()
 void MainWindow::onRunStarted(const RunStartInfo &info)
 {
     liveRunDir_ = QString::fromStdString(info.runDir);
+    try { // the run's own settings (a resumed run's too), changed later by onSettingChanged
+        liveSettings_ = loadExperiment((liveRunDir_ + QStringLiteral("/config.json")).toStdString()).distillation;
+    } catch (const ConfigError &) {
+        liveSettings_ = panel_->experiment().distillation;
+    }
     liveView_->setLiveRun(QString::fromStdString(panel_->experiment().name), QFileInfo(liveRunDir_).fileName());
     runs_->refresh();
     updateActions();
@@ -398,6 +416,8 @@ void MainWindow::onStageFinished(const StageResult &r)
     status_->showLatestStep(); // the stage's last step, not one from up to RunStatusView::kIntervalMs before
     liveView_->stageFinished(r);
     runs_->refresh();
+    if (!liveRunDir_.isEmpty() && insight_->runDir() == liveRunDir_)
+        insight_->showRun(liveRunDir_); // the stage's analysis is on disk
 }
 
 void MainWindow::onRunFinished(const RunResult &r)

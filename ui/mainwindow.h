@@ -1,5 +1,6 @@
 // The workbench window: experiment set-up on the left, live plots in the
-// middle, runs below; a toolbar to start, pause and stop.
+// middle (with the Insight of the run selected in a tab beside them), runs
+// below; a toolbar to start, pause and stop.
 #pragma once
 
 #include "distillery/events.h"
@@ -10,11 +11,13 @@
 
 class ExperimentPanel;
 class ExportDialog;
+class InsightView;
 class LivePlot;
 class LiveView;
 class QAction;
 class QMenu;
 class QProgressBar;
+class QTabWidget;
 class RunStatusView;
 class RunsPanel;
 class TrainingController;
@@ -40,6 +43,12 @@ public:
     LivePlot *lossPlot() const;
     LivePlot *accuracyPlot() const;
     LiveView *liveView() const { return liveView_; }
+    // The Insight tab beside the plots: the run selected in the Runs panel
+    // (one), else this window's last run once it has finished.
+    InsightView *insightView() const { return insight_; }
+    QTabWidget *centralTabs() const { return centralTabs_; }
+    // Shows the Insight tab.
+    void showInsight();
     QAction *startAction() const { return startAction_; }
     QAction *pauseAction() const { return pauseAction_; }
     QAction *stopAction() const { return stopAction_; }
@@ -47,6 +56,10 @@ public:
     QAction *resumeRunAction() const { return resumeRunAction_; }
     QAction *openRunFolderAction() const { return openRunFolderAction_; }
     QAction *saveComparisonAction() const { return saveComparisonAction_; }
+    // Changes T, α or the method's weights of the run in progress.
+    QAction *changeSettingsAction() const { return changeSettingsAction_; }
+    // The distillation settings of the run in progress, with its changes so far.
+    const distillery::DistillConfig &liveSettings() const { return liveSettings_; }
     // The run Run ▸ Resume acts on: the selected run when it can be resumed.
     QString resumableRun() const;
     // The run File ▸ Export acts on: the one selected in the runs panel, else
@@ -103,11 +116,17 @@ private:
     void onRunFinished(const distillery::RunResult &r);
     void onError(const QString &message);
     void showComparison(const QStringList &runDirs);
+    // The run the Insight tab shows: the one selected, else the last one run.
+    void updateInsight();
+    void changeSettings();
+    void onSettingChanged(const distillery::SettingChange &c);
 
     TrainingController *controller_;
     ExperimentPanel *panel_;
     RunsPanel *runs_;
     LiveView *liveView_;
+    InsightView *insight_;
+    QTabWidget *centralTabs_;
     RunStatusView *status_ = nullptr;
 
     QAction *startAction_ = nullptr;
@@ -117,6 +136,7 @@ private:
     QAction *resumeRunAction_ = nullptr;
     QAction *openRunFolderAction_ = nullptr;
     QAction *saveComparisonAction_ = nullptr;
+    QAction *changeSettingsAction_ = nullptr;
     QAction *openAction_ = nullptr;
     QAction *saveAction_ = nullptr;
     QPointer<ExportDialog> exportDialog_;
@@ -128,6 +148,6 @@ private:
     std::string savedExperiment_; // as JSON
     bool confirmClose_ = true;
     bool closing_ = false;
-    double pausedSeconds_ = 0.0;
+    distillery::DistillConfig liveSettings_;
     int stagesSeen_ = 0; // of the run in progress
 };

@@ -4,8 +4,13 @@
 
 #include "experimentpanel.h"
 #include "liveplot.h"
+#include "insightview.h"
 #include "liveview.h"
 #include "runspanel.h"
+#include "settingsdialog.h"
+
+#include "distillery/methods.h"
+#include "trainingcontroller.h"
 
 #include <QAction>
 #include <QApplication>
@@ -19,6 +24,8 @@
 #include <QMessageBox>
 #include <QStatusBar>
 #include <QStyle>
+#include <QTabBar>
+#include <QTabWidget>
 #include <QTableWidget>
 #include <QToolBar>
 #include <QUrl>
@@ -116,6 +123,9 @@ void MainWindow::createRunMenu()
     pauseAction_->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_P));
     stopAction_ = run->addAction(style()->standardIcon(QStyle::SP_MediaStop), tr("S&top"), this, &MainWindow::stopRun);
     stopAction_->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_Period));
+    changeSettingsAction_ = run->addAction(tr("Change &settings…"), this, &MainWindow::changeSettings);
+    changeSettingsAction_->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_T));
+    changeSettingsAction_->setStatusTip(tr("Change T, α or the method's weights while the run trains"));
     run->addSeparator();
     resumeRunAction_ = run->addAction(tr("&Resume selected run"), this, &MainWindow::resumeSelectedRun);
     resumeRunAction_->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_R));
@@ -124,6 +134,24 @@ void MainWindow::createRunMenu()
                                           &MainWindow::openRunFolder);
     openRunFolderAction_->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_O));
     openRunFolderAction_->setStatusTip(tr("Show the selected run's files (config, metrics, checkpoints, exports)"));
+}
+
+void MainWindow::changeSettings()
+{
+    SettingsDialog dialog(liveSettings_, this);
+    if (dialog.exec() != QDialog::Accepted)
+        return;
+    for (const auto &[key, value] : dialog.changes())
+        if (const QString problem = controller_->requestSettingChange(key, value); !problem.isEmpty())
+            QMessageBox::warning(this, tr("Setting not changed"), problem);
+}
+
+void MainWindow::onSettingChanged(const SettingChange &c)
+{
+    setDistillSetting(liveSettings_, c.key, c.value);
+    liveView_->addSettingChange(c);
+    statusBar()->showMessage(tr("%1 set to %2 after step %3").arg(QString::fromStdString(c.key)).arg(c.value).arg(c.step),
+                             8000);
 }
 
 void MainWindow::createViewMenu()
@@ -144,6 +172,11 @@ void MainWindow::createViewMenu()
             p->resetView();
     });
     fit->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_0));
+    QAction *insight = view->addAction(tr("&Insight of the selected run"), this, &MainWindow::showInsight);
+    insight->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_I));
+    insight->setToolTip(tr("Accuracy per class, confusion, soft targets, calibration and fidelity of the run "
+                           "selected in the Runs panel"));
+    view->addAction(tr("&Training plots"), this, [this] { centralTabs_->setCurrentWidget(liveView_); });
     QAction *refresh = view->addAction(tr("Re&fresh runs"), runs_, &RunsPanel::refresh);
     refresh->setShortcut(QKeySequence::Refresh);
     view->addSeparator();
@@ -177,4 +210,35 @@ void MainWindow::saveComparison()
                                      .arg(QDir::toNativeSeparators(path)), 6000);
     else
         QMessageBox::warning(this, tr("Save comparison"), error);
+}
+
+void MainWindow::showInsight()
+{
+    centralTabs_->setCurrentWidget(insight_);
+    insight_->load();
+    // The keyboard goes on from there: arrows move between the Insight's tabs.
+    if (insight_->showsFigures())
+        insight_->tabs()->tabBar()->setFocus(Qt::ShortcutFocusReason);
+}
+
+void MainWindow::updateInsight()
+{
+    const QStringList selected = runs_->selectedRuns();
+    if (selected.size() == 1) {
+        insight_->showRun(selected.first());
+    } else if (selected.size() > 1) {
+        insight_->showMessage(tr("<p style='font-size:large'>%n runs selected</p><p>Select a single run to see its "
+                                 "analysis; the Training tab compares the selected runs' curves.</p>",
+                                 nullptr, int(selected.size())));
+    } else if (!liveRunDir_.isEmpty() && !controller_->isRunning()) {
+        insight_->showRun(liveRunDir_);
+    } else {
+        insight_->showMessage(controller_->isRunning()
+                                  ? tr("<p style='font-size:large'>The run is in progress</p><p>Its analysis "
+                                       "appears here when it has finished; select it, or another run, in the Runs "
+                                       "panel to see the stages analysed so far.</p>")
+                                  : tr("<p style='font-size:large'>Select a run in the Runs panel</p><p>Its "
+                                       "analysis appears here: accuracy per class, confusion matrices, soft targets "
+                                       "at any temperature, calibration and fidelity to the teacher.</p>"));
+    }
 }

@@ -14,6 +14,7 @@ public:
     void epochFinished(const distillery::EpochMetrics &e) override { Q_EMIT c_->epochFinished(e); }
     void stageFinished(const distillery::StageResult &e) override { Q_EMIT c_->stageFinished(e); }
     void pausedChanged(bool p) override { Q_EMIT c_->pausedChanged(p); }
+    void settingChanged(const distillery::SettingChange &e) override { Q_EMIT c_->settingChanged(e); }
     void errorOccurred(const std::string &m) override { Q_EMIT c_->errorOccurred(QString::fromStdString(m)); }
     void runFinished(const distillery::RunResult &e) override { Q_EMIT c_->runFinished(e); }
 
@@ -29,6 +30,7 @@ TrainingController::TrainingController(QObject *parent) : QObject(parent)
     qRegisterMetaType<distillery::EpochMetrics>();
     qRegisterMetaType<distillery::StageResult>();
     qRegisterMetaType<distillery::RunResult>();
+    qRegisterMetaType<distillery::SettingChange>();
     // Queued: pausedChanged is emitted on the worker; the controller's own state
     // is updated on the GUI thread.
     connect(this, &TrainingController::pausedChanged, this, [this](bool p) { paused_ = p; }, Qt::QueuedConnection);
@@ -80,6 +82,11 @@ void TrainingController::resumeRun()
 {
     if (engine_)
         engine_->requestResume();
+}
+
+QString TrainingController::requestSettingChange(const QString &key, double value)
+{
+    return engine_ ? QString::fromStdString(engine_->requestSettingChange(key.toStdString(), value)) : QString();
 }
 
 void TrainingController::stopRun()

@@ -17,6 +17,7 @@ Q_DECLARE_METATYPE(distillery::StepMetrics)
 Q_DECLARE_METATYPE(distillery::EpochMetrics)
 Q_DECLARE_METATYPE(distillery::StageResult)
 Q_DECLARE_METATYPE(distillery::RunResult)
+Q_DECLARE_METATYPE(distillery::SettingChange)
 
 class TrainingController : public QObject {
     Q_OBJECT
@@ -38,6 +39,9 @@ public Q_SLOTS:
     void pauseRun();
     void resumeRun();
     void stopRun();
+    // Changes a distillation setting of the run in progress (Engine::
+    // requestSettingChange): returns why it cannot, or "" (also when no run).
+    QString requestSettingChange(const QString &key, double value);
     // Requests a stop and waits up to `ms` for the worker to end. True if it did.
     bool stopAndWait(int ms);
 
@@ -51,6 +55,7 @@ Q_SIGNALS:
     void epochFinished(const distillery::EpochMetrics &metrics);
     void stageFinished(const distillery::StageResult &result);
     void pausedChanged(bool paused);
+    void settingChanged(const distillery::SettingChange &change);
     void errorOccurred(const QString &message);
     void runFinished(const distillery::RunResult &result);
     void runningChanged(bool running);

@@ -12,14 +12,24 @@
 #include "liveplot.h"
 #include "liveview.h"
 #include "foldsection.h"
+#include "insightclasses.h"
+#include "insightconfusion.h"
+#include "insightcurves.h"
+#include "insightplot.h"
+#include "insightsoft.h"
+#include "insightview.h"
 #include "mainwindow.h"
 #include "modeleditor.h"
 #include "pairingeditor.h"
+#include "plotmarkers.h"
+#include "scheduleeditor.h"
+#include "settingsdialog.h"
 #include "runspanel.h"
 #include "traineditor.h"
 #include "trainingcontroller.h"
 #include "testutil.h"
 
+#include "distillery/analysis.h"
 #include "distillery/engine.h"
 #include "distillery/methods.h"
 #include "distillery/runs.h"
@@ -47,6 +57,7 @@
 #include <QSlider>
 #include <QSpinBox>
 #include <QStandardPaths>
+#include <QTabWidget>
 #include <QTableWidget>
 #include <QtTest/QtTest>
 
@@ -167,6 +178,62 @@ class TestGui : public QObject {
                                                    .arg(plot->graphCount() > 1 && plot->graph(1)->dataCount() ? plot->graph(1)->data()->constBegin()->value : -1)
                                                    .arg(what).arg(size.width()).arg(size.height())));
             }
+        }
+    }
+
+    // One short real run on 10 classes, made once for the Insight tests: its folder.
+    QTemporaryDir insightWs_;
+    QString insightRun_;
+    QString insightRun()
+    {
+        if (!insightRun_.isEmpty())
+            return insightRun_;
+        Experiment e = testutil::syntheticExperiment();
+        e.name = "insight";
+        e.data.syntheticClasses = 10;
+        e.data.syntheticTest = 2000;
+        e.teacher.train.epochs = 2;
+        e.studentTrain.epochs = 2;
+        testutil::Recorder rec;
+        const RunResult r = Engine(e, EngineOptions{insightWs_.path().toStdString()}).run(rec);
+        if (r.status != RunStatus::Finished)
+            qWarning("insight run: %s", r.message.c_str());
+        insightRun_ = QString::fromStdString(r.runDir);
+        return insightRun_;
+    }
+
+    // A window on the Insight run's workspace with the run selected and the Insight tab shown.
+    std::unique_ptr<MainWindow> openInsight()
+    {
+        const QString run = insightRun();
+        auto w = openWindow(writeExperiment(QStringLiteral("insight")), insightWs_.path());
+        w->runsPanel()->table()->selectRow(0);
+        w->showInsight();
+        return w;
+    }
+
+    // The softmax of logits row `row` at temperature t, computed here.
+    static std::vector<double> softmaxRow(const AnalysisLogits &l, std::int64_t row, double t)
+    {
+        std::vector<double> p(std::size_t(l.classes));
+        double top = -INFINITY, sum = 0;
+        for (std::int64_t k = 0; k < l.classes; ++k)
+            top = std::max(top, double(l.logits[std::size_t(row * l.classes + k)]));
+        for (std::int64_t k = 0; k < l.classes; ++k)
+            sum += p[std::size_t(k)] = std::exp((double(l.logits[std::size_t(row * l.classes + k)]) - top) / t);
+        for (double &v : p)
+            v /= sum;
+        return p;
+    }
+
+    static void copyFolder(const QString &from, const QString &to)
+    {
+        QDir().mkpath(to);
+        for (const QFileInfo &f : QDir(from).entryInfoList(QDir::Files | QDir::Dirs | QDir::NoDotAndDotDot)) {
+            if (f.isDir())
+                copyFolder(f.filePath(), to + QLatin1Char('/') + f.fileName());
+            else
+                QFile::copy(f.filePath(), to + QLatin1Char('/') + f.fileName());
         }
     }
 
@@ -356,6 +423,92 @@ private Q_SLOTS:
         QCOMPARE(compare->item(int(rows.indexOf(QStringLiteral("Method"))), 0)->text(), QStringLiteral("dist"));
     }
 
+    // T changed while the student trains, from the controller as the
+    // dialog's Change does: a marker on every plot where it took effect,
+    // the window's copy of the settings updated, and the marker drawn again
+    // from the run folder when the run is compared.
+    void settingChangedWhileTrainingIsMarked()
+    {
+        QTemporaryDir ws;
+        Experiment e = testutil::syntheticExperiment();
+        e.name = "change";
+        e.teacher.train.epochs = 1;
+        e.studentTrain.epochs = 2;
+        e.logEverySteps = 2;
+        const QString path = dir_.path() + QStringLiteral("/change.json");
+        distillery::saveExperiment(e, path.toStdString());
+        auto w = openWindow(path, ws.path());
+        QVERIFY(!w->changeSettingsAction()->isEnabled());
+        QSignalSpy finished(w->controller(), &TrainingController::runFinished);
+        QSignalSpy changed(w->controller(), &TrainingController::settingChanged);
+        w->startAction()->trigger();
+        QVERIFY(w->changeSettingsAction()->isEnabled());
+        QCOMPARE(w->controller()->requestSettingChange(QStringLiteral("alpha"), 7.0).left(6), QStringLiteral("alpha:"));
+        QCOMPARE(w->controller()->requestSettingChange(QStringLiteral("temperature"), 2.0), QString());
+        QTRY_COMPARE_WITH_TIMEOUT(finished.size(), 1, 60000);
+        QCOMPARE(changed.size(), 1);
+        QCOMPARE(w->liveSettings().temperature, 2.0);
+        for (PlotMarkers *m : w->liveView()->liveMarkers()) {
+            QCOMPARE(m->count(), 1);
+            QCOMPARE(m->label(0), QStringLiteral("T = 2"));
+        }
+        const auto change = changed.first().first().value<SettingChange>();
+        QCOMPARE(change.stage, StageKind::Distillation);
+        QCOMPARE(w->liveView()->liveMarkers()[0]->x(0), double(change.step)); // the loss plot counts steps
+        // Compared from the run folder: the marker in the run's colour.
+        QTRY_COMPARE(w->runsPanel()->runCount(), 1);
+        w->runsPanel()->table()->selectRow(0);
+        QTRY_COMPARE(w->liveView()->comparedMarkers()[0]->count(), 1);
+        QCOMPARE(w->liveView()->comparedMarkers()[1]->label(0), QStringLiteral("T = 2"));
+        QVERIFY(!w->changeSettingsAction()->isEnabled());
+    }
+
+    // The dialog shows the method's settings at their values and gives back what changed.
+    void settingsDialogOffersTheMethodsSettings()
+    {
+        DistillConfig dkd;
+        dkd.method = "dkd";
+        dkd.temperature = 3;
+        dkd.params["beta"] = 4;
+        SettingsDialog d(dkd);
+        QVERIFY(d.field(QStringLiteral("temperature")) && d.field(QStringLiteral("beta")));
+        QCOMPARE(d.field(QStringLiteral("alpha"))->value(), 1.0); // DKD's own α (TCKD's weight), not distillation.alpha
+        QVERIFY(!d.field(QStringLiteral("standardize"))); // a switch is not changed mid-run
+        QCOMPARE(d.field(QStringLiteral("beta"))->value(), 4.0);
+        QVERIFY(d.changes().empty());
+        d.field(QStringLiteral("temperature"))->setValue(1.5);
+        QCOMPARE(d.changes(), (std::vector<std::pair<QString, double>>{{QStringLiteral("temperature"), 1.5}}));
+    }
+
+    // Schedules: a row per scheduled setting, into the experiment and back;
+    // a parameter's row goes when the method changes to one without it.
+    void schedulesFollowTheMethod()
+    {
+        ExperimentPanel p;
+        Experiment e = testutil::syntheticExperiment();
+        e.distillation.method = "dkd";
+        e.distillation.schedules["temperature"] = ValueSchedule{"cosine", 8.0, 2.0, 1.0, 0.0};
+        e.distillation.schedules["beta"] = ValueSchedule{"linear", 0.0, 8.0, 0.0, 2.0};
+        p.setExperiment(e);
+        QTRY_VERIFY(p.dataReady());
+        ScheduleEditor *s = p.distillationEditor()->scheduleEditor();
+        QCOMPARE(s->table()->rowCount(), 2);
+        // DKD's warm-up of 20 epochs cannot finish in the student's 3: said, not refused.
+        QVERIFY2(p.teacherCacheLabel()->text().contains(QStringLiteral("Note: distillation.params.warmup")),
+                 qPrintable(p.teacherCacheLabel()->text()));
+        QCOMPARE(p.experiment().distillation.schedules, e.distillation.schedules);
+        QVERIFY2(s->section()->summary().contains(QStringLiteral("temperature 8 → 2")), qPrintable(s->section()->summary()));
+        p.methodBox()->setCurrentIndex(p.methodBox()->findData(QStringLiteral("kd")));
+        QCOMPARE(s->table()->rowCount(), 1);
+        QCOMPARE(p.experiment().distillation.schedules.count("temperature"), std::size_t(1));
+        s->addButton()->click(); // α, the next setting kd has without a schedule
+        QVERIFY(p.experiment().distillation.schedules.count("alpha"));
+        QVERIFY2(p.problem().isEmpty(), qPrintable(p.problem()));
+        s->table()->selectRow(0);
+        s->removeButton()->click();
+        QCOMPARE(p.experiment().distillation.schedules.size(), std::size_t(1));
+    }
+
     void pauseResumeStop()
     {
         QTemporaryDir ws;
@@ -462,6 +615,9 @@ private Q_SLOTS:
         QCOMPARE(runs->runCount(), 2);
         runs->table()->selectAll();
         QCOMPARE(runs->selectedRuns().size(), 2);
+        // Insight shows one run at a time, and says so.
+        QVERIFY(!w->insightView()->showsFigures());
+        QVERIFY(w->insightView()->messageLabel()->text().contains(QStringLiteral("2 runs selected")));
         // Per run: teacher, baseline and student curves in each plot, one
         // colour per run; the legend shows the three stages' line styles once.
         LivePlot *acc = w->accuracyPlot();
@@ -845,6 +1001,11 @@ private Q_SLOTS:
         runs->table()->clearSelection();
         QVERIFY(!runs->showsComparison());
         QVERIFY(view->showsPlots()); // the finished run stays drawn
+        // With nothing selected, the Insight tab shows the finished run.
+        QCOMPARE(w->insightView()->runDir(), runs->table()->item(0, 0)->data(Qt::UserRole).toString());
+        w->showInsight();
+        QVERIFY(w->insightView()->showsFigures());
+        QCOMPARE(w->insightView()->classes()->table()->rowCount(), 4);
         // A new window on the workspace: nothing drawn until a run is selected.
         auto again = openWindow(writeExperiment(QStringLiteral("empty")), ws.path());
         QVERIFY(!again->liveView()->showsPlots());
@@ -1291,6 +1452,199 @@ private Q_SLOTS:
                                                    .arg(chain[i - 1]->metaObject()->className()).arg(a.x()).arg(a.y())
                                                    .arg(chain[i]->metaObject()->className()).arg(b.x()).arg(b.y())));
         }
+    }
+
+    // Insight ▸ Classes and the figures of the run folder: a row per class
+    // with the summary's numbers, the bars, the K × K heatmap, the
+    // reliability diagrams and the fidelity curves.
+    void insightFillsFromTheRunFolder()
+    {
+        auto w = openInsight();
+        InsightView *view = w->insightView();
+        QTRY_VERIFY(view->showsFigures());
+        QVERIFY2(view->warningLabel()->isHidden(), qPrintable(view->warningLabel()->text()));
+        const AnalysisSummary summary = readAnalysisSummary(insightRun().toStdString());
+        const int k = int(summary.classes);
+        QCOMPARE(k, 10);
+        QTableWidget *table = view->classes()->table();
+        QCOMPARE(table->rowCount(), k);
+        const StageAnalysis *student = summary.stage("student");
+        const char *stages[] = {"teacher", "baseline", "student"};
+        auto same = [](double a, double b) { return (std::isnan(a) && std::isnan(b)) || a == b; };
+        table->sortItems(InsightClasses::Gain, Qt::DescendingOrder); // as a click on the header does
+        double previousGain = INFINITY;
+        for (int row = 0; row < k; ++row) {
+            const int c = table->item(row, InsightClasses::Class)->data(Qt::UserRole).toInt();
+            for (int m = 0; m < 3; ++m)
+                QVERIFY(same(table->item(row, InsightClasses::Teacher + m)->data(Qt::UserRole).toDouble(),
+                             summary.stage(stages[m])->perClassAccuracy[std::size_t(c)]));
+            const double gain = table->item(row, InsightClasses::Gain)->data(Qt::UserRole).toDouble();
+            QVERIFY(same(gain, 100.0 * (student->perClassAccuracy[std::size_t(c)] -
+                                        summary.stage("baseline")->perClassAccuracy[std::size_t(c)])));
+            QVERIFY(gain <= previousGain);
+            previousGain = gain;
+            QCOMPARE(table->item(row, InsightClasses::Fixed)->data(Qt::UserRole).toDouble(),
+                     double(student->baseline->fixed.perClass[std::size_t(c)]));
+            QCOMPARE(table->item(row, InsightClasses::Broken)->data(Qt::UserRole).toDouble(),
+                     double(student->baseline->broken.perClass[std::size_t(c)]));
+        }
+        QCustomPlot *bars = view->classes()->bars()->plot();
+        QCOMPARE(bars->plottableCount(), 3);
+        for (int m = 0; m < 3; ++m)
+            QCOMPARE(qobject_cast<QCPBars *>(bars->plottable(m))->dataCount(), k);
+        // The confusion heatmap: K × K cells, the student's counts.
+        view->tabs()->setCurrentWidget(view->confusion());
+        const insight::Heatmap &heat = view->confusion()->cells();
+        QCOMPARE(heat.map->data()->keySize(), k);
+        QCOMPARE(heat.map->data()->valueSize(), k);
+        QCOMPARE(view->confusion()->modelBox()->currentIndex(), int(InsightConfusion::Student));
+        for (int r = 0; r < k; ++r)
+            for (int c = 0; c < k; ++c)
+                QCOMPARE(heat.map->data()->cell(c, r), double(student->confusion[std::size_t(r)][std::size_t(c)]));
+        view->confusion()->setMode(InsightConfusion::Difference);
+        const StageAnalysis *baseline = summary.stage("baseline");
+        QCOMPARE(heat.map->data()->cell(1, 0), double(student->confusion[0][1] - baseline->confusion[0][1]));
+        // Reliability: each non-empty bin's accuracy as a bar.
+        for (int m = 0; m < 3; ++m) {
+            QCustomPlot *p = view->calibration()->diagram(m)->plot();
+            int filled = 0;
+            for (const CalibrationBin &b : summary.stage(stages[m])->calibration.bins)
+                filled += b.count > 0 ? 1 : 0;
+            QCOMPARE(qobject_cast<QCPBars *>(p->plottable(0))->dataCount(), filled);
+        }
+        // Fidelity: the baseline's and the student's agreement per epoch.
+        QCOMPARE(view->fidelity()->agreementPlot()->seriesWithPointsCount(), 2);
+        // Every figure exports.
+        QTemporaryDir out;
+        QVERIFY(view->classes()->bars()->exportTo(out.filePath(QStringLiteral("bars.png"))));
+        QVERIFY(view->confusion()->heatmap()->exportTo(out.filePath(QStringLiteral("confusion.pdf"))));
+        QVERIFY(QFileInfo(out.filePath(QStringLiteral("confusion.pdf"))).size() > 1000);
+    }
+
+    // A click on a cell lists exactly the examples of that true class that
+    // the model predicts as that column, as in the model's logits file.
+    void insightCellListsItsExamples()
+    {
+        auto w = openInsight();
+        InsightView *view = w->insightView();
+        QTRY_VERIFY(view->showsFigures());
+        InsightConfusion *confusion = view->confusion();
+        const char *stages[] = {"teacher", "baseline", "student"};
+        for (int m = 0; m < 3; ++m) {
+            confusion->setMode(m);
+            const AnalysisLogits l = readAnalysisLogits(
+                (insightRun() + QStringLiteral("/analysis/%1.logits").arg(QLatin1String(stages[m]))).toStdString());
+            const std::vector<std::int64_t> predicted = predictions(l.view());
+            for (int r = 0; r < 10; r += 3)
+                for (int c = 0; c < 10; c += 2) {
+                    QList<std::int64_t> expected;
+                    for (std::int64_t i = 0; i < l.rows; ++i)
+                        if (l.labels[std::size_t(i)] == r && predicted[std::size_t(i)] == c)
+                            expected << l.indices[std::size_t(i)];
+                    confusion->showCell(r, c);
+                    QCOMPARE(confusion->listedExamples(), expected);
+                    QVERIFY(confusion->examplesCaption()->text().startsWith(QString::number(expected.size())));
+                }
+        }
+        // A click on the plot reaches the same handler.
+        confusion->setMode(InsightConfusion::Student);
+        QCustomPlot *p = confusion->heatmap()->plot();
+        p->replot();
+        const QPoint cell(int(p->xAxis->coordToPixel(2)), int(p->yAxis->coordToPixel(1)));
+        QTest::mouseClick(p, Qt::LeftButton, {}, cell);
+        const InsightRun &run = view->run();
+        QVERIFY2(confusion->examplesCaption()->text().contains(QStringLiteral("of %1 predicted %2").arg(run.className(1), run.className(2))),
+                 qPrintable(confusion->examplesCaption()->text()));
+        // Choosing a listed example shows its soft targets.
+        if (confusion->examples()->rowCount() > 0) {
+            confusion->examples()->selectRow(0);
+            QCOMPARE(qint64(view->softTargets()->exampleBox()->value()), qint64(confusion->listedExamples().first()));
+        }
+    }
+
+    // The temperature slider redraws the soft targets (softmax(z/T) of the
+    // stored logits) and the dark knowledge, fast.
+    void insightTemperatureMovesTheSoftTargets()
+    {
+        auto w = openInsight();
+        InsightView *view = w->insightView();
+        QTRY_VERIFY(view->showsFigures());
+        view->tabs()->setCurrentWidget(view->softTargets());
+        InsightSoftTargets *soft = view->softTargets();
+        const AnalysisLogits teacher = readAnalysisLogits((insightRun() + QStringLiteral("/analysis/teacher.logits")).toStdString());
+        const AnalysisLogits student = readAnalysisLogits((insightRun() + QStringLiteral("/analysis/student.logits")).toStdString());
+        const std::int64_t example = 17;
+        soft->setExample(example);
+        auto check = [&](double t) {
+            for (int which = 0; which < 2; ++which) {
+                const std::vector<double> p = softmaxRow(which == 0 ? teacher : student, example, t);
+                QCPBars *bars = soft->bars(which);
+                QCOMPARE(bars->dataCount(), int(p.size()));
+                for (int k = 0; k < int(p.size()); ++k)
+                    QVERIFY(std::abs(bars->data()->at(k)->value - p[std::size_t(k)]) < 1e-12);
+            }
+            const auto dark = darkKnowledge(teacher.view(), teacher.labels.data(), t);
+            QCOMPARE(soft->darkCells().map->data()->cell(3, 2), dark[2][3]);
+        };
+        soft->temperatureSlider()->setValue(10); // T = 1
+        QCOMPARE(soft->temperature(), 1.0);
+        check(1.0);
+        const double before = soft->bars(0)->data()->at(0)->value;
+        soft->temperatureSlider()->setValue(80); // T = 8
+        check(8.0);
+        QVERIFY(soft->bars(0)->data()->at(0)->value != before);
+        // A redraw on a slider move (10 classes, 2000 examples): well under a frame.
+        QElapsedTimer clock;
+        clock.start();
+        const int moves = 40;
+        for (int i = 0; i < moves; ++i) {
+            soft->temperatureSlider()->setValue(10 + 4 * i);
+            soft->softPlot()->plot()->replot(QCustomPlot::rpImmediateRefresh);
+            soft->darkPlot()->plot()->replot(QCustomPlot::rpImmediateRefresh);
+        }
+        const double ms = double(clock.nsecsElapsed()) / 1e6 / moves;
+        qInfo("Insight soft targets: %.2f ms per temperature move (10 classes, %lld examples)", ms,
+              (long long)teacher.rows);
+        QVERIFY2(ms < 16.0, qPrintable(QString::number(ms)));
+    }
+
+    // A run without analysis/ says so; a damaged summary names the file; a
+    // damaged logits file is named above the figures that still show.
+    void insightSaysWhyItHasNothingToShow()
+    {
+        QTemporaryDir copies;
+        const QString none = copies.filePath(QStringLiteral("none")), broken = copies.filePath(QStringLiteral("broken")),
+                      logits = copies.filePath(QStringLiteral("logits"));
+        for (const QString &d : {none, broken, logits})
+            copyFolder(insightRun(), d);
+        QVERIFY(QDir(none + QStringLiteral("/analysis")).removeRecursively());
+        testutil::writeFile(broken + QStringLiteral("/analysis/summary.json"), "{\"version\": 1, \"stages\": [");
+        testutil::writeFile(logits + QStringLiteral("/analysis/baseline.logits"), "DSTLOGIT not really");
+        InsightView view;
+        view.resize(900, 600);
+        view.show();
+        QVERIFY(!view.showsFigures());
+        view.showRun(none);
+        QVERIFY(!view.showsFigures());
+        QVERIFY2(view.messageLabel()->text().contains(QStringLiteral("No analysis in this run")),
+                 qPrintable(view.messageLabel()->text()));
+        view.showRun(broken);
+        QVERIFY(!view.showsFigures());
+        QVERIFY2(view.messageLabel()->text().contains(QDir::toNativeSeparators(broken) + QStringLiteral("/analysis/summary.json")) ||
+                     view.messageLabel()->text().contains(broken + QStringLiteral("/analysis/summary.json")),
+                 qPrintable(view.messageLabel()->text()));
+        view.showRun(logits);
+        QVERIFY(view.showsFigures());
+        QVERIFY(view.warningLabel()->isVisible());
+        QVERIFY2(view.warningLabel()->text().contains(QStringLiteral("baseline.logits")), qPrintable(view.warningLabel()->text()));
+        QCOMPARE(view.classes()->table()->rowCount(), 10); // from the summary
+        view.confusion()->setMode(InsightConfusion::Baseline);
+        view.confusion()->showCell(0, 0);
+        QVERIFY(view.confusion()->listedExamples().isEmpty());
+        QVERIFY(view.confusion()->examplesCaption()->text().contains(QStringLiteral("could not be read")));
+        view.showRun(insightRun());
+        QVERIFY(view.showsFigures());
+        QVERIFY(view.warningLabel()->isHidden());
     }
 
     // A dark desktop gets dark plots; the curves stay readable on them.
