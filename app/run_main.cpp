@@ -229,7 +229,7 @@ int main(int argc, char **argv)
     std::string resumeDir;
     auto *what = app.add_option_group("run", "What to run: an experiment file, or --resume RUN_DIR");
     what->add_option("experiment", experimentPath, "Experiment file (JSON), e.g. " DISTILLERY_RESOURCES_DIR
-                                                   "/experiments/fashion-mnist-quick.json");
+                                                   "/experiments/fashion-mnist-few-labels.json");
     what->add_option("--resume", resumeDir, "Continue a stopped, failed or killed run from its last checkpoint (its folder)");
     what->require_option(1);
     app.add_option("-w,--workspace", workspace, "Folder that holds the runs/ folder")->capture_default_str();

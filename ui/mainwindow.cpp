@@ -40,12 +40,12 @@ QString defaultWorkspace()
 QString defaultExperiment()
 {
 #ifdef DISTILLERY_RESOURCES_DIR
-    const QString dev = QStringLiteral(DISTILLERY_RESOURCES_DIR "/experiments/fashion-mnist-quick.json");
+    const QString dev = QStringLiteral(DISTILLERY_RESOURCES_DIR "/experiments/fashion-mnist-few-labels.json");
     if (QFileInfo::exists(dev))
         return dev;
 #endif
     return QStandardPaths::locate(QStandardPaths::GenericDataLocation,
-                                  QStringLiteral("distillery/experiments/fashion-mnist-quick.json"));
+                                  QStringLiteral("distillery/experiments/fashion-mnist-few-labels.json"));
 }
 
 } // namespace

@@ -153,9 +153,9 @@ say "1. open the workbench with its default experiment"
 "$app" --workspace "$ws" >>"$log" 2>&1 &
 apid=$!
 wait_for 60 "the main window" main_window
-wait_for 10 "the default experiment in the title" title_is "fashion-mnist-quick – Distillery"
+wait_for 10 "the default experiment in the title" title_is "fashion-mnist-few-labels – Distillery"
 sleep 3 # the data set's samples load in the background
-shot 01-default "The window as it opens (titled \"fashion-mnist-quick – Distillery\"; Xvfb draws no title bar): data, teacher, student and KD at T = 2, α = 0.5 in view without scrolling; the plots and the Runs panel say what to do."
+shot 01-default "The window as it opens (titled \"fashion-mnist-few-labels – Distillery\"; Xvfb draws no title bar): data, teacher, student and KD at T = 6, α = 0.9 in view without scrolling; the plots and the Runs panel say what to do."
 
 say "2. open the tour's small experiment (File ▸ Open, Ctrl+O)"
 keys "" ctrl+o
