@@ -2,6 +2,7 @@
 // as tables, or as JSON: each stage's accuracy, NLL, Brier score, ECE and
 // fidelity to the teacher, the per-class table, and the teacher's
 // dark-knowledge matrix at a temperature.
+#include "console_format.h"
 #include "distillery/analysis.h"
 
 #include <CLI/CLI.hpp>
@@ -32,19 +33,7 @@ std::string percent(double v)
     return std::isfinite(v) ? fixed(100.0 * v, 2) + "%" : "-";
 }
 
-std::string human(double v)
-{
-    char buf[32];
-    if (v >= 1e9)
-        std::snprintf(buf, sizeof buf, "%.2fG", v / 1e9);
-    else if (v >= 1e6)
-        std::snprintf(buf, sizeof buf, "%.2fM", v / 1e6);
-    else if (v >= 1e3)
-        std::snprintf(buf, sizeof buf, "%.1fk", v / 1e3);
-    else
-        std::snprintf(buf, sizeof buf, "%.0f", v);
-    return buf;
-}
+using console::human;
 
 void printStages(const AnalysisSummary &s)
 {

@@ -1,5 +1,6 @@
 // distillery-run: runs an experiment file headless and prints progress and a
 // results table (or, with --json, one JSON object per event).
+#include "console_format.h"
 #include "distillery/engine.h"
 #include "distillery/methods.h"
 #include "distillery/experiment.h"
@@ -27,19 +28,7 @@ extern "C" void onSignal(int)
     interrupted = true;
 }
 
-std::string human(double v)
-{
-    char buf[32];
-    if (v >= 1e9)
-        std::snprintf(buf, sizeof buf, "%.2fG", v / 1e9);
-    else if (v >= 1e6)
-        std::snprintf(buf, sizeof buf, "%.2fM", v / 1e6);
-    else if (v >= 1e3)
-        std::snprintf(buf, sizeof buf, "%.1fk", v / 1e3);
-    else
-        std::snprintf(buf, sizeof buf, "%.0f", v);
-    return buf;
-}
+using console::human;
 
 std::string percent(double v)
 {

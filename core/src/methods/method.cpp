@@ -46,22 +46,18 @@ std::unique_ptr<DistillationMethod> makeMethod(const DistillConfig &config)
     throw ConfigError("distillation.method: '" + config.method + "' is listed but not built");
 }
 
-std::vector<Tap> DistillationMethod::teacherTaps() const
+// The taps are worked out once here, not at every training step.
+void DistillationMethod::setPairs(std::vector<std::pair<Tap, Tap>> pairs)
 {
-    std::vector<Tap> taps;
-    for (const auto &p : pairs_)
-        if (!findTap(taps, p.first.name))
-            taps.push_back(p.first);
-    return taps;
-}
-
-std::vector<Tap> DistillationMethod::studentTaps() const
-{
-    std::vector<Tap> taps;
-    for (const auto &p : pairs_)
-        if (!findTap(taps, p.second.name))
-            taps.push_back(p.second);
-    return taps;
+    pairs_ = std::move(pairs);
+    teacherTaps_.clear();
+    studentTaps_.clear();
+    for (const auto &[t, s] : pairs_) {
+        if (!findTap(teacherTaps_, t.name))
+            teacherTaps_.push_back(t);
+        if (!findTap(studentTaps_, s.name))
+            studentTaps_.push_back(s);
+    }
 }
 
 const torch::Tensor &feature(const ModelOutputs &outputs, const std::string &name)

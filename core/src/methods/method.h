@@ -38,10 +38,11 @@ public:
     // Feature methods (methods.h: usesFeatures): the pairs of taps they match,
     // resolved against both models (resolvePairs); `loss` then finds each
     // pair's features in the outputs by tap name. Empty for the others.
-    virtual void setPairs(std::vector<std::pair<Tap, Tap>> pairs) { pairs_ = std::move(pairs); }
+    void setPairs(std::vector<std::pair<Tap, Tap>> pairs);
     const std::vector<std::pair<Tap, Tap>> &pairs() const { return pairs_; }
-    std::vector<Tap> teacherTaps() const;
-    std::vector<Tap> studentTaps() const;
+    // Each side's taps once, in pairing order: what a step captures.
+    const std::vector<Tap> &teacherTaps() const { return teacherTaps_; }
+    const std::vector<Tap> &studentTaps() const { return studentTaps_; }
     // Builds what the method learns alongside the student (a FitNets
     // regressor), drawing its weights from LibTorch's default generator, on
     // `device`. Called once at the start of the stage, before the optimiser
@@ -51,6 +52,9 @@ public:
 
 protected:
     std::vector<std::pair<Tap, Tap>> pairs_;
+
+private:
+    std::vector<Tap> teacherTaps_, studentTaps_;
 };
 
 // The feature captured under `name` in `outputs`. Throws std::logic_error when absent.

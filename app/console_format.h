@@ -1,0 +1,24 @@
+// Numbers as the command-line tools print them in their tables (app/ only).
+#pragma once
+
+#include <cstdio>
+#include <string>
+
+namespace distillery::console {
+
+// 421.8k, 4.24M, 1.20G: a count in a column of fixed width.
+inline std::string human(double v)
+{
+    char buf[32];
+    if (v >= 1e9)
+        std::snprintf(buf, sizeof buf, "%.2fG", v / 1e9);
+    else if (v >= 1e6)
+        std::snprintf(buf, sizeof buf, "%.2fM", v / 1e6);
+    else if (v >= 1e3)
+        std::snprintf(buf, sizeof buf, "%.1fk", v / 1e3);
+    else
+        std::snprintf(buf, sizeof buf, "%.0f", v);
+    return buf;
+}
+
+} // namespace distillery::console
