@@ -112,6 +112,107 @@ nlohmann::json matrixJson(const std::vector<std::vector<double>> &m)
     return j;
 }
 
+// A stage's data map summarised (and, when `full`, per example), or why not.
+struct StageMap {
+    std::string stage;
+    TrainingDynamics dynamics;
+    DataMap map;
+    std::string error;
+};
+
+std::vector<StageMap> readDataMaps(const std::string &run, const AnalysisSummary &summary)
+{
+    std::vector<StageMap> maps;
+    for (const auto &st : summary.stages) {
+        const auto path = fs::path(run) / "analysis" / (st.stage + ".dynamics");
+        if (!fs::exists(path))
+            continue; // a reused or imported teacher, or a run from before the data map
+        StageMap m{st.stage, {}, {}, {}};
+        try {
+            m.dynamics = readTrainingDynamics(path.string());
+            m.map = dataMap(m.dynamics);
+        } catch (const AnalysisError &e) {
+            m.error = e.what();
+        }
+        maps.push_back(std::move(m));
+    }
+    return maps;
+}
+
+struct MapFigures {
+    double meanConfidence = 0, meanVariability = 0;
+    std::int64_t seen = 0, alwaysRight = 0, neverRight = 0;
+};
+
+MapFigures mapFigures(const DataMap &m)
+{
+    MapFigures f;
+    for (std::int64_t i = 0; i < m.size(); ++i) {
+        if (!std::isfinite(m.confidence[std::size_t(i)]))
+            continue;
+        ++f.seen;
+        f.meanConfidence += m.confidence[std::size_t(i)];
+        f.meanVariability += m.variability[std::size_t(i)];
+        f.alwaysRight += m.correctness[std::size_t(i)] == 1.0;
+        f.neverRight += m.correctness[std::size_t(i)] == 0.0;
+    }
+    if (f.seen > 0) {
+        f.meanConfidence /= double(f.seen);
+        f.meanVariability /= double(f.seen);
+    }
+    return f;
+}
+
+void printDataMaps(const std::vector<StageMap> &maps)
+{
+    if (maps.empty())
+        return;
+    std::printf("\ndata map of the training split (probability of the true class over the epochs)\n");
+    std::printf("%-9s %9s %7s %11s %12s %13s %12s\n", "stage", "examples", "epochs", "confidence", "variability",
+                "always right", "never right");
+    for (const auto &m : maps) {
+        if (!m.error.empty()) {
+            std::printf("%-9s %s\n", m.stage.c_str(), m.error.c_str());
+            continue;
+        }
+        const MapFigures f = mapFigures(m.map);
+        std::printf("%-9s %9lld %7lld %11.4f %12.4f %13lld %12lld\n", m.stage.c_str(), (long long)m.dynamics.rows,
+                    (long long)m.dynamics.epochs, f.meanConfidence, f.meanVariability, (long long)f.alwaysRight,
+                    (long long)f.neverRight);
+    }
+}
+
+nlohmann::json numbers(const std::vector<double> &v)
+{
+    nlohmann::json j = nlohmann::json::array();
+    for (double x : v)
+        j.push_back(std::isfinite(x) ? nlohmann::json(x) : nlohmann::json(nullptr));
+    return j;
+}
+
+nlohmann::json dataMapsJson(const std::vector<StageMap> &maps, bool full)
+{
+    nlohmann::json j = nlohmann::json::object();
+    for (const auto &m : maps) {
+        if (!m.error.empty()) {
+            j[m.stage] = {{"error", m.error}};
+            continue;
+        }
+        const MapFigures f = mapFigures(m.map);
+        nlohmann::json s = {{"examples", m.dynamics.rows},       {"epochs", m.dynamics.epochs},
+                            {"mean_confidence", f.meanConfidence}, {"mean_variability", f.meanVariability},
+                            {"always_right", f.alwaysRight},       {"never_right", f.neverRight}};
+        if (full) {
+            s["train_rows"] = m.dynamics.trainRows;
+            s["confidence"] = numbers(m.map.confidence);
+            s["variability"] = numbers(m.map.variability);
+            s["correctness"] = numbers(m.map.correctness);
+        }
+        j[m.stage] = s;
+    }
+    return j;
+}
+
 } // namespace
 
 int main(int argc, char **argv)
@@ -121,9 +222,11 @@ int main(int argc, char **argv)
     app.set_version_flag("--version", std::string("distillery-report ") + DISTILLERY_VERSION);
     std::string run;
     bool json = false;
+    bool fullMap = false;
     double temperature = 0.0;
     app.add_option("run", run, "Run folder, e.g. workspace/runs/20261129-101500-quick")->required();
     app.add_flag("--json", json, "Print the summary as JSON (with the dark-knowledge matrix)");
+    app.add_flag("--data-map", fullMap, "With --json: each training example's confidence, variability and correctness");
     app.add_option("-t,--temperature", temperature, "Temperature of the dark-knowledge matrix (default: the run's)")
         ->check(CLI::PositiveNumber);
     try {
@@ -156,8 +259,10 @@ int main(int argc, char **argv)
         }
         darkError = e.what(); // the figures are there; the dark knowledge is not
     }
+    const std::vector<StageMap> maps = readDataMaps(run, summary);
     if (json) {
         nlohmann::json j = nlohmann::json::parse(analysisSummaryJson(summary));
+        j["data_map"] = dataMapsJson(maps, fullMap);
         j["run"] = run;
         j["dark_knowledge"] = {{"temperature", temperature}, {"matrix", matrixJson(dark)}};
         if (!darkError.empty())
@@ -174,5 +279,6 @@ int main(int argc, char **argv)
         printDarkKnowledge(summary, dark, temperature);
     else
         std::printf("\ndark knowledge: %s\n", darkError.c_str());
+    printDataMaps(maps);
     return 0;
 }

@@ -10,6 +10,7 @@
 #include <QtTest/QtTest>
 
 #include <cmath>
+#include <cstring>
 #include <fstream>
 
 using namespace distillery;
@@ -207,6 +208,66 @@ private Q_SLOTS:
         badLabel.replace(32 + 16, 8, QByteArray(reinterpret_cast<const char *>(&label), 8));
         testutil::writeFile(damaged, badLabel);
         expectRefused(d, "label 3");
+    }
+
+    void dataMapByHandAndDynamicsFileDamage()
+    {
+        TrainingDynamics d;
+        const float nan = std::nanf("");
+        const std::uint8_t unseen = TrainingDynamics::kUnseen;
+        d.rows = 3;
+        d.epochs = 3;
+        d.trainRows = {4, 9, 2};
+        d.labels = {0, 1, 1};
+        d.probability = {0.2f, nan, nan, 0.5f, 0.9f, nan, 0.8f, 0.7f, nan}; // epoch-major
+        d.correct = {0, unseen, unseen, 0, 1, unseen, 1, 1, unseen};
+        const DataMap m = dataMap(d);
+        QCOMPARE(m.size(), 3);
+        QVERIFY(std::abs(m.confidence[0] - 0.5) < 1e-6);
+        QVERIFY(std::abs(m.variability[0] - std::sqrt(0.06)) < 1e-6);
+        QVERIFY(std::abs(m.correctness[0] - 1.0 / 3.0) < 1e-12);
+        QVERIFY(std::abs(m.confidence[1] - 0.8) < 1e-6); // the unseen first epoch left out
+        QVERIFY(std::abs(m.variability[1] - 0.1) < 1e-6);
+        QCOMPARE(m.correctness[1], 1.0);
+        QVERIFY(std::isnan(m.confidence[2]) && std::isnan(m.variability[2]) && std::isnan(m.correctness[2]));
+
+        QTemporaryDir tmp;
+        const std::string path = (tmp.path() + "/student.dynamics").toStdString();
+        writeTrainingDynamics(path, d);
+        QCOMPARE(QFileInfo(QString::fromStdString(path)).size(), qint64(32 + 3 * 16 + 9 * 5));
+        const TrainingDynamics back = readTrainingDynamics(path);
+        QCOMPARE(back.trainRows, d.trainRows);
+        QCOMPARE(back.labels, d.labels);
+        QCOMPARE(back.correct, d.correct);
+        QCOMPARE(std::memcmp(back.probability.data(), d.probability.data(), 9 * sizeof(float)), 0); // NaN too
+
+        const QByteArray good = testutil::readFile(QString::fromStdString(path));
+        const QString damaged = tmp.path() + "/damaged.dynamics";
+        const std::string p = damaged.toStdString();
+        const auto refused = [&](const QByteArray &bytes, const char *why) {
+            testutil::writeFile(damaged, bytes);
+            try {
+                (void)readTrainingDynamics(p);
+                QFAIL(qPrintable(QString("read a damaged file: ") + why));
+            } catch (const AnalysisError &e) {
+                const std::string text = e.what();
+                QVERIFY2(text.find(p) != std::string::npos && text.find(why) != std::string::npos, text.c_str());
+            }
+        };
+        refused(good.left(good.size() - 1), "truncated");
+        refused(good.left(12), "header");
+        refused(header("DSTLOGIT", 1, 3, 3) + good.mid(32), "bad magic");
+        refused(header("DSTDYNAM", 2, 3, 3) + good.mid(32), "version 2");
+        refused(header("DSTDYNAM", 1, std::int64_t(1) << 40, 3) + good.mid(32), "damaged header");
+        refused(header("DSTDYNAM", 1, 3, 1 << 21) + good.mid(32), "damaged header");
+        QByteArray badCell = good; // epoch 1, example 0: right, with a probability above 1
+        const float above = 1.5f;
+        badCell.replace(32 + 48, 4, QByteArray(reinterpret_cast<const char *>(&above), 4));
+        refused(badCell, "epoch 1, example 0");
+        QByteArray unseenWithValue = good; // epoch 1, example 1: unseen, with a number
+        const float half = 0.5f;
+        unseenWithValue.replace(32 + 48 + 4, 4, QByteArray(reinterpret_cast<const char *>(&half), 4));
+        refused(unseenWithValue, "epoch 1, example 1");
     }
 
     void summaryKeepsEachStage()

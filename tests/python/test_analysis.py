@@ -5,7 +5,9 @@ analysis/<stage>.logits (logits and labels) with numpy, recomputes every figure
 of analysis/summary.json (accuracy, per-class accuracy, confusion, NLL, Brier
 score, ECE and its 15 bins, agreement and KL with the teacher overall and per
 class, the four quadrants, fixed and broken) and the dark-knowledge matrix
-printed by distillery-report --json at two temperatures, all to 1e-6.
+printed by distillery-report --json at two temperatures, all to 1e-6; and the
+training dynamics of each stage (analysis/<stage>.dynamics) with the data map
+that distillery-report --json --data-map prints from them.
 
     python3 test_analysis.py RUNNER REPORTER [-v]
 """
@@ -41,6 +43,21 @@ def read_logits(path):
     return indices, labels, logits.astype(np.float64)
 
 
+def read_dynamics(path):
+    """The documented format: magic, version, N, E, int64 rows, int64 labels, float32 E×N, uint8 E×N."""
+    with open(path, "rb") as f:
+        data = f.read()
+    assert data[:8] == b"DSTDYNAM", path
+    assert np.frombuffer(data, "<u4", 1, 8)[0] == 1
+    n, e = (int(v) for v in np.frombuffer(data, "<i8", 2, 16))
+    assert len(data) == 32 + 16 * n + 5 * n * e, path
+    rows = np.frombuffer(data, "<i8", n, 32)
+    labels = np.frombuffer(data, "<i8", n, 32 + 8 * n)
+    prob = np.frombuffer(data, "<f4", n * e, 32 + 16 * n).reshape(e, n).astype(np.float64)
+    correct = np.frombuffer(data, "u1", n * e, 32 + 16 * n + 4 * n * e).reshape(e, n)
+    return rows, labels, prob, correct
+
+
 def log_softmax(z, t=1.0):
     z = z / t
     m = z.max(axis=1, keepdims=True)
@@ -73,7 +90,9 @@ class TestAnalysis(unittest.TestCase):
     def setUpClass(cls):
         cls.tmp = tempfile.mkdtemp(prefix="distillery-analysis-")
         run([RUNNER, EXPERIMENT, "--workspace", cls.tmp, "--set", "teacher.train.epochs=2",
-             "--set", "student.train.epochs=2", "--set", "distillation.temperature=3", "--set", "device=cpu"])
+             "--set", "student.train.epochs=2", "--set", "distillation.temperature=3", "--set", "device=cpu",
+             # 15 batches of 64 and a last one of a single example, which is dropped
+             "--set", "data.student_train_size=961"])
         runs = os.path.join(cls.tmp, "runs")
         cls.run_dir = os.path.join(runs, sorted(os.listdir(runs))[-1])
         with open(os.path.join(cls.run_dir, "analysis", "summary.json")) as f:
@@ -181,6 +200,46 @@ class TestAnalysis(unittest.TestCase):
             self.close(dk["matrix"], m, f"dark knowledge at T={expected_t}")
             self.close(np.array(dk["matrix"]).sum(axis=1), np.ones(4), "rows sum to 1")
             self.assertEqual(report["stages"], self.summary["stages"])
+
+    def test_training_dynamics(self):
+        d = {name: read_dynamics(os.path.join(self.run_dir, "analysis", name + ".dynamics"))
+             for name in ("teacher", "baseline", "student")}
+        rows, labels, prob, correct = d["teacher"]
+        self.assertEqual(prob.shape, (2, 3600))
+        np.testing.assert_array_equal(rows, np.arange(3600))
+        self.assertFalse((correct == 255).any(), "the teacher sees every example in every epoch")
+        for name in ("baseline", "student"):
+            r, y, p, c = d[name]
+            self.assertEqual(p.shape, (2, 961), name)
+            self.assertEqual(len(set(r.tolist())), 961, f"{name}: the transfer set's rows, each once")
+            np.testing.assert_array_equal(y, labels[r], f"{name}: labels of the training split's rows")
+            np.testing.assert_array_equal((c == 255).sum(axis=1), [1, 1], f"{name}: the dropped example")
+            np.testing.assert_array_equal(np.isnan(p), c == 255)
+        np.testing.assert_array_equal(d["baseline"][0], d["student"][0])
+        for name, (_, _, p, c) in d.items():
+            seen = c != 255
+            self.assertTrue(((p[seen] >= 0) & (p[seen] <= 1)).all(), name)
+            self.assertTrue((p[c == 1] >= 1 / 4 - 1e-6).all(), f"{name}: right means the true class is largest")
+
+    def test_data_map_from_the_report(self):
+        report = json.loads(run([REPORTER, self.run_dir, "--json", "--data-map"]).stdout)
+        for name in ("teacher", "baseline", "student"):
+            rows, _, p, c = read_dynamics(os.path.join(self.run_dir, "analysis", name + ".dynamics"))
+            seen = c != 255
+            count = seen.sum(axis=0)
+            conf = np.where(seen, p, 0).sum(axis=0) / count
+            var = np.sqrt(np.where(seen, (p - conf) ** 2, 0).sum(axis=0) / count)
+            right = np.where(seen, c, 0).sum(axis=0) / count
+            m = report["data_map"][name]
+            self.assertEqual((m["examples"], m["epochs"]), (len(rows), 2))
+            self.assertEqual(m["train_rows"], rows.tolist())
+            self.close(m["confidence"], conf, f"{name} confidence")
+            self.close(m["variability"], var, f"{name} variability")
+            self.close(m["correctness"], right, f"{name} correctness")
+            self.close([m["mean_confidence"], m["mean_variability"]], [conf.mean(), var.mean()], name)
+            self.assertEqual((m["always_right"], m["never_right"]), (int((right == 1).sum()), int((right == 0).sum())))
+        out = run([REPORTER, self.run_dir]).stdout
+        self.assertIn("data map of the training split", out)
 
     def test_report_tables_and_old_runs(self):
         out = run([REPORTER, self.run_dir]).stdout

@@ -55,13 +55,14 @@ def stage_results(run_dir):
 
 
 def analysis(run_dir):
-    """analysis/: each stage's figures (its times apart) and the bytes of every logits file."""
+    """analysis/: each stage's figures (its times apart) and the bytes of every logits and
+    training dynamics file (a resumed stage keeps the epochs before its checkpoint)."""
     folder = os.path.join(run_dir, "analysis")
     with open(os.path.join(folder, "summary.json")) as f:
         stages = [{k: v for k, v in s.items() if k not in ("seconds", "latency")} for s in json.load(f)["stages"]]
     files = {}
     for name in sorted(os.listdir(folder)):
-        if name.endswith(".logits"):
+        if name.endswith((".logits", ".dynamics")):
             with open(os.path.join(folder, name), "rb") as f:
                 files[name] = f.read()
     return stages, files

@@ -132,6 +132,38 @@ struct StageAnalysis {
 StageAnalysis analyseLogits(const AnalysisLogits &model, const AnalysisLogits *teacher = nullptr,
                             const AnalysisLogits *baseline = nullptr);
 
+// ---- Training dynamics and the data map (dataset cartography) ----
+
+// analysis/<stage>.dynamics: for each example of the stage's training split,
+// at each epoch, the probability the model gave its true class (softmax at
+// T = 1) and whether its argmax was that class, taken from the training
+// step's own forward pass (Swayamdipta et al. 2020). An example not trained
+// on in an epoch (a last batch of one is dropped) has NaN and kUnseen.
+struct TrainingDynamics {
+    static constexpr std::uint8_t kUnseen = 255;
+    std::int64_t rows = 0;                 // N examples
+    std::int64_t epochs = 0;               // E epochs recorded
+    std::vector<std::int64_t> trainRows;   // each example's row in the training split (after validation)
+    std::vector<std::int64_t> labels;      // each example's true class
+    std::vector<float> probability;        // E × N, epoch-major
+    std::vector<std::uint8_t> correct;     // E × N: 1 right, 0 wrong, kUnseen
+};
+
+// Written atomically; throws std::runtime_error naming the file.
+void writeTrainingDynamics(const std::string &path, const TrainingDynamics &d);
+// Throws AnalysisError naming the file when it is missing or damaged.
+TrainingDynamics readTrainingDynamics(const std::string &path);
+
+// Per example, over the epochs it was trained in: confidence, the mean of
+// the probability of its true class; variability, their standard deviation
+// (population, as numpy.std); correctness, the fraction of those epochs its
+// argmax was right. NaN for an example never seen.
+struct DataMap {
+    std::vector<double> confidence, variability, correctness;
+    std::int64_t size() const { return std::int64_t(confidence.size()); }
+};
+DataMap dataMap(const TrainingDynamics &d);
+
 // ---- analysis/summary.json ----
 
 struct AnalysisSummary {

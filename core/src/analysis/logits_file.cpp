@@ -9,42 +9,26 @@
 //              float32  logits[N·K]   row-major
 #include "distillery/analysis.h"
 
+#include "analysis/binary_io.h"
 #include "runs/atomic_file.h"
 
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
-#error "analysis logits files are written in the host's byte order, which must be little-endian"
-#endif
-
 namespace distillery {
 
 namespace {
+
+using detail::get;
+using detail::put;
+using detail::putAll;
 
 constexpr char kMagic[8] = {'D', 'S', 'T', 'L', 'O', 'G', 'I', 'T'};
 constexpr std::uint32_t kVersion = 1;
 constexpr std::int64_t kHeader = 32;
 constexpr std::int64_t kMaxClasses = std::int64_t(1) << 20;
 constexpr std::int64_t kMaxRows = std::int64_t(1) << 36;
-
-template <class T> void put(std::string &out, const T &v)
-{
-    out.append(reinterpret_cast<const char *>(&v), sizeof v);
-}
-
-template <class T> void putAll(std::string &out, const std::vector<T> &v)
-{
-    out.append(reinterpret_cast<const char *>(v.data()), v.size() * sizeof(T));
-}
-
-template <class T> T get(const char *p)
-{
-    T v;
-    std::memcpy(&v, p, sizeof v);
-    return v;
-}
 
 } // namespace
 

@@ -160,6 +160,7 @@ bool runStudentStage(StageEnvironment &env, const Pipeline &p, StageInfo info, c
                  exp.seed + 2, exp.seed + 23, /*fidelity=*/true};
     if (!method.pairs().empty())
         job.teacherFeatures = teacherFeatures;
+    job.trainRows = env.data.studentIndices;
     StageResult r = runStage(env, job);
     if (info.kind == StageKind::Distillation && !exp.data.omitClasses.empty() && r.status == RunStatus::Finished &&
         r.epochsDone > 0) {

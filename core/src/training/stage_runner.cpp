@@ -81,12 +81,14 @@ private:
     int firstEpoch_ = 1;
     const fs::path statePath_;
     const fs::path bestPath_;           // the kept model: the best epoch's
+    DynamicsRecorder dynamics_;         // analysis/<stage>.dynamics
 };
 
 StageRun::StageRun(StageEnvironment &env, const StageJob &job)
     : env_(env), job_(job), stage_(stageName(job.info.kind)),
       statePath_(env.recorder.dir() / "checkpoints" / (stage_ + ".state.pt")),
-      bestPath_(env.recorder.dir() / "checkpoints" / (stage_ + ".pt"))
+      bestPath_(env.recorder.dir() / "checkpoints" / (stage_ + ".pt")),
+      dynamics_(env.recorder.dir() / "analysis" / (stage_ + ".dynamics"), job.split, job.trainRows)
 {
     r_.kind = job.info.kind;
     env_.recorder.currentStage = stage_;
@@ -188,6 +190,7 @@ void StageRun::start()
                                                          blackPixel(env_.data), env_.data.summary.classes,
                                                          job_.teacherFeatures,
                                                          features_.logits.defined() ? &features_ : nullptr});
+    context_->dynamics = &dynamics_;
     // A stage resumed mid-way has its start in the file already.
     env_.recorder.stageStarted(started, !env_.resume.midStage(job_.info.kind));
     if (env_.resume.midStage(job_.info.kind))
@@ -210,6 +213,7 @@ void StageRun::resumeFromCheckpoint()
     r_.finalTestAccuracy = p.finalTestAccuracy;
     r_.epochsDone = p.epoch;
     previousSeconds_ = p.seconds;
+    dynamics_.resume(p.epoch);
     env_.recorder.replay(env_.resume.kept, job_.info.kind);
 }
 
@@ -275,6 +279,7 @@ bool StageRun::trainEpoch(EpochSums &sums)
     const std::int64_t steps = job_.info.stepsPerEpoch;
     job_.model->train();
     job_.method.setEpoch(sums.epoch); // a method's warm-up follows the stage's epochs
+    dynamics_.beginEpoch();
     auto perm = torch::randperm(n, shuffle_, torch::kInt64).to(env_.device);
     sums.acc = torch::zeros({nAcc_}, torch::TensorOptions().dtype(torch::kFloat64).device(env_.device));
     sums.lastReport.assign(std::size_t(nAcc_), 0.0);
@@ -354,6 +359,7 @@ void StageRun::finishEpoch(EpochSums &sums, Clock::time_point epochStart)
     }
     r_.finalTestAccuracy = test.accuracy;
     r_.epochsDone = sums.epoch;
+    dynamics_.endEpoch(); // before the checkpoint: a resume keeps the epochs up to it
     e.seconds = secondsSince(epochStart);
     env_.recorder.epochFinished(e);
     const StageProgress progress{sums.epoch,    globalStep_,          bestScore_,

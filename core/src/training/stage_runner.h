@@ -42,7 +42,7 @@ struct StageEnvironment {
     // live fidelity metrics: its best epoch's, or as saved in the run folder
     // (analysis/teacher.validation.logits), so that a resumed run reports the
     // same numbers as one never interrupted.
-    torch::Tensor teacherValidation;
+    torch::Tensor teacherValidation{};
     bool mixedPrecision() const { return exp.precision == "bf16"; }
 };
 
@@ -60,7 +60,8 @@ struct StageJob {
     // Report agreement and KL with the teacher in each epoch (the students,
     // against StageEnvironment::teacherValidation).
     bool fidelity = false;
-    TeacherFeatures teacherFeatures; // feature methods: the teacher with its taps, run per batch
+    TeacherFeatures teacherFeatures{}; // feature methods: the teacher with its taps, run per batch
+    torch::Tensor trainRows{};      // the rows of the training split that `split` holds; undefined: all
 };
 
 // Trains the stage to its last epoch or a stop, continuing from its state

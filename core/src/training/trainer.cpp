@@ -11,6 +11,7 @@ void trainStep(StepContext &c, const torch::Tensor &idx, torch::Tensor &acc)
 {
     auto x = c.train.x.index_select(0, idx);
     auto y = c.train.y.index_select(0, idx);
+    const auto labels = y; // before a mixed batch's targets replace them
     if (c.settings && augmentsInputs(*c.settings)) {
         auto batch = augmentBatch(*c.settings, x, y, c.classes, c.blackPixel);
         x = batch.x;
@@ -63,6 +64,8 @@ void trainStep(StepContext &c, const torch::Tensor &idx, torch::Tensor &acc)
     // handful of small operations on the device, no synchronisation and no
     // copy from the host.
     torch::NoGradGuard guard;
+    if (c.dynamics)
+        c.dynamics->record(idx, student.logits, labels);
     std::vector<torch::Tensor> losses{terms.total.detach()};
     for (auto &p : terms.parts)
         losses.push_back(p.second.detach());

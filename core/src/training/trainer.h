@@ -7,6 +7,7 @@
 #include "methods/method.h"
 #include "data/torch_data.h"
 #include "models/torch_model.h"
+#include "training/dynamics.h"
 #include "training/optimizer.h"
 #include "training/thread_plan.h"
 
@@ -39,12 +40,14 @@ struct StepContext {
     bool mixedPrecision = false;    // forward passes under bfloat16 autocast; losses in float
     // The stage's augmentation (data/augment.h) and max-norm (training/max_norm.h); none when null.
     const TrainConfig *settings = nullptr;
-    torch::Tensor blackPixel;       // per channel, normalised: what a crop pads with
+    torch::Tensor blackPixel{};     // per channel, normalised: what a crop pads with
     int classes = 0;                // for the mixed targets of mixup and cutmix
     // Feature methods: the teacher run on each batch with its taps; empty otherwise.
-    TeacherFeatures teacherFeatures;
+    TeacherFeatures teacherFeatures{};
     // ... or its logits and features for every row of `train`, computed once.
     const ModelOutputs *featureCache = nullptr;
+    // Each example's probability of its true class, for the data map; none when null.
+    DynamicsRecorder *dynamics = nullptr;
 };
 
 // Mixed precision: while alive and `on`, LibTorch's autocast runs the eligible
