@@ -159,13 +159,14 @@ std::string xmlEscape(const std::string &text)
 
 std::string reliabilitySvg(const StageAnalysis &a)
 {
-    const double left = 60, top = 50, width = 400, base = top + kCardPlotHeight;
+    const double left = 60, top = 70, width = 400, base = top + kCardPlotHeight;
     const double countTop = base + 44;
-    Svg svg(left + width + 30, countTop + kCardCountHeight + 40);
+    Svg svg(left + width + 30, countTop + kCardCountHeight + 16);
     svg.text(left, 20, a.stage + ": reliability diagram on " + std::to_string(a.examples) + " test examples",
              "font-size=\"13\" font-weight=\"bold\"");
-    svg.text(left, 36, "ECE " + fixed(a.calibration.ece, 4) + " (" + std::to_string(a.calibration.bins.size()) +
-                           " bins); bars: accuracy of each bin, red: its mean confidence, dashed: perfect calibration");
+    svg.text(left, 38, "ECE " + fixed(a.calibration.ece, 4) + " over " + std::to_string(a.calibration.bins.size()) +
+                           " equal-width confidence bins");
+    svg.text(left, 53, "bars: each bin's accuracy; red: its mean confidence; dashed: perfect calibration");
     unitAxis(svg, left, left + width, base, [](double v) { return fixed(v, 1); });
     for (int i = 0; i <= 5; ++i)
         svg.text(left + width * i / 5.0, base + 14, fixed(i / 5.0, 1), "text-anchor=\"middle\"");
@@ -203,8 +204,14 @@ std::string perClassSvg(const std::vector<const StageAnalysis *> &stages, const 
             classes = std::max(classes, s->perClassAccuracy.size());
         }
     const bool few = classes <= 20;
-    const double bar = few ? 12 : 5, group = double(std::max<std::size_t>(shown.size(), 1)) * bar + (few ? 10 : 4);
-    const double left = 60, top = 56, width = std::max(300.0, group * double(classes)), base = top + kCardPlotHeight;
+    const double stagesShown = double(std::max<std::size_t>(shown.size(), 1));
+    // Bars 12 units wide (5 for many classes), wider when few classes leave room.
+    double bar = few ? 12 : 5, group = stagesShown * bar + (few ? 10 : 4);
+    if (classes > 0 && group * double(classes) < 360) {
+        group = 360 / double(classes);
+        bar = std::min(40.0, (group - 10) / stagesShown);
+    }
+    const double left = 60, top = 56, width = std::max(360.0, group * double(classes)), base = top + kCardPlotHeight;
     Svg svg(left + width + 20, base + (few ? 40 : 90));
     svg.text(left, 20, "Per-class test accuracy", "font-size=\"13\" font-weight=\"bold\"");
     double legend = left;
@@ -216,7 +223,7 @@ std::string perClassSvg(const std::vector<const StageAnalysis *> &stages, const 
     }
     unitAxis(svg, left, left + width, base, [](double v) { return fixed(100 * v, 0) + "%"; });
     for (std::size_t k = 0; k < classes; ++k) {
-        const double x0 = left + group * double(k) + (few ? 5 : 2);
+        const double x0 = left + group * (double(k) + 0.5) - bar * stagesShown / 2;
         for (std::size_t m = 0; m < shown.size(); ++m) {
             const StageAnalysis &s = *shown[m];
             const double v = k < s.perClassAccuracy.size() ? s.perClassAccuracy[k] : std::nan("");
