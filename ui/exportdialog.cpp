@@ -36,7 +36,7 @@ QString formatTitle(const QString &f)
     if (f == QLatin1String("safetensors"))
         return ExportDialog::tr("safetensors weights and architecture JSON");
     if (f == QLatin1String("card"))
-        return ExportDialog::tr("Model card (Markdown, with the curves as PNG)");
+        return ExportDialog::tr("Model card (Markdown, with the curves as PNG and the analysis as SVG)");
     return f;
 }
 

@@ -298,6 +298,44 @@ class ExportTest(unittest.TestCase):
         else:
             self.assertIn("Not drawn", card)
 
+    def test_model_card_analysis(self):
+        """The card's Analysis section and its SVG figures, read with xml.etree,
+        against the run's analysis/summary.json."""
+        import xml.etree.ElementTree as ET
+        rect = "{http://www.w3.org/2000/svg}rect"
+        for name, (out, report, run_dir) in self.exports.items():
+            with self.subTest(model=name):
+                with open(os.path.join(run_dir, "analysis", "summary.json")) as f:
+                    stages = {s["stage"]: s for s in json.load(f)["stages"]}
+                with open(os.path.join(out, "student-model-card.md"), encoding="utf-8") as f:
+                    card = f.read()
+                student = stages["student"]
+                self.assertIn("## Analysis", card)
+                self.assertIn(f"| Test accuracy | {100 * student['accuracy']:.2f}% |", card)
+                self.assertIn(f"| Brier score | {student['brier']:.4f} |", card)
+                self.assertIn(f"| Agreement with the teacher | {100 * student['vs_teacher']['agreement']:.2f}% |", card)
+                self.assertIn(f"| Fixed against the baseline (baseline wrong, student right) | "
+                              f"{student['vs_baseline']['fixed']['count']} |", card)
+                listed = {os.path.basename(f["path"]) for f in report["files"] if f["format"] == "card"}
+                self.assertEqual(listed, {"student-model-card.md", "student-reliability.svg", "student-per-class.svg"})
+                for svg in ("student-reliability.svg", "student-per-class.svg"):
+                    self.assertIn(f"]({svg})", card)
+                root = ET.parse(os.path.join(out, "student-reliability.svg")).getroot()
+                self.assertEqual(root.tag, "{http://www.w3.org/2000/svg}svg")
+                bars = [r for r in root.iter(rect) if r.get("class") == "bar accuracy"]
+                filled = [b for b in student["calibration_bins"] if b["count"] > 0]
+                self.assertEqual(len(bars), len(filled))
+                for r, b in zip(bars, filled):
+                    self.assertAlmostEqual(float(r.get("data-value")), b["accuracy"], places=12)
+                    self.assertAlmostEqual(float(r.get("height")), 240 * b["accuracy"], delta=0.01)
+                root = ET.parse(os.path.join(out, "student-per-class.svg")).getroot()
+                for stage in ("teacher", "baseline", "student"):
+                    bars = [r for r in root.iter(rect) if r.get("class") == "bar " + stage]
+                    values = [v for v in stages[stage]["per_class_accuracy"] if v is not None]
+                    self.assertEqual([float(r.get("data-value")) for r in bars], values)
+                    for r, v in zip(bars, values):
+                        self.assertAlmostEqual(float(r.get("height")), 240 * v, delta=0.01)
+
     def test_bad_requests(self):
         out, _, run_dir = self.exports["vectors"]
         # No such run.

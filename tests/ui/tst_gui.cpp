@@ -718,7 +718,9 @@ private Q_SLOTS:
         dialog->exportButton()->click();
         QTRY_COMPARE_WITH_TIMEOUT(done.size(), 1, 60000);
         QVERIFY2(done.first().first().toBool(), qPrintable(dialog->error()));
-        QCOMPARE(dialog->resultTable()->rowCount(), int(exportFormats().size()));
+        // A row per file: one per format, and the card's two figures of the run's analysis.
+        QCOMPARE(dialog->resultTable()->rowCount(), int(dialog->report().files.size()));
+        QCOMPARE(dialog->report().files.size(), exportFormats().size() + 2);
         for (const auto &f : dialog->report().files) {
             QVERIFY2(f.ok, f.message.c_str());
             QVERIFY(QFileInfo::exists(QString::fromStdString(f.path)));

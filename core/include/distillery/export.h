@@ -31,7 +31,7 @@ struct ExportRequest {
 };
 
 struct ExportedFile {
-    std::string format;                 // torchscript | onnx | safetensors | card
+    std::string format;                 // torchscript | onnx | safetensors | card (the card and its figures)
     std::string path;                   // final path; empty when the file was not written
     std::string checkedWith;            // how it was loaded back
     double maxAbsDifference = -1.0;     // largest |exported - in Distillery| over the batch; -1: not compared

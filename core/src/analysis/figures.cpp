@@ -158,13 +158,22 @@ std::vector<std::vector<double>> darkKnowledge(LogitsView z, const std::int64_t 
     const auto k = std::size_t(z.classes);
     std::vector<std::vector<double>> m(k, std::vector<double>(k, 0.0));
     std::vector<std::int64_t> counts(k, 0);
-    std::vector<double> lp;
-    for (std::int64_t i = 0; i < z.rows; ++i) {
-        logSoftmax(z.row(i), z.classes, temperature, lp);
+    std::vector<double> e(k);
+    const double inverse = 1.0 / temperature;
+    // softmax(z/T) with one exp per class (the Insight tab's slider recomputes
+    // this at each move): exp((z_j − max z)/T) / Σ_k exp((z_k − max z)/T).
+    for (std::int64_t i = 0; k > 0 && i < z.rows; ++i) {
+        const float *row = z.row(i);
+        const double top = double(*std::max_element(row, row + k));
+        double sum = 0.0;
+        for (std::size_t j = 0; j < k; ++j)
+            sum += e[j] = std::exp((double(row[j]) - top) * inverse);
+        const double scale = 1.0 / sum;
         const auto y = std::size_t(labels[i]);
         counts[y] += 1;
+        std::vector<double> &out = m[y];
         for (std::size_t j = 0; j < k; ++j)
-            m[y][j] += std::exp(lp[j]);
+            out[j] += e[j] * scale;
     }
     for (std::size_t y = 0; y < k; ++y)
         for (double &v : m[y])

@@ -50,6 +50,10 @@ std::string exportFileName(const std::string &model, const std::string &format)
         return model + "-model-card.md";
     if (format == "curves")
         return model + "-curves.png";
+    if (format == "reliability")
+        return model + "-reliability.svg";
+    if (format == "per-class")
+        return model + "-per-class.svg";
     if (format == "check")
         return model + "-check.safetensors";
     return model + "." + format;
@@ -193,9 +197,10 @@ void writeCheckBatch(const ExportSubject &s, const fs::path &path)
                              {{"batch", s.batchDescription}});
 }
 
-// The model card, with the training curves when the request can draw them.
-ExportedFile exportCard(const ExportRequest &request, const ExportSubject &s, const std::vector<ExportedFile> &files,
-                        const fs::path &out)
+// The model card, with the training curves when the request can draw them
+// and the figures of the run's analysis: the card first, then its figures.
+std::vector<ExportedFile> exportCard(const ExportRequest &request, const ExportSubject &s,
+                                     const std::vector<ExportedFile> &files, const fs::path &out)
 {
     ExportedFile f;
     f.format = "card";
@@ -207,11 +212,13 @@ ExportedFile exportCard(const ExportRequest &request, const ExportSubject &s, co
         if (note.empty())
             curves = png.filename().string();
     }
+    detail::CardAnalysis analysis = detail::readCardAnalysis(request.runDir);
+    std::vector<ExportedFile> figures = detail::writeCardFigures(analysis, request.model, out);
     try {
         const fs::path card = out / exportFileName(request.model, "card");
         std::string text;
         try {
-            text = detail::modelCard(request, s, files, curves, note);
+            text = detail::modelCard(request, s, files, curves, note, analysis);
         } catch (const nlohmann::json::exception &e) {
             throw std::runtime_error(request.runDir + ": damaged summary.json (" + std::string(e.what()) + ")");
         }
@@ -223,7 +230,8 @@ ExportedFile exportCard(const ExportRequest &request, const ExportSubject &s, co
     } catch (const std::exception &e) {
         f.message = e.what();
     }
-    return f;
+    figures.insert(figures.begin(), f);
+    return figures;
 }
 
 } // namespace
@@ -265,7 +273,8 @@ ExportReport exportRun(const ExportRequest &request)
     if (has("torchscript") || has("onnx") || has("safetensors"))
         writeCheckBatch(s, out / exportFileName(model, "check"));
     if (has("card"))
-        report.files.push_back(exportCard(request, s, report.files, out));
+        for (auto &f : exportCard(request, s, report.files, out))
+            report.files.push_back(std::move(f));
     return report;
 }
 

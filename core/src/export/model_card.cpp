@@ -1,7 +1,10 @@
 #include "export/model_card.h"
 
 #include "distillery/architecture.h"
+#include "export/card_figures.h"
+#include "runs/atomic_file.h"
 
+#include <cmath>
 #include <ctime>
 #include <filesystem>
 #include <iomanip>
@@ -195,10 +198,141 @@ void writeProvenance(std::ostream &md, const ExportRequest &r, const Experiment 
         md << "- Teacher: reused from run `" << c.teacher.run << "`\n";
 }
 
+
+// ---- The analysis section (docs/INSIGHT.md's figures of the exported stage) ----
+
+std::string figure(double v, int digits)
+{
+    return std::isfinite(v) ? fixed(v, digits) : std::string("-");
+}
+
+std::string figurePercent(double v)
+{
+    return std::isfinite(v) ? fixed(100.0 * v, 2) + "%" : std::string("-");
+}
+
+double classAccuracy(const StageAnalysis *a, std::size_t k)
+{
+    return a && k < a->perClassAccuracy.size() ? a->perClassAccuracy[k] : std::nan("");
+}
+
+void writeKeyFigures(std::ostream &md, const StageAnalysis &a)
+{
+    md << "Figures of the exported model on the " << groupDigits(a.examples)
+       << " test examples, from the run's `analysis/summary.json` (Distillery's docs/INSIGHT.md defines them):\n\n";
+    md << "| Figure | Value |\n|---|---:|\n";
+    md << "| Test accuracy | " << figurePercent(a.accuracy) << " |\n";
+    md << "| Negative log-likelihood (NLL) | " << figure(a.nll, 4) << " |\n";
+    md << "| Brier score | " << figure(a.brier, 4) << " |\n";
+    md << "| Expected calibration error (ECE, " << a.calibration.bins.size() << " bins) | "
+       << figure(a.calibration.ece, 4) << " |\n";
+    if (a.teacher) {
+        md << "| Agreement with the teacher | " << figurePercent(a.teacher->agreement) << " |\n";
+        md << "| KL(teacher \u2016 model), T = 1 | " << figure(a.teacher->kl, 4) << " |\n";
+    }
+    if (a.baseline) {
+        md << "| Fixed against the baseline (baseline wrong, student right) | " << a.baseline->fixed.count << " |\n";
+        md << "| Broken against the baseline (baseline right, student wrong) | " << a.baseline->broken.count << " |\n";
+    }
+    if (a.latency.device == "cpu" && std::isfinite(a.latency.medianMs))
+        md << "| Latency, batch of 1 (CPU, " << a.latency.threads << " threads, median of " << a.latency.passes
+           << " passes) | " << figure(a.latency.medianMs, 3) << " ms |\n";
+    else
+        md << "| Latency, batch of 1 | not measured" << (a.latency.device.empty() ? "" : " on " + a.latency.device)
+           << " |\n";
+    md << "| Parameters | " << groupDigits(a.parameters) << " |\n";
+    md << "| Multiply-adds per sample | " << groupDigits(a.multiplyAdds) << " |\n\n";
+}
+
+void writeClassTable(std::ostream &md, const AnalysisSummary &s)
+{
+    const StageAnalysis *teacher = s.stage("teacher"), *baseline = s.stage("baseline"), *student = s.stage("student");
+    md << "Test accuracy per class; the gain is the distilled student's minus the baseline's, in points:\n\n";
+    md << "| Class | Teacher | Baseline | Student | Gain |\n|---|---:|---:|---:|---:|\n";
+    for (std::size_t k = 0; k < std::size_t(std::max<std::int64_t>(s.classes, 0)); ++k) {
+        const double gain = 100.0 * (classAccuracy(student, k) - classAccuracy(baseline, k));
+        md << "| " << k;
+        if (k < s.classNames.size() && !s.classNames[k].empty() && s.classNames[k] != std::to_string(k))
+            md << " " << s.classNames[k];
+        md << " | " << figurePercent(classAccuracy(teacher, k)) << " | " << figurePercent(classAccuracy(baseline, k))
+           << " | " << figurePercent(classAccuracy(student, k)) << " | "
+           << (std::isfinite(gain) && gain > 0 ? "+" : "") << figure(gain, 2) << " |\n";
+    }
+    md << "\n";
+}
+
+void writeAnalysis(std::ostream &md, const CardAnalysis &an, const std::string &stage)
+{
+    md << "## Analysis\n\n";
+    if (!an.summary) {
+        md << an.absent << "\n\n";
+        return;
+    }
+    if (const StageAnalysis *a = an.summary->stage(stage))
+        writeKeyFigures(md, *a);
+    else
+        md << "The run's analysis (`analysis/summary.json`) has no figures of the " << stage << ".\n\n";
+    writeClassTable(md, *an.summary);
+    if (!an.reliability.empty())
+        md << "![Reliability diagram of the " << stage << ": accuracy against confidence in "
+           << kCalibrationBins << " bins](" << an.reliability << ")\n\n";
+    if (!an.perClass.empty())
+        md << "![Test accuracy per class of the teacher, the baseline and the student](" << an.perClass << ")\n\n";
+    if (!an.figuresNote.empty())
+        md << "Figures not drawn: " << an.figuresNote << ".\n\n";
+}
+
 } // namespace
 
+CardAnalysis readCardAnalysis(const std::string &runDir)
+{
+    CardAnalysis a;
+    std::error_code ec;
+    if (!fs::exists(fs::path(runDir) / "analysis" / "summary.json", ec)) {
+        a.absent = "No analysis: this run has no `analysis/summary.json` (runs made before Distillery analysed "
+                   "its stages have none; run it again for the test-set figures).";
+        return a;
+    }
+    try {
+        a.summary = readAnalysisSummary(runDir);
+    } catch (const std::exception &e) {
+        a.absent = std::string("No analysis: ") + e.what() + ".";
+    }
+    return a;
+}
+
+std::vector<ExportedFile> writeCardFigures(CardAnalysis &analysis, const std::string &stage, const fs::path &out)
+{
+    std::vector<ExportedFile> files;
+    if (!analysis.summary)
+        return files;
+    const AnalysisSummary &s = *analysis.summary;
+    auto write = [&](const std::string &format, const std::string &svg, std::string &name) {
+        ExportedFile f;
+        f.format = "card";
+        f.checkedWith = "-";
+        const fs::path path = out / exportFileName(stage, format);
+        try {
+            writeFileAtomically(path.string(), svg);
+            f.path = path.string();
+            f.ok = true;
+            name = path.filename().string();
+        } catch (const std::exception &e) {
+            f.message = e.what();
+            analysis.figuresNote += (analysis.figuresNote.empty() ? "" : "; ") + f.message;
+        }
+        files.push_back(f);
+    };
+    if (const StageAnalysis *a = s.stage(stage))
+        write("reliability", reliabilitySvg(*a), analysis.reliability);
+    if (!s.stages.empty())
+        write("per-class", perClassSvg({s.stage("teacher"), s.stage("baseline"), s.stage("student")}, s.classNames),
+              analysis.perClass);
+    return files;
+}
+
 std::string modelCard(const ExportRequest &r, const ExportSubject &s, const std::vector<ExportedFile> &files,
-                      const std::string &curves, const std::string &curvesNote)
+                      const std::string &curves, const std::string &curvesNote, const CardAnalysis &analysis)
 {
     const Experiment &c = s.config;
     const json &sum = s.summary;
@@ -221,6 +355,7 @@ std::string modelCard(const ExportRequest &r, const ExportSubject &s, const std:
         md << "![Loss and accuracy curves](" << curves << ")\n\n";
     else
         md << "Not drawn: " << curvesNote << ".\n\n";
+    writeAnalysis(md, analysis, stage);
     writeFiles(md, s, files, stage);
     writeProvenance(md, r, c, sum, stages);
     return md.str();
