@@ -3,6 +3,7 @@
 #include "insightclasses.h"
 #include "insightconfusion.h"
 #include "insightcurves.h"
+#include "insightdatamap.h"
 #include "insightsoft.h"
 
 #include <QDir>
@@ -15,7 +16,8 @@ InsightView::InsightView(QWidget *parent)
     : QWidget(parent), run_(std::make_unique<InsightRun>()), stack_(new QStackedWidget(this)),
       message_(new QLabel(this)), caption_(new QLabel(this)), warning_(new QLabel(this)), tabs_(new QTabWidget(this)),
       classes_(new InsightClasses(this)), confusion_(new InsightConfusion(this)), soft_(new InsightSoftTargets(this)),
-      calibration_(new InsightCalibration(this)), fidelity_(new InsightFidelity(this))
+      calibration_(new InsightCalibration(this)), fidelity_(new InsightFidelity(this)),
+      dataMap_(new InsightDataMap(this))
 {
     message_->setWordWrap(true);
     message_->setAlignment(Qt::AlignCenter);
@@ -33,11 +35,14 @@ InsightView::InsightView(QWidget *parent)
     tabs_->addTab(soft_, tr("Soft targets"));
     tabs_->addTab(calibration_, tr("Calibration"));
     tabs_->addTab(fidelity_, tr("Fidelity"));
+    tabs_->addTab(dataMap_, tr("Data map"));
     tabs_->setTabToolTip(0, tr("Accuracy per class of the teacher, baseline and student; what distillation gained"));
     tabs_->setTabToolTip(1, tr("Confusion matrices; click a cell to list its examples"));
     tabs_->setTabToolTip(2, tr("One example's softmax(z/T) and the teacher's dark knowledge, at any temperature"));
     tabs_->setTabToolTip(3, tr("Reliability diagrams: is each model's confidence its accuracy?"));
     tabs_->setTabToolTip(4, tr("Per epoch: how closely the baseline and the student follow the teacher"));
+    tabs_->setTabToolTip(5, tr("Each training example's confidence and variability over the epochs, without and "
+                               "with the teacher: which examples the teacher made easy"));
 
     auto *figures = new QWidget(this);
     auto *layout = new QVBoxLayout(figures);
@@ -126,5 +131,6 @@ void InsightView::load()
     soft_->setRun(run_.get());
     calibration_->setRun(*run_);
     fidelity_->setRun(*run_);
+    dataMap_->setRun(*run_);
     stack_->setCurrentWidget(stack_->widget(1));
 }

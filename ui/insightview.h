@@ -14,6 +14,7 @@
 class InsightCalibration;
 class InsightClasses;
 class InsightConfusion;
+class InsightDataMap;
 class InsightFidelity;
 class InsightSoftTargets;
 class QLabel;
@@ -46,6 +47,7 @@ public:
     InsightSoftTargets *softTargets() const { return soft_; }
     InsightCalibration *calibration() const { return calibration_; }
     InsightFidelity *fidelity() const { return fidelity_; }
+    InsightDataMap *dataMap() const { return dataMap_; }
 
 protected:
     void showEvent(QShowEvent *event) override;
@@ -64,4 +66,5 @@ private:
     InsightSoftTargets *soft_;
     InsightCalibration *calibration_;
     InsightFidelity *fidelity_;
+    InsightDataMap *dataMap_;
 };
