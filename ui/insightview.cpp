@@ -3,6 +3,7 @@
 #include "insightclasses.h"
 #include "insightconfusion.h"
 #include "insightcurves.h"
+#include "insightexamples.h"
 #include "insightsoft.h"
 
 #include <QDir>
@@ -14,7 +15,8 @@
 InsightView::InsightView(QWidget *parent)
     : QWidget(parent), run_(std::make_unique<InsightRun>()), stack_(new QStackedWidget(this)),
       message_(new QLabel(this)), caption_(new QLabel(this)), warning_(new QLabel(this)), tabs_(new QTabWidget(this)),
-      classes_(new InsightClasses(this)), confusion_(new InsightConfusion(this)), soft_(new InsightSoftTargets(this)),
+      classes_(new InsightClasses(this)), confusion_(new InsightConfusion(this)),
+      examples_(new InsightExamples(this)), soft_(new InsightSoftTargets(this)),
       calibration_(new InsightCalibration(this)), fidelity_(new InsightFidelity(this))
 {
     message_->setWordWrap(true);
@@ -30,14 +32,17 @@ InsightView::InsightView(QWidget *parent)
     tabs_->setDocumentMode(true);
     tabs_->addTab(classes_, tr("Classes"));
     tabs_->addTab(confusion_, tr("Confusion"));
+    tabs_->addTab(examples_, tr("Examples"));
     tabs_->addTab(soft_, tr("Soft targets"));
     tabs_->addTab(calibration_, tr("Calibration"));
     tabs_->addTab(fidelity_, tr("Fidelity"));
     tabs_->setTabToolTip(0, tr("Accuracy per class of the teacher, baseline and student; what distillation gained"));
     tabs_->setTabToolTip(1, tr("Confusion matrices; click a cell to list its examples"));
-    tabs_->setTabToolTip(2, tr("One example's softmax(z/T) and the teacher's dark knowledge, at any temperature"));
-    tabs_->setTabToolTip(3, tr("Reliability diagrams: is each model's confidence its accuracy?"));
-    tabs_->setTabToolTip(4, tr("Per epoch: how closely the baseline and the student follow the teacher"));
+    tabs_->setTabToolTip(2, tr("The test examples with their pictures and predictions, by quadrant, fixed or broken, "
+                               "class, or KL to the teacher"));
+    tabs_->setTabToolTip(3, tr("One example's softmax(z/T) and the teacher's dark knowledge, at any temperature"));
+    tabs_->setTabToolTip(4, tr("Reliability diagrams: is each model's confidence its accuracy?"));
+    tabs_->setTabToolTip(5, tr("Per epoch: how closely the baseline and the student follow the teacher"));
 
     auto *figures = new QWidget(this);
     auto *layout = new QVBoxLayout(figures);
@@ -55,6 +60,12 @@ InsightView::InsightView(QWidget *parent)
     // An example chosen in Confusion's list: its soft targets; double-click goes there.
     connect(confusion_, &InsightConfusion::exampleChosen, soft_, &InsightSoftTargets::setExample);
     connect(confusion_, &InsightConfusion::exampleOpened, this, [this](qint64 index) {
+        soft_->setExample(index);
+        tabs_->setCurrentWidget(soft_);
+    });
+    // The same from the example browser.
+    connect(examples_, &InsightExamples::exampleChosen, soft_, &InsightSoftTargets::setExample);
+    connect(examples_, &InsightExamples::exampleOpened, this, [this](qint64 index) {
         soft_->setExample(index);
         tabs_->setCurrentWidget(soft_);
     });
@@ -80,6 +91,7 @@ void InsightView::showMessage(const QString &text)
     *run_ = InsightRun();
     classes_->setRun(*run_);
     confusion_->setRun(nullptr);
+    examples_->setRun(nullptr);
     soft_->setRun(nullptr);
     message_->setText(text);
     stack_->setCurrentWidget(message_);
@@ -123,6 +135,7 @@ void InsightView::load()
     warning_->setVisible(!run_->logitsErrors.isEmpty());
     classes_->setRun(*run_);
     confusion_->setRun(run_.get());
+    examples_->setRun(run_.get());
     soft_->setRun(run_.get());
     calibration_->setRun(*run_);
     fidelity_->setRun(*run_);
