@@ -110,7 +110,9 @@ void InsightExampleModel::relist()
     for (const Row &r : rows_)
         if ((filter_.quadrant < 0 || r.quadrant == filter_.quadrant) &&
             (filter_.change < 0 || r.change == filter_.change) &&
-            (filter_.trueClass < 0 || r.label == filter_.trueClass))
+            (filter_.trueClass < 0 || r.label == filter_.trueClass) &&
+            (filter_.predictedBy < 0 || filter_.predictedBy >= kInsightModels ||
+             r.predicted[filter_.predictedBy] == filter_.predicted))
             listed_.push_back(r.index);
     if (filter_.order == ExampleFilter::ByIndex) {
         std::sort(listed_.begin(), listed_.end());

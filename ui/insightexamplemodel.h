@@ -1,7 +1,7 @@
 // The rows of Insight ▸ Examples: every test example of a run with its true
 // class, the three models' predictions and KL(teacher ‖ student) at T = 1,
 // filtered by the teacher × student quadrant, by fixed/broken (the student
-// against the baseline) and by true class, sorted by that KL or by index.
+// against the baseline), by true class and by a model's prediction, sorted by that KL or by index.
 // The quadrants and fixed/broken are the index lists of analysis/summary.json;
 // the pictures (or feature values) come from the data set, when loaded.
 #pragma once
@@ -24,6 +24,10 @@ struct ExampleFilter {
     int change = -1;
     int trueClass = -1;
     Order order = ByKl;
+    // Predicted `predicted` by the model `predictedBy` (InsightModel), or -1:
+    // a confusion cell, with trueClass.
+    int predictedBy = -1;
+    int predicted = -1;
 };
 
 class InsightExampleModel : public QAbstractTableModel {

@@ -21,6 +21,7 @@
 #include <QSplitter>
 #include <QTableView>
 #include <QThread>
+#include <QToolButton>
 #include <QVBoxLayout>
 
 #include <algorithm>
@@ -60,19 +61,19 @@ QString countText(const QString &what, const ExampleSet &set)
 InsightExamples::InsightExamples(QWidget *parent)
     : QWidget(parent), model_(new InsightExampleModel(this)), quadrant_(new QComboBox(this)),
       change_(new QComboBox(this)), class_(new QComboBox(this)), order_(new QComboBox(this)),
-      count_(new QLabel(this)), data_(new QLabel(this)), list_(new QTableView(this)), picture_(new QLabel(this)),
-      info_(new QLabel(this)),
+      cell_(new QToolButton(this)), count_(new QLabel(this)), data_(new QLabel(this)), list_(new QTableView(this)),
+      picture_(new QLabel(this)), info_(new QLabel(this)),
       soft_(new InsightPlot(tr("Soft targets"),
                             tr("softmax(z / T) of the example's stored test logits z, per class, at the run's "
                                "temperature T; double-click the example for the Soft targets tab's slider"),
                             this))
 {
-    quadrant_->setToolTip(tr("Teacher × student: which of the two get the example right "
-                             "(the student's quadrants in analysis/summary.json)"));
+    quadrant_->setToolTip(tr("Teacher × student: which of the two get the example right (the student's "
+                             "quadrants in analysis/summary.json); first item: every example"));
     change_->setToolTip(tr("The student against the baseline: fixed (the baseline wrong, the student right) "
-                           "or broken (the reverse)"));
+                           "or broken (the baseline right, the student wrong); first item: every example"));
     class_->setToolTip(tr("Only the examples of one true class"));
-    order_->addItems({tr("KL to the teacher, largest first"), tr("Index")});
+    order_->addItems({tr("By KL, largest first"), tr("By index")});
     order_->setToolTip(tr("KL(teacher ‖ student) at T = 1: where the student follows the teacher least"));
     auto *filters = new QHBoxLayout;
     for (QComboBox *box : {quadrant_, change_, class_, order_}) {
@@ -80,7 +81,16 @@ InsightExamples::InsightExamples(QWidget *parent)
         filters->addWidget(box);
         connect(box, qOverload<int>(&QComboBox::currentIndexChanged), this, &InsightExamples::applyFilter);
     }
+    cell_->setToolTip(tr("Only the examples the model predicts as this class (a confusion cell): click to list every prediction again"));
+    cell_->hide();
+    connect(cell_, &QToolButton::clicked, this, [this] {
+        ExampleFilter f = filter();
+        f.predictedBy = f.predicted = -1;
+        setFilter(f);
+    });
+    filters->addWidget(cell_);
     filters->addWidget(count_, 1);
+    count_->setMinimumWidth(1); // the filters first; the window stays narrow enough for 1280 pixels
     data_->setWordWrap(true);
     data_->setTextInteractionFlags(Qt::TextSelectableByMouse);
     data_->hide();
@@ -108,6 +118,21 @@ InsightExamples::InsightExamples(QWidget *parent)
             Q_EMIT exampleOpened(model_->exampleAt(i.row()));
     });
 
+    auto *split = new QSplitter(Qt::Horizontal, this);
+    split->addWidget(list_);
+    split->addWidget(makeDetail());
+    split->setStretchFactor(0, 3);
+    split->setStretchFactor(1, 2);
+    auto *layout = new QVBoxLayout(this);
+    layout->setContentsMargins(2, 2, 2, 2);
+    layout->addLayout(filters);
+    layout->addWidget(data_);
+    layout->addWidget(split, 1);
+}
+
+// The chosen example: its picture, the models' predictions, its soft targets.
+QWidget *InsightExamples::makeDetail()
+{
     picture_->setAlignment(Qt::AlignCenter);
     info_->setWordWrap(true);
     info_->setTextInteractionFlags(Qt::TextSelectableByMouse);
@@ -124,16 +149,7 @@ InsightExamples::InsightExamples(QWidget *parent)
     detailLayout->addWidget(picture_);
     detailLayout->addWidget(info_);
     detailLayout->addWidget(soft_, 1);
-    auto *split = new QSplitter(Qt::Horizontal, this);
-    split->addWidget(list_);
-    split->addWidget(detail);
-    split->setStretchFactor(0, 3);
-    split->setStretchFactor(1, 2);
-    auto *layout = new QVBoxLayout(this);
-    layout->setContentsMargins(2, 2, 2, 2);
-    layout->addLayout(filters);
-    layout->addWidget(data_);
-    layout->addWidget(split, 1);
+    return detail;
 }
 
 InsightExamples::~InsightExamples()
@@ -161,6 +177,7 @@ void InsightExamples::setRun(const InsightRun *run)
         model_->setInputs(inputs_.indices, inputs_.images, inputs_.features);
     else if (run && inputs_.runDir != run->runDir)
         inputs_ = Inputs();
+    list_->setColumnHidden(InsightExampleModel::Input, !inputs_.error.isEmpty());
     data_->setVisible(run && inputs_.runDir == run->runDir && (!inputs_.done || !inputs_.error.isEmpty()));
 
     // Thumbnails set the rows' height; the columns fit a typical row.
@@ -203,19 +220,19 @@ void InsightExamples::fillFilters()
     quadrant_->clear();
     change_->clear();
     class_->clear();
-    quadrant_->addItem(tr("Teacher × student: all"));
-    change_->addItem(tr("Student vs baseline: all"));
+    quadrant_->addItem(tr("Teacher × student"));
+    change_->addItem(tr("Fixed or broken"));
     class_->addItem(tr("All classes"));
     const StageAnalysis *s = run_ ? run_->stage(InsightModel::Student) : nullptr;
     if (s && s->teacher) {
         quadrant_->addItem(countText(tr("Both right"), s->teacher->bothRight));
-        quadrant_->addItem(countText(tr("Only the teacher right"), s->teacher->teacherOnly));
-        quadrant_->addItem(countText(tr("Only the student right"), s->teacher->modelOnly));
+        quadrant_->addItem(countText(tr("Teacher only right"), s->teacher->teacherOnly));
+        quadrant_->addItem(countText(tr("Student only right"), s->teacher->modelOnly));
         quadrant_->addItem(countText(tr("Both wrong"), s->teacher->bothWrong));
     }
     if (s && s->baseline) {
-        change_->addItem(countText(tr("Fixed (baseline wrong, student right)"), s->baseline->fixed));
-        change_->addItem(countText(tr("Broken (baseline right, student wrong)"), s->baseline->broken));
+        change_->addItem(countText(tr("Fixed"), s->baseline->fixed));
+        change_->addItem(countText(tr("Broken"), s->baseline->broken));
     }
     for (int k = 0; run_ && k < run_->classes(); ++k)
         class_->addItem(run_->className(k));
@@ -228,10 +245,12 @@ void InsightExamples::fillFilters()
 ExampleFilter InsightExamples::filter() const
 {
     ExampleFilter f;
-    f.quadrant = quadrant_->currentIndex() - 1;
-    f.change = change_->currentIndex() - 1;
-    f.trueClass = class_->currentIndex() - 1;
+    f.quadrant = std::max(-1, quadrant_->currentIndex() - 1); // the first item: all
+    f.change = std::max(-1, change_->currentIndex() - 1);
+    f.trueClass = std::max(-1, class_->currentIndex() - 1);
     f.order = order_->currentIndex() == 1 ? ExampleFilter::ByIndex : ExampleFilter::ByKl;
+    f.predictedBy = predictedBy_;
+    f.predicted = predicted_;
     return f;
 }
 
@@ -239,11 +258,20 @@ void InsightExamples::setFilter(const ExampleFilter &f)
 {
     for (QComboBox *box : {quadrant_, change_, class_, order_})
         box->blockSignals(true);
-    auto choose = [](QComboBox *box, int value) { box->setCurrentIndex(value + 1 < box->count() ? value + 1 : 0); };
+    auto choose = [](QComboBox *box, int value) {
+        box->setCurrentIndex(value >= 0 && value + 1 < box->count() ? value + 1 : 0);
+    };
     choose(quadrant_, f.quadrant);
     choose(change_, f.change);
     choose(class_, f.trueClass);
     order_->setCurrentIndex(f.order == ExampleFilter::ByIndex ? 1 : 0);
+    const bool cell = run_ && f.predictedBy >= 0 && f.predictedBy < kInsightModels;
+    predictedBy_ = cell ? f.predictedBy : -1;
+    predicted_ = cell ? f.predicted : -1;
+    if (cell)
+        cell_->setText(tr("%1 by the %2 ✕")
+                           .arg(run_->className(predicted_), modelTitle(InsightModel(predictedBy_))));
+    cell_->setVisible(cell);
     for (QComboBox *box : {quadrant_, change_, class_, order_})
         box->blockSignals(false);
     applyFilter();
@@ -328,6 +356,7 @@ void InsightExamples::loaded(int generation, Inputs inputs)
         data_->setStyleSheet(QStringLiteral("QLabel { color: #b71c1c; }"));
     }
     data_->setVisible(!inputs_.error.isEmpty());
+    list_->setColumnHidden(InsightExampleModel::Input, !inputs_.error.isEmpty()); // nothing to show there
     model_->setInputs(inputs_.indices, inputs_.images, inputs_.features);
     const QSize thumb = model_->thumbnailSize();
     list_->setIconSize(thumb);

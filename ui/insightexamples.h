@@ -19,6 +19,7 @@ class QCPBars;
 class QComboBox;
 class QLabel;
 class QTableView;
+class QToolButton;
 class QThread;
 struct InsightRun;
 
@@ -35,6 +36,8 @@ public:
     QComboBox *changeBox() const { return change_; }
     QComboBox *classBox() const { return class_; }
     QComboBox *orderBox() const { return order_; }
+    // Shown while the list is a confusion cell's (a model's prediction); a click clears it.
+    QToolButton *cellButton() const { return cell_; }
     QTableView *list() const { return list_; }
     InsightExampleModel *model() const { return model_; }
     QLabel *countLabel() const { return count_; }
@@ -72,6 +75,7 @@ private:
     };
     void startLoading();
     void loaded(int generation, Inputs inputs);
+    QWidget *makeDetail();
     void fillFilters();
     void makeBars();
     void applyFilter();
@@ -80,6 +84,8 @@ private:
     const InsightRun *run_ = nullptr;
     InsightExampleModel *model_;
     QComboBox *quadrant_, *change_, *class_, *order_;
+    QToolButton *cell_;
+    int predictedBy_ = -1, predicted_ = -1; // the cell's part of the filter
     QLabel *count_, *data_;
     QTableView *list_;
     QLabel *picture_, *info_;

@@ -63,6 +63,15 @@ InsightView::InsightView(QWidget *parent)
         soft_->setExample(index);
         tabs_->setCurrentWidget(soft_);
     });
+    // A confusion cell's examples in the browser.
+    connect(confusion_, &InsightConfusion::cellOpened, this, [this](int model, int trueClass, int predicted) {
+        ExampleFilter f;
+        f.trueClass = trueClass;
+        f.predictedBy = model;
+        f.predicted = predicted;
+        examples_->setFilter(f);
+        tabs_->setCurrentWidget(examples_);
+    });
     // The same from the example browser.
     connect(examples_, &InsightExamples::exampleChosen, soft_, &InsightSoftTargets::setExample);
     connect(examples_, &InsightExamples::exampleOpened, this, [this](qint64 index) {

@@ -5,6 +5,7 @@
 // The tests are built without Qt's keywords, for LibTorch's headers; this one
 // sees no LibTorch, and qcustomplot.h needs them.
 #undef QT_NO_KEYWORDS
+#include "insightconfusion.h"
 #include "insightexamples.h"
 #include "insightsoft.h"
 #include "insightview.h"
@@ -20,6 +21,8 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QLabel>
+#include <QPushButton>
+#include <QToolButton>
 #include <QSpinBox>
 #include <QTabWidget>
 #include <QTableView>
@@ -135,6 +138,14 @@ private Q_SLOTS:
         const TeacherComparison &t = *student->teacher;
         const ExampleSet *quadrants[] = {&t.bothRight, &t.teacherOnly, &t.modelOnly, &t.bothWrong};
         QVERIFY(t.teacherOnly.count + t.modelOnly.count + t.bothWrong.count > 0); // the models err
+        // Every filter offered, each beginning with "all".
+        QCOMPARE(ex->quadrantBox()->count(), 5);
+        QCOMPARE(ex->changeBox()->count(), 3);
+        QCOMPARE(ex->classBox()->count(), 11);
+        for (QComboBox *box : {ex->quadrantBox(), ex->changeBox(), ex->classBox(), ex->orderBox()}) {
+            QCOMPARE(box->currentIndex(), 0);
+            QVERIFY(!box->currentText().isEmpty());
+        }
         for (int q = 0; q < 4; ++q) {
             ex->quadrantBox()->setCurrentIndex(q + 1); // as a user picks it
             ex->orderBox()->setCurrentIndex(1);        // by index
@@ -211,6 +222,29 @@ private Q_SLOTS:
         QCOMPARE(view->tabs()->currentWidget(), static_cast<QWidget *>(view->softTargets()));
     }
 
+    // Confusion's "Show in Examples" lists the cell's examples in the browser.
+    void aConfusionCellOpensInTheBrowser()
+    {
+        auto view = open(vectorsRun_);
+        InsightConfusion *confusion = view->confusion();
+        view->tabs()->setCurrentWidget(confusion);
+        confusion->setMode(InsightConfusion::Baseline);
+        confusion->showCell(3, 5);
+        QList<std::int64_t> cell = confusion->listedExamples();
+        confusion->setMode(InsightConfusion::Student); // the listed cell stays the baseline's
+        QVERIFY(confusion->browseButton()->isEnabled());
+        QTest::mouseClick(confusion->browseButton(), Qt::LeftButton);
+        InsightExamples *ex = view->examples();
+        QCOMPARE(view->tabs()->currentWidget(), static_cast<QWidget *>(ex));
+        QVERIFY(ex->cellButton()->isVisible());
+        ex->orderBox()->setCurrentIndex(1);
+        QCOMPARE(QList<std::int64_t>(ex->model()->listed().begin(), ex->model()->listed().end()), cell);
+        QTest::mouseClick(ex->cellButton(), Qt::LeftButton); // every prediction again
+        QVERIFY(ex->cellButton()->isHidden());
+        QCOMPARE(ex->classBox()->currentIndex(), 4);
+        QCOMPARE(ex->model()->rowCount(), int(readAnalysisSummary(vectorsRun_.toStdString()).stage("student")->classCounts[3]));
+    }
+
     // Thumbnails are the data set's pixels, at its image size.
     void thumbnailsAreTheDataSetsPixels()
     {
@@ -258,6 +292,7 @@ private Q_SLOTS:
         QVERIFY(ex->dataLabel()->text().contains(gone));
         QCOMPARE(ex->model()->rowCount(), 200);
         QVERIFY(ex->model()->image(5).isNull());
+        QVERIFY(ex->list()->isColumnHidden(InsightExampleModel::Input)); // no empty column of pictures
         ex->orderBox()->setCurrentIndex(1);
         QCOMPARE(ex->model()->exampleAt(5), std::int64_t(5));
     }
