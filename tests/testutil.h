@@ -66,6 +66,45 @@ inline distillery::Experiment syntheticExperiment()
     return e;
 }
 
+// The pixel (y, x) of image `i` of a small IDX data set's training (or test)
+// set whose label is `label`: a band of rows that says the class, over a
+// pattern of the image's own; the first two pixels spell i, so that each
+// image differs.
+inline unsigned char idxPixel(bool test, int i, int y, int x, int label, int height, int classes)
+{
+    if (y == 0 && x < 2)
+        return (unsigned char)(x == 0 ? i % 256 : (i / 256) % 256);
+    const int band = y * classes / height;
+    const int own = (i * 37 + y * 11 + x * 5 + (test ? 101 : 0)) % 96;
+    return (unsigned char)(band == label ? 150 + own : own);
+}
+
+// Writes such a data set into `dir` (uncompressed IDX, as the `idx` source
+// reads it): `train` and `test` images of height × width, label i % classes.
+inline void writeIdxDataSet(const QString &dir, int train, int test, int height, int width, int classes)
+{
+    auto be32 = [](quint32 v) {
+        QByteArray b(4, 0);
+        for (int k = 0; k < 4; ++k)
+            b[k] = char(v >> (24 - 8 * k));
+        return b;
+    };
+    for (bool isTest : {false, true}) {
+        const int n = isTest ? test : train;
+        QByteArray images = QByteArray::fromHex("00000803") + be32(quint32(n)) + be32(quint32(height)) + be32(quint32(width));
+        QByteArray labels = QByteArray::fromHex("00000801") + be32(quint32(n));
+        for (int i = 0; i < n; ++i) {
+            labels.append(char(i % classes));
+            for (int y = 0; y < height; ++y)
+                for (int x = 0; x < width; ++x)
+                    images.append(char(idxPixel(isTest, i, y, x, i % classes, height, classes)));
+        }
+        const QString prefix = dir + (isTest ? QStringLiteral("/t10k-") : QStringLiteral("/train-"));
+        writeFile(prefix + QStringLiteral("images-idx3-ubyte"), images);
+        writeFile(prefix + QStringLiteral("labels-idx1-ubyte"), labels);
+    }
+}
+
 // Records every report, thread-safely.
 struct Recorder : distillery::RunObserver {
     std::mutex mutex;

@@ -6,8 +6,10 @@
 #include <qcustomplot.h>
 
 #include <QComboBox>
+#include <QHBoxLayout>
 #include <QHeaderView>
 #include <QLabel>
+#include <QPushButton>
 #include <QSplitter>
 #include <QTableWidget>
 #include <QVBoxLayout>
@@ -37,7 +39,8 @@ InsightConfusion::InsightConfusion(QWidget *parent)
                                "of the model's logits). The difference is the student's count minus the baseline's: "
                                "blue where the student has more, red where fewer. Click a cell to list its examples."),
                             this)),
-      caption_(new QLabel(this)), examples_(new QTableWidget(0, 5, this))
+      caption_(new QLabel(this)), examples_(new QTableWidget(0, 5, this)),
+      browse_(new QPushButton(tr("Show in Examples"), this))
 {
     model_->addItems({tr("teacher"), tr("baseline"), tr("student"), tr("student − baseline")});
     model_->setCurrentIndex(Student);
@@ -80,7 +83,17 @@ InsightConfusion::InsightConfusion(QWidget *parent)
     auto *list = new QWidget(this);
     auto *listLayout = new QVBoxLayout(list);
     listLayout->setContentsMargins(2, 2, 2, 2);
-    listLayout->addWidget(caption_);
+    browse_->setToolTip(tr("These examples in the Examples tab: with their pictures, KL to the teacher and "
+                           "the other filters"));
+    browse_->setEnabled(false);
+    connect(browse_, &QPushButton::clicked, this, [this] {
+        if (cellRow_ >= 0 && cellMode_ != Difference)
+            Q_EMIT cellOpened(cellMode_, cellRow_, cellColumn_);
+    });
+    auto *captionLine = new QHBoxLayout;
+    captionLine->addWidget(caption_, 1);
+    captionLine->addWidget(browse_);
+    listLayout->addLayout(captionLine);
     listLayout->addWidget(examples_, 1);
     auto *split = new QSplitter(Qt::Horizontal, this);
     split->addWidget(plot_);
@@ -101,6 +114,8 @@ void InsightConfusion::setRun(const InsightRun *run)
     insight::resizeHeatmap(heat_, names, tr("predicted class"), tr("true class"));
     examples_->setRowCount(0);
     marker_->setVisible(false);
+    cellRow_ = cellColumn_ = -1;
+    browse_->setEnabled(false);
     caption_->setText(tr("Click a cell of the matrix to list its examples."));
     // The student where there is one, else the last model analysed.
     int mode = model_->currentIndex();
@@ -189,6 +204,10 @@ void InsightConfusion::showCell(int trueClass, int predicted)
     if (int(found.size()) > kMaxListed)
         text += tr(" (the first %1 listed)").arg(kMaxListed);
     caption_->setText(text);
+    cellRow_ = trueClass;
+    cellColumn_ = predicted;
+    cellMode_ = mode; // the model whose cell is listed
+    browse_->setEnabled(mode != Difference && run_->logitsOf(InsightModel(mode)));
     marker_->topLeft->setCoords(predicted - 0.5, trueClass - 0.5);
     marker_->bottomRight->setCoords(predicted + 0.5, trueClass + 0.5);
     marker_->setVisible(true);

@@ -13,6 +13,7 @@
 class QComboBox;
 class QCPItemRect;
 class QLabel;
+class QPushButton;
 class QTableWidget;
 struct InsightRun;
 
@@ -30,6 +31,8 @@ public:
     const insight::Heatmap &cells() const { return heat_; }
     QTableWidget *examples() const { return examples_; }
     QLabel *examplesCaption() const { return caption_; }
+    // "Show in Examples": the listed cell in the example browser.
+    QPushButton *browseButton() const { return browse_; }
     // The example indices listed, in order.
     QList<std::int64_t> listedExamples() const;
     static constexpr int kMaxListed = 2000;
@@ -43,6 +46,9 @@ public Q_SLOTS:
 Q_SIGNALS:
     void exampleChosen(qint64 index);
     void exampleOpened(qint64 index); // double-clicked: show its soft targets
+    // The examples of true class `trueClass` predicted `predicted` by `model`
+    // (InsightModel), for the example browser.
+    void cellOpened(int model, int trueClass, int predicted);
 
 private:
     void draw();
@@ -54,4 +60,6 @@ private:
     QLabel *caption_;
     QTableWidget *examples_;
     QCPItemRect *marker_;
+    QPushButton *browse_;
+    int cellRow_ = -1, cellColumn_ = -1, cellMode_ = Student;
 };

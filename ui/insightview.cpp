@@ -4,6 +4,7 @@
 #include "insightconfusion.h"
 #include "insightcurves.h"
 #include "insightdatamap.h"
+#include "insightexamples.h"
 #include "insightsoft.h"
 
 #include <QDir>
@@ -15,7 +16,8 @@
 InsightView::InsightView(QWidget *parent)
     : QWidget(parent), run_(std::make_unique<InsightRun>()), stack_(new QStackedWidget(this)),
       message_(new QLabel(this)), caption_(new QLabel(this)), warning_(new QLabel(this)), tabs_(new QTabWidget(this)),
-      classes_(new InsightClasses(this)), confusion_(new InsightConfusion(this)), soft_(new InsightSoftTargets(this)),
+      classes_(new InsightClasses(this)), confusion_(new InsightConfusion(this)),
+      examples_(new InsightExamples(this)), soft_(new InsightSoftTargets(this)),
       calibration_(new InsightCalibration(this)), fidelity_(new InsightFidelity(this)),
       dataMap_(new InsightDataMap(this))
 {
@@ -32,16 +34,19 @@ InsightView::InsightView(QWidget *parent)
     tabs_->setDocumentMode(true);
     tabs_->addTab(classes_, tr("Classes"));
     tabs_->addTab(confusion_, tr("Confusion"));
+    tabs_->addTab(examples_, tr("Examples"));
     tabs_->addTab(soft_, tr("Soft targets"));
     tabs_->addTab(calibration_, tr("Calibration"));
     tabs_->addTab(fidelity_, tr("Fidelity"));
     tabs_->addTab(dataMap_, tr("Data map"));
     tabs_->setTabToolTip(0, tr("Accuracy per class of the teacher, baseline and student; what distillation gained"));
     tabs_->setTabToolTip(1, tr("Confusion matrices; click a cell to list its examples"));
-    tabs_->setTabToolTip(2, tr("One example's softmax(z/T) and the teacher's dark knowledge, at any temperature"));
-    tabs_->setTabToolTip(3, tr("Reliability diagrams: is each model's confidence its accuracy?"));
-    tabs_->setTabToolTip(4, tr("Per epoch: how closely the baseline and the student follow the teacher"));
-    tabs_->setTabToolTip(5, tr("Each training example's confidence and variability over the epochs, without and "
+    tabs_->setTabToolTip(2, tr("The test examples with their pictures and predictions, by quadrant, fixed or broken, "
+                               "class, or KL to the teacher"));
+    tabs_->setTabToolTip(3, tr("One example's softmax(z/T) and the teacher's dark knowledge, at any temperature"));
+    tabs_->setTabToolTip(4, tr("Reliability diagrams: is each model's confidence its accuracy?"));
+    tabs_->setTabToolTip(5, tr("Per epoch: how closely the baseline and the student follow the teacher"));
+    tabs_->setTabToolTip(6, tr("Each training example's confidence and variability over the epochs, without and "
                                "with the teacher: which examples the teacher made easy"));
 
     auto *figures = new QWidget(this);
@@ -60,6 +65,21 @@ InsightView::InsightView(QWidget *parent)
     // An example chosen in Confusion's list: its soft targets; double-click goes there.
     connect(confusion_, &InsightConfusion::exampleChosen, soft_, &InsightSoftTargets::setExample);
     connect(confusion_, &InsightConfusion::exampleOpened, this, [this](qint64 index) {
+        soft_->setExample(index);
+        tabs_->setCurrentWidget(soft_);
+    });
+    // A confusion cell's examples in the browser.
+    connect(confusion_, &InsightConfusion::cellOpened, this, [this](int model, int trueClass, int predicted) {
+        ExampleFilter f;
+        f.trueClass = trueClass;
+        f.predictedBy = model;
+        f.predicted = predicted;
+        examples_->setFilter(f);
+        tabs_->setCurrentWidget(examples_);
+    });
+    // The same from the example browser.
+    connect(examples_, &InsightExamples::exampleChosen, soft_, &InsightSoftTargets::setExample);
+    connect(examples_, &InsightExamples::exampleOpened, this, [this](qint64 index) {
         soft_->setExample(index);
         tabs_->setCurrentWidget(soft_);
     });
@@ -85,6 +105,7 @@ void InsightView::showMessage(const QString &text)
     *run_ = InsightRun();
     classes_->setRun(*run_);
     confusion_->setRun(nullptr);
+    examples_->setRun(nullptr);
     soft_->setRun(nullptr);
     message_->setText(text);
     stack_->setCurrentWidget(message_);
@@ -128,6 +149,7 @@ void InsightView::load()
     warning_->setVisible(!run_->logitsErrors.isEmpty());
     classes_->setRun(*run_);
     confusion_->setRun(run_.get());
+    examples_->setRun(run_.get());
     soft_->setRun(run_.get());
     calibration_->setRun(*run_);
     fidelity_->setRun(*run_);

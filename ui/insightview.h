@@ -1,7 +1,7 @@
 // The Insight area: what the models of one run do on the test set and how
 // they relate to the teacher, from the run folder only (analysis/ and
-// metrics.jsonl; docs/INSIGHT.md). Classes, Confusion, Soft targets,
-// Calibration and Fidelity each in a tab. A run without analysis/, or one
+// metrics.jsonl; docs/INSIGHT.md). Classes, Confusion, Examples, Soft
+// targets, Calibration and Fidelity each in a tab. A run without analysis/, or one
 // whose analysis cannot be read, says so instead of showing empty figures.
 #pragma once
 
@@ -15,6 +15,7 @@ class InsightCalibration;
 class InsightClasses;
 class InsightConfusion;
 class InsightDataMap;
+class InsightExamples;
 class InsightFidelity;
 class InsightSoftTargets;
 class QLabel;
@@ -44,6 +45,7 @@ public:
     QTabWidget *tabs() const { return tabs_; }
     InsightClasses *classes() const { return classes_; }
     InsightConfusion *confusion() const { return confusion_; }
+    InsightExamples *examples() const { return examples_; }
     InsightSoftTargets *softTargets() const { return soft_; }
     InsightCalibration *calibration() const { return calibration_; }
     InsightFidelity *fidelity() const { return fidelity_; }
@@ -63,6 +65,7 @@ private:
     QTabWidget *tabs_;
     InsightClasses *classes_;
     InsightConfusion *confusion_;
+    InsightExamples *examples_;
     InsightSoftTargets *soft_;
     InsightCalibration *calibration_;
     InsightFidelity *fidelity_;

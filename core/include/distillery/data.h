@@ -55,6 +55,28 @@ struct DataLoadOptions {
 // Loads the data set and picks one test image per class. Throws as inspectDataset.
 DatasetPreview previewDataset(const DataConfig &config, const DataLoadOptions &options = {});
 
+// Examples of a data set at given rows of one split, as a browser shows them.
+struct DatasetExamples {
+    DatasetSummary summary;
+    std::vector<std::int64_t> rows;            // as asked
+    std::vector<std::int64_t> labels;          // each row's true class
+    // Images: one per row, 8-bit and un-normalised as previewDataset's
+    // (synthetic images stretched each to its own range); empty for vectors.
+    std::vector<SampleImage> images;
+    // Vectors (CSV, synthetic-vectors): each row's features as read (the
+    // normalisation undone); empty for images.
+    std::vector<std::vector<float>> features;
+};
+
+// Loads the data set as the engine would and returns the examples at `rows` of
+// `split`: "test" (rows of the test set, as analysis/<stage>.logits indexes
+// them), "train" (rows of the training split, after the validation split has
+// been held out) or "validation". Throws DataError or ConfigError as
+// inspectDataset, and DataError for a row outside the split;
+// std::invalid_argument for another split name.
+DatasetExamples datasetExamples(const DataConfig &config, const std::string &split,
+                                const std::vector<std::int64_t> &rows, const DataLoadOptions &options = {});
+
 // Loads the data set as the engine would and describes it. Throws DataError or
 // ConfigError (for a data setting that cannot work, such as an unknown source).
 DatasetSummary inspectDataset(const DataConfig &config, const DataLoadOptions &options = {});

@@ -128,6 +128,38 @@ LoadedData loadData(const DataConfig &c, const torch::Device &device, const Data
     return d;
 }
 
+std::vector<SampleImage> sampleImages(const LoadedData &data, const Split &split, const torch::Tensor &rows,
+                                      bool stretch)
+{
+    std::vector<SampleImage> out;
+    if (split.x.dim() != 4 || rows.numel() == 0)
+        return out;
+    const auto c = split.x.size(1);
+    auto mean = torch::tensor(data.mean).to(torch::kFloat32).view({1, c, 1, 1});
+    auto stdev = torch::tensor(data.stdev).to(torch::kFloat32).view({1, c, 1, 1});
+    auto x = split.x.index_select(0, rows).to(torch::kCPU) * stdev + mean;
+    // Synthetic images are not in [0, 1]: stretch each to its own range.
+    if (stretch) {
+        auto low = x.amin({1, 2, 3}, /*keepdim=*/true), high = x.amax({1, 2, 3}, /*keepdim=*/true);
+        x = (x - low) / (high - low).clamp_min(1e-6);
+    }
+    auto bytes = (x.clamp(0, 1) * 255).round().to(torch::kUInt8).permute({0, 2, 3, 1}).contiguous();
+    const auto labels = split.y.index_select(0, rows).to(torch::kCPU).contiguous();
+    const std::int64_t *label = labels.data_ptr<std::int64_t>();
+    const std::int64_t size = bytes[0].numel();
+    const std::uint8_t *from = bytes.data_ptr<std::uint8_t>();
+    out.resize(std::size_t(rows.numel()));
+    for (std::size_t i = 0; i < out.size(); ++i) {
+        SampleImage &img = out[i];
+        img.height = int(bytes.size(1));
+        img.width = int(bytes.size(2));
+        img.channels = int(bytes.size(3));
+        img.label = int(label[i]);
+        img.pixels.assign(from + std::int64_t(i) * size, from + std::int64_t(i + 1) * size);
+    }
+    return out;
+}
+
 Split studentSplit(const LoadedData &data)
 {
     if (!data.studentIndices.defined())
@@ -149,26 +181,14 @@ DatasetPreview previewDataset(const DataConfig &config, const DataLoadOptions &o
     p.summary = d.summary;
     if (d.test.x.dim() != 4)
         return p;
-    const auto c = d.test.x.size(1);
-    auto mean = torch::tensor(d.mean).to(torch::kFloat32).view({1, c, 1, 1});
-    auto stdev = torch::tensor(d.stdev).to(torch::kFloat32).view({1, c, 1, 1});
+    std::vector<std::int64_t> firsts; // the first test row of each class present
     for (int k = 0; k < d.summary.classes; ++k) {
         auto rows = (d.test.y == k).nonzero();
-        if (rows.size(0) == 0)
-            continue;
-        auto x = d.test.x.index_select(0, rows[0]) * stdev + mean;
-        // Synthetic images are not in [0, 1]: stretch each to its own range.
-        if (config.source.rfind("synthetic", 0) == 0)
-            x = (x - x.min()) / (x.max() - x.min()).clamp_min(1e-6);
-        auto bytes = (x.clamp(0, 1) * 255).round().to(torch::kUInt8).squeeze(0).permute({1, 2, 0}).contiguous();
-        SampleImage img;
-        img.channels = int(bytes.size(2));
-        img.height = int(bytes.size(0));
-        img.width = int(bytes.size(1));
-        img.label = k;
-        img.pixels.assign(bytes.data_ptr<std::uint8_t>(), bytes.data_ptr<std::uint8_t>() + bytes.numel());
-        p.samples.push_back(std::move(img));
+        if (rows.size(0) > 0)
+            firsts.push_back(rows[0][0].item<std::int64_t>());
     }
+    p.samples = detail::sampleImages(d, d.test, torch::tensor(firsts, torch::kInt64),
+                                     config.source.rfind("synthetic", 0) == 0);
     return p;
 }
 

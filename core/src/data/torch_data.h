@@ -22,6 +22,12 @@ struct LoadedData {
 
 LoadedData loadData(const DataConfig &config, const torch::Device &device, const DataLoadOptions &options = {});
 
+// Rows of `split` (normalised images [N, C, H, W]) as 8-bit pictures, the
+// normalisation of `data` undone; synthetic images (not in [0, 1]) stretched
+// each to its own range when `stretch`.
+std::vector<SampleImage> sampleImages(const LoadedData &data, const Split &split, const torch::Tensor &rows,
+                                      bool stretch);
+
 // The students' training split: `train` itself, or the transfer subset.
 Split studentSplit(const LoadedData &data);
 
