@@ -1,6 +1,7 @@
 #include "runspanel.h"
 
 #include "format.h"
+#include "runsscatter.h"
 
 #include "distillery/methods.h"
 
@@ -13,6 +14,7 @@
 #include <QHeaderView>
 #include <QLabel>
 #include <QSplitter>
+#include <QTabWidget>
 #include <QTableWidget>
 #include <QTimer>
 #include <QToolButton>
@@ -50,7 +52,7 @@ QTableWidgetItem *item(const QString &text, double sortKey = 0, bool numeric = f
 RunsPanel::RunsPanel(QWidget *parent)
     : QWidget(parent), header_(new QLabel(this)), table_(new QTableWidget(0, ColumnCount, this)),
       compare_(new QTableWidget(this)), listStack_(new QStackedWidget(this)), compareStack_(new QStackedWidget(this)),
-      noRuns_(new QLabel(this)), watcher_(new QFileSystemWatcher(this)), refreshTimer_(new QTimer(this))
+      scatter_(new RunsScatter(this)), views_(new QTabWidget(this)), noRuns_(new QLabel(this)), watcher_(new QFileSystemWatcher(this)), refreshTimer_(new QTimer(this))
 {
     table_->setHorizontalHeaderLabels({tr("Run"), tr("Status"), tr("Teacher"), tr("Baseline"), tr("Student"),
                                        tr("Δ student"), tr("T"), tr("α"), tr("Compression"), tr("Duration")});
@@ -81,9 +83,15 @@ RunsPanel::RunsPanel(QWidget *parent)
     listStack_->addWidget(table_);
     compareStack_->addWidget(noSelection);
     compareStack_->addWidget(compare_);
+    views_->setDocumentMode(true);
+    views_->addTab(compareStack_, tr("Table"));
+    views_->addTab(scatter_, tr("Scatter"));
+    views_->setTabToolTip(0, tr("The selected runs' numbers side by side"));
+    views_->setTabToolTip(1, tr("The selected runs' models: test accuracy against parameters, multiply-adds or "
+                                "latency, with the Pareto front; click a point to open its run"));
     auto *split = new QSplitter(Qt::Horizontal, this);
     split->addWidget(listStack_);
-    split->addWidget(compareStack_);
+    split->addWidget(views_);
     split->setStretchFactor(0, 3);
     split->setStretchFactor(1, 2);
     auto *layout = new QVBoxLayout(this);
@@ -98,6 +106,7 @@ RunsPanel::RunsPanel(QWidget *parent)
     connect(refreshTimer_, &QTimer::timeout, this, &RunsPanel::refresh);
     connect(watcher_, &QFileSystemWatcher::directoryChanged, refreshTimer_, qOverload<>(&QTimer::start));
     connect(refreshButton, &QToolButton::clicked, this, &RunsPanel::refresh);
+    connect(scatter_, &RunsScatter::runOpened, this, &RunsPanel::runOpened);
     connect(table_, &QTableWidget::itemSelectionChanged, this, [this] {
         updateComparison();
         Q_EMIT selectionChanged(selectedRuns());
@@ -238,7 +247,22 @@ void RunsPanel::updateComparison()
     }
     compare_->setColumnCount(c);
     compareStack_->setCurrentWidget(c ? static_cast<QWidget *>(compare_) : compareStack_->widget(0));
+    scatter_->setRuns(dirs);
     updateKey();
+}
+
+void RunsPanel::showScatter()
+{
+    views_->setCurrentWidget(scatter_);
+}
+
+void RunsPanel::markRun(const QString &dir)
+{
+    for (int r = 0; r < table_->rowCount(); ++r)
+        if (table_->item(r, Name)->data(Qt::UserRole).toString() == dir) {
+            table_->selectionModel()->setCurrentIndex(table_->model()->index(r, Name), QItemSelectionModel::NoUpdate);
+            table_->scrollToItem(table_->item(r, Name));
+        }
 }
 
 bool RunsPanel::showsRunList() const
