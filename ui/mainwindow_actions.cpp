@@ -182,6 +182,13 @@ void MainWindow::createViewMenu()
         runs_->showScatter();
     });
     scatter->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_3));
+    // The scatter needs more height than the table: the docked panel grows
+    // to some 45% of the window when the scatter comes to the front.
+    connect(runs_, &RunsPanel::scatterShown, this, [this] {
+        auto *dock = qobject_cast<QDockWidget *>(runs_->parentWidget());
+        if (dock && !dock->isFloating() && dock->height() < height() * 2 / 5)
+            resizeDocks({dock}, {height() * 9 / 20}, Qt::Vertical);
+    });
     scatter->setToolTip(tr("The Runs panel's scatter: test accuracy against parameters, multiply-adds or latency, "
                            "with the Pareto front"));
     QAction *refresh = view->addAction(tr("Re&fresh runs"), runs_, &RunsPanel::refresh);

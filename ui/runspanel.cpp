@@ -107,6 +107,10 @@ RunsPanel::RunsPanel(QWidget *parent)
     connect(watcher_, &QFileSystemWatcher::directoryChanged, refreshTimer_, qOverload<>(&QTimer::start));
     connect(refreshButton, &QToolButton::clicked, this, &RunsPanel::refresh);
     connect(scatter_, &RunsScatter::runOpened, this, &RunsPanel::runOpened);
+    connect(views_, &QTabWidget::currentChanged, this, [this] {
+        if (views_->currentWidget() == scatter_)
+            Q_EMIT scatterShown();
+    });
     connect(table_, &QTableWidget::itemSelectionChanged, this, [this] {
         updateComparison();
         Q_EMIT selectionChanged(selectedRuns());
@@ -253,7 +257,10 @@ void RunsPanel::updateComparison()
 
 void RunsPanel::showScatter()
 {
-    views_->setCurrentWidget(scatter_);
+    if (views_->currentWidget() == scatter_)
+        Q_EMIT scatterShown();
+    else
+        views_->setCurrentWidget(scatter_);
 }
 
 void RunsPanel::markRun(const QString &dir)

@@ -14,6 +14,7 @@
 #include <QDir>
 #include <QHelpEvent>
 #include <QLabel>
+#include <QResizeEvent>
 #include <QSet>
 #include <QStackedWidget>
 #include <QToolTip>
@@ -37,8 +38,48 @@ double positiveOrNone(std::int64_t v)
 
 QString stageLabel(StageKind k)
 {
-    return k == StageKind::Distillation ? QObject::tr("student (distilled)") : stageTitle(k);
+    return stageTitle(k);
 }
+
+// 20k, 1.5M, 0.25: a tick label that fits a narrow axis.
+QString compactNumber(double v)
+{
+    for (const auto &[scale, unit] : {std::pair{1e9, 'G'}, std::pair{1e6, 'M'}, std::pair{1e3, 'k'}})
+        if (v >= scale)
+            return QString::number(v / scale, 'g', 3) + QLatin1Char(unit);
+    return QString::number(v, 'g', 3);
+}
+
+// Log ticks taken in at a glance: 1-2-5, 1-3 or 1 per decade (then every
+// k-th decade), as many as the axis has room for, labelled compactly.
+class CompactLogTicker : public QCPAxisTickerLog {
+public:
+    int room = 6;
+
+protected:
+    QVector<double> createTickVector(double, const QCPRange &range) override
+    {
+        QVector<double> ticks;
+        if (range.lower <= 0 || range.upper <= range.lower)
+            return ticks;
+        const double first = std::floor(std::log10(range.lower)), last = std::ceil(std::log10(range.upper));
+        for (const QVector<double> &mantissas : {QVector<double>{1, 2, 5}, QVector<double>{1, 3}, QVector<double>{1}}) {
+            ticks.clear();
+            for (double p = first; p <= last; ++p)
+                for (double m : mantissas)
+                    if (const double t = m * std::pow(10.0, p); t >= range.lower && t <= range.upper)
+                        ticks << t;
+            if (ticks.size() <= std::max(2, room))
+                return ticks;
+        }
+        const int every = int(std::ceil(double(ticks.size()) / std::max(2, room)));
+        QVector<double> thinned;
+        for (int i = 0; i < ticks.size(); i += every)
+            thinned << ticks[i];
+        return thinned;
+    }
+    QString getTickLabel(double tick, const QLocale &, QChar, int) override { return compactNumber(tick); }
+};
 
 QString axisName(ScatterAxis a)
 {
@@ -188,7 +229,8 @@ RunsScatter::RunsScatter(QWidget *parent)
     frontLine->setName(tr("Pareto front"));
     frontLine->setLineStyle(QCPGraph::lsStepLeft);
     p->xAxis->setScaleType(QCPAxis::stLogarithmic);
-    p->xAxis->setTicker(QSharedPointer<QCPAxisTickerLog>(new QCPAxisTickerLog));
+    p->xAxis->setTicker(QSharedPointer<CompactLogTicker>(new CompactLogTicker));
+    p->xAxis->setSubTicks(false);
     p->yAxis->setLabel(tr("Test accuracy (%)"));
     p->legend->setVisible(true);
     plotlook::placeLegendAbove(p);
@@ -279,6 +321,7 @@ void RunsScatter::redraw()
     fitAxes(xy);
     p->xAxis->setLabel(axisName(a).left(1).toUpper() + axisName(a).mid(1) + tr(" (log)"));
     updateNote(int(points_.size() - drawn_.size()));
+    plotlook::wrapLegend(p->legend, p->width());
     p->replot();
 }
 
@@ -321,8 +364,6 @@ void RunsScatter::fitAxes(const std::vector<QPointF> &xy)
     p->xAxis->setRange(x0 / xPad, x1 * xPad);
     const double yPad = std::max(1.0, 0.12 * (y1 - y0));
     p->yAxis->setRange(std::max(0.0, y0 - yPad), std::min(100.0, y1 + yPad) + (y1 + yPad > 100 ? 0.5 : 0));
-    p->xAxis->setNumberFormat(axis() == ScatterAxis::Latency ? QStringLiteral("g") : QStringLiteral("eb"));
-    p->xAxis->setNumberPrecision(axis() == ScatterAxis::Latency ? 3 : 0);
 }
 
 void RunsScatter::updateNote(int leftOut)
@@ -382,13 +423,27 @@ QString RunsScatter::pointToolTip(int index) const
         return {};
     const ScatterPoint &p = points_[std::size_t(index)];
     const bool onFront = std::find(front_.begin(), front_.end(), index) != front_.end();
-    return tr("<b>%1</b><br>%2<br>test accuracy %3<br>%4 %5%6<br><i>Click to open this run</i>")
+    // Models with the same figures are drawn on top of each other: name them.
+    QStringList same;
+    for (int i : drawn_) {
+        const ScatterPoint &q = points_[std::size_t(i)];
+        if (i != index && q.accuracy == p.accuracy && scatterX(q, axis()) == scatterX(p, axis()))
+            same << QStringLiteral("%1 (%2)").arg(q.runName.toHtmlEscaped(), stageLabel(q.stage));
+    }
+    return tr("<b>%1</b><br>%2<br>test accuracy %3<br>%4 %5%6%7<br><i>Click to open this run</i>")
         .arg(p.runName.toHtmlEscaped(), stageLabel(p.stage), fmt::percent(p.accuracy), axisName(axis()),
-             xText(scatterX(p, axis()), axis()), onFront ? tr("<br>on the Pareto front") : QString());
+             xText(scatterX(p, axis()), axis()), onFront ? tr("<br>on the Pareto front") : QString(),
+             same.isEmpty() ? QString() : tr("<br>the same figures: %1").arg(same.join(QLatin1String(", "))));
 }
 
 bool RunsScatter::eventFilter(QObject *watched, QEvent *event)
 {
+    if (watched == plot() && event->type() == QEvent::Resize) {
+        // As many ticks and legend columns as the new width holds.
+        const int width = static_cast<QResizeEvent *>(event)->size().width();
+        static_cast<CompactLogTicker *>(plot()->xAxis->ticker().data())->room = width / 55;
+        plotlook::wrapLegend(plot()->legend, width);
+    }
     if (watched == plot() && event->type() == QEvent::ToolTip) {
         auto *help = static_cast<QHelpEvent *>(event);
         const int i = pointAt(help->pos());

@@ -182,6 +182,18 @@ private Q_SLOTS:
         for (const QString &part : {QStringLiteral("recent"), QStringLiteral("baseline"), QStringLiteral("80.00%"),
                                     QStringLiteral("parameters 50.0k")})
             QVERIFY2(tip.contains(part), qPrintable(tip));
+        QVERIFY(!tip.contains(QStringLiteral("the same figures")));
+        // The baseline and the student share their parameters: on multiply-adds
+        // too; a tie in accuracy as well puts them on one spot, and the tip names both.
+        RunsScatter twins;
+        QTemporaryDir ws;
+        const QString dir = writeRun(ws.path(), QStringLiteral("twins"), QStringLiteral("twins"),
+                                     {{"baseline", 0.8, 1000, 2000, kNoLatency}, {"student", 0.8, 1000, 2000, kNoLatency}});
+        twins.setRuns({dir});
+        twins.reload();
+        QCOMPARE(twins.front(), (std::vector<int>{0, 1}));
+        QVERIFY2(twins.pointToolTip(0).contains(QStringLiteral("the same figures: twins (student)")),
+                 qPrintable(twins.pointToolTip(0)));
     }
 
     void paretoFrontOnAHandMadeSet()
@@ -307,6 +319,9 @@ private Q_SLOTS:
         show->trigger();
         RunsScatter *s = runs->scatter();
         QTRY_VERIFY(s->isVisible());
+        // The panel grew to give the scatter room.
+        QTRY_VERIFY2(runs->parentWidget()->height() >= w.height() * 2 / 5 - 20,
+                     qPrintable(QStringLiteral("%1 of %2").arg(runs->parentWidget()->height()).arg(w.height())));
         QVERIFY(s->showsPlot());
         QCOMPARE(s->points().size(), std::size_t(5));
         s->plot()->replot();
