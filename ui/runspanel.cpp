@@ -14,7 +14,7 @@
 #include <QHeaderView>
 #include <QLabel>
 #include <QSplitter>
-#include <QTabWidget>
+#include <QButtonGroup>
 #include <QTableWidget>
 #include <QTimer>
 #include <QToolButton>
@@ -52,7 +52,7 @@ QTableWidgetItem *item(const QString &text, double sortKey = 0, bool numeric = f
 RunsPanel::RunsPanel(QWidget *parent)
     : QWidget(parent), header_(new QLabel(this)), table_(new QTableWidget(0, ColumnCount, this)),
       compare_(new QTableWidget(this)), listStack_(new QStackedWidget(this)), compareStack_(new QStackedWidget(this)),
-      scatter_(new RunsScatter(this)), views_(new QTabWidget(this)), noRuns_(new QLabel(this)), watcher_(new QFileSystemWatcher(this)), refreshTimer_(new QTimer(this))
+      scatter_(new RunsScatter(this)), views_(new QStackedWidget(this)), noRuns_(new QLabel(this)), watcher_(new QFileSystemWatcher(this)), refreshTimer_(new QTimer(this))
 {
     table_->setHorizontalHeaderLabels({tr("Run"), tr("Status"), tr("Teacher"), tr("Baseline"), tr("Student"),
                                        tr("Δ student"), tr("T"), tr("α"), tr("Compression"), tr("Duration")});
@@ -69,6 +69,7 @@ RunsPanel::RunsPanel(QWidget *parent)
     refreshButton->setText(tr("Refresh"));
     auto *top = new QHBoxLayout;
     top->addWidget(header_, 1);
+    addViewButtons(top);
     top->addWidget(refreshButton);
     // What to do when there is nothing to list or compare yet.
     auto *noSelection = new QLabel(tr("Select runs in the list to compare them side by side "
@@ -83,12 +84,8 @@ RunsPanel::RunsPanel(QWidget *parent)
     listStack_->addWidget(table_);
     compareStack_->addWidget(noSelection);
     compareStack_->addWidget(compare_);
-    views_->setDocumentMode(true);
-    views_->addTab(compareStack_, tr("Table"));
-    views_->addTab(scatter_, tr("Scatter"));
-    views_->setTabToolTip(0, tr("The selected runs' numbers side by side"));
-    views_->setTabToolTip(1, tr("The selected runs' models: test accuracy against parameters, multiply-adds or "
-                                "latency, with the Pareto front; click a point to open its run"));
+    views_->addWidget(compareStack_);
+    views_->addWidget(scatter_);
     auto *split = new QSplitter(Qt::Horizontal, this);
     split->addWidget(listStack_);
     split->addWidget(views_);
@@ -107,10 +104,7 @@ RunsPanel::RunsPanel(QWidget *parent)
     connect(watcher_, &QFileSystemWatcher::directoryChanged, refreshTimer_, qOverload<>(&QTimer::start));
     connect(refreshButton, &QToolButton::clicked, this, &RunsPanel::refresh);
     connect(scatter_, &RunsScatter::runOpened, this, &RunsPanel::runOpened);
-    connect(views_, &QTabWidget::currentChanged, this, [this] {
-        if (views_->currentWidget() == scatter_)
-            Q_EMIT scatterShown();
-    });
+
     connect(table_, &QTableWidget::itemSelectionChanged, this, [this] {
         updateComparison();
         Q_EMIT selectionChanged(selectedRuns());
@@ -255,12 +249,41 @@ void RunsPanel::updateComparison()
     updateKey();
 }
 
+void RunsPanel::addViewButtons(QHBoxLayout *bar)
+{
+    // Two views of the selected runs beside the list, chosen on the panel's
+    // top line (a tab bar would make the docked panel taller).
+    auto *group = new QButtonGroup(this);
+    const QStringList names{tr("Table"), tr("Scatter")};
+    const QStringList tips{tr("The selected runs' numbers side by side"),
+                           tr("The selected runs' models: test accuracy against parameters, multiply-adds or "
+                              "latency, with the Pareto front; click a point to open its run (Ctrl+3)")};
+    for (int i = 0; i < 2; ++i) {
+        auto *b = new QToolButton(this);
+        b->setText(names[i]);
+        b->setToolTip(tips[i]);
+        b->setCheckable(true);
+        b->setChecked(i == 0);
+        b->setAutoRaise(true);
+        group->addButton(b, i);
+        bar->addWidget(b);
+    }
+    scatterButton_ = group->button(1);
+    connect(group, &QButtonGroup::idClicked, this, [this](int id) {
+        views_->setCurrentIndex(id);
+        if (id == 1)
+            Q_EMIT scatterShown();
+    });
+}
+
 void RunsPanel::showScatter()
 {
-    if (views_->currentWidget() == scatter_)
-        Q_EMIT scatterShown();
-    else
-        views_->setCurrentWidget(scatter_);
+    scatterButton_->click();
+}
+
+bool RunsPanel::showsScatter() const
+{
+    return views_->currentWidget() == scatter_;
 }
 
 void RunsPanel::markRun(const QString &dir)

@@ -13,7 +13,8 @@
 class QFileSystemWatcher;
 class QLabel;
 class QStackedWidget;
-class QTabWidget;
+class QAbstractButton;
+class QHBoxLayout;
 class QTableWidget;
 class QTimer;
 class RunsScatter;
@@ -34,6 +35,7 @@ public:
     // against size or latency, with the Pareto front.
     RunsScatter *scatter() const { return scatter_; }
     void showScatter();
+    bool showsScatter() const;
     // Makes `dir` the list's current row, scrolled into view, keeping the
     // selection.
     void markRun(const QString &dir);
@@ -60,6 +62,7 @@ Q_SIGNALS:
 private:
     void updateComparison();
     void updateKey();
+    void addViewButtons(QHBoxLayout *bar);
 
     QString workspace_;
     QLabel *header_;
@@ -68,7 +71,8 @@ private:
     QStackedWidget *listStack_;
     QStackedWidget *compareStack_;
     RunsScatter *scatter_;
-    QTabWidget *views_;
+    QStackedWidget *views_;
+    QAbstractButton *scatterButton_ = nullptr;
     QLabel *noRuns_;
     QMap<QString, QColor> colors_;
     QFileSystemWatcher *watcher_;

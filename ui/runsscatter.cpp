@@ -1,5 +1,6 @@
 #include "runsscatter.h"
 
+#include "elidedlabel.h"
 #include "format.h"
 #include "insightplot.h"
 #include "plotlook.h"
@@ -193,7 +194,7 @@ std::vector<int> paretoFront(const std::vector<QPointF> &points)
 RunsScatter::RunsScatter(QWidget *parent)
     : QWidget(parent), stack_(new QStackedWidget(this)), empty_(new QLabel(this)),
       figure_(new InsightPlot(tr("Test accuracy against size"), howComputed(ScatterAxis::Parameters), this)),
-      axisBox_(new QComboBox(this)), note_(new QLabel(this))
+      axisBox_(new QComboBox(this)), note_(new ElidedLabel(this))
 {
     axisBox_->addItems({tr("Parameters"), tr("Multiply-adds"), tr("Latency (batch of 1)")});
     axisBox_->setToolTip(tr("What the x axis shows: the model's parameters, multiply-adds per example, or the "
@@ -203,8 +204,10 @@ RunsScatter::RunsScatter(QWidget *parent)
     empty_->setAlignment(Qt::AlignCenter);
     empty_->setForegroundRole(QPalette::PlaceholderText);
     empty_->setMargin(12);
-    note_->setWordWrap(true);
     note_->setForegroundRole(QPalette::PlaceholderText);
+    // No taller at its least than the comparison table beside it: the Runs
+    // dock's minimum, and so the window's, stays as it was.
+    figure_->plot()->setMinimumSize(160, 60);
     auto *page = new QWidget(this);
     auto *pageLayout = new QVBoxLayout(page);
     pageLayout->setContentsMargins(0, 0, 0, 0);
@@ -374,20 +377,22 @@ void RunsScatter::updateNote(int leftOut)
     const int models = int(drawn_.size());
     QString text = (models == 1 ? tr("1 model") : tr("%1 models").arg(models))
         + (runs.size() == 1 ? tr(" of 1 run") : tr(" of %1 runs").arg(runs.size()))
-        + tr(", %1 on the Pareto front").arg(front_.size());
+        + tr(", %1 on the Pareto front.").arg(front_.size());
     if (leftOut > 0) {
+        // First, so that a narrow panel still shows it.
         const QString why = axis() == ScatterAxis::Latency
             ? tr("no batch-1 latency in their analysis/summary.json (runs made before latency was measured, or "
                  "whose analysis is missing)")
             : tr("no %1 recorded in their summary.json").arg(axisName(axis()));
-        text += QStringLiteral(". ") + tr("%n left out: ", nullptr, leftOut) + why;
+        text = tr("%n left out: ", nullptr, leftOut) + why + QStringLiteral(". ") + text;
     }
-    note_->setText(text + QLatin1Char('.'));
+    note_->setFullText(text);
+    note_->setToolTip(text);
 }
 
 QString RunsScatter::note() const
 {
-    return note_->text();
+    return note_->fullText();
 }
 
 bool RunsScatter::showsPlot() const

@@ -16,6 +16,7 @@
 #include <limits>
 #include <vector>
 
+class ElidedLabel;
 class InsightPlot;
 class QComboBox;
 class QCustomPlot;
@@ -68,8 +69,8 @@ public:
     const std::vector<ScatterPoint> &points() const { return points_; }
     const std::vector<int> &drawn() const { return drawn_; }
     const std::vector<int> &front() const { return front_; }
-    // The line under the plot: how many points there are, and how many were
-    // left out and why.
+    // The line under the plot (one line, cut to its width; the whole in its
+    // tooltip): how many points were left out and why, and how many there are.
     QString note() const;
     // The plot, or the line that says what to do while there is nothing to plot.
     bool showsPlot() const;
@@ -104,5 +105,5 @@ private:
     QLabel *empty_;
     InsightPlot *figure_;
     QComboBox *axisBox_;
-    QLabel *note_;
+    ElidedLabel *note_;
 };

@@ -295,7 +295,7 @@ private Q_SLOTS:
         QVERIFY(s.emptyMessage().isEmpty());
     }
 
-    // In the window: the Runs panel's Scatter tab shows the selected runs, and
+    // In the window: the Runs panel's Scatter view shows the selected runs, and
     // a click on a point shows that run's Insight, the selection kept.
     void theWindowOpensTheClickedRun()
     {
@@ -316,7 +316,9 @@ private Q_SLOTS:
             if (a->shortcut() == QKeySequence(Qt::CTRL | Qt::Key_3))
                 show = a;
         QVERIFY(show);
+        QVERIFY(!runs->showsScatter()); // the table first, as before
         show->trigger();
+        QVERIFY(runs->showsScatter());
         RunsScatter *s = runs->scatter();
         QTRY_VERIFY(s->isVisible());
         // The panel grew to give the scatter room.
