@@ -56,7 +56,7 @@ Q_SIGNALS:
     void selectionChanged(const QStringList &runDirs);
     // A point of the scatter was clicked: open that run.
     void runOpened(const QString &runDir);
-    // The Scatter tab was brought to the front (it wants more room than the table).
+    // The scatter was brought to the front (it wants more room than the table).
     void scatterShown();
 
 private:
