@@ -101,6 +101,7 @@ MainWindow::MainWindow(const QString &workspace, const QString &experimentFile, 
     connect(runs_, &RunsPanel::selectionChanged, this, &MainWindow::showComparison);
     connect(runs_, &RunsPanel::selectionChanged, this, &MainWindow::updateActions);
     connect(runs_, &RunsPanel::selectionChanged, this, &MainWindow::updateInsight);
+    connect(runs_, &RunsPanel::runOpened, this, &MainWindow::openRun);
 
     restoreSettings(workspace, experimentFile);
     updateActions();

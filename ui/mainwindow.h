@@ -74,6 +74,9 @@ public Q_SLOTS:
     // desktop's file manager.
     void openRunFolder();
     void saveComparison();
+    // Opens one run (a point clicked in the Runs panel's scatter): its row in
+    // the list made current, keeping the selection, and its Insight shown.
+    void openRun(const QString &runDir);
 
 public:
     QProgressBar *progressBar() const;

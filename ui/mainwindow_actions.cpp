@@ -177,6 +177,20 @@ void MainWindow::createViewMenu()
     insight->setToolTip(tr("Accuracy per class, confusion, soft targets, calibration and fidelity of the run "
                            "selected in the Runs panel"));
     view->addAction(tr("&Training plots"), this, [this] { centralTabs_->setCurrentWidget(liveView_); });
+    QAction *scatter = view->addAction(tr("Accuracy against &size of the selected runs"), this, [this] {
+        runs_->parentWidget()->show();
+        runs_->showScatter();
+    });
+    scatter->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_3));
+    // The scatter needs more height than the table: the docked panel grows
+    // to some 45% of the window when the scatter comes to the front.
+    connect(runs_, &RunsPanel::scatterShown, this, [this] {
+        auto *dock = qobject_cast<QDockWidget *>(runs_->parentWidget());
+        if (dock && !dock->isFloating() && dock->height() < height() * 2 / 5)
+            resizeDocks({dock}, {height() * 9 / 20}, Qt::Vertical);
+    });
+    scatter->setToolTip(tr("The Runs panel's scatter: test accuracy against parameters, multiply-adds or latency, "
+                           "with the Pareto front"));
     QAction *refresh = view->addAction(tr("Re&fresh runs"), runs_, &RunsPanel::refresh);
     refresh->setShortcut(QKeySequence::Refresh);
     view->addSeparator();
@@ -219,6 +233,14 @@ void MainWindow::showInsight()
     // The keyboard goes on from there: arrows move between the Insight's tabs.
     if (insight_->showsFigures())
         insight_->tabs()->tabBar()->setFocus(Qt::ShortcutFocusReason);
+}
+
+void MainWindow::openRun(const QString &runDir)
+{
+    runs_->markRun(runDir);
+    insight_->showRun(runDir);
+    showInsight();
+    statusBar()->showMessage(tr("Insight of %1").arg(QDir::toNativeSeparators(runDir)), 4000);
 }
 
 void MainWindow::updateInsight()

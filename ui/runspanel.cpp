@@ -1,6 +1,7 @@
 #include "runspanel.h"
 
 #include "format.h"
+#include "runsscatter.h"
 
 #include "distillery/methods.h"
 
@@ -13,6 +14,7 @@
 #include <QHeaderView>
 #include <QLabel>
 #include <QSplitter>
+#include <QButtonGroup>
 #include <QTableWidget>
 #include <QTimer>
 #include <QToolButton>
@@ -50,7 +52,7 @@ QTableWidgetItem *item(const QString &text, double sortKey = 0, bool numeric = f
 RunsPanel::RunsPanel(QWidget *parent)
     : QWidget(parent), header_(new QLabel(this)), table_(new QTableWidget(0, ColumnCount, this)),
       compare_(new QTableWidget(this)), listStack_(new QStackedWidget(this)), compareStack_(new QStackedWidget(this)),
-      noRuns_(new QLabel(this)), watcher_(new QFileSystemWatcher(this)), refreshTimer_(new QTimer(this))
+      scatter_(new RunsScatter(this)), views_(new QStackedWidget(this)), noRuns_(new QLabel(this)), watcher_(new QFileSystemWatcher(this)), refreshTimer_(new QTimer(this))
 {
     table_->setHorizontalHeaderLabels({tr("Run"), tr("Status"), tr("Teacher"), tr("Baseline"), tr("Student"),
                                        tr("Δ student"), tr("T"), tr("α"), tr("Compression"), tr("Duration")});
@@ -67,6 +69,7 @@ RunsPanel::RunsPanel(QWidget *parent)
     refreshButton->setText(tr("Refresh"));
     auto *top = new QHBoxLayout;
     top->addWidget(header_, 1);
+    addViewButtons(top);
     top->addWidget(refreshButton);
     // What to do when there is nothing to list or compare yet.
     auto *noSelection = new QLabel(tr("Select runs in the list to compare them side by side "
@@ -81,9 +84,11 @@ RunsPanel::RunsPanel(QWidget *parent)
     listStack_->addWidget(table_);
     compareStack_->addWidget(noSelection);
     compareStack_->addWidget(compare_);
+    views_->addWidget(compareStack_);
+    views_->addWidget(scatter_);
     auto *split = new QSplitter(Qt::Horizontal, this);
     split->addWidget(listStack_);
-    split->addWidget(compareStack_);
+    split->addWidget(views_);
     split->setStretchFactor(0, 3);
     split->setStretchFactor(1, 2);
     auto *layout = new QVBoxLayout(this);
@@ -98,6 +103,8 @@ RunsPanel::RunsPanel(QWidget *parent)
     connect(refreshTimer_, &QTimer::timeout, this, &RunsPanel::refresh);
     connect(watcher_, &QFileSystemWatcher::directoryChanged, refreshTimer_, qOverload<>(&QTimer::start));
     connect(refreshButton, &QToolButton::clicked, this, &RunsPanel::refresh);
+    connect(scatter_, &RunsScatter::runOpened, this, &RunsPanel::runOpened);
+
     connect(table_, &QTableWidget::itemSelectionChanged, this, [this] {
         updateComparison();
         Q_EMIT selectionChanged(selectedRuns());
@@ -238,7 +245,54 @@ void RunsPanel::updateComparison()
     }
     compare_->setColumnCount(c);
     compareStack_->setCurrentWidget(c ? static_cast<QWidget *>(compare_) : compareStack_->widget(0));
+    scatter_->setRuns(dirs);
     updateKey();
+}
+
+void RunsPanel::addViewButtons(QHBoxLayout *bar)
+{
+    // Two views of the selected runs beside the list, chosen on the panel's
+    // top line (a tab bar would make the docked panel taller).
+    auto *group = new QButtonGroup(this);
+    const QStringList names{tr("Table"), tr("Scatter")};
+    const QStringList tips{tr("The selected runs' numbers side by side"),
+                           tr("The selected runs' models: test accuracy against parameters, multiply-adds or "
+                              "latency, with the Pareto front; click a point to open its run (Ctrl+3)")};
+    for (int i = 0; i < 2; ++i) {
+        auto *b = new QToolButton(this);
+        b->setText(names[i]);
+        b->setToolTip(tips[i]);
+        b->setCheckable(true);
+        b->setChecked(i == 0);
+        b->setAutoRaise(true);
+        group->addButton(b, i);
+        bar->addWidget(b);
+    }
+    scatterButton_ = group->button(1);
+    connect(group, &QButtonGroup::idClicked, this, [this](int id) {
+        views_->setCurrentIndex(id);
+        if (id == 1)
+            Q_EMIT scatterShown();
+    });
+}
+
+void RunsPanel::showScatter()
+{
+    scatterButton_->click();
+}
+
+bool RunsPanel::showsScatter() const
+{
+    return views_->currentWidget() == scatter_;
+}
+
+void RunsPanel::markRun(const QString &dir)
+{
+    for (int r = 0; r < table_->rowCount(); ++r)
+        if (table_->item(r, Name)->data(Qt::UserRole).toString() == dir) {
+            table_->selectionModel()->setCurrentIndex(table_->model()->index(r, Name), QItemSelectionModel::NoUpdate);
+            table_->scrollToItem(table_->item(r, Name));
+        }
 }
 
 bool RunsPanel::showsRunList() const

@@ -13,8 +13,11 @@
 class QFileSystemWatcher;
 class QLabel;
 class QStackedWidget;
+class QAbstractButton;
+class QHBoxLayout;
 class QTableWidget;
 class QTimer;
+class RunsScatter;
 
 class RunsPanel : public QWidget {
     Q_OBJECT
@@ -28,6 +31,14 @@ public:
     int runCount() const;
     QTableWidget *table() const { return table_; }
     QTableWidget *comparison() const { return compare_; }
+    // Beside the comparison table: the selected runs' models, test accuracy
+    // against size or latency, with the Pareto front.
+    RunsScatter *scatter() const { return scatter_; }
+    void showScatter();
+    bool showsScatter() const;
+    // Makes `dir` the list's current row, scrolled into view, keeping the
+    // selection.
+    void markRun(const QString &dir);
     // The colour each compared run is drawn in, by folder.
     void setRunColors(const QMap<QString, QColor> &colors);
     // The comparison table as CSV (a column per selected run). False with a
@@ -43,10 +54,15 @@ public Q_SLOTS:
 
 Q_SIGNALS:
     void selectionChanged(const QStringList &runDirs);
+    // A point of the scatter was clicked: open that run.
+    void runOpened(const QString &runDir);
+    // The scatter was brought to the front (it wants more room than the table).
+    void scatterShown();
 
 private:
     void updateComparison();
     void updateKey();
+    void addViewButtons(QHBoxLayout *bar);
 
     QString workspace_;
     QLabel *header_;
@@ -54,6 +70,9 @@ private:
     QTableWidget *compare_;
     QStackedWidget *listStack_;
     QStackedWidget *compareStack_;
+    RunsScatter *scatter_;
+    QStackedWidget *views_;
+    QAbstractButton *scatterButton_ = nullptr;
     QLabel *noRuns_;
     QMap<QString, QColor> colors_;
     QFileSystemWatcher *watcher_;

@@ -49,6 +49,8 @@ private Q_SLOTS:
         done.kind = StageKind::Teacher;
         done.status = RunStatus::Finished;
         done.testAccuracy = 0.7;
+        done.parameters = 1234;
+        done.multiplyAdds = 56789;
         recorder.result().status = RunStatus::Running;
         recorder.result().seconds = 3.5;
         recorder.stageFinished(done);
@@ -79,6 +81,15 @@ private Q_SLOTS:
         QCOMPARE(summary["status"].toString(), QString("running"));
         QCOMPARE(summary["seconds"].toDouble(), 3.5);
         QCOMPARE(summary["stages"].toObject()["teacher"].toObject()["test_accuracy"].toDouble(), 0.7);
+        // The stages' results from summary.json, as the Runs panel's scatter reads them.
+        const std::vector<StageResult> stages = readStageResults(tmp.path().toStdString());
+        QCOMPARE(int(stages.size()), 1);
+        QCOMPARE(stages[0].kind, StageKind::Teacher);
+        QCOMPARE(stages[0].status, RunStatus::Finished);
+        QCOMPARE(stages[0].testAccuracy, 0.7);
+        QCOMPARE(stages[0].parameters, std::int64_t(1234));
+        QCOMPARE(stages[0].multiplyAdds, std::int64_t(56789));
+        QVERIFY(readStageResults((tmp.path() + "/nowhere").toStdString()).empty());
 
         recorder.close();
         recorder.write("{\"event\": \"after\"}");

@@ -42,6 +42,10 @@ struct RunInfo {
 std::vector<RunInfo> listRuns(const std::string &workspace);
 RunInfo readRunInfo(const std::string &runDir);
 
+// The stages' results as summary.json records them (each written when its
+// stage ends), in pipeline order; empty when the file is missing or damaged.
+std::vector<StageResult> readStageResults(const std::string &runDir);
+
 // Every metrics record of a run, in order (for plots that load a finished run).
 struct RunMetrics {
     std::vector<StepMetrics> steps;

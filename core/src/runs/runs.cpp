@@ -261,6 +261,26 @@ json readJsonFile(const fs::path &p)
 namespace {
 void readRunInfoInto(const std::string &runDir, RunInfo &info);
 void readMetricsLine(const json &j, RunMetrics &m);
+
+// A stage_finished event, or a stage of summary.json's "stages".
+StageResult stageResultFrom(const json &j)
+{
+    StageResult r;
+    r.kind = stageFrom(j.value("stage", std::string()));
+    r.status = statusFrom(j.value("status", std::string("failed")));
+    r.epochsDone = j.value("epochs_done", 0);
+    r.bestEpoch = j.value("best_epoch", 0);
+    r.bestValAccuracy = numberOr(j, "best_val_accuracy", std::nan(""));
+    r.testAccuracy = numberOr(j, "test_accuracy", std::nan(""));
+    r.finalTestAccuracy = numberOr(j, "final_test_accuracy", std::nan(""));
+    r.seconds = numberOr(j, "seconds", 0.0);
+    r.parameters = j.value("parameters", std::int64_t(0));
+    r.multiplyAdds = j.value("multiply_adds", std::int64_t(0));
+    r.checkpoint = j.value("checkpoint", std::string());
+    r.blasThreads = j.value("blas_threads", 0);
+    readBiasCorrection(j, r.biasCorrection);
+    return r;
+}
 } // namespace
 
 RunInfo readRunInfo(const std::string &runDir)
@@ -336,6 +356,26 @@ std::vector<RunInfo> listRuns(const std::string &workspace)
     return runs;
 }
 
+std::vector<StageResult> readStageResults(const std::string &runDir)
+{
+    std::vector<StageResult> out;
+    const json summary = readJsonFile(fs::path(runDir) / "summary.json");
+    if (!summary.is_object())
+        return out;
+    const auto stages = summary.find("stages");
+    if (stages == summary.end() || !stages->is_object())
+        return out;
+    for (const char *name : {"teacher", "baseline", "student"})
+        if (const auto it = stages->find(name); it != stages->end() && it->is_object()) {
+            try {
+                out.push_back(stageResultFrom(*it));
+            } catch (const json::exception &) {
+                // a field of the wrong type: the stage is left out
+            }
+        }
+    return out;
+}
+
 RunMetrics readRunMetrics(const std::string &runDir)
 {
     RunMetrics m;
@@ -395,21 +435,7 @@ void readMetricsLine(const json &j, RunMetrics &m)
             e.valEce = numberOr(j, "val_ece", std::nan(""));
             m.epochs.push_back(e);
         } else if (event == "stage_finished") {
-            StageResult r;
-            r.kind = stageFrom(j.value("stage", std::string()));
-            r.status = statusFrom(j.value("status", std::string("failed")));
-            r.epochsDone = j.value("epochs_done", 0);
-            r.bestEpoch = j.value("best_epoch", 0);
-            r.bestValAccuracy = numberOr(j, "best_val_accuracy", std::nan(""));
-            r.testAccuracy = numberOr(j, "test_accuracy", std::nan(""));
-            r.finalTestAccuracy = numberOr(j, "final_test_accuracy", std::nan(""));
-            r.seconds = numberOr(j, "seconds", 0.0);
-            r.parameters = j.value("parameters", std::int64_t(0));
-            r.multiplyAdds = j.value("multiply_adds", std::int64_t(0));
-            r.checkpoint = j.value("checkpoint", std::string());
-            r.blasThreads = j.value("blas_threads", 0);
-            readBiasCorrection(j, r.biasCorrection);
-            m.stageResults.push_back(r);
+            m.stageResults.push_back(stageResultFrom(j));
         }
     }
 }
