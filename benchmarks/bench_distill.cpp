@@ -28,12 +28,16 @@ int main(int argc, char **argv)
     app.add_flag("--bf16", bf16, "Mixed precision: forward passes under bfloat16 autocast");
     app.add_flag("--json", json, "One JSON object per case");
     app.add_flag("--list", list, "List the cases");
+    bool noDynamics = false;
+    app.add_flag("--no-dynamics", noDynamics,
+                 "Without the per-example records of the data map (every stage keeps them), to time their cost");
     CLI11_PARSE(app, argc, argv);
 
     auto cases = distillery::referenceBenchmarkCases();
     for (auto &c : cases) {
         c.device = device;
         c.mixedPrecision = bf16;
+        c.dynamics = !noDynamics;
     }
     if (list) {
         for (const auto &c : cases)

@@ -1,5 +1,8 @@
 #include "insightdata.h"
 
+#include "distillery/data.h"
+#include "distillery/experiment.h"
+
 #include <QDir>
 #include <QFileInfo>
 #include <QObject>
@@ -152,4 +155,44 @@ std::vector<double> softmaxAt(const float *z, std::int64_t classes, double tempe
     for (double &v : p)
         v /= sum;
     return p;
+}
+
+namespace {
+
+QImage toImage(const SampleImage &s)
+{
+    const QImage::Format format = s.channels == 3 ? QImage::Format_RGB888 : QImage::Format_Grayscale8;
+    if (s.channels != 1 && s.channels != 3)
+        return {};
+    return QImage(s.pixels.data(), s.width, s.height, s.width * s.channels, format).copy();
+}
+
+// The workspace's cache of decoded image folders (<workspace>/cache), where
+// the engine put it for the run <workspace>/runs/<run>; empty elsewhere.
+QString cacheDirOf(const QString &runDir)
+{
+    QDir runs = QFileInfo(runDir).absoluteDir();
+    if (runs.dirName() != QStringLiteral("runs") || !runs.cdUp())
+        return {};
+    return runs.absoluteFilePath(QStringLiteral("cache"));
+}
+
+} // namespace
+
+RunExamples readRunExamples(const QString &runDir, const char *split, const std::vector<std::int64_t> &rows)
+{
+    RunExamples out;
+    try {
+        const Experiment e = loadExperiment((runDir + QStringLiteral("/config.json")).toStdString());
+        DataLoadOptions options;
+        options.cacheDir = cacheDirOf(runDir).toStdString();
+        DatasetExamples ex = datasetExamples(e.data, split, rows, options);
+        out.rows = std::move(ex.rows);
+        out.features = std::move(ex.features);
+        for (const SampleImage &s : ex.images)
+            out.images.push_back(toImage(s));
+    } catch (const std::exception &e) {
+        out.error = QString::fromUtf8(e.what());
+    }
+    return out;
 }

@@ -7,6 +7,7 @@
 #include "distillery/analysis.h"
 #include "distillery/runs.h"
 
+#include <QImage>
 #include <QString>
 #include <QStringList>
 
@@ -57,3 +58,16 @@ std::vector<std::int64_t> examplesInCell(const InsightRun &run, InsightModel m, 
 
 // softmax(z / T) of one row of logits, in double precision.
 std::vector<double> softmaxAt(const float *z, std::int64_t classes, double temperature);
+
+// The inputs of `rows` of a run's data set split ("test", or "train": rows of
+// the training split after the validation split), read as the run read them
+// (its config.json, the workspace's cache of decoded folders): pictures, or
+// feature rows for vector data. Slow (the data set is loaded): call it off the
+// GUI thread. Never throws: what went wrong is in `error`, naming the file.
+struct RunExamples {
+    std::vector<std::int64_t> rows;
+    std::vector<QImage> images;
+    std::vector<std::vector<float>> features;
+    QString error;
+};
+RunExamples readRunExamples(const QString &runDir, const char *split, const std::vector<std::int64_t> &rows);

@@ -13,6 +13,7 @@
 #include <QHeaderView>
 #include <QLabel>
 #include <QSplitter>
+#include <QThread>
 #include <QTableWidget>
 #include <QVBoxLayout>
 
@@ -24,6 +25,7 @@ using namespace distillery;
 namespace {
 
 constexpr int kBuckets = 5; // correctness in fifths, as the paper's colour bar
+constexpr int kRinged = 25;  // of a ranking, the examples ringed on the maps
 
 QColor bucketColor(int b)
 {
@@ -128,8 +130,83 @@ InsightDataMap::InsightDataMap(QWidget *parent)
     layout->addWidget(split, 1);
 }
 
+InsightDataMap::~InsightDataMap()
+{
+    ++generation_; // pictures still on their way are dropped
+    for (const QPointer<QThread> &t : readers_)
+        if (t)
+            t->wait();
+}
+
+void InsightDataMap::showEvent(QShowEvent *event)
+{
+    QWidget::showEvent(event);
+    startReading();
+}
+
+void InsightDataMap::startReading()
+{
+    const auto &any = maps_[Right] ? maps_[Right] : maps_[Left];
+    if (reading_ || picturesRead_ || !any || runDir_.isEmpty())
+        return;
+    reading_ = true;
+    const int generation = ++generation_;
+    const QString runDir = runDir_;
+    const std::vector<std::int64_t> rows = any->dynamics.trainRows;
+    QThread *thread = QThread::create([this, generation, runDir, rows] {
+        RunExamples ex = readRunExamples(runDir, "train", rows);
+        QMetaObject::invokeMethod(
+            this, [this, generation, images = std::move(ex.images), error = ex.error]() mutable {
+                picturesArrived(generation, std::move(images), error);
+            }, Qt::QueuedConnection);
+    });
+    connect(thread, &QThread::finished, thread, &QObject::deleteLater, Qt::QueuedConnection);
+    readers_.removeAll(nullptr);
+    readers_.append(thread);
+    thread->start();
+}
+
+void InsightDataMap::picturesArrived(int generation, std::vector<QImage> pictures, QString error)
+{
+    if (generation != generation_)
+        return;
+    reading_ = false;
+    picturesRead_ = true;
+    pictures_ = std::move(pictures);
+    picturesError_ = error;
+    if (!error.isEmpty()) {
+        message_->setText(message_->text() + (message_->text().isEmpty() ? QString() : QStringLiteral("\n")) +
+                          tr("The training examples' pictures could not be read: %1").arg(error));
+        message_->show();
+    }
+    setThumbnails();
+}
+
+void InsightDataMap::setThumbnails()
+{
+    if (pictures_.empty())
+        return;
+    const QSize size = pictures_.front().size().boundedTo(QSize(48, 48));
+    examples_->setIconSize(size);
+    examples_->verticalHeader()->setDefaultSectionSize(std::max(examples_->fontMetrics().height() + 6,
+                                                                size.height() + 4));
+    for (int r = 0; r < examples_->rowCount(); ++r) {
+        QTableWidgetItem *item = examples_->item(r, Row);
+        const auto i = std::size_t(item->data(Qt::UserRole).toLongLong());
+        if (i < pictures_.size())
+            item->setData(Qt::DecorationRole, QPixmap::fromImage(pictures_[i].scaled(size)));
+    }
+}
+
 void InsightDataMap::setRun(const InsightRun &run)
 {
+    if (run.runDir != runDir_) {
+        ++generation_;
+        reading_ = picturesRead_ = false;
+        pictures_.clear();
+        picturesError_.clear();
+    }
+    runDir_ = run.runDir;
     classNames_.clear();
     for (int k = 0; k < run.classes(); ++k)
         classNames_ << run.className(k);
@@ -161,6 +238,8 @@ void InsightDataMap::setRun(const InsightRun &run)
     listed_.clear();
     examples_->setRowCount(0);
     setListing(aligned() ? Easier : Region);
+    if (isVisible())
+        startReading();
 }
 
 bool InsightDataMap::aligned() const
@@ -200,7 +279,8 @@ void InsightDataMap::draw(Side side)
     ring->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssCircle, QPen(Qt::black, 1.5), Qt::NoBrush, 8));
     ring->setName(tr("listed"));
     p->legend->setVisible(seen > 0);
-    p->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignRight);
+    // Bottom right: low confidence with a large spread is the emptiest corner of a map.
+    p->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignBottom | Qt::AlignRight);
     p->xAxis->setRange(0, 0.5);
     p->yAxis->setRange(0, 1.0);
     if (loaded && seen > 0)
@@ -257,9 +337,10 @@ void InsightDataMap::setListing(int listing)
     });
     const auto shown = std::min<qsizetype>(order.size(), kMaxListed);
     list(order.mid(0, shown), listing == Easier
-                                  ? tr("The %1 examples whose confidence the teacher raised most (the student's "
-                                       "minus the baseline's)").arg(shown)
-                                  : tr("The %1 examples whose confidence the teacher lowered most").arg(shown));
+                                  ? tr("The %1 examples by how much the teacher raised their confidence (the "
+                                       "student's minus the baseline's); the first %2 ringed").arg(shown).arg(kRinged)
+                                  : tr("The %1 examples by how much the teacher lowered their confidence; the first "
+                                       "%2 ringed").arg(shown).arg(kRinged));
 }
 
 void InsightDataMap::list(const QList<qint64> &positions, const QString &caption)
@@ -277,6 +358,7 @@ void InsightDataMap::list(const QList<qint64> &positions, const QString &caption
         const bool fromRight = maps_[Right].has_value();
         auto *rowItem = new QTableWidgetItem;
         rowItem->setData(Qt::DisplayRole, qlonglong(any.dynamics.trainRows[i]));
+        rowItem->setData(Qt::UserRole, qlonglong(i));
         examples_->setItem(r, Row, rowItem);
         const auto label = any.dynamics.labels[i];
         examples_->setItem(r, Class, new QTableWidgetItem(label < classNames_.size() ? classNames_[int(label)]
@@ -293,6 +375,7 @@ void InsightDataMap::list(const QList<qint64> &positions, const QString &caption
     }
     examples_->horizontalHeader()->setSortIndicator(-1, Qt::AscendingOrder); // in the listing's order until a click
     examples_->setSortingEnabled(true);
+    setThumbnails();
     highlight();
 }
 
@@ -307,8 +390,10 @@ void InsightDataMap::highlight()
         QVector<double> keys, values;
         // Without a common set of examples a position means nothing on the other map.
         const bool mine = maps_[side] && (both || (side == Right) == maps_[Right].has_value());
+        // A region's examples all; of a ranking, its head, else the rings would hide the map.
+        const auto ringed = listing_->currentIndex() == Region ? listed_ : listed_.mid(0, kRinged);
         if (mine)
-            for (qint64 i : listed_) {
+            for (qint64 i : ringed) {
                 keys << maps_[side]->map.variability[std::size_t(i)];
                 values << maps_[side]->map.confidence[std::size_t(i)];
             }

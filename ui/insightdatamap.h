@@ -11,6 +11,8 @@
 
 #include "distillery/analysis.h"
 
+#include <QImage>
+#include <QPointer>
 #include <QRectF>
 #include <QWidget>
 
@@ -20,6 +22,7 @@ class InsightPlot;
 class QComboBox;
 class QLabel;
 class QTableWidget;
+class QThread;
 struct InsightRun;
 
 class InsightDataMap : public QWidget {
@@ -30,6 +33,7 @@ public:
     enum Column { Row, Class, LeftConfidence, LeftVariability, RightConfidence, RightVariability, Gain, Right_ };
 
     explicit InsightDataMap(QWidget *parent = nullptr);
+    ~InsightDataMap() override;
     // Reads the run's training dynamics (`run` is read at once, not kept).
     void setRun(const InsightRun &run);
 
@@ -48,12 +52,18 @@ public:
     // The examples listed, as positions in the maps (rows of the dynamics files).
     QList<qint64> listed() const { return listed_; }
     static constexpr int kMaxListed = 2000;
+    // Whether the training examples' pictures have been read (or failed to be).
+    bool picturesRead() const { return picturesRead_; }
+    QString picturesError() const { return picturesError_; }
 
 public Q_SLOTS:
     // Lists the examples of `side`'s map inside `region` (x variability, y
     // confidence), what dragging a rectangle does.
     void selectRegion(int side, const QRectF &region);
     void setListing(int listing);
+
+protected:
+    void showEvent(QShowEvent *event) override;
 
 private:
     struct Loaded {
@@ -65,6 +75,10 @@ private:
     void list(const QList<qint64> &positions, const QString &caption);
     void highlight();
     bool aligned() const;
+    // The examples' pictures, read off the GUI thread when the view is first shown.
+    void startReading();
+    void picturesArrived(int generation, std::vector<QImage> pictures, QString error);
+    void setThumbnails();
 
     InsightPlot *plots_[2];
     std::optional<Loaded> maps_[2];
@@ -74,4 +88,11 @@ private:
     QComboBox *listing_;
     QTableWidget *examples_;
     QList<qint64> listed_;
+    QString runDir_;
+    std::vector<QImage> pictures_;      // by position in the listed maps' rows
+    bool picturesRead_ = false;
+    bool reading_ = false;
+    QString picturesError_;
+    int generation_ = 0;
+    QList<QPointer<QThread>> readers_;
 };

@@ -33,24 +33,6 @@ namespace {
 
 const StageKind kKinds[] = {StageKind::Teacher, StageKind::Baseline, StageKind::Distillation};
 
-QImage toImage(const SampleImage &s)
-{
-    const QImage::Format format = s.channels == 3 ? QImage::Format_RGB888 : QImage::Format_Grayscale8;
-    if (s.channels != 1 && s.channels != 3)
-        return {};
-    return QImage(s.pixels.data(), s.width, s.height, s.width * s.channels, format).copy();
-}
-
-// The workspace's cache of decoded image folders (<workspace>/cache), where
-// the engine put it for the run <workspace>/runs/<run>; empty elsewhere.
-QString cacheDirOf(const QString &runDir)
-{
-    QDir runs = QFileInfo(runDir).absoluteDir();
-    if (runs.dirName() != QStringLiteral("runs") || !runs.cdUp())
-        return {};
-    return runs.absoluteFilePath(QStringLiteral("cache"));
-}
-
 QString countText(const QString &what, const ExampleSet &set)
 {
     return QStringLiteral("%1 (%2)").arg(what, QLocale().toString(set.count));
@@ -324,18 +306,11 @@ void InsightExamples::startLoading()
         Inputs in;
         in.runDir = runDir;
         in.done = true;
-        try {
-            const Experiment e = loadExperiment((runDir + QStringLiteral("/config.json")).toStdString());
-            DataLoadOptions options;
-            options.cacheDir = cacheDirOf(runDir).toStdString();
-            const DatasetExamples ex = datasetExamples(e.data, "test", rows, options);
-            in.indices = ex.rows;
-            in.features = ex.features;
-            for (const SampleImage &s : ex.images)
-                in.images.push_back(toImage(s));
-        } catch (const std::exception &e) {
-            in.error = QString::fromUtf8(e.what());
-        }
+        RunExamples ex = readRunExamples(runDir, "test", rows);
+        in.indices = std::move(ex.rows);
+        in.images = std::move(ex.images);
+        in.features = std::move(ex.features);
+        in.error = ex.error;
         QMetaObject::invokeMethod(
             this, [this, generation, in] { loaded(generation, in); }, Qt::QueuedConnection);
     });

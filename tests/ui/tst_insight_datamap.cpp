@@ -138,6 +138,8 @@ private Q_SLOTS:
                  1000 + 3 * listed[0]);
         QVERIFY(std::abs(view.examples()->item(0, InsightDataMap::Gain)->data(Qt::DisplayRole).toDouble() -
                          gain(listed[0])) < 1e-3);
+        for (int side = 0; side < 2; ++side) // a ranking rings its head only
+            QCOMPARE(view.map(InsightDataMap::Side(side))->plot()->graph(5)->dataCount(), 25);
         view.setListing(InsightDataMap::Harder);
         QCOMPARE(view.listed().first(), listed.last());
     }

@@ -6,6 +6,7 @@
 // sees no LibTorch, and qcustomplot.h needs them.
 #undef QT_NO_KEYWORDS
 #include "insightconfusion.h"
+#include "insightdatamap.h"
 #include "insightexamples.h"
 #include "insightsoft.h"
 #include "insightview.h"
@@ -26,6 +27,7 @@
 #include <QSpinBox>
 #include <QTabWidget>
 #include <QTableView>
+#include <QTableWidget>
 #include <QtTest/QtTest>
 
 #include <algorithm>
@@ -295,6 +297,40 @@ private Q_SLOTS:
         QVERIFY(ex->list()->isColumnHidden(InsightExampleModel::Input)); // no empty column of pictures
         ex->orderBox()->setCurrentIndex(1);
         QCOMPARE(ex->model()->exampleAt(5), std::int64_t(5));
+    }
+
+    // Insight ▸ Data map on the images run: each listed training example
+    // carries its picture, the one the data set holds at its row.
+    void dataMapListsTheTrainingPictures()
+    {
+        auto view = std::make_unique<InsightView>();
+        view->resize(1200, 800);
+        view->showRun(imagesRun_);
+        view->show();
+        QTRY_VERIFY(view->showsFigures());
+        InsightDataMap *map = view->dataMap();
+        view->tabs()->setCurrentWidget(map);
+        QTRY_VERIFY_WITH_TIMEOUT(map->picturesRead(), 30000);
+        QVERIFY2(map->picturesError().isEmpty(), qPrintable(map->picturesError()));
+        QCOMPARE(map->listingBox()->currentIndex(), int(InsightDataMap::Easier));
+        QVERIFY(map->examples()->rowCount() > 0);
+        const TrainingDynamics *d = map->dynamics(InsightDataMap::Right);
+        QVERIFY(d);
+        const Experiment e = loadExperiment((imagesRun_ + QStringLiteral("/config.json")).toStdString());
+        for (int r : {0, map->examples()->rowCount() - 1}) {
+            const qint64 position = map->listed()[r];
+            const std::int64_t row = d->trainRows[std::size_t(position)];
+            QCOMPARE(map->examples()->item(r, InsightDataMap::Row)->data(Qt::DisplayRole).toLongLong(), row);
+            const QPixmap shown = map->examples()->item(r, InsightDataMap::Row)->data(Qt::DecorationRole).value<QPixmap>();
+            const DatasetExamples ex = datasetExamples(e.data, "train", {row});
+            QCOMPARE(ex.labels.front(), d->labels[std::size_t(position)]);
+            const SampleImage &img = ex.images.front();
+            QCOMPARE(shown.size(), QSize(img.width, img.height));
+            const QImage pixels = shown.toImage().convertToFormat(QImage::Format_Grayscale8);
+            for (int y = 0; y < img.height; ++y)
+                for (int x = 0; x < img.width; ++x)
+                    QCOMPARE(int(pixels.pixelColor(x, y).red()), int(img.pixels[std::size_t(y * img.width + x)]));
+        }
     }
 };
 

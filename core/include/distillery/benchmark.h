@@ -25,6 +25,7 @@ struct BenchmarkCase {
     std::string method = "kd";      // distillation.method, with its default parameters and pairs
     std::string device = "cpu";     // cpu | cuda
     bool mixedPrecision = false;    // forward passes under bfloat16 autocast, as precision "bf16"
+    bool dynamics = true;           // record each example's probability of its class, as every stage does
 };
 
 struct BenchmarkResult {

@@ -8,6 +8,7 @@
 #include <ATen/Parallel.h>
 
 #include <chrono>
+#include <optional>
 #include <sys/resource.h>
 
 namespace distillery {
@@ -176,6 +177,12 @@ void timeTraining(const Setup &s, BenchmarkResult &r)
     ctx.settings = &c.train; // augmentation, as the stage runner passes it
     ctx.blackPixel = torch::zeros({c.input.size() == 3 ? c.input[0] : 1}).to(s.device);
     ctx.classes = c.classes;
+    std::optional<detail::DynamicsRecorder> dynamics; // recorded, never written: its file is once an epoch
+    if (c.dynamics) {
+        dynamics.emplace(std::filesystem::path(), s.train, torch::Tensor());
+        dynamics->beginEpoch();
+        ctx.dynamics = &*dynamics;
+    }
     auto [linear, conv] = detail::linearAndConvMultiplyAdds(s.studentLayers, s.sr);
     if (!c.cachedTeacher) {
         const auto [teacherLinear, teacherConv] = detail::linearAndConvMultiplyAdds(s.teacherLayers, s.tr);
@@ -192,6 +199,8 @@ void timeTraining(const Setup &s, BenchmarkResult &r)
         if (b == steps) {
             perm = torch::randperm(kRows, torch::kInt64).to(s.device);
             b = 0;
+            if (dynamics)
+                dynamics->beginEpoch();
         }
         detail::trainStep(ctx, perm.slice(0, b * c.batch, (b + 1) * c.batch), acc);
         ++b;
