@@ -78,12 +78,17 @@ int main(int argc, char **argv)
                                         {"sgemm_libtorch_gflops", rate.libtorch}, {"sgemm_onednn_gflops", rate.onednn},
                                         {"blas_threads", r.blasThreads}, {"torch_threads", r.torchThreads}, {"threads", threads},
                                         {"device", device}, {"bf16", bf16},
-                                        {"peak_rss_bytes", distillery::peakResidentBytes()}}
+                                        {"peak_rss_bytes", distillery::peakResidentBytes()},
+                                        {"dynamics_seconds_per_step", r.dynamicsSecondsPerStep}}
                              .dump()
                       << std::endl;
         } else {
-            std::printf("%-18s %12.0f %10.2f %9.1f %8.0f%% %5d/%d\n", c.name.c_str(), r.samplesPerSecond,
+            std::printf("%-18s %12.0f %10.2f %9.1f %8.0f%% %5d/%d", c.name.c_str(), r.samplesPerSecond,
                         54000.0 / r.samplesPerSecond, r.gflops, 100.0 * r.gflops / sgemm, r.torchThreads, r.blasThreads);
+            if (r.dynamicsSecondsPerStep > 0) // the data map's records, of a step's time
+                std::printf("   records %.1f us (%.1f%%)", 1e6 * r.dynamicsSecondsPerStep,
+                            100.0 * r.dynamicsSecondsPerStep * r.samplesPerSecond / c.batch);
+            std::printf("\n");
         }
     }
     if (!any) {

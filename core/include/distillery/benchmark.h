@@ -34,6 +34,9 @@ struct BenchmarkResult {
     double gflops = 0.0;
     int torchThreads = 0;
     int blasThreads = 0;
+    // Of a training step, the time of the per-example records alone (the
+    // data map's, BenchmarkCase::dynamics), timed apart after the steps; 0 when off.
+    double dynamicsSecondsPerStep = 0.0;
 };
 
 // The reference cases (a) to (f) of docs/PERFORMANCE.md.

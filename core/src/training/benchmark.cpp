@@ -214,6 +214,17 @@ void timeTraining(const Setup &s, BenchmarkResult &r)
         step();
     (void)acc.sum().item<double>();
     r.samplesPerSecond = double(samples) / (now() - t0);
+    if (dynamics) {
+        // The records alone, on a batch's logits as the step has them.
+        const auto idx = perm.slice(0, 0, c.batch);
+        const auto logits = student->forward(s.train.x.index_select(0, idx)).detach();
+        constexpr int kCalls = 500;
+        const double r0 = now();
+        for (int i = 0; i < kCalls; ++i)
+            dynamics->record(idx, logits);
+        synchronise(s.device);
+        r.dynamicsSecondsPerStep = (now() - r0) / kCalls;
+    }
     r.flopsPerSample = 6.0 * double(s.sr.multiplyAdds) + (c.cachedTeacher ? 0.0 : 2.0 * double(s.tr.multiplyAdds));
 }
 

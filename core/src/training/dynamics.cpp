@@ -15,29 +15,39 @@ DynamicsRecorder::DynamicsRecorder(std::filesystem::path path, const Split &spli
     const auto labels = split.y.to(torch::kCPU).contiguous();
     d_.trainRows.assign(rows.data_ptr<std::int64_t>(), rows.data_ptr<std::int64_t>() + d_.rows);
     d_.labels.assign(labels.data_ptr<std::int64_t>(), labels.data_ptr<std::int64_t>() + d_.rows);
-    const auto device = split.y.device();
-    probability_ = torch::empty({d_.rows}, torch::TensorOptions().dtype(torch::kFloat).device(device));
-    correct_ = torch::empty({d_.rows}, torch::TensorOptions().dtype(torch::kUInt8).device(device));
+    labels_ = split.y;
 }
 
 void DynamicsRecorder::beginEpoch()
 {
-    probability_.fill_(std::nan(""));
-    correct_.fill_(int(TrainingDynamics::kUnseen));
+    if (logits_.defined())
+        logits_.fill_(std::nan(""));
 }
 
-void DynamicsRecorder::record(const torch::Tensor &idx, const torch::Tensor &logits, const torch::Tensor &labels)
+void DynamicsRecorder::record(const torch::Tensor &idx, const torch::Tensor &logits)
 {
     torch::NoGradGuard guard;
-    const auto z = logits.detach().to(torch::kFloat);
-    probability_.index_copy_(0, idx, z.softmax(1).gather(1, labels.unsqueeze(1)).squeeze(1));
-    correct_.index_copy_(0, idx, z.argmax(1).eq(labels).to(torch::kUInt8));
+    if (!logits_.defined()) // N × K, K known from the first batch
+        logits_ = torch::full({d_.rows, logits.size(1)}, std::nan(""),
+                              torch::TensorOptions().dtype(torch::kFloat).device(logits.device()));
+    logits_.index_copy_(0, idx, logits.detach().to(torch::kFloat));
 }
 
 void DynamicsRecorder::endEpoch()
 {
-    const auto p = probability_.to(torch::kCPU).contiguous();
-    const auto c = correct_.to(torch::kCPU).contiguous();
+    torch::Tensor p = torch::full({d_.rows}, std::nan(""), torch::kFloat);
+    torch::Tensor c = torch::full({d_.rows}, int(TrainingDynamics::kUnseen), torch::kUInt8);
+    if (logits_.defined()) { // else no step this epoch: every example unseen
+        torch::NoGradGuard guard;
+        const auto unseen = logits_.isnan().any(1);
+        p = logits_.softmax(1).gather(1, labels_.unsqueeze(1)).squeeze(1).to(torch::kCPU).contiguous();
+        c = logits_.argmax(1)
+                .eq(labels_)
+                .to(torch::kUInt8)
+                .masked_fill(unseen, int(TrainingDynamics::kUnseen))
+                .to(torch::kCPU)
+                .contiguous();
+    }
     d_.probability.insert(d_.probability.end(), p.data_ptr<float>(), p.data_ptr<float>() + d_.rows);
     d_.correct.insert(d_.correct.end(), c.data_ptr<std::uint8_t>(), c.data_ptr<std::uint8_t>() + d_.rows);
     ++d_.epochs;

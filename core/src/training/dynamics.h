@@ -1,9 +1,10 @@
 // A stage's training dynamics (internal to core): for each example of its
 // training split, at each epoch, the probability the model gave the true
-// class in the training step itself, and whether it was right. Kept on the
-// device during the epoch (no synchronisation per step) and written to
-// analysis/<stage>.dynamics after each epoch, from which the data map
-// (distillery/analysis.h: dataMap) is drawn.
+// class in the training step itself, and whether it was right. The step's
+// logits are kept on the device during the epoch (one copy per step, no
+// synchronisation), turned into both at the epoch's end, and written to
+// analysis/<stage>.dynamics, from which the data map (distillery/analysis.h:
+// dataMap) is drawn.
 #pragma once
 
 #include "data/torch_data.h"
@@ -21,9 +22,9 @@ public:
 
     // Marks every example as not yet seen this epoch.
     void beginEpoch();
-    // The training step's logits for rows `idx` of the split, with their true
-    // labels (before any mixing of the batch).
-    void record(const torch::Tensor &idx, const torch::Tensor &logits, const torch::Tensor &labels);
+    // The training step's logits for rows `idx` of the split (their classes
+    // are the split's labels, whatever a mixed batch trained towards).
+    void record(const torch::Tensor &idx, const torch::Tensor &logits);
     // Appends the epoch and writes the file.
     void endEpoch();
     // A stage resumed after `epochsDone` epochs: keeps those of the file
@@ -35,8 +36,8 @@ public:
 private:
     std::filesystem::path path_;
     TrainingDynamics d_;
-    torch::Tensor probability_;     // this epoch's, on the device
-    torch::Tensor correct_;
+    torch::Tensor labels_;          // the split's, on its device
+    torch::Tensor logits_;          // this epoch's, N × K on the device; NaN rows not seen yet
 };
 
 } // namespace distillery::detail

@@ -11,7 +11,6 @@ void trainStep(StepContext &c, const torch::Tensor &idx, torch::Tensor &acc)
 {
     auto x = c.train.x.index_select(0, idx);
     auto y = c.train.y.index_select(0, idx);
-    const auto labels = y; // before a mixed batch's targets replace them
     if (c.settings && augmentsInputs(*c.settings)) {
         auto batch = augmentBatch(*c.settings, x, y, c.classes, c.blackPixel);
         x = batch.x;
@@ -65,7 +64,7 @@ void trainStep(StepContext &c, const torch::Tensor &idx, torch::Tensor &acc)
     // copy from the host.
     torch::NoGradGuard guard;
     if (c.dynamics)
-        c.dynamics->record(idx, student.logits, labels);
+        c.dynamics->record(idx, student.logits);
     std::vector<torch::Tensor> losses{terms.total.detach()};
     for (auto &p : terms.parts)
         losses.push_back(p.second.detach());
