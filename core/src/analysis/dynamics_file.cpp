@@ -23,13 +23,11 @@ namespace distillery {
 
 namespace {
 
-using detail::get;
-using detail::put;
 using detail::putAll;
 
 constexpr char kMagic[8] = {'D', 'S', 'T', 'D', 'Y', 'N', 'A', 'M'};
 constexpr std::uint32_t kVersion = 1;
-constexpr std::int64_t kHeader = 32;
+constexpr std::int64_t kHeader = detail::kAnalysisHeader;
 constexpr std::int64_t kMaxRows = std::int64_t(1) << 32;
 constexpr std::int64_t kMaxEpochs = 1 << 20;
 
@@ -46,13 +44,7 @@ void writeTrainingDynamics(const std::string &path, const TrainingDynamics &d)
     if (d.trainRows.size() != n || d.labels.size() != n || d.probability.size() != cells ||
         d.correct.size() != cells)
         throw std::runtime_error(path + ": training dynamics of inconsistent sizes, not written");
-    std::string out;
-    out.reserve(std::size_t(bytesFor(d.rows, d.epochs)));
-    out.append(kMagic, sizeof kMagic);
-    put(out, kVersion);
-    put(out, std::uint32_t(0));
-    put(out, d.rows);
-    put(out, d.epochs);
+    std::string out = detail::analysisHeader(kMagic, kVersion, d.rows, d.epochs, bytesFor(d.rows, d.epochs) - kHeader);
     putAll(out, d.trainRows);
     putAll(out, d.labels);
     putAll(out, d.probability);
@@ -62,21 +54,10 @@ void writeTrainingDynamics(const std::string &path, const TrainingDynamics &d)
 
 TrainingDynamics readTrainingDynamics(const std::string &path)
 {
-    std::error_code ec;
-    const auto size = std::filesystem::file_size(path, ec);
-    if (ec)
-        throw AnalysisError(path + ": cannot read (" + ec.message() + ")");
-    std::ifstream f(path, std::ios::binary);
-    char header[kHeader];
-    if (!f || std::int64_t(size) < kHeader || !f.read(header, kHeader))
-        throw AnalysisError(path + ": not a training dynamics file (shorter than its 32-byte header)");
-    if (std::memcmp(header, kMagic, sizeof kMagic) != 0)
-        throw AnalysisError(path + ": not a training dynamics file (bad magic)");
-    if (const auto v = get<std::uint32_t>(header + 8); v != kVersion)
-        throw AnalysisError(path + ": version " + std::to_string(v) + " is not known (this program reads 1)");
+    auto [f, size, rows, epochs] = detail::openAnalysisFile(path, kMagic, kVersion, "a training dynamics file");
     TrainingDynamics d;
-    d.rows = get<std::int64_t>(header + 16);
-    d.epochs = get<std::int64_t>(header + 24);
+    d.rows = rows;
+    d.epochs = epochs;
     if (d.rows < 0 || d.rows > kMaxRows || d.epochs < 0 || d.epochs > kMaxEpochs)
         throw AnalysisError(path + ": damaged header (" + std::to_string(d.rows) + " examples, " +
                             std::to_string(d.epochs) + " epochs)");

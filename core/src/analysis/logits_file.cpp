@@ -20,13 +20,11 @@ namespace distillery {
 
 namespace {
 
-using detail::get;
-using detail::put;
 using detail::putAll;
 
 constexpr char kMagic[8] = {'D', 'S', 'T', 'L', 'O', 'G', 'I', 'T'};
 constexpr std::uint32_t kVersion = 1;
-constexpr std::int64_t kHeader = 32;
+constexpr std::int64_t kHeader = detail::kAnalysisHeader;
 constexpr std::int64_t kMaxClasses = std::int64_t(1) << 20;
 constexpr std::int64_t kMaxRows = std::int64_t(1) << 36;
 
@@ -37,13 +35,7 @@ void writeAnalysisLogits(const std::string &path, const AnalysisLogits &z)
     if (z.indices.size() != std::size_t(z.rows) || z.labels.size() != std::size_t(z.rows) ||
         z.logits.size() != std::size_t(z.rows * z.classes))
         throw std::runtime_error(path + ": logits of inconsistent sizes, not written");
-    std::string out;
-    out.reserve(std::size_t(kHeader + z.rows * 16 + z.rows * z.classes * 4));
-    out.append(kMagic, sizeof kMagic);
-    put(out, kVersion);
-    put(out, std::uint32_t(0));
-    put(out, z.rows);
-    put(out, z.classes);
+    std::string out = detail::analysisHeader(kMagic, kVersion, z.rows, z.classes, z.rows * 16 + z.rows * z.classes * 4);
     putAll(out, z.indices);
     putAll(out, z.labels);
     putAll(out, z.logits);
@@ -52,21 +44,10 @@ void writeAnalysisLogits(const std::string &path, const AnalysisLogits &z)
 
 AnalysisLogits readAnalysisLogits(const std::string &path)
 {
-    std::error_code ec;
-    const auto size = std::filesystem::file_size(path, ec);
-    if (ec)
-        throw AnalysisError(path + ": cannot read (" + ec.message() + ")");
-    std::ifstream f(path, std::ios::binary);
-    char header[kHeader];
-    if (!f || std::int64_t(size) < kHeader || !f.read(header, kHeader))
-        throw AnalysisError(path + ": not an analysis logits file (shorter than its 32-byte header)");
-    if (std::memcmp(header, kMagic, sizeof kMagic) != 0)
-        throw AnalysisError(path + ": not an analysis logits file (bad magic)");
-    if (const auto v = get<std::uint32_t>(header + 8); v != kVersion)
-        throw AnalysisError(path + ": version " + std::to_string(v) + " is not known (this program reads 1)");
+    auto [f, size, rows, classes] = detail::openAnalysisFile(path, kMagic, kVersion, "an analysis logits file");
     AnalysisLogits z;
-    z.rows = get<std::int64_t>(header + 16);
-    z.classes = get<std::int64_t>(header + 24);
+    z.rows = rows;
+    z.classes = classes;
     if (z.rows < 0 || z.rows > kMaxRows || z.classes < 1 || z.classes > kMaxClasses)
         throw AnalysisError(path + ": damaged header (" + std::to_string(z.rows) + " rows of " +
                             std::to_string(z.classes) + " classes)");
