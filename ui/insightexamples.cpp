@@ -119,11 +119,7 @@ QWidget *InsightExamples::makeDetail()
     info_->setWordWrap(true);
     info_->setTextInteractionFlags(Qt::TextSelectableByMouse);
     QCustomPlot *p = soft_->plot();
-    p->yAxis->setLabel(tr("softmax(z / T)"));
-    p->yAxis->setRange(0, 1.05);
-    p->legend->setVisible(true);
-    plotlook::placeLegendAbove(p);
-    new QCPBarsGroup(p);
+    insight::prepareSoftTargetPlot(p);
 
     auto *detail = new QWidget(this);
     auto *detailLayout = new QVBoxLayout(detail);

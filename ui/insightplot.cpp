@@ -192,4 +192,13 @@ void useDiverging(Heatmap &h)
     h.map->setGradient(g);
 }
 
+void prepareSoftTargetPlot(QCustomPlot *p)
+{
+    p->yAxis->setLabel(QObject::tr("softmax(z / T)"));
+    p->yAxis->setRange(0, 1.05);
+    p->legend->setVisible(true);
+    plotlook::placeLegendAbove(p);
+    new QCPBarsGroup(p);
+}
+
 } // namespace insight

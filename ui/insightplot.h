@@ -66,6 +66,9 @@ void setCellTexts(Heatmap &h, const std::function<QString(int, int)> &text);
 // The cell (row = true class, column) under the widget point, or false.
 bool cellAt(const Heatmap &h, const QPointF &pos, int *row, int *column);
 
+// A plot of softmax(z/T) bars per class: its axis, its legend above, a bars group.
+void prepareSoftTargetPlot(QCustomPlot *plot);
+
 // Light-to-colour gradient for counts and probabilities; blue-white-red for
 // differences (used with a symmetric range).
 void useSequential(Heatmap &h, const QColor &color);

@@ -52,11 +52,7 @@ InsightSoftTargets::InsightSoftTargets(QWidget *parent)
     dark_->controls()->addWidget(offDiagonal_);
 
     QCustomPlot *p = soft_->plot();
-    p->yAxis->setLabel(tr("softmax(z / T)"));
-    p->yAxis->setRange(0, 1.05);
-    p->legend->setVisible(true);
-    plotlook::placeLegendAbove(p);
-    new QCPBarsGroup(p);
+    insight::prepareSoftTargetPlot(p);
     heat_ = insight::makeHeatmap(dark_->plot(), tr("mean probability"));
     insight::useSequential(heat_, stageColor(StageKind::Teacher));
 
