@@ -146,36 +146,50 @@ InsightFidelity::InsightFidelity(QWidget *parent)
     layout->addLayout(grid, 1);
 }
 
+InsightFidelity::Series InsightFidelity::series(int i) const
+{
+    const Series all[kSeries] = {{agreement_, &EpochMetrics::valAgreement, 100.0, false},
+                                 {kl_, &EpochMetrics::valKl, 1.0, false},
+                                 {klAtT_, &EpochMetrics::valKlAtT, 1.0, false},
+                                 {ece_, &EpochMetrics::valEce, 1.0, true}};
+    return all[i];
+}
+
+bool InsightFidelity::addPoint(int i, const EpochMetrics &e)
+{
+    const Series s = series(i);
+    const int m = e.stage == StageKind::Teacher ? 0 : e.stage == StageKind::Baseline ? 1 : 2;
+    if ((m == 0 && !s.teacher) || !std::isfinite(e.*s.field) || e.epoch <= lastEpoch_[i][m])
+        return false;
+    if (ids_[i][m] < 0)
+        ids_[i][m] = s.plot->addSeries(modelTitle(InsightModel(m)), stageColor(kKinds[m]));
+    s.plot->addPoint(ids_[i][m], double(e.step), e.epoch, s.scale * (e.*s.field));
+    lastEpoch_[i][m] = e.epoch;
+    return true;
+}
+
+void InsightFidelity::addEpoch(const EpochMetrics &e)
+{
+    bool any = false;
+    for (int i = 0; i < kSeries; ++i)
+        any = addPoint(i, e) || any;
+    if (any)
+        note_->hide();
+}
+
 void InsightFidelity::setRun(const InsightRun &run)
 {
-    struct Series {
-        LivePlot *plot;
-        double EpochMetrics::*field;
-        double scale;
-        bool teacher;
-    };
-    const Series all[] = {{agreement_, &EpochMetrics::valAgreement, 100.0, false},
-                          {kl_, &EpochMetrics::valKl, 1.0, false},
-                          {klAtT_, &EpochMetrics::valKlAtT, 1.0, false},
-                          {ece_, &EpochMetrics::valEce, 1.0, true}};
     int points = 0;
-    for (const Series &s : all) {
-        s.plot->clear();
-        s.plot->setXAxis(LivePlot::XAxis::Epoch);
-        for (int m = s.teacher ? 0 : 1; m < kInsightModels; ++m) {
-            QVector<double> step, epoch, y;
+    for (int i = 0; i < kSeries; ++i) {
+        series(i).plot->clear();
+        series(i).plot->setXAxis(LivePlot::XAxis::Epoch);
+        for (int m = 0; m < kInsightModels; ++m)
+            ids_[i][m] = lastEpoch_[i][m] = -1;
+        // In stage order, so that each curve's points come in epoch order.
+        for (int m = 0; m < kInsightModels; ++m)
             for (const EpochMetrics &e : run.metrics.epochs)
-                if (e.stage == kKinds[m] && std::isfinite(e.*s.field)) {
-                    step << double(e.step);
-                    epoch << e.epoch;
-                    y << s.scale * (e.*s.field);
-                }
-            if (y.isEmpty())
-                continue;
-            const int id = s.plot->addSeries(modelTitle(InsightModel(m)), stageColor(kKinds[m]));
-            s.plot->addPoints(id, step, epoch, y);
-            points += int(y.size());
-        }
+                if (e.stage == kKinds[m])
+                    points += addPoint(i, e) ? 1 : 0;
     }
     note_->setVisible(points == 0);
     note_->setText(tr("No fidelity per epoch in this run's metrics: it has no validation split, or it was made "

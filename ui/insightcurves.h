@@ -6,6 +6,8 @@
 // (metrics.jsonl), as the live plots draw curves.
 #pragma once
 
+#include "distillery/events.h"
+
 #include <QWidget>
 
 class InsightPlot;
@@ -30,10 +32,26 @@ class InsightFidelity : public QWidget {
 public:
     explicit InsightFidelity(QWidget *parent = nullptr);
     void setRun(const InsightRun &run);
+    // An epoch of the run shown, as it trains (the curves grow live); one at
+    // or before a stage's last point drawn is left out.
+    void addEpoch(const distillery::EpochMetrics &e);
     QList<LivePlot *> plots() const { return {agreement_, kl_, klAtT_, ece_}; }
     LivePlot *agreementPlot() const { return agreement_; }
 
 private:
+    struct Series {
+        LivePlot *plot;
+        double distillery::EpochMetrics::*field;
+        double scale;
+        bool teacher;               // the teacher's too (its ECE)
+    };
+    static constexpr int kSeries = 4;
+    Series series(int i) const;
+    // Adds `e`'s point to series `i`, making the stage's curve if need be.
+    bool addPoint(int i, const distillery::EpochMetrics &e);
+
     LivePlot *agreement_, *kl_, *klAtT_, *ece_;
+    int ids_[kSeries][3];           // each plot's curve per stage, or -1
+    int lastEpoch_[kSeries][3];     // the last epoch drawn there
     QLabel *note_;
 };

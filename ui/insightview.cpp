@@ -122,6 +122,12 @@ void InsightView::showEvent(QShowEvent *event)
     load();
 }
 
+void InsightView::addLiveEpoch(const QString &runDir, const distillery::EpochMetrics &e)
+{
+    if (!pending_ && runDir == runDir_ && run_->state == InsightRun::State::Ready)
+        fidelity_->addEpoch(e);
+}
+
 void InsightView::load()
 {
     if (!pending_)

@@ -36,6 +36,9 @@ public:
     QString runDir() const { return runDir_; }
     // Reads the run now if it is waiting to be read.
     void load();
+    // An epoch of the run in `runDir` as it trains: the Fidelity curves grow
+    // when that run is shown (read already).
+    void addLiveEpoch(const QString &runDir, const distillery::EpochMetrics &e);
 
     const InsightRun &run() const { return *run_; }
     // Whether the figures are shown (else the message says why not).

@@ -410,6 +410,7 @@ void MainWindow::onStep(const StepMetrics &m)
 void MainWindow::onEpoch(const EpochMetrics &m)
 {
     liveView_->addEpoch(m);
+    insight_->addLiveEpoch(liveRunDir_, m); // the fidelity curves, live
 }
 
 void MainWindow::onStageFinished(const StageResult &r)

@@ -1,13 +1,16 @@
 // Insight ▸ Data map on hand-made training dynamics: the points drawn, the
 // examples a dragged rectangle lists (with the mouse, as a user drags), the
 // ranking by what the teacher changed, and the states of runs without (or
-// with damaged) dynamics files.
+// with damaged) dynamics files. And Insight ▸ Fidelity's curves growing as
+// epochs arrive from a run in progress.
 
 // The tests are built without Qt's keywords, for LibTorch's headers; this one
 // sees no LibTorch, and qcustomplot.h needs them.
 #undef QT_NO_KEYWORDS
 #include "distillery/analysis.h"
+#include "insightcurves.h"
 #include "insightdata.h"
+#include "liveplot.h"
 #include "insightdatamap.h"
 #include "insightplot.h"
 #include "testutil.h"
@@ -187,6 +190,36 @@ private Q_SLOTS:
         QString png = tmp_.path() + "/map.png";
         QVERIFY(view.map(InsightDataMap::Left)->exportTo(png));
         QVERIFY(QImage(png).width() > 100);
+    }
+
+    void fidelityCurvesGrowAsEpochsArrive()
+    {
+        const auto epoch = [](StageKind stage, int n, double agreement) {
+            EpochMetrics e;
+            e.stage = stage;
+            e.epoch = n;
+            e.step = 10 * n;
+            e.valAgreement = agreement;
+            e.valKl = 0.5 / n;
+            e.valKlAtT = 0.1 / n;
+            e.valEce = 0.05;
+            return e;
+        };
+        InsightRun run = runIn(tmp_.path() + "/run");
+        run.metrics.epochs = {epoch(StageKind::Teacher, 1, std::nan("")), epoch(StageKind::Baseline, 1, 0.8),
+                              epoch(StageKind::Baseline, 2, 0.82), epoch(StageKind::Distillation, 1, 0.85)};
+        InsightFidelity view;
+        view.setRun(run);
+        LivePlot *agreement = view.agreementPlot();
+        QCOMPARE(agreement->seriesCount(), 2); // baseline and student; the teacher has no agreement
+        QCOMPARE(agreement->pointCount(0), 2);
+        QCOMPARE(agreement->pointCount(1), 1);
+        view.addEpoch(epoch(StageKind::Distillation, 2, 0.9)); // the student's next epoch, live
+        QCOMPARE(agreement->pointCount(1), 2);
+        view.addEpoch(epoch(StageKind::Distillation, 2, 0.9)); // already drawn (read from the file too)
+        view.addEpoch(epoch(StageKind::Distillation, 1, 0.9));
+        QCOMPARE(agreement->pointCount(1), 2);
+        QCOMPARE(view.plots()[3]->seriesCount(), 3); // ECE: the teacher's too
     }
 
     void runsWithoutOrWithDamagedDynamicsSaySo()
