@@ -5,6 +5,7 @@
 #include "distillery/methods.h"
 #include "distillery/experiment.h"
 #include "distillery/modelfiles.h"
+#include "distillery/runindex.h"
 #include "distillery/runs.h"
 
 #include <CLI/CLI.hpp>
@@ -12,6 +13,7 @@
 #include <atomic>
 #include <chrono>
 #include <csignal>
+#include <filesystem>
 #include <cstdio>
 #include <iostream>
 #include <sstream>
@@ -201,6 +203,53 @@ void printTable(const RunResult &r)
     std::printf("run folder: %s (%s, %s)\n", r.runDir.c_str(), statusName(r.status).c_str(), duration(r.seconds).c_str());
 }
 
+// Accuracy as a percentage with two decimals, "-" when absent (NaN).
+std::string indexPercent(double v)
+{
+    return v == v ? percent(v) : "-";
+}
+
+// --reindex and --list-runs: the workspace's run index (docs/RUNS.md).
+int indexCommand(const std::string &reindexWorkspace, const std::string &listWorkspace, const std::string &filter,
+                 const std::string &sort, bool descending)
+{
+    const bool rebuild = !reindexWorkspace.empty();
+    const std::string &workspace = rebuild ? reindexWorkspace : listWorkspace;
+    if (!std::filesystem::is_directory(workspace)) {
+        std::cerr << "error: workspace: " << workspace << ": no such folder\n";
+        return 2;
+    }
+    try {
+        RunIndex index(workspace, !rebuild);
+        for (const auto &note : index.notes())
+            std::cerr << "note: " << note << "\n";
+        if (rebuild) {
+            const int n = index.reindex();
+            std::printf("%d run%s indexed in %s\n", n, n == 1 ? "" : "s", index.path().c_str());
+            return 0;
+        }
+        const auto runs = index.query(filter, sort, descending);
+        std::printf("%-44s %-9s %-8s %10s %10s %8s %9s\n", "run", "status", "method", "student", "baseline", "gain",
+                    "time");
+        for (const auto &r : runs) {
+            char gain[16] = "-";
+            if (r.gain == r.gain)
+                std::snprintf(gain, sizeof gain, "%+.2f", 100.0 * r.gain);
+            std::printf("%-44s %-9s %-8s %10s %10s %8s %9s\n", r.dir.substr(r.dir.find('/') + 1).c_str(),
+                        r.status.c_str(), r.method.c_str(), indexPercent(r.studentAccuracy).c_str(),
+                        indexPercent(r.baselineAccuracy).c_str(), gain, duration(r.seconds).c_str());
+        }
+        std::printf("%zu run%s\n", runs.size(), runs.size() == 1 ? "" : "s");
+        return 0;
+    } catch (const IndexQueryError &e) {
+        std::cerr << "error: " << e.what() << "\n";
+        return 2;
+    } catch (const std::exception &e) {
+        std::cerr << "error: " << e.what() << "\n";
+        return 1;
+    }
+}
+
 } // namespace
 
 int main(int argc, char **argv)
@@ -220,7 +269,14 @@ int main(int argc, char **argv)
     what->add_option("experiment", experimentPath, "Experiment file (JSON), e.g. " DISTILLERY_RESOURCES_DIR
                                                    "/experiments/fashion-mnist-few-labels.json");
     what->add_option("--resume", resumeDir, "Continue a stopped, failed or killed run from its last checkpoint (its folder)");
+    std::string reindexWorkspace, listWorkspace, filter, sort;
+    bool descending = false;
+    what->add_option("--reindex", reindexWorkspace, "Rebuild WORKSPACE's run index (runs.sqlite) from its run folders");
+    what->add_option("--list-runs", listWorkspace, "List WORKSPACE's runs from its run index (refreshed first)");
     what->require_option(1);
+    app.add_option("--filter", filter, "With --list-runs: e.g. \"alpha >= 0.5 and status = finished\" (docs/RUNS.md)");
+    app.add_option("--sort", sort, "With --list-runs: a column (accuracy, gain, started...) or a setting");
+    app.add_flag("--descending", descending, "With --list-runs: sort from the largest");
     app.add_option("-w,--workspace", workspace, "Folder that holds the runs/ folder")->capture_default_str();
     app.add_option("-s,--set", overrides, "Override a setting, e.g. --set distillation.temperature=8 (repeatable)");
     app.add_flag("--json", json, "Print one JSON object per event on standard output, for scripts");
@@ -231,6 +287,8 @@ int main(int argc, char **argv)
         return rc == 0 ? 0 : 2;
     }
 
+    if (!reindexWorkspace.empty() || !listWorkspace.empty())
+        return indexCommand(reindexWorkspace, listWorkspace, filter, sort, descending);
     Experiment experiment;
     if (!resumeDir.empty() && !overrides.empty()) {
         std::cerr << "error: --set cannot change a resumed run (it continues with its own config.json)\n";

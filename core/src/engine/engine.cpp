@@ -194,6 +194,7 @@ fs::path Engine::Private::openRunFolder(const Pipeline &pipeline)
         }
     }
     recorder->open(runDir);
+    recorder->updateIndex = true; // the run's row in runs.sqlite follows each summary
     RunResult &result = recorder->result();
     result.status = RunStatus::Running;
     result.teacherParameters = pipeline.teacher.report.parameters;

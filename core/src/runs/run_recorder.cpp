@@ -1,5 +1,6 @@
 #include "runs/run_recorder.h"
 
+#include "distillery/runindex.h"
 #include "distillery/runs.h"
 #include "runs/atomic_file.h"
 #include "support/errors.h"
@@ -47,6 +48,8 @@ void RunRecorder::saveSummary()
     summary_["seconds"] = result_.seconds;
     summary_["message"] = result_.message;
     writeFileAtomically((dir_ / "summary.json").string(), summary_.dump(2) + "\n");
+    if (updateIndex)
+        updateRunIndex(dir_.string()); // never throws: a locked index is caught up on its next open
 }
 
 void RunRecorder::runStarted(const RunStartInfo &info, bool toFile)

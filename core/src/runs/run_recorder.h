@@ -55,6 +55,9 @@ public:
     RunResult &result() { return result_; }
     // The stage being built or trained, for messages ("" before the first).
     std::string currentStage;
+    // Each saved summary also updates the workspace's run index (runs.sqlite),
+    // best effort: the engine's runs, not a bare recorder's.
+    bool updateIndex = false;
 
 private:
     RunObserver &observer_;
