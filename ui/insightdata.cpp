@@ -80,6 +80,12 @@ void readLogits(InsightRun &run)
             if (l.classes != run.summary.classes)
                 throw AnalysisError(folder.toStdString() + file + ": " + std::to_string(l.classes) +
                                     " classes, the summary says " + std::to_string(run.summary.classes));
+            // The views index by example: each must be one of the summary's test examples.
+            for (const std::int64_t index : l.indices)
+                if (index < 0 || index >= std::max(s->examples, l.rows))
+                    throw AnalysisError(folder.toStdString() + file + ": damaged (an example index " +
+                                        std::to_string(index) + " outside the " + std::to_string(s->examples) +
+                                        " test examples)");
             run.predicted[std::size_t(m)] = predictions(l.view());
             run.logits[std::size_t(m)] = std::move(l);
         } catch (const std::exception &e) {

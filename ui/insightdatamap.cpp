@@ -144,21 +144,34 @@ void InsightDataMap::showEvent(QShowEvent *event)
     startReading();
 }
 
+std::vector<std::int64_t> InsightDataMap::mapRows() const
+{
+    std::vector<std::int64_t> rows;
+    for (const auto &m : maps_)
+        if (m)
+            rows.insert(rows.end(), m->dynamics.trainRows.begin(), m->dynamics.trainRows.end());
+    std::sort(rows.begin(), rows.end());
+    rows.erase(std::unique(rows.begin(), rows.end()), rows.end());
+    return rows;
+}
+
 void InsightDataMap::startReading()
 {
-    const auto &any = maps_[Right] ? maps_[Right] : maps_[Left];
-    if (reading_ || picturesRead_ || !any || runDir_.isEmpty())
+    const std::vector<std::int64_t> rows = mapRows();
+    if (reading_ || picturesRead_ || rows.empty() || runDir_.isEmpty())
         return;
     reading_ = true;
+    pictureRows_ = rows;
     const int generation = ++generation_;
     const QString runDir = runDir_;
-    const std::vector<std::int64_t> rows = any->dynamics.trainRows;
     QThread *thread = QThread::create([this, generation, runDir, rows] {
         RunExamples ex = readRunExamples(runDir, "train", rows);
         QMetaObject::invokeMethod(
-            this, [this, generation, images = std::move(ex.images), error = ex.error]() mutable {
-                picturesArrived(generation, std::move(images), error);
-            }, Qt::QueuedConnection);
+            this,
+            [this, generation, rows, images = std::move(ex.images), error = ex.error]() mutable {
+                picturesArrived(generation, rows, std::move(images), error);
+            },
+            Qt::QueuedConnection);
     });
     connect(thread, &QThread::finished, thread, &QObject::deleteLater, Qt::QueuedConnection);
     readers_.removeAll(nullptr);
@@ -166,13 +179,16 @@ void InsightDataMap::startReading()
     thread->start();
 }
 
-void InsightDataMap::picturesArrived(int generation, std::vector<QImage> pictures, QString error)
+void InsightDataMap::picturesArrived(int generation, std::vector<std::int64_t> rows, std::vector<QImage> pictures,
+                                     QString error)
 {
     if (generation != generation_)
         return;
     reading_ = false;
     picturesRead_ = true;
-    pictures_ = std::move(pictures);
+    pictures_.clear();
+    for (std::size_t i = 0; i < rows.size() && i < pictures.size(); ++i)
+        pictures_.insert(rows[i], std::move(pictures[i]));
     picturesError_ = error;
     if (!error.isEmpty()) {
         message_->setText(message_->text() + (message_->text().isEmpty() ? QString() : QStringLiteral("\n")) +
@@ -184,28 +200,22 @@ void InsightDataMap::picturesArrived(int generation, std::vector<QImage> picture
 
 void InsightDataMap::setThumbnails()
 {
-    if (pictures_.empty())
+    if (pictures_.isEmpty())
         return;
-    const QSize size = pictures_.front().size().boundedTo(QSize(48, 48));
+    const QSize size = pictures_.begin()->size().boundedTo(QSize(48, 48));
     examples_->setIconSize(size);
     examples_->verticalHeader()->setDefaultSectionSize(std::max(examples_->fontMetrics().height() + 6,
                                                                 size.height() + 4));
     for (int r = 0; r < examples_->rowCount(); ++r) {
         QTableWidgetItem *item = examples_->item(r, Row);
-        const auto i = std::size_t(item->data(Qt::UserRole).toLongLong());
-        if (i < pictures_.size())
-            item->setData(Qt::DecorationRole, QPixmap::fromImage(pictures_[i].scaled(size)));
+        const auto found = pictures_.constFind(item->data(Qt::DisplayRole).toLongLong());
+        if (found != pictures_.constEnd() && !found->isNull())
+            item->setData(Qt::DecorationRole, QPixmap::fromImage(found->scaled(size)));
     }
 }
 
 void InsightDataMap::setRun(const InsightRun &run)
 {
-    if (run.runDir != runDir_) {
-        ++generation_;
-        reading_ = picturesRead_ = false;
-        pictures_.clear();
-        picturesError_.clear();
-    }
     runDir_ = run.runDir;
     classNames_.clear();
     for (int k = 0; k < run.classes(); ++k)
@@ -238,6 +248,14 @@ void InsightDataMap::setRun(const InsightRun &run)
     listed_.clear();
     examples_->setRowCount(0);
     setListing(aligned() ? Easier : Region);
+    if (mapRows() != pictureRows_ || runDir_ != picturesDir_) { // another run, or a stage more since
+        ++generation_;
+        reading_ = picturesRead_ = false;
+        pictures_.clear();
+        pictureRows_.clear();
+        picturesError_.clear();
+        picturesDir_ = runDir_;
+    }
     if (isVisible())
         startReading();
 }
@@ -295,6 +313,7 @@ void InsightDataMap::draw(Side side)
 void InsightDataMap::selectRegion(int side, const QRectF &region)
 {
     listing_->setCurrentIndex(Region);
+    listedSide_ = side;
     const auto &loaded = maps_[side];
     if (!loaded) {
         list({}, tr("That map has no examples."));
@@ -318,6 +337,7 @@ void InsightDataMap::selectRegion(int side, const QRectF &region)
 void InsightDataMap::setListing(int listing)
 {
     listing_->setCurrentIndex(listing);
+    listedSide_ = maps_[Right] ? Right : Left;
     if (listing == Region) {
         list({}, tr("Drag a rectangle over either map to list its examples."));
         return;
@@ -352,20 +372,20 @@ void InsightDataMap::list(const QList<qint64> &positions, const QString &caption
     examples_->setSortingEnabled(false);
     examples_->setRowCount(int(listed_.size()));
     const bool both = aligned();
+    // The positions are the listing side's; the other map's figures only where both cover the same examples.
+    const DataMap *left = maps_[Left] && (both || listedSide_ == Left) ? &maps_[Left]->map : nullptr;
+    const DataMap *right = maps_[Right] && (both || listedSide_ == Right) ? &maps_[Right]->map : nullptr;
     for (int r = 0; r < listed_.size(); ++r) {
         const auto i = std::size_t(listed_[r]);
-        const Loaded &any = maps_[Right] ? *maps_[Right] : *maps_[Left];
-        const bool fromRight = maps_[Right].has_value();
+        const Loaded &source = *maps_[listedSide_];
         auto *rowItem = new QTableWidgetItem;
-        rowItem->setData(Qt::DisplayRole, qlonglong(any.dynamics.trainRows[i]));
-        rowItem->setData(Qt::UserRole, qlonglong(i));
+        rowItem->setData(Qt::DisplayRole, qlonglong(source.dynamics.trainRows[i]));
         examples_->setItem(r, Row, rowItem);
-        const auto label = any.dynamics.labels[i];
-        examples_->setItem(r, Class, new QTableWidgetItem(label < classNames_.size() ? classNames_[int(label)]
-                                                                                    : QString::number(label)));
+        const auto label = source.dynamics.labels[i];
+        examples_->setItem(r, Class, new QTableWidgetItem(label >= 0 && label < classNames_.size()
+                                                              ? classNames_[int(label)]
+                                                              : QString::number(label)));
         const double nan = std::nan("");
-        const DataMap *left = both || !fromRight ? &maps_[Left]->map : nullptr;
-        const DataMap *right = fromRight ? &maps_[Right]->map : nullptr;
         examples_->setItem(r, LeftConfidence, number(left ? left->confidence[i] : nan));
         examples_->setItem(r, LeftVariability, number(left ? left->variability[i] : nan));
         examples_->setItem(r, RightConfidence, number(right ? right->confidence[i] : nan));
@@ -389,7 +409,7 @@ void InsightDataMap::highlight()
         QCPGraph *ring = p->graph(p->graphCount() - 1);
         QVector<double> keys, values;
         // Without a common set of examples a position means nothing on the other map.
-        const bool mine = maps_[side] && (both || (side == Right) == maps_[Right].has_value());
+        const bool mine = maps_[side] && (both || side == listedSide_);
         // A region's examples all; of a ranking, its head, else the rings would hide the map.
         const auto ringed = listing_->currentIndex() == Region ? listed_ : listed_.mid(0, kRinged);
         if (mine)

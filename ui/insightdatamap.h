@@ -11,6 +11,7 @@
 
 #include "distillery/analysis.h"
 
+#include <QHash>
 #include <QImage>
 #include <QPointer>
 #include <QRectF>
@@ -77,7 +78,9 @@ private:
     bool aligned() const;
     // The examples' pictures, read off the GUI thread when the view is first shown.
     void startReading();
-    void picturesArrived(int generation, std::vector<QImage> pictures, QString error);
+    void picturesArrived(int generation, std::vector<std::int64_t> rows, std::vector<QImage> pictures, QString error);
+    // Both maps' training rows, each once, in order.
+    std::vector<std::int64_t> mapRows() const;
     void setThumbnails();
 
     InsightPlot *plots_[2];
@@ -89,7 +92,10 @@ private:
     QTableWidget *examples_;
     QList<qint64> listed_;
     QString runDir_;
-    std::vector<QImage> pictures_;      // by position in the listed maps' rows
+    int listedSide_ = Right;            // whose positions `listed_` holds
+    std::vector<std::int64_t> pictureRows_; // the training rows whose pictures were asked for
+    QString picturesDir_;               // and the run they were asked of
+    QHash<qint64, QImage> pictures_;    // by training row
     bool picturesRead_ = false;
     bool reading_ = false;
     QString picturesError_;

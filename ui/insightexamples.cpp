@@ -259,11 +259,11 @@ void InsightExamples::applyFilter()
 {
     const qint64 chosen = model_->exampleAt(list_->currentIndex().row());
     model_->setFilter(filter());
-    count_->setText(tr("%1 of %2 examples")
-                        .arg(QLocale().toString(model_->rowCount()),
-                             QLocale().toString(qint64(run_ && run_->logitsOf(InsightModel::Teacher)
-                                                           ? run_->logitsOf(InsightModel::Teacher)->rows
-                                                           : model_->rowCount()))));
+    qint64 total = model_->rowCount(); // all the examples: any model's logits hold them
+    for (int m = 0; run_ && m < kInsightModels; ++m)
+        if (const AnalysisLogits *l = run_->logitsOf(InsightModel(m)))
+            total = std::max<qint64>(total, l->rows);
+    count_->setText(tr("%1 of %2 examples").arg(QLocale().toString(model_->rowCount()), QLocale().toString(total)));
     selectExample(chosen);
     if (model_->rowOfExample(chosen) < 0)
         showDetail(-1);

@@ -208,6 +208,11 @@ private Q_SLOTS:
         badLabel.replace(32 + 16, 8, QByteArray(reinterpret_cast<const char *>(&label), 8));
         testutil::writeFile(damaged, badLabel);
         expectRefused(d, "label 3");
+        QByteArray badIndex = good;
+        const std::int64_t minusOne = -1;
+        badIndex.replace(32, 8, QByteArray(reinterpret_cast<const char *>(&minusOne), 8));
+        testutil::writeFile(damaged, badIndex);
+        expectRefused(d, "an example index -1");
     }
 
     void dataMapByHandAndDynamicsFileDamage()
@@ -268,6 +273,10 @@ private Q_SLOTS:
         const float half = 0.5f;
         unseenWithValue.replace(32 + 48 + 4, 4, QByteArray(reinterpret_cast<const char *>(&half), 4));
         refused(unseenWithValue, "epoch 1, example 1");
+        QByteArray negativeClass = good; // example 2's class
+        const std::int64_t minusOne = -1;
+        negativeClass.replace(32 + 24 + 16, 8, QByteArray(reinterpret_cast<const char *>(&minusOne), 8));
+        refused(negativeClass, "example 2: row 2, class -1");
     }
 
     void summaryKeepsEachStage()

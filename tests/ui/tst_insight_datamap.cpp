@@ -222,6 +222,48 @@ private Q_SLOTS:
         QCOMPARE(view.plots()[3]->seriesCount(), 3); // ECE: the teacher's too
     }
 
+    // No baseline: the teacher's map (all 300 rows) beside a student that
+    // learnt from 100 of them. Positions on one map are not the other's.
+    void mapsOfDifferentExamplesListTheirOwn()
+    {
+        QVERIFY(QDir(tmp_.path()).mkpath(QStringLiteral("subset/analysis")));
+        TrainingDynamics student = dynamics(3, 0.1f), teacher = baseline_;
+        student.rows = 100;
+        student.trainRows.resize(100);
+        student.labels.resize(100);
+        std::vector<float> p;
+        std::vector<std::uint8_t> c;
+        for (std::int64_t e = 0; e < kEpochs; ++e)
+            for (std::int64_t i = 0; i < 100; ++i) {
+                student.trainRows[std::size_t(i)] = teacher.trainRows[std::size_t(2 * i)];
+                student.labels[std::size_t(i)] = teacher.labels[std::size_t(2 * i)];
+                p.push_back(student.probability[std::size_t(e * kExamples + i)]);
+                c.push_back(student.correct[std::size_t(e * kExamples + i)]);
+            }
+        student.probability = p;
+        student.correct = c;
+        const std::string analysis = (tmp_.path() + "/subset/analysis/").toStdString();
+        writeTrainingDynamics(analysis + "teacher.dynamics", teacher);
+        writeTrainingDynamics(analysis + "student.dynamics", student);
+        InsightDataMap view;
+        view.setRun(runIn(tmp_.path() + "/subset"));
+        QCOMPARE(view.stageOf(InsightDataMap::Left), QStringLiteral("teacher"));
+        QCOMPARE(view.listingBox()->currentIndex(), int(InsightDataMap::Region)); // no ranking across sets
+        view.selectRegion(InsightDataMap::Left, QRectF(0.0, 0.0, 0.5, 1.0)); // the whole teacher map
+        QCOMPARE(view.listed().size(), kExamples);
+        const int last = int(kExamples) - 1;
+        QCOMPARE(view.examples()->item(last, InsightDataMap::Row)->data(Qt::DisplayRole).toLongLong(),
+                 teacher.trainRows.back());
+        QVERIFY(view.examples()->item(last, InsightDataMap::RightConfidence)->data(Qt::DisplayRole).isNull());
+        QCOMPARE(view.map(InsightDataMap::Left)->plot()->graph(5)->dataCount(), int(kExamples));
+        QCOMPARE(view.map(InsightDataMap::Right)->plot()->graph(5)->dataCount(), 0);
+        view.selectRegion(InsightDataMap::Right, QRectF(0.0, 0.0, 0.5, 1.0));
+        QCOMPARE(view.listed().size(), 100);
+        QCOMPARE(view.examples()->item(99, InsightDataMap::Row)->data(Qt::DisplayRole).toLongLong(),
+                 student.trainRows.back());
+        QCOMPARE(view.map(InsightDataMap::Left)->plot()->graph(5)->dataCount(), 0);
+    }
+
     void runsWithoutOrWithDamagedDynamicsSaySo()
     {
         QVERIFY(QDir(tmp_.path()).mkpath(QStringLiteral("old/analysis")));

@@ -78,6 +78,10 @@ TrainingDynamics readTrainingDynamics(const std::string &path)
     f.read(reinterpret_cast<char *>(d.correct.data()), std::streamsize(cells));
     if (!f)
         throw AnalysisError(path + ": cannot read (truncated while reading)");
+    for (std::size_t i = 0; i < n; ++i)
+        if (d.trainRows[i] < 0 || d.labels[i] < 0)
+            throw AnalysisError(path + ": damaged (example " + std::to_string(i) + ": row " +
+                                std::to_string(d.trainRows[i]) + ", class " + std::to_string(d.labels[i]) + ")");
     for (std::size_t i = 0; i < cells; ++i) {
         const float p = d.probability[i];
         const std::uint8_t c = d.correct[i];

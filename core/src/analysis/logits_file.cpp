@@ -68,6 +68,9 @@ AnalysisLogits readAnalysisLogits(const std::string &path)
         if (y < 0 || y >= z.classes)
             throw AnalysisError(path + ": damaged (a label " + std::to_string(y) + " outside [0, " +
                                 std::to_string(z.classes) + "))");
+    for (const auto i : z.indices)
+        if (i < 0 || i >= kMaxRows)
+            throw AnalysisError(path + ": damaged (an example index " + std::to_string(i) + ")");
     return z;
 }
 

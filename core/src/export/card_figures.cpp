@@ -209,7 +209,7 @@ std::string perClassSvg(const std::vector<const StageAnalysis *> &stages, const 
     double bar = few ? 12 : 5, group = stagesShown * bar + (few ? 10 : 4);
     if (classes > 0 && group * double(classes) < 360) {
         group = 360 / double(classes);
-        bar = std::min(40.0, (group - 10) / stagesShown);
+        bar = std::clamp((group - 10) / stagesShown, 2.0, 40.0); // a bar's inner width is bar - 1
     }
     const double left = 60, top = 56, width = std::max(360.0, group * double(classes)), base = top + kCardPlotHeight;
     Svg svg(left + width + 20, base + (few ? 40 : 90));

@@ -74,6 +74,10 @@ void DynamicsRecorder::resume(int epochsDone)
     d_.probability.resize(std::size_t(epochsDone) * n, std::nanf(""));
     d_.correct.resize(std::size_t(epochsDone) * n, TrainingDynamics::kUnseen);
     d_.epochs = epochsDone;
+    // An epoch written after the checkpoint (a kill between the two) goes at
+    // once, not only when the next epoch ends: the session may stop before.
+    if (!same || before.epochs != epochsDone)
+        writeTrainingDynamics(path_.string(), d_);
 }
 
 } // namespace distillery::detail
