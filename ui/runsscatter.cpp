@@ -12,7 +12,10 @@
 #include <qcustomplot.h>
 
 #include <QComboBox>
+#include <QDateTime>
 #include <QDir>
+#include <QFileInfo>
+#include <QHash>
 #include <QHelpEvent>
 #include <QLabel>
 #include <QResizeEvent>
@@ -147,9 +150,25 @@ void addRunPoints(const QString &dir, std::vector<ScatterPoint> &out)
 
 std::vector<ScatterPoint> loadScatterPoints(const QStringList &runDirs)
 {
+    // A run's points read again only when its summaries changed: a selection
+    // of many runs, redrawn at each refresh, reads each run once.
+    struct Cached {
+        QDateTime summary, analysis;
+        std::vector<ScatterPoint> points;
+    };
+    static QHash<QString, Cached> cache; // the GUI thread's
     std::vector<ScatterPoint> points;
-    for (const QString &dir : runDirs)
-        addRunPoints(dir, points);
+    for (const QString &dir : runDirs) {
+        const QDateTime summary = QFileInfo(dir + QStringLiteral("/summary.json")).lastModified();
+        const QDateTime analysis = QFileInfo(dir + QStringLiteral("/analysis/summary.json")).lastModified();
+        auto it = cache.find(dir);
+        if (it == cache.end() || it->summary != summary || it->analysis != analysis) {
+            Cached c{summary, analysis, {}};
+            addRunPoints(dir, c.points);
+            it = cache.insert(dir, std::move(c));
+        }
+        points.insert(points.end(), it->points.begin(), it->points.end());
+    }
     return points;
 }
 
