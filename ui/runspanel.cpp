@@ -4,6 +4,7 @@
 #include "runsscatter.h"
 
 #include "distillery/methods.h"
+#include "distillery/runindex.h"
 
 #include <QDir>
 #include <QFile>
@@ -11,14 +12,19 @@
 #include <QPixmap>
 #include <QStackedWidget>
 #include <QFileSystemWatcher>
+#include <QSet>
+#include <QFileInfo>
 #include <QHeaderView>
 #include <QLabel>
+#include <QLineEdit>
 #include <QSplitter>
 #include <QButtonGroup>
 #include <QTableWidget>
 #include <QTimer>
 #include <QToolButton>
 #include <QVBoxLayout>
+
+#include <algorithm>
 
 using namespace distillery;
 
@@ -50,7 +56,7 @@ QTableWidgetItem *item(const QString &text, double sortKey = 0, bool numeric = f
 } // namespace
 
 RunsPanel::RunsPanel(QWidget *parent)
-    : QWidget(parent), header_(new QLabel(this)), table_(new QTableWidget(0, ColumnCount, this)),
+    : QWidget(parent), header_(new QLabel(this)), filter_(new QLineEdit(this)), table_(new QTableWidget(0, ColumnCount, this)),
       compare_(new QTableWidget(this)), listStack_(new QStackedWidget(this)), compareStack_(new QStackedWidget(this)),
       scatter_(new RunsScatter(this)), views_(new QStackedWidget(this)), noRuns_(new QLabel(this)), watcher_(new QFileSystemWatcher(this)), refreshTimer_(new QTimer(this))
 {
@@ -67,8 +73,21 @@ RunsPanel::RunsPanel(QWidget *parent)
 
     auto *refreshButton = new QToolButton(this);
     refreshButton->setText(tr("Refresh"));
+    filter_->setPlaceholderText(tr("Filter: alpha >= 0.5 and status = finished"));
+    filter_->setClearButtonEnabled(true);
+    filter_->setMinimumWidth(120);
+    filter_->setToolTip(tr("Keep the runs that match, by any setting (distillation.alpha, or alpha alone) or result "
+                           "(status, name, student_accuracy, gain, ...): KEY OP VALUE with = != < <= > >= and ~ "
+                           "(contains), joined by and / or, with parentheses. Press Return to apply. Read from the "
+                           "workspace's run index, runs.sqlite (docs/RUNS.md)."));
+    connect(filter_, &QLineEdit::returnPressed, this, &RunsPanel::refresh);
+    connect(filter_, &QLineEdit::textChanged, this, [this](const QString &text) {
+        if (text.isEmpty())
+            refresh(); // cleared: every run again
+    });
     auto *top = new QHBoxLayout;
     top->addWidget(header_, 1);
+    top->addWidget(filter_, 1);
     addViewButtons(top);
     top->addWidget(refreshButton);
     // What to do when there is nothing to list or compare yet.
@@ -121,13 +140,45 @@ void RunsPanel::setWorkspace(const QString &workspace)
     refresh();
 }
 
+void RunsPanel::applyFilter()
+{
+    filterError_.clear();
+    const std::string filter = filter_->text().trimmed().toStdString();
+    if (filter.empty() || workspace_.isEmpty())
+        return;
+    QSet<QString> kept; // run folders' names: the index holds them relative to the workspace
+    try {
+        const RunIndex index(workspace_.toStdString());
+        for (const IndexedRun &r : index.query(filter))
+            kept.insert(QFileInfo(QString::fromStdString(r.dir)).fileName());
+    } catch (const std::exception &e) {
+        filterError_ = QString::fromUtf8(e.what());
+        return; // every run listed, the error said
+    }
+    runs_.erase(std::remove_if(runs_.begin(), runs_.end(),
+                               [&](const RunInfo &r) {
+                                   return !kept.contains(QFileInfo(QString::fromStdString(r.dir)).fileName());
+                               }),
+                runs_.end());
+}
+
 void RunsPanel::refresh()
 {
     const QStringList selected = selectedRuns();
     runs_ = listRuns(workspace_.toStdString());
-    header_->setText(tr("%n run(s) in %1", nullptr, int(runs_.size())).arg(QDir::toNativeSeparators(workspace_)));
-    noRuns_->setText(tr("No runs in this workspace yet.\nPress Start (Ctrl+R) to train the experiment; runs made "
-                        "with distillery-run in %1 appear here too.").arg(QDir::toNativeSeparators(workspace_)));
+    const int all = int(runs_.size());
+    applyFilter();
+    header_->setText(filter_->text().trimmed().isEmpty() || !filterError_.isEmpty()
+                         ? tr("%n run(s) in %1", nullptr, all).arg(QDir::toNativeSeparators(workspace_))
+                         : tr("%1 of %n run(s) match", nullptr, all).arg(runs_.size()));
+    header_->setStyleSheet(filterError_.isEmpty() ? QString() : QStringLiteral("QLabel { color: #b71c1c; }"));
+    header_->setToolTip(filterError_);
+    if (!filterError_.isEmpty())
+        header_->setText(tr("Filter: %1").arg(filterError_));
+    noRuns_->setText(all > 0 ? tr("No run matches the filter.")
+                             : tr("No runs in this workspace yet.\nPress Start (Ctrl+R) to train the experiment; runs "
+                                  "made with distillery-run in %1 appear here too.")
+                                   .arg(QDir::toNativeSeparators(workspace_)));
     listStack_->setCurrentWidget(runs_.empty() ? static_cast<QWidget *>(noRuns_) : table_);
     const QSignalBlocker block(table_);
     table_->setSortingEnabled(false);

@@ -12,6 +12,7 @@
 
 class QFileSystemWatcher;
 class QLabel;
+class QLineEdit;
 class QStackedWidget;
 class QAbstractButton;
 class QHBoxLayout;
@@ -30,6 +31,11 @@ public:
     void selectRuns(const QStringList &dirs);
     int runCount() const;
     QTableWidget *table() const { return table_; }
+    // The filter over the run index (docs/RUNS.md), e.g. `alpha >= 0.5 and
+    // status = finished`; applied on Return, cleared to list every run.
+    QLineEdit *filterEdit() const { return filter_; }
+    // Why the filter could not be applied (naming the key or position), or empty.
+    QString filterError() const { return filterError_; }
     QTableWidget *comparison() const { return compare_; }
     // Beside the comparison table: the selected runs' models, test accuracy
     // against size or latency, with the Pareto front.
@@ -65,7 +71,12 @@ private:
     void addViewButtons(QHBoxLayout *bar);
 
     QString workspace_;
+    // The runs the filter keeps (the index's answer), or every run without one.
+    void applyFilter();
+
     QLabel *header_;
+    QLineEdit *filter_;
+    QString filterError_;
     QTableWidget *table_;
     QTableWidget *compare_;
     QStackedWidget *listStack_;

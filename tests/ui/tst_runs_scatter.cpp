@@ -297,6 +297,37 @@ private Q_SLOTS:
 
     // In the window: the Runs panel's Scatter view shows the selected runs, and
     // a click on a point shows that run's Insight, the selection kept.
+    // The Runs panel's filter, answered by the run index of the workspace.
+    void runsPanelFiltersThroughTheIndex()
+    {
+        QTemporaryDir ws;
+        const QString a = writeRun(ws.path(), QStringLiteral("2026-01-01_10-00-00-a"), QStringLiteral("alpha"),
+                                   {{"teacher", 0.91, 1000, 1000, kNoLatency}, {"student", 0.84, 100, 100, kNoLatency}});
+        writeRun(ws.path(), QStringLiteral("2026-01-01_11-00-00-b"), QStringLiteral("beta"),
+                 {{"teacher", 0.91, 1000, 1000, kNoLatency}, {"student", 0.70, 100, 100, kNoLatency}});
+        RunsPanel panel;
+        panel.setWorkspace(ws.path());
+        QCOMPARE(panel.runCount(), 2);
+        panel.filterEdit()->setText(QStringLiteral("student_accuracy > 0.8"));
+        QTest::keyClick(panel.filterEdit(), Qt::Key_Return);
+        QCOMPARE(panel.runCount(), 1);
+        QCOMPARE(panel.table()->item(0, 0)->data(Qt::UserRole).toString(), a);
+        panel.filterEdit()->setText(QStringLiteral("name ~ et or name = alpha"));
+        QTest::keyClick(panel.filterEdit(), Qt::Key_Return);
+        QCOMPARE(panel.runCount(), 2);
+        panel.filterEdit()->setText(QStringLiteral("studnet_accuracy > 0.8")); // a misspelt key
+        QTest::keyClick(panel.filterEdit(), Qt::Key_Return);
+        QVERIFY2(panel.filterError().contains(QStringLiteral("student_accuracy")), qPrintable(panel.filterError()));
+        QCOMPARE(panel.runCount(), 2); // every run listed while the filter is wrong
+        panel.filterEdit()->setText(QStringLiteral("name = nobody"));
+        QTest::keyClick(panel.filterEdit(), Qt::Key_Return);
+        QCOMPARE(panel.runCount(), 0);
+        QVERIFY(!panel.showsRunList());
+        panel.filterEdit()->clear(); // every run again
+        QCOMPARE(panel.runCount(), 2);
+        QVERIFY(panel.filterError().isEmpty());
+    }
+
     void theWindowOpensTheClickedRun()
     {
         Experiment e = testutil::syntheticExperiment();
