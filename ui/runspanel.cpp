@@ -182,6 +182,9 @@ void RunsPanel::refresh()
     listStack_->setCurrentWidget(runs_.empty() ? static_cast<QWidget *>(noRuns_) : table_);
     const QSignalBlocker block(table_);
     table_->setSortingEnabled(false);
+    // Columns fitted to their contents once, after the fill: fitted at every
+    // item, 10,000 runs took minutes (each setItem measured the column again).
+    table_->horizontalHeader()->setSectionResizeMode(QHeaderView::Interactive);
     table_->setRowCount(int(runs_.size()));
     for (int r = 0; r < int(runs_.size()); ++r) {
         const RunInfo &run = runs_[std::size_t(r)];
@@ -215,6 +218,7 @@ void RunsPanel::refresh()
         // Written when the run ends: a running or killed run has none yet.
         table_->setItem(r, Duration, item(run.seconds > 0 ? fmt::duration(run.seconds) : QStringLiteral("–"), run.seconds, true));
     }
+    table_->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
     selectRuns(selected);
     updateComparison();
     updateKey();
@@ -372,10 +376,15 @@ void RunsPanel::updateKey()
         pixmap.fill(c);
         return QIcon(pixmap);
     };
+    // Only the rows whose swatch changes are touched: every change of an item
+    // measures its column again, and a workspace may list 10,000 runs.
     for (int r = 0; r < table_->rowCount(); ++r)
         if (QTableWidgetItem *name = table_->item(r, Name)) {
             const QString dir = name->data(Qt::UserRole).toString();
-            name->setIcon(colors_.contains(dir) ? swatch(colors_[dir]) : QIcon());
+            if (colors_.contains(dir))
+                name->setIcon(swatch(colors_[dir]));
+            else if (!name->icon().isNull())
+                name->setIcon(QIcon());
         }
     for (int c = 0; c < compare_->columnCount(); ++c)
         if (QTableWidgetItem *header = compare_->horizontalHeaderItem(c)) {
