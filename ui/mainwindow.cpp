@@ -91,6 +91,10 @@ MainWindow::MainWindow(const QString &workspace, const QString &experimentFile, 
         updateActions();
         if (!running) {
             runs_->refresh();
+            // A run selected while its worker was still ending was left to the
+            // live curves (showComparison): now it is compared from its folder.
+            if (runs_->selectedRuns().contains(liveRunDir_))
+                showComparison(runs_->selectedRuns());
             updateInsight();
             if (closing_)
                 close();
