@@ -124,7 +124,10 @@ Calibration calibration(LogitsView z, const std::int64_t *labels, int bins)
     return c;
 }
 
-double meanNll(LogitsView z, const std::int64_t *labels)
+namespace {
+
+// The mean over rows of f(log softmax(z) of the row, its label), at T = 1.
+template <class F> double meanOverRows(LogitsView z, const std::int64_t *labels, F f)
 {
     if (z.rows == 0)
         return kNaN;
@@ -132,25 +135,28 @@ double meanNll(LogitsView z, const std::int64_t *labels)
     double sum = 0.0;
     for (std::int64_t i = 0; i < z.rows; ++i) {
         logSoftmax(z.row(i), z.classes, 1.0, lp);
-        sum -= lp[std::size_t(labels[i])];
+        sum += f(lp, labels[i]);
     }
     return sum / double(z.rows);
 }
 
+} // namespace
+
+double meanNll(LogitsView z, const std::int64_t *labels)
+{
+    return meanOverRows(z, labels, [](const std::vector<double> &lp, std::int64_t y) { return -lp[std::size_t(y)]; });
+}
+
 double brierScore(LogitsView z, const std::int64_t *labels)
 {
-    if (z.rows == 0)
-        return kNaN;
-    std::vector<double> lp;
-    double sum = 0.0;
-    for (std::int64_t i = 0; i < z.rows; ++i) {
-        logSoftmax(z.row(i), z.classes, 1.0, lp);
+    return meanOverRows(z, labels, [&](const std::vector<double> &lp, std::int64_t y) {
+        double sum = 0.0;
         for (std::int64_t j = 0; j < z.classes; ++j) {
-            const double d = std::exp(lp[std::size_t(j)]) - (j == labels[i] ? 1.0 : 0.0);
+            const double d = std::exp(lp[std::size_t(j)]) - (j == y ? 1.0 : 0.0);
             sum += d * d;
         }
-    }
-    return sum / double(z.rows);
+        return sum;
+    });
 }
 
 std::vector<std::vector<double>> darkKnowledge(LogitsView z, const std::int64_t *labels, double temperature)
