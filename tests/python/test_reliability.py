@@ -244,16 +244,25 @@ class FailingWellTest(unittest.TestCase):
         p = subprocess.Popen([RUNNER, self.experiment, "--workspace", ws], stdout=subprocess.DEVNULL,
                              stderr=subprocess.PIPE, text=True)
         deadline = time.time() + 120
+        run_dir = None
         while time.time() < deadline and p.poll() is None:
             runs = glob.glob(os.path.join(ws, "runs", "*", "metrics.jsonl"))
             if runs and step_lines(runs[0], "baseline") > 0:
-                shutil.rmtree(os.path.dirname(runs[0]))
+                run_dir = os.path.dirname(runs[0])
+                # Moved out of the workspace in one step, then deleted: the runner may
+                # still be writing into it, which a plain rmtree would race with.
+                gone = os.path.join(self.dir, "vanished-run")
+                os.rename(os.path.dirname(runs[0]), gone)
+                shutil.rmtree(gone, ignore_errors=True)
                 break
             time.sleep(0.005)
         _, err = p.communicate(timeout=120)
         self.assertEqual(p.returncode, 1, err)
         self.assertIn("cannot write", err)
         self.assertIn("disk full or folder gone", err)
+        # Nothing of the run is made again (an analysis folder once was).
+        self.assertIsNotNone(run_dir)
+        self.assertFalse(os.path.exists(run_dir), os.listdir(run_dir) if os.path.exists(run_dir) else "")
 
     def test_full_disk(self):
         if os.geteuid() != 0 or not shutil.which("mount"):

@@ -278,7 +278,7 @@ void recordStageAnalysis(const std::string &runDir, const AnalysisSummary &heade
     });
     const fs::path dir = fs::path(runDir) / "analysis";
     std::error_code ec;
-    fs::create_directories(dir, ec);
+    fs::create_directory(dir, ec); // the run folder itself is never made again here
     detail::writeFileAtomically((dir / "summary.json").string(), analysisSummaryJson(s));
 }
 

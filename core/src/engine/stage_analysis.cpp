@@ -117,7 +117,7 @@ void analyseStage(StageEnvironment &env, StageKind kind, const TeacherForward &f
     a.multiplyAdds = result.multiplyAdds;
     a.latency = measureLatency(env, forward);
     std::error_code ec;
-    fs::create_directories(env.recorder.dir() / "analysis", ec);
+    fs::create_directory(env.recorder.dir() / "analysis", ec); // not the run folder if it vanished
     writeAnalysisLogits(analysisLogitsPath(env, kind).string(), logits);
     AnalysisSummary header;
     header.temperature = env.exp.distillation.temperature;
@@ -155,7 +155,7 @@ torch::Tensor teacherValidationLogits(StageEnvironment &env, const TeacherForwar
     const torch::Tensor z =
         kept ? env.kept.validation : logitsOf(teacher, val, env.device, env.mixedPrecision()).to(torch::kCPU);
     std::error_code ec;
-    fs::create_directories(path.parent_path(), ec);
+    fs::create_directory(path.parent_path(), ec);
     writeAnalysisLogits(path.string(), asAnalysis(z, val, classes));
     return z.contiguous();
 }

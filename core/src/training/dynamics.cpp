@@ -8,7 +8,7 @@ DynamicsRecorder::DynamicsRecorder(std::filesystem::path path, const Split &spli
     : path_(std::move(path))
 {
     std::error_code ec; // a folder that cannot be made fails the first write, naming the file
-    std::filesystem::create_directories(path_.parent_path(), ec);
+    std::filesystem::create_directory(path_.parent_path(), ec); // never the run folder itself: a vanished run stays gone
     d_.rows = split.size();
     const auto rows = trainRows.defined() ? trainRows.to(torch::kCPU).to(torch::kInt64).contiguous()
                                           : torch::arange(d_.rows, torch::kInt64);
