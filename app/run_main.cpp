@@ -1,6 +1,7 @@
 // distillery-run: runs an experiment file headless and prints progress and a
 // results table (or, with --json, one JSON object per event).
 #include "console_format.h"
+#include "sweep_command.h"
 #include "distillery/engine.h"
 #include "distillery/methods.h"
 #include "distillery/experiment.h"
@@ -84,7 +85,8 @@ public:
         stage_ = s;
         stageStart_ = std::chrono::steady_clock::now();
         if (s.reused)
-            std::cerr << "[" << s.index + 1 << "/" << s.stageCount << "] teacher: reused from an earlier run\n";
+            std::cerr << "[" << s.index + 1 << "/" << s.stageCount << "] " << stageName(s.kind)
+                      << ": taken over from an earlier run\n";
         else
             std::cerr << "[" << s.index + 1 << "/" << s.stageCount << "] " << stageName(s.kind) << " (" << s.model
                       << "): " << s.epochs << " epochs of " << s.stepsPerEpoch << " steps"
@@ -273,7 +275,16 @@ int main(int argc, char **argv)
     bool descending = false;
     what->add_option("--reindex", reindexWorkspace, "Rebuild WORKSPACE's run index (runs.sqlite) from its run folders");
     what->add_option("--list-runs", listWorkspace, "List WORKSPACE's runs from its run index (refreshed first)");
+    SweepCommand sweep;
+    std::string runDir;
+    what->add_option("--sweep", sweep.experiment, "Run the sweep of an experiment file: its points as distillery-run "
+                                                  "processes (docs/SWEEPS.md)");
+    what->add_option("--resume-sweep", sweep.resumeDir, "Continue a sweep (its folder): finished points are kept");
     what->require_option(1);
+    app.add_option("--jobs", sweep.jobs, "With --sweep: points at once (default: chosen from the cores)");
+    app.add_option("--threads-per-job", sweep.threadsPerJob, "With --sweep: CPU threads of each point");
+    app.add_flag("--yes", sweep.yes, "With --sweep: run more than 10,000 points");
+    app.add_option("--run-dir", runDir, "The new run's folder, exactly (how a sweep starts its points)");
     app.add_option("--filter", filter, "With --list-runs: e.g. \"alpha >= 0.5 and status = finished\" (docs/RUNS.md)");
     app.add_option("--sort", sort, "With --list-runs: a column (accuracy, gain, started...) or a setting");
     app.add_flag("--descending", descending, "With --list-runs: sort from the largest");
@@ -289,6 +300,12 @@ int main(int argc, char **argv)
 
     if (!reindexWorkspace.empty() || !listWorkspace.empty())
         return indexCommand(reindexWorkspace, listWorkspace, filter, sort, descending);
+    if (!sweep.experiment.empty() || !sweep.resumeDir.empty()) {
+        sweep.workspace = workspace;
+        sweep.overrides = overrides;
+        sweep.runner = std::filesystem::read_symlink("/proc/self/exe").string();
+        return runSweepCommand(sweep);
+    }
     Experiment experiment;
     if (!resumeDir.empty() && !overrides.empty()) {
         std::cerr << "error: --set cannot change a resumed run (it continues with its own config.json)\n";
@@ -307,7 +324,7 @@ int main(int argc, char **argv)
     if (!json)
         for (const auto &note : experimentNotes(experiment))
             std::cerr << "note: " << note << "\n";
-    Engine engine(experiment, EngineOptions{workspace, resumeDir});
+    Engine engine(experiment, EngineOptions{workspace, resumeDir, runDir});
     // Ctrl-C or SIGTERM: stop at the next step and leave a consistent run folder.
     std::signal(SIGINT, onSignal);
     std::signal(SIGTERM, onSignal);

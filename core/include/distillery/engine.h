@@ -18,6 +18,9 @@ struct EngineOptions {
     // experiment given to the engine is ignored. Finished stages are not
     // trained again, and the metrics file keeps each epoch once.
     std::string resumeRunDir;
+    // A new run's folder, exactly, instead of <workspace>/runs/<time>-<name>/
+    // (a sweep's points): refused when it exists.
+    std::string runDir;
 };
 
 class Engine {

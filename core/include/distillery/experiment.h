@@ -170,6 +170,50 @@ struct TeacherConfig {
     TrainConfig train;
 };
 
+// A setting a sweep draws at random: uniformly between min and max, or
+// log-uniformly (log), rounded to a whole number (integer).
+struct SweepRange {
+    std::string key;                    // a dotted setting, e.g. "student.train.lr"
+    double min = 0.0, max = 0.0;
+    bool log = false;
+    bool integer = false;
+    bool operator==(const SweepRange &o) const
+    {
+        return key == o.key && min == o.min && max == o.max && log == o.log && integer == o.integer;
+    }
+};
+
+// Many runs from one experiment (docs/SWEEPS.md): every combination of the
+// grid's values, each with `randomCount` points drawn from the ranges, each
+// for every seed. Empty: no sweep.
+struct SweepSpec {
+    // Setting (dotted, as --set takes it) and its values as JSON text, in key order.
+    std::vector<std::pair<std::string, std::vector<std::string>>> grid;
+    int randomCount = 0;
+    std::uint64_t randomSeed = 1;
+    std::vector<SweepRange> ranges;
+    std::vector<std::uint64_t> seeds;   // empty: the experiment's seed alone
+    bool active() const { return !grid.empty() || randomCount > 0 || !seeds.empty(); }
+    bool operator==(const SweepSpec &o) const
+    {
+        return grid == o.grid && randomCount == o.randomCount && randomSeed == o.randomSeed && ranges == o.ranges &&
+               seeds == o.seeds;
+    }
+};
+
+// The sweep a run was made for and its point there, recorded in the run's
+// config.json ("sweep_point") for the index and the sweep views.
+struct SweepMembership {
+    std::string sweep;                  // the sweep's folder name under <workspace>/sweeps/
+    int point = -1;                     // -1: not part of a sweep
+    std::uint64_t seed = 0;
+    std::vector<std::pair<std::string, std::string>> settings; // what the point sets: key, JSON value
+    bool operator==(const SweepMembership &o) const
+    {
+        return sweep == o.sweep && point == o.point && seed == o.seed && settings == o.settings;
+    }
+};
+
 struct Experiment {
     int version = 1;
     std::string name = "experiment";
@@ -185,7 +229,13 @@ struct Experiment {
     ModelSpec student;
     TrainConfig studentTrain;           // the budget of both baseline and distilled student
     bool baseline = true;
+    // The baseline student of this earlier run (its folder) is taken over
+    // instead of training one: it must have the same data, seed and student
+    // settings (a sweep's points share one baseline per seed this way).
+    std::string baselineRun;
     DistillConfig distillation;
+    SweepSpec sweep;                    // run by `distillery-run --sweep`; a plain run ignores it
+    SweepMembership sweepPoint;
 };
 
 // Parses experiment JSON. `origin` (a file name) prefixes error messages.

@@ -30,7 +30,7 @@ struct IndexedRun {
     double gain = 0.0;                  // student - baseline
     std::int64_t teacherParameters = 0;
     std::int64_t studentParameters = 0;
-    std::string sweep;                  // the sweep it belongs to ("" for none; sweeps are to come)
+    std::string sweep;                  // the sweep it belongs to (its folder name; "" for none)
     std::int64_t sweepPoint = -1;
 };
 

@@ -180,7 +180,9 @@ void Engine::Private::loadData()
 // The run folder, new or resumed, locked against a second writer.
 fs::path Engine::Private::openRunFolder(const Pipeline &pipeline)
 {
-    const fs::path runDir = resuming() ? fs::path(options.resumeRunDir) : createRunDir(options.workspace, exp.name);
+    const fs::path runDir = resuming()                 ? fs::path(options.resumeRunDir)
+                            : options.runDir.empty() ? createRunDir(options.workspace, exp.name)
+                                                     : createRunDirAt(options.runDir);
     try {
         lock = std::make_unique<RunLock>(runDir.string());
     } catch (const std::runtime_error &e) {

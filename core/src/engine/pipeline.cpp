@@ -1,5 +1,6 @@
 #include "engine/pipeline.h"
 
+#include "engine/baseline_source.h"
 #include "engine/stage_analysis.h"
 #include "distillery/methods.h"
 #include "runs/stage_state.h"
@@ -130,6 +131,8 @@ Pipeline planPipeline(const Experiment &exp, const LoadedData &data, const torch
     }
     p.student = checkedReport(p.resolved.student.layers, shape, classes, "student.model");
     checkAgainstData(exp, p, shape);
+    if (exp.baseline && !exp.baselineRun.empty())
+        checkReusedBaseline(p.resolved); // models as layer lists, as the earlier run's config.json has them
     p.method = makeMethod(exp.distillation);
     pairFeatures(exp, p, data, device);
     return p;
@@ -152,6 +155,8 @@ bool runStudentStage(StageEnvironment &env, const Pipeline &p, StageInfo info, c
         env.recorder.replayStage(info, *done, env.resume.kept);
         return true;
     }
+    if (info.kind == StageKind::Baseline && !exp.baselineRun.empty())
+        return takeOverBaseline(env, info);
     env.recorder.currentStage = stageName(info.kind);
     Net student(p.resolved.student.layers, env.data.summary.inputShape);
     restore(*student, initialState);

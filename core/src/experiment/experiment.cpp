@@ -6,6 +6,7 @@
 #include "experiment/distillation_reader.h"
 #include "experiment/field_error.h"
 #include "experiment/object_reader.h"
+#include "experiment/sweep_reader.h"
 
 #include <nlohmann/json.hpp>
 
@@ -338,8 +339,13 @@ Experiment parseExperiment(const std::string &text, const std::string &origin,
     if (e.student.preset.empty() && e.student.layers.empty())
         r.error("student.model", "is required");
     r.read("baseline", e.baseline);
+    r.read("baseline_run", e.baselineRun);
     if (const json *k = r.find("distillation"))
         detail::readDistillation(*k, origin, e.distillation);
+    if (const json *sw = r.find("sweep"))
+        detail::readSweep(*sw, origin, e.sweep);
+    if (const json *p = r.find("sweep_point"))
+        detail::readSweepPoint(*p, origin, e.sweepPoint);
     r.finish();
     validateExperiment(e, origin);
     return e;

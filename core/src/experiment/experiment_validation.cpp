@@ -135,6 +135,8 @@ void validateExperiment(const Experiment &e, const std::string &origin)
         fail("teacher.input", "must be 'raw' or 'normalised' (got '" + e.teacher.input + "')");
     if (e.teacher.source == "run" && e.teacher.run.empty())
         fail("teacher.run", "the folder of the earlier run whose teacher to reuse is required with source 'run'");
+    if (!e.baselineRun.empty() && !e.baseline)
+        fail("baseline_run", "takes over an earlier run's baseline, and this experiment has none (baseline false)");
     if (e.teacher.source == "train")
         checkTrain(e.teacher.train, "teacher.train", origin);
     checkTrain(e.studentTrain, "student.train", origin);

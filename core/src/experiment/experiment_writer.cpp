@@ -1,6 +1,7 @@
 // Experiments and architectures written out as JSON: the form parseExperiment
 // and parseArchitecture read back.
 #include "distillery/experiment.h"
+#include "experiment/sweep_reader.h"
 
 #include "distillery/methods.h"
 #include "runs/atomic_file.h"
@@ -156,6 +157,12 @@ std::string experimentToJson(const Experiment &e)
                                       ? json("approximate")
                                       : json(e.distillation.teacherCache)}}}};
     addMethodSettings(e.distillation, root["distillation"]);
+    if (!e.baselineRun.empty())
+        root["baseline_run"] = e.baselineRun;
+    if (e.sweep.active())
+        root["sweep"] = detail::sweepToJson(e.sweep);
+    if (e.sweepPoint.point >= 0)
+        root["sweep_point"] = detail::sweepPointToJson(e.sweepPoint);
     return root.dump(2) + "\n";
 }
 

@@ -9,7 +9,19 @@ namespace distillery::detail {
 
 namespace fs = std::filesystem;
 
-fs::path createRunDir(const std::string &workspace, const std::string &name)
+namespace {
+
+void createCheckpoints(const fs::path &dir)
+{
+    std::error_code ec;
+    fs::create_directory(dir / "checkpoints", ec);
+    if (ec)
+        throw InvalidInput("workspace: cannot create " + (dir / "checkpoints").string() + ": " + ec.message());
+}
+
+} // namespace
+
+fs::path createStampedDir(const fs::path &parent, const std::string &name)
 {
     std::string clean;
     for (char c : name)
@@ -18,22 +30,37 @@ fs::path createRunDir(const std::string &workspace, const std::string &name)
     char stamp[32];
     std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", std::localtime(&t));
     std::error_code ec;
-    const fs::path runs = fs::path(workspace) / "runs";
-    fs::create_directories(runs, ec);
+    fs::create_directories(parent, ec);
     if (ec)
-        throw InvalidInput("workspace: cannot create " + runs.string() + ": " + ec.message());
+        throw InvalidInput("workspace: cannot create " + parent.string() + ": " + ec.message());
     for (int i = 1; i < 1000; ++i) {
-        const fs::path dir = runs / (std::string(stamp) + "-" + clean + (i > 1 ? "-" + std::to_string(i) : ""));
-        if (fs::create_directory(dir, ec)) {
-            fs::create_directory(dir / "checkpoints", ec);
-            if (ec)
-                throw InvalidInput("workspace: cannot create " + (dir / "checkpoints").string() + ": " + ec.message());
+        const fs::path dir = parent / (std::string(stamp) + "-" + clean + (i > 1 ? "-" + std::to_string(i) : ""));
+        if (fs::create_directory(dir, ec))
             return dir;
-        }
         if (ec)
-            throw InvalidInput("workspace: cannot create a run folder in " + runs.string() + ": " + ec.message());
+            throw InvalidInput("workspace: cannot create a folder in " + parent.string() + ": " + ec.message());
     }
-    throw InvalidInput("workspace: too many runs named " + clean + " in the same second");
+    throw InvalidInput("workspace: too many folders named " + clean + " in the same second in " + parent.string());
+}
+
+fs::path createRunDir(const std::string &workspace, const std::string &name)
+{
+    const fs::path dir = createStampedDir(fs::path(workspace) / "runs", name);
+    createCheckpoints(dir);
+    return dir;
+}
+
+fs::path createRunDirAt(const fs::path &dir)
+{
+    std::error_code ec;
+    fs::create_directories(dir.parent_path(), ec);
+    if (!fs::create_directory(dir, ec)) {
+        if (ec)
+            throw InvalidInput("workspace: cannot create " + dir.string() + ": " + ec.message());
+        throw InvalidInput("workspace: " + dir.string() + " exists already (resume it with --resume)");
+    }
+    createCheckpoints(dir);
+    return dir;
 }
 
 } // namespace distillery::detail

@@ -151,8 +151,8 @@ struct RowWriter {
         : dropSettings(db, "DELETE FROM settings WHERE run = (SELECT id FROM runs WHERE dir = ?)"),
           dropRun(db, "DELETE FROM runs WHERE dir = ?"),
           run(db, "INSERT INTO runs (dir, name, started, status, method, seconds, teacher_accuracy, "
-                  "baseline_accuracy, student_accuracy, gain, teacher_parameters, student_parameters, stamp) "
-                  "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+                  "baseline_accuracy, student_accuracy, gain, teacher_parameters, student_parameters, stamp, "
+                  "sweep_id, sweep_point) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
           setting(db, "INSERT OR REPLACE INTO settings (run, key, value) VALUES (?, ?, ?)"),
           key(db, "INSERT OR IGNORE INTO keys (key) VALUES (?)")
     {
@@ -244,10 +244,19 @@ void RunIndex::Private::writeRun(const std::string &rel, const fs::path &dir)
     const std::int64_t stamp = folderStamp(dir); // before reading: a later write makes the row stale
     const RunInfo info = readRunInfo(dir.string());
     Settings settings;
+    std::string sweep;
+    std::int64_t point = -1;
     {
         std::ifstream f(dir / "config.json");
         const json config = json::parse(f, nullptr, false);
         flatten(config, "", settings);
+        // A sweep's point: its sweep and index as columns, for grouping.
+        const json member = config.is_object() ? config.value("sweep_point", json()) : json();
+        if (member.is_object() && member.value("sweep", json()).is_string() &&
+            member.value("point", json()).is_number_integer()) {
+            sweep = member["sweep"].get<std::string>();
+            point = member["point"].get<std::int64_t>();
+        }
     }
     deleteRun(rel);
     SqliteStmt &insert = writer->run;
@@ -257,7 +266,9 @@ void RunIndex::Private::writeRun(const std::string &rel, const fs::path &dir)
     insert.bind(5, info.method).bind(6, info.seconds).bind(7, accuracy(info.teacherTestAccuracy));
     insert.bind(8, baseline).bind(9, student).bind(10, student - baseline);
     insert.bind(11, std::int64_t(info.teacherParameters)).bind(12, std::int64_t(info.studentParameters));
-    insert.bind(13, stamp).step();
+    insert.bind(13, stamp);
+    insert.bind(14, point >= 0 ? SqlValue(sweep) : SqlValue(nullptr));
+    insert.bind(15, point >= 0 ? SqlValue(point) : SqlValue(nullptr)).step();
     const std::int64_t id = db->lastInsertId();
     for (const auto &[k, v] : settings) {
         writer->setting.reset();
