@@ -188,9 +188,11 @@ private:
             std::error_code ec;
             fs::remove_all(dir, ec); // made, but killed before its summary: nothing to keep
             Experiment e = pointExperiment(s_.plan, point, s_.id, dirs_);
-            // Alone (the teacher's point, at first), a point gets every core.
-            const int waiting = int(std::count(state_.begin(), state_.end(), PointState::Waiting));
-            e.threads = waiting <= 1 && running_.empty() ? cores_ : threads_;
+            // A teacher's point runs before the others can: it shares the cores with the other teachers' alone.
+            const int teachers = std::max(1, std::min(jobs_, s_.plan.teachersTrained()));
+            e.threads = s_.plan.points[std::size_t(point)].teacherFrom < 0 && s_.plan.base.teacher.source == "train"
+                            ? std::max(1, cores_ / teachers)
+                            : threads_;
             saveExperiment(e, s_.pointFile(point));
             args.insert(args.end(), {s_.pointFile(point), "--workspace", s_.workspace, "--run-dir", dir});
         }

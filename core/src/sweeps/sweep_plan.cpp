@@ -133,18 +133,23 @@ SweepPlan planSweep(const Experiment &e, const std::string &origin, bool allowLa
     plan.base = e;
     plan.base.sweep = SweepSpec{};
     plan.base.sweepPoint = SweepMembership{};
-    for (const auto &axis : e.sweep.grid)
+    // In key order, as the experiment file's objects are read: the same plan from a file or from memory.
+    SweepSpec spec = e.sweep;
+    std::sort(spec.grid.begin(), spec.grid.end());
+    std::sort(spec.ranges.begin(), spec.ranges.end(),
+              [](const SweepRange &a, const SweepRange &b) { return a.key < b.key; });
+    for (const auto &axis : spec.grid)
         plan.keys.push_back(axis.first);
-    for (const auto &r : e.sweep.ranges)
+    for (const auto &r : spec.ranges)
         plan.keys.push_back(r.key);
     const std::string baseJson = experimentToJson(plan.base);
-    const std::vector<std::uint64_t> seeds = e.sweep.seeds.empty() ? std::vector<std::uint64_t>{e.seed} : e.sweep.seeds;
-    std::mt19937_64 draws(e.sweep.randomSeed);
+    const std::vector<std::uint64_t> seeds = spec.seeds.empty() ? std::vector<std::uint64_t>{e.seed} : spec.seeds;
+    std::mt19937_64 draws(spec.randomSeed);
     std::map<std::string, int> teachers, baselines;
-    for (const auto &grid : gridPoints(e.sweep)) {
-        for (int r = 0; r < std::max(1, e.sweep.randomCount); ++r) {
+    for (const auto &grid : gridPoints(spec)) {
+        for (int r = 0; r < std::max(1, spec.randomCount); ++r) {
             auto settings = grid;
-            for (const auto &range : e.sweep.ranges)
+            for (const auto &range : spec.ranges)
                 settings.emplace_back(range.key, drawValue(range, draws));
             for (const std::uint64_t seed : seeds) {
                 SweepPoint p;
