@@ -4,6 +4,11 @@
 #include "support/errors.h"
 #include "training/evaluation.h"
 
+#include "distillery/analysis.h"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
 #include <sstream>
 
 namespace distillery::detail {
@@ -168,6 +173,54 @@ TeacherModel buildTeacher(const Experiment &resolved, const TeacherSource &sourc
 
 namespace {
 
+// The earlier run's saved teacher logits of one split (analysis/), when that
+// run had the same data and the file holds this split's rows and labels; else undefined.
+torch::Tensor earlierLogits(const fs::path &file, const Split &split, std::int64_t classes)
+{
+    if (split.size() == 0 || !fs::exists(file))
+        return {};
+    try {
+        const AnalysisLogits a = readAnalysisLogits(file.string());
+        const auto y = split.y.to(torch::kCPU).to(torch::kInt64).contiguous();
+        if (a.rows != split.size() || a.classes != classes ||
+            !std::equal(a.labels.begin(), a.labels.end(), y.data_ptr<std::int64_t>()))
+            return {};
+        return torch::from_blob(const_cast<float *>(a.logits.data()), {a.rows, a.classes}).clone();
+    } catch (const AnalysisError &) {
+        return {};
+    }
+}
+
+double accuracyOf(const torch::Tensor &logits, const Split &split)
+{
+    return logits.argmax(1).eq(split.y.to(torch::kCPU)).to(torch::kDouble).mean().item<double>();
+}
+
+// A teacher taken over from a run of the same data (a sweep's points) is not
+// evaluated again: its test and validation logits are read from that run's
+// analysis/ and kept for this run's analysis and live fidelity.
+bool takeOverTeacherLogits(StageEnvironment &env, StageResult &r)
+{
+    const fs::path dir = env.exp.teacher.run;
+    try {
+        const Experiment earlier = loadExperiment((dir / "config.json").string());
+        const auto dataOf = [](const Experiment &e) { return nlohmann::json::parse(experimentToJson(e))["data"]; };
+        if (dataOf(earlier) != dataOf(env.exp))
+            return false;
+    } catch (const ConfigError &) {
+        return false;
+    }
+    const std::int64_t classes = env.data.summary.classes;
+    const torch::Tensor test = earlierLogits(dir / "analysis" / "teacher.logits", env.data.test, classes);
+    const torch::Tensor val = earlierLogits(dir / "analysis" / "teacher.validation.logits", env.data.validation, classes);
+    if (!test.defined() || (!val.defined() && env.data.validation.size() > 0))
+        return false;
+    r.testAccuracy = r.finalTestAccuracy = accuracyOf(test, env.data.test);
+    r.bestValAccuracy = val.defined() ? accuracyOf(val, env.data.validation) : std::nan("");
+    env.kept = {StageKind::Teacher, val, test};
+    return true;
+}
+
 // A reused or imported teacher is evaluated, never trained.
 StageResult evaluateGivenTeacher(StageEnvironment &env, const TeacherSource &source, TeacherModel &teacher)
 {
@@ -182,10 +235,12 @@ StageResult evaluateGivenTeacher(StageEnvironment &env, const TeacherSource &sou
     }
     StageResult r;
     r.kind = StageKind::Teacher;
-    const Eval val = evaluate(teacher.forward, env.data.validation, env.device, env.mixedPrecision());
-    const Eval test = evaluate(teacher.forward, env.data.test, env.device, env.mixedPrecision());
-    r.bestValAccuracy = val.accuracy;
-    r.testAccuracy = r.finalTestAccuracy = test.accuracy;
+    if (source.imported() || !takeOverTeacherLogits(env, r)) {
+        const Eval val = evaluate(teacher.forward, env.data.validation, env.device, env.mixedPrecision());
+        const Eval test = evaluate(teacher.forward, env.data.test, env.device, env.mixedPrecision());
+        r.bestValAccuracy = val.accuracy;
+        r.testAccuracy = r.finalTestAccuracy = test.accuracy;
+    }
     r.checkpoint = source.imported() ? env.exp.teacher.path : source.checkpoint.string();
     r.parameters = source.report.parameters;
     r.multiplyAdds = source.report.multiplyAdds;
