@@ -5,6 +5,7 @@
 #include "distillery/engine.h"
 #include "distillery/methods.h"
 #include "distillery/experiment.h"
+#include "distillery/fork.h"
 #include "distillery/modelfiles.h"
 #include "distillery/runindex.h"
 #include "distillery/runs.h"
@@ -280,7 +281,12 @@ int main(int argc, char **argv)
     what->add_option("--sweep", sweep.experiment, "Run the sweep of an experiment file: its points as distillery-run "
                                                   "processes (docs/SWEEPS.md)");
     what->add_option("--resume-sweep", sweep.resumeDir, "Continue a sweep (its folder): finished points are kept");
+    std::string forkRun;
+    int forkEpoch = 0;
+    what->add_option("--fork", forkRun, "Continue a run's distilled student from --epoch N as a new run, with "
+                                        "--set changes to distillation.* and student.train.*");
     what->require_option(1);
+    app.add_option("--epoch", forkEpoch, "With --fork: the epoch of the distilled student to continue after");
     app.add_option("--jobs", sweep.jobs, "With --sweep: points at once (default: chosen from the cores)");
     app.add_option("--threads-per-job", sweep.threadsPerJob, "With --sweep: CPU threads of each point");
     app.add_flag("--yes", sweep.yes, "With --sweep: run more than 10,000 points");
@@ -305,6 +311,16 @@ int main(int argc, char **argv)
         sweep.overrides = overrides;
         sweep.runner = std::filesystem::read_symlink("/proc/self/exe").string();
         return runSweepCommand(sweep);
+    }
+    if (!forkRun.empty()) {
+        try {
+            resumeDir = prepareFork({forkRun, forkEpoch, overrides, workspace});
+            overrides.clear(); // they are in the fork's config.json
+        } catch (const ConfigError &e) {
+            std::cerr << "error: " << e.what() << "\n";
+            return 2;
+        }
+        std::cerr << "fork of " << forkRun << " after epoch " << forkEpoch << ": " << resumeDir << "\n";
     }
     Experiment experiment;
     if (!resumeDir.empty() && !overrides.empty()) {

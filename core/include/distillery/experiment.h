@@ -214,6 +214,13 @@ struct SweepMembership {
     }
 };
 
+// The run and distillation epoch a fork continues from (distillery/fork.h).
+struct ForkOrigin {
+    std::string run;                    // the origin's run folder
+    int epoch = 0;                      // 0: not a fork
+    bool operator==(const ForkOrigin &o) const { return run == o.run && epoch == o.epoch; }
+};
+
 struct Experiment {
     int version = 1;
     std::string name = "experiment";
@@ -236,6 +243,10 @@ struct Experiment {
     DistillConfig distillation;
     SweepSpec sweep;                    // run by `distillery-run --sweep`; a plain run ignores it
     SweepMembership sweepPoint;
+    // Keep the distilled student's state after every epoch (a hard link of
+    // its state checkpoint each), so that a fork may start from any epoch.
+    bool keepEpochStates = true;
+    ForkOrigin forkedFrom;
 };
 
 // Parses experiment JSON. `origin` (a file name) prefixes error messages.

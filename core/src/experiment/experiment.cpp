@@ -346,6 +346,15 @@ Experiment parseExperiment(const std::string &text, const std::string &origin,
         detail::readSweep(*sw, origin, e.sweep);
     if (const json *p = r.find("sweep_point"))
         detail::readSweepPoint(*p, origin, e.sweepPoint);
+    r.read("keep_epoch_states", e.keepEpochStates);
+    if (const json *f = r.find("forked_from")) {
+        ObjectReader fr(*f, "forked_from", origin);
+        fr.read("run", e.forkedFrom.run);
+        fr.read("epoch", e.forkedFrom.epoch);
+        fr.finish();
+        if (e.forkedFrom.epoch < 1 || e.forkedFrom.run.empty())
+            fr.error("forked_from", "needs the origin's run folder and an epoch >= 1");
+    }
     r.finish();
     validateExperiment(e, origin);
     return e;

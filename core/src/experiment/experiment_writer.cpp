@@ -163,6 +163,9 @@ std::string experimentToJson(const Experiment &e)
         root["sweep"] = detail::sweepToJson(e.sweep);
     if (e.sweepPoint.point >= 0)
         root["sweep_point"] = detail::sweepPointToJson(e.sweepPoint);
+    root["keep_epoch_states"] = e.keepEpochStates;
+    if (e.forkedFrom.epoch > 0)
+        root["forked_from"] = {{"run", e.forkedFrom.run}, {"epoch", e.forkedFrom.epoch}};
     return root.dump(2) + "\n";
 }
 

@@ -5,6 +5,7 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 
+#include <cstdio>
 #include <mutex>
 
 namespace distillery::detail {
@@ -53,6 +54,25 @@ void saveStageState(const fs::path &path, Net &model, torch::optim::Optimizer &o
                                                                 p.finalTestAccuracy, p.seconds},
                                             torch::kFloat64));
     saveArchive(archive, path);
+}
+
+fs::path epochStatePath(const fs::path &statePath, int epoch)
+{
+    std::string name = statePath.filename().string();
+    const auto dot = name.find(".state.pt");
+    char suffix[32];
+    std::snprintf(suffix, sizeof suffix, ".epoch-%04d.state.pt", epoch);
+    return statePath.parent_path() / (name.substr(0, dot) + suffix);
+}
+
+void keepEpochState(const fs::path &statePath, int epoch)
+{
+    const fs::path kept = epochStatePath(statePath, epoch);
+    std::error_code ec;
+    fs::remove(kept, ec); // a resumed stage writes the epoch again
+    fs::create_hard_link(statePath, kept, ec);
+    if (ec)
+        fs::copy_file(statePath, kept, fs::copy_options::overwrite_existing); // throws naming the file
 }
 
 int stateEpoch(const fs::path &path)

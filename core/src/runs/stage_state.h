@@ -43,6 +43,13 @@ StageProgress loadStageState(const std::filesystem::path &path, Net &model, torc
                              at::Generator &shuffle, std::vector<torch::Tensor> &best,
                              torch::nn::Module *adapters = nullptr);
 
+// checkpoints/<stage>.epoch-NNNN.state.pt beside <stage>.state.pt.
+std::filesystem::path epochStatePath(const std::filesystem::path &statePath, int epoch);
+// Keeps the state checkpoint just written as that epoch's: a hard link (no
+// copy; the next epoch's state replaces the file by a rename, so the link
+// keeps this one), or a copy where links are not possible. Throws naming the file.
+void keepEpochState(const std::filesystem::path &statePath, int epoch);
+
 // The epoch recorded in a state checkpoint, or 0 when there is none. Throws
 // InvalidInput naming `path` when it cannot be read.
 int stateEpoch(const std::filesystem::path &path);

@@ -366,6 +366,8 @@ void StageRun::finishEpoch(EpochSums &sums, Clock::time_point epochStart)
                                  r_.bestEpoch,  r_.bestValAccuracy,   r_.testAccuracy,
                                  r_.finalTestAccuracy, previousSeconds_ + secondsSince(stageStart_)};
     saveStageState(statePath_, job_.model, *optimizer_, shuffle_, best_, progress, adapters_);
+    if (job_.info.kind == StageKind::Distillation && env_.exp.keepEpochStates)
+        keepEpochState(statePath_, sums.epoch); // a fork may start from this epoch
 }
 
 // Leaves the best epoch's weights in the model and saves them as checkpoints/<stage>.pt.
