@@ -280,7 +280,21 @@ int main(int argc, char **argv)
     what->add_option("--sweep", sweep.experiment, "Run the sweep of an experiment file: its points as distillery-run "
                                                   "processes (docs/SWEEPS.md)");
     what->add_option("--resume-sweep", sweep.resumeDir, "Continue a sweep (its folder): finished points are kept");
+    std::string sweepPointDir, point, pointMap;
+    what->add_option("--sweep-point", sweepPointDir, "Run one point of a sweep folder (--point N), as a Slurm job does");
     what->require_option(1);
+    app.add_option("--point", point, "With --sweep-point: the point's number, or \"array\" for SLURM_ARRAY_TASK_ID");
+    app.add_option("--point-map", pointMap, "With --point array: a file whose line i+1 is array task i's point");
+    app.add_option("--backend", sweep.backend, "With --sweep: where the points run")
+        ->check(CLI::IsMember({"local", "slurm"}))
+        ->capture_default_str();
+    app.add_option("--partition", sweep.partition, "With --backend slurm: the Slurm partition");
+    app.add_option("--time", sweep.timeLimit, "With --backend slurm: each point's time limit (sbatch --time)");
+    app.add_option("--cpus-per-task", sweep.cpusPerTask, "With --backend slurm: CPUs of each point");
+    app.add_option("--gpus-per-task", sweep.gpusPerTask, "With --backend slurm: GPUs of each point");
+    app.add_option("--sbatch-line", sweep.sbatchLines,
+                   "With --backend slurm: an extra line of each batch script, \"--mem=4G\" or a command (repeatable)");
+    app.add_flag("--wait", sweep.wait, "With --backend slurm: wait until the jobs have left the queue, then print the table");
     app.add_option("--jobs", sweep.jobs, "With --sweep: points at once (default: chosen from the cores)");
     app.add_option("--threads-per-job", sweep.threadsPerJob, "With --sweep: CPU threads of each point");
     app.add_flag("--yes", sweep.yes, "With --sweep: run more than 10,000 points");
@@ -305,6 +319,15 @@ int main(int argc, char **argv)
         sweep.overrides = overrides;
         sweep.runner = std::filesystem::read_symlink("/proc/self/exe").string();
         return runSweepCommand(sweep);
+    }
+    if (!sweepPointDir.empty()) {
+        SweepPointRun run;
+        if (const int rc = prepareSweepPoint(sweepPointDir, point.empty() ? "array" : point, pointMap, run); rc >= 0)
+            return rc;
+        experimentPath = run.experimentFile;
+        resumeDir = run.resumeDir;
+        runDir = run.runDir;
+        workspace = run.workspace;
     }
     Experiment experiment;
     if (!resumeDir.empty() && !overrides.empty()) {
