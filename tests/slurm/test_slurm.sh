@@ -173,8 +173,11 @@ first="$(sed -n 's/.*(teacher \([0-9]*\)).*/\1/p' "$work/half.out")"
 sleep 1
 squeue -h -j "$first" -o '%i %T' 2>/dev/null | grep -q -E 'PENDING|RUNNING' && fail "half: job $first is still queued"
 
-kill "$(cat "$t/slurmctld.pid")"
-for _ in $(seq 50); do kill -0 "$(cat "$t/slurmctld.pid")" 2>/dev/null || break; sleep 0.1; done
+ls "$work"/ws-half/sweeps/*/slurm/jobs.json 2>/dev/null && fail "half: jobs.json written for a failed submission"
+
+ctld="$(cat "$t/slurmctld.pid")"
+kill "$ctld"
+for _ in $(seq 50); do kill -0 "$ctld" 2>/dev/null || break; sleep 0.1; done
 expect_error unreachable "Unable to contact slurm controller" \
   "$run" --sweep "$work/sw.json" -w "$work/ws-errors" --backend slurm
 echo "PASSED"
