@@ -321,6 +321,10 @@ int main(int argc, char **argv)
         return runSweepCommand(sweep);
     }
     if (!sweepPointDir.empty()) {
+        if (!overrides.empty()) {
+            std::cerr << "error: --set cannot change a sweep's point (its settings are the sweep's)\n";
+            return 2;
+        }
         SweepPointRun run;
         if (const int rc = prepareSweepPoint(sweepPointDir, point.empty() ? "array" : point, pointMap, run); rc >= 0)
             return rc;

@@ -114,9 +114,11 @@ int runOnSlurm(const SweepFolder &sweep, const SweepCommand &c)
     }
     std::string ids;
     for (const auto &j : jobs) {
+        std::string after;
+        for (const auto &id : j.after)
+            after += (after.empty() ? ", after job" + std::string(j.after.size() > 1 ? "s " : " ") : ", ") + id;
         std::printf("submitted %s: job %s, %zu point%s%s\n", j.name.c_str(), j.id.c_str(), j.points.size(),
-                    j.points.size() == 1 ? "" : "s", j.after.empty() ? "" : (", after job " + j.after.front() +
-                    (j.after.size() > 1 ? " and others" : "")).c_str());
+                    j.points.size() == 1 ? "" : "s", after.c_str());
         ids += (ids.empty() ? "" : ",") + j.id;
     }
     std::printf("job ids: %s/slurm/jobs.json\nfollow it with: squeue -j %s\n"
@@ -134,6 +136,13 @@ int runOnSlurm(const SweepFolder &sweep, const SweepCommand &c)
 
 int runSweepCommand(const SweepCommand &c)
 {
+    const bool slurmOptions = !c.partition.empty() || !c.timeLimit.empty() || c.cpusPerTask || c.gpusPerTask ||
+                              !c.sbatchLines.empty() || c.wait;
+    if (c.backend != "slurm" && slurmOptions) {
+        std::cerr << "error: --partition, --time, --cpus-per-task, --gpus-per-task, --sbatch-line and --wait "
+                     "go with --backend slurm\n";
+        return 2;
+    }
     SweepFolder sweep;
     try {
         sweep = openOrCreate(c);
