@@ -137,6 +137,16 @@ diff "$work/local.acc" "$work/slurm.acc" >/dev/null || fail "Slurm's accuracies 
 "$run" --resume-sweep "$sweep" --backend slurm >"$work/again.out" 2>&1 || { cat "$work/again.out"; fail "resubmitting failed"; }
 grep -q "nothing submitted" "$work/again.out" || { cat "$work/again.out"; fail "a finished sweep was submitted again"; }
 
+# A teacher that fails: the jobs that wait for it leave the queue (--kill-on-invalid-dep), --wait ends with 1.
+start=$(date +%s)
+timeout 120 "$run" --sweep "$work/sw.json" -w "$work/ws-fail" --backend slurm --sbatch-line 'exit 3' --wait \
+  >"$work/fail.out" 2>&1
+rc=$?
+echo "-- a failing teacher (exit $rc, $(($(date +%s) - start)) s):"
+tail -n 3 "$work/fail.out"
+[ $rc -eq 1 ] || fail "a failing teacher: exit status $rc, expected 1"
+grep -q "0 of 8 points finished; the jobs' logs" "$work/fail.out" || fail "a failing teacher: no summary line"
+
 expect_error() { # expect_error NAME TEXT COMMAND...: exit status 3 and TEXT in the message
   local name="$1" text="$2"
   shift 2
