@@ -121,6 +121,13 @@ private Q_SLOTS:
         const QString written = QString::fromStdString(readText(fs::path(s.dir) / "slurm" / "jobs.json"));
         QVERIFY(written.contains("\"id\": \"102\""));
         QCOMPARE(slurmJobsQueued({"100", "101", "102"}, fakeTools("x", false)), std::vector<std::string>({"100"}));
+        // Job 100 still runs: submitting the sweep again is refused, naming it.
+        try {
+            submitSweepToSlurm(s, fakeTools("x", false));
+            QFAIL("no error");
+        } catch (const SlurmError &e) {
+            QVERIFY2(QString(e.what()).contains("still queued (squeue -j 100)"), e.what());
+        }
     }
 
     void aFailureHalfWayCancelsAndSaysSo()

@@ -162,6 +162,7 @@ std::vector<SlurmJob> planSlurmJobs(const SweepFolder &sweep, const SlurmOptions
 std::string slurmScript(const SweepFolder &sweep, const SlurmJob &job, const SlurmOptions &options);
 // Submits the jobs in order and writes slurm/jobs.json; returns them with their ids.
 // On a failure the jobs submitted before it are cancelled (scancel) and SlurmError says so.
+// A sweep whose jobs of an earlier submission are still queued is refused (SlurmError).
 std::vector<SlurmJob> submitSweepToSlurm(const SweepFolder &sweep, const SlurmOptions &options);
 // Which of `ids` are still in Slurm's queue (pending or running). Throws SlurmError.
 std::vector<std::string> slurmJobsQueued(const std::vector<std::string> &ids, const SlurmOptions &options);

@@ -260,10 +260,31 @@ std::vector<std::string> waitsFor(const SweepPlan &plan, const SlurmJob &job, co
     return ids;
 }
 
+// Refuses to submit a sweep whose jobs from an earlier submission are still queued.
+void checkNoneQueued(const SweepFolder &sweep, const SlurmOptions &o)
+{
+    std::ifstream in(fs::path(slurmDir(sweep)) / "jobs.json");
+    const json j = in ? json::parse(in, nullptr, false) : json();
+    std::vector<std::string> ids;
+    if (j.is_object() && j.value("jobs", json()).is_array())
+        for (const auto &job : j["jobs"])
+            if (job.is_object() && job.value("id", json()).is_string())
+                ids.push_back(job["id"].get<std::string>());
+    if (ids.empty())
+        return;
+    std::string queued;
+    for (const auto &id : slurmJobsQueued(ids, o))
+        queued += (queued.empty() ? "" : ",") + id;
+    if (!queued.empty())
+        throw SlurmError("the sweep's jobs of an earlier submission are still queued (squeue -j " + queued +
+                         "): wait for them to end, or cancel them with scancel " + queued + ", then submit again");
+}
+
 } // namespace
 
 std::vector<SlurmJob> submitSweepToSlurm(const SweepFolder &sweep, const SlurmOptions &o)
 {
+    checkNoneQueued(sweep, o);
     std::vector<SlurmJob> jobs;
     try {
         jobs = planSlurmJobs(sweep, o);
