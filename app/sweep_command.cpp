@@ -65,17 +65,18 @@ int waitForSlurm(const SweepFolder &sweep, const std::vector<SlurmJob> &jobs, co
     std::vector<std::string> ids;
     for (const auto &j : jobs)
         ids.push_back(j.id);
-    int said = -1;
+    int said = -1, failures = 0;
     while (!ids.empty() && !stopSweep) {
         try {
             ids = slurmJobsQueued(ids, o);
-        } catch (const SlurmError &e) {
-            std::cerr << "error: waiting for the jobs: " << e.what() << "\n";
-            return 3;
+            failures = 0;
+        } catch (const SlurmError &e) { // the controller may be restarting: a few tries before giving up
+            std::cerr << (++failures < 5 ? "note" : "error") << ": waiting for the jobs: " << e.what() << "\n";
+            if (failures >= 5)
+                return 3;
         }
         if (const int n = finishedPoints(sweep); n != said)
-            std::cerr << n << " of " << sweep.plan.points.size() << " points finished\n";
-        said = finishedPoints(sweep);
+            std::cerr << (said = n) << " of " << sweep.plan.points.size() << " points finished\n";
         for (int i = 0; i < 20 && !ids.empty() && !stopSweep; ++i)
             std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
