@@ -285,8 +285,22 @@ int main(int argc, char **argv)
     int forkEpoch = 0;
     what->add_option("--fork", forkRun, "Continue a run's distilled student from --epoch N as a new run, with "
                                         "--set changes to distillation.* and student.train.*");
+    std::string sweepPointDir, point, pointMap;
+    what->add_option("--sweep-point", sweepPointDir, "Run one point of a sweep folder (--point N), as a Slurm job does");
     what->require_option(1);
     app.add_option("--epoch", forkEpoch, "With --fork: the epoch of the distilled student to continue after");
+    app.add_option("--point", point, "With --sweep-point: the point's number, or \"array\" for SLURM_ARRAY_TASK_ID");
+    app.add_option("--point-map", pointMap, "With --point array: a file whose line i+1 is array task i's point");
+    app.add_option("--backend", sweep.backend, "With --sweep: where the points run")
+        ->check(CLI::IsMember({"local", "slurm"}))
+        ->capture_default_str();
+    app.add_option("--partition", sweep.partition, "With --backend slurm: the Slurm partition");
+    app.add_option("--time", sweep.timeLimit, "With --backend slurm: each point's time limit (sbatch --time)");
+    app.add_option("--cpus-per-task", sweep.cpusPerTask, "With --backend slurm: CPUs of each point");
+    app.add_option("--gpus-per-task", sweep.gpusPerTask, "With --backend slurm: GPUs of each point");
+    app.add_option("--sbatch-line", sweep.sbatchLines,
+                   "With --backend slurm: an extra line of each batch script, \"--mem=4G\" or a command (repeatable)");
+    app.add_flag("--wait", sweep.wait, "With --backend slurm: wait until the jobs have left the queue, then print the table");
     app.add_option("--jobs", sweep.jobs, "With --sweep: points at once (default: chosen from the cores)");
     app.add_option("--threads-per-job", sweep.threadsPerJob, "With --sweep: CPU threads of each point");
     app.add_flag("--yes", sweep.yes, "With --sweep: run more than 10,000 points");
@@ -321,6 +335,19 @@ int main(int argc, char **argv)
             return 2;
         }
         std::cerr << "fork of " << forkRun << " after epoch " << forkEpoch << ": " << resumeDir << "\n";
+    }
+    if (!sweepPointDir.empty()) {
+        if (!overrides.empty()) {
+            std::cerr << "error: --set cannot change a sweep's point (its settings are the sweep's)\n";
+            return 2;
+        }
+        SweepPointRun run;
+        if (const int rc = prepareSweepPoint(sweepPointDir, point.empty() ? "array" : point, pointMap, run); rc >= 0)
+            return rc;
+        experimentPath = run.experimentFile;
+        resumeDir = run.resumeDir;
+        runDir = run.runDir;
+        workspace = run.workspace;
     }
     Experiment experiment;
     if (!resumeDir.empty() && !overrides.empty()) {

@@ -10,6 +10,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
@@ -119,5 +120,51 @@ std::pair<int, int> sweepParallelism(int cores, int jobs, int threadsPerJob);
 // resumed from its checkpoints; a finished one is kept. A stop request
 // interrupts the running points (SIGINT: they stop at a checkpoint).
 SweepOutcome runSweepLocally(const SweepFolder &sweep, const LocalSweepOptions &options);
+
+// ---- running the points as Slurm jobs (docs/SWEEPS.md, "Slurm") ----
+// The points are grouped by what they wait for: the points that wait for no
+// other (the teachers) are job 1, the points that wait only for those (each
+// seed's baseline) job 2, the rest job 3; each job is an array of points,
+// submitted with sbatch --parsable and --dependency=afterok on the jobs it
+// waits for. Points already finished are left out. The scripts, the map from
+// array task to point and jobs.json are written in <sweep folder>/slurm/.
+
+struct SlurmOptions {
+    std::string runner;                 // the distillery-run executable, by its absolute path
+    std::string partition;              // --partition ("": the cluster's default)
+    std::string timeLimit;              // --time, e.g. "2:00:00" ("": the partition's)
+    int cpusPerTask = 0;                // --cpus-per-task (0: not given)
+    int gpusPerTask = 0;                // --gpus-per-task (0: not given)
+    // Extra lines of each script: "--mem=4G" or "#SBATCH ..." go among the
+    // #SBATCH lines; anything else ("module load cuda") runs before the point.
+    std::vector<std::string> extraLines;
+    std::string sbatch = "sbatch", scancel = "scancel", squeue = "squeue";
+};
+
+// sbatch missing, the controller unreachable, a rejected submission: one
+// message that also says what was cancelled (or could not be).
+class SlurmError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+struct SlurmJob {
+    std::string name;                   // "teacher", "baselines", "points" (then "points-4"...)
+    std::string id;                     // Slurm's job id
+    std::vector<int> points;            // array task i runs points[i]
+    std::vector<std::string> after;     // the ids of the jobs it waits for
+    std::string script;                 // its batch script
+};
+
+// The groups and their scripts, written into the sweep folder; nothing submitted.
+std::vector<SlurmJob> planSlurmJobs(const SweepFolder &sweep, const SlurmOptions &options);
+// The batch script of `job` (its #SBATCH lines and the distillery-run command).
+std::string slurmScript(const SweepFolder &sweep, const SlurmJob &job, const SlurmOptions &options);
+// Submits the jobs in order and writes slurm/jobs.json; returns them with their ids.
+// On a failure the jobs submitted before it are cancelled (scancel) and SlurmError says so.
+// A sweep whose jobs of an earlier submission are still queued is refused (SlurmError).
+std::vector<SlurmJob> submitSweepToSlurm(const SweepFolder &sweep, const SlurmOptions &options);
+// Which of `ids` are still in Slurm's queue (pending or running). Throws SlurmError.
+std::vector<std::string> slurmJobsQueued(const std::vector<std::string> &ids, const SlurmOptions &options);
 
 } // namespace distillery
