@@ -1,5 +1,7 @@
 #include "mainwindow.h"
 
+#include "distillery/fork.h"
+
 #include "exportdialog.h"
 
 #include "experimentpanel.h"
@@ -281,6 +283,8 @@ void MainWindow::updateActions()
     resumeRunAction_->setToolTip(resumable.isEmpty()
                                      ? tr("Select a stopped, failed or interrupted run in the Runs panel")
                                      : tr("Continue %1 from its last checkpoint").arg(QFileInfo(resumable).fileName()));
+    const QStringList picked = runs_->selectedRuns();
+    forkRunAction_->setEnabled(!running && picked.size() == 1 && !forkableEpochs(picked.first().toStdString()).empty());
     const QString exportable = exportableRun();
     exportAction_->setEnabled(!exportable.isEmpty());
     exportAction_->setToolTip(exportable.isEmpty() ? tr("Select a finished run in the Runs panel to export its model")

@@ -54,6 +54,7 @@ public:
     QAction *stopAction() const { return stopAction_; }
     QAction *exportAction() const { return exportAction_; }
     QAction *resumeRunAction() const { return resumeRunAction_; }
+    QAction *forkRunAction() const { return forkRunAction_; }
     QAction *openRunFolderAction() const { return openRunFolderAction_; }
     QAction *saveComparisonAction() const { return saveComparisonAction_; }
     // Changes T, α or the method's weights of the run in progress.
@@ -70,6 +71,11 @@ public:
 public Q_SLOTS:
     ExportDialog *openExportDialog();
     void resumeSelectedRun();
+    // Run ▸ Fork selected run: the fork dialog, then startFork.
+    void forkSelectedRun();
+    // Makes the fork of `runDir` after `epoch` with `overrides` and trains
+    // it; false (the message shown) when the fork is refused.
+    bool startFork(const QString &runDir, int epoch, const std::vector<std::string> &overrides);
     // Shows the selected run's folder (else this window's last run) in the
     // desktop's file manager.
     void openRunFolder();
@@ -137,6 +143,7 @@ private:
     QAction *stopAction_ = nullptr;
     QAction *exportAction_ = nullptr;
     QAction *resumeRunAction_ = nullptr;
+    QAction *forkRunAction_ = nullptr;
     QAction *openRunFolderAction_ = nullptr;
     QAction *saveComparisonAction_ = nullptr;
     QAction *changeSettingsAction_ = nullptr;

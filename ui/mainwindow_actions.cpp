@@ -7,8 +7,10 @@
 #include "insightview.h"
 #include "liveview.h"
 #include "runspanel.h"
+#include "forkdialog.h"
 #include "settingsdialog.h"
 
+#include "distillery/fork.h"
 #include "distillery/methods.h"
 #include "trainingcontroller.h"
 
@@ -130,10 +132,43 @@ void MainWindow::createRunMenu()
     resumeRunAction_ = run->addAction(tr("&Resume selected run"), this, &MainWindow::resumeSelectedRun);
     resumeRunAction_->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_R));
     resumeRunAction_->setStatusTip(tr("Continue a stopped, failed or interrupted run from its last checkpoint"));
+    forkRunAction_ = run->addAction(tr("&Fork selected run from epoch…"), this, &MainWindow::forkSelectedRun);
+    forkRunAction_->setStatusTip(tr("Continue the selected run's distilled student from one of its epochs, with "
+                                    "other settings, as a new run"));
     openRunFolderAction_ = run->addAction(style()->standardIcon(QStyle::SP_DirOpenIcon), tr("Open run &folder"), this,
                                           &MainWindow::openRunFolder);
     openRunFolderAction_->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_O));
     openRunFolderAction_->setStatusTip(tr("Show the selected run's files (config, metrics, checkpoints, exports)"));
+}
+
+void MainWindow::forkSelectedRun()
+{
+    const QStringList selected = runs_->selectedRuns();
+    if (selected.size() != 1 || controller_->isRunning())
+        return;
+    ForkDialog dialog(selected.first(), this);
+    if (dialog.exec() == QDialog::Accepted)
+        startFork(selected.first(), dialog.epoch(), dialog.overrides());
+}
+
+bool MainWindow::startFork(const QString &runDir, int epoch, const std::vector<std::string> &overrides)
+{
+    if (controller_->isRunning())
+        return false;
+    QString dir;
+    try {
+        dir = QString::fromStdString(prepareFork({runDir.toStdString(), epoch, overrides, runs_->workspace().toStdString()}));
+    } catch (const ConfigError &e) {
+        QMessageBox::warning(this, tr("Fork"), QString::fromUtf8(e.what()));
+        return false;
+    }
+    runs_->refresh();
+    clearLiveView(tr("Forked %1 after epoch %2: training %3…")
+                      .arg(QFileInfo(runDir).fileName())
+                      .arg(epoch)
+                      .arg(QFileInfo(dir).fileName()));
+    controller_->resumeInterruptedRun(dir);
+    return true;
 }
 
 void MainWindow::changeSettings()

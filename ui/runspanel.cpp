@@ -17,6 +17,7 @@
 #include <QHeaderView>
 #include <QLabel>
 #include <QLineEdit>
+#include <QMap>
 #include <QSplitter>
 #include <QButtonGroup>
 #include <QTableWidget>
@@ -25,6 +26,7 @@
 #include <QVBoxLayout>
 
 #include <algorithm>
+#include <functional>
 
 using namespace distillery;
 
@@ -41,6 +43,39 @@ bool usesAlpha(const distillery::RunInfo &run)
 QString alphaText(const distillery::RunInfo &run)
 {
     return usesAlpha(run) ? QString::number(run.alpha) : QStringLiteral("–");
+}
+
+// Each fork right after its origin (its own forks after it), the rest in the
+// order given; each run's depth (0: not listed under an origin).
+std::vector<int> nestForks(std::vector<distillery::RunInfo> &runs)
+{
+    const auto folder = [](const std::string &dir) { return QFileInfo(QString::fromStdString(dir)).fileName(); };
+    QSet<QString> present;
+    for (const auto &r : runs)
+        present.insert(folder(r.dir));
+    QMap<QString, std::vector<std::size_t>> forks;
+    for (std::size_t i = 0; i < runs.size(); ++i)
+        if (!runs[i].forkedFrom.empty() && present.contains(folder(runs[i].forkedFrom)))
+            forks[folder(runs[i].forkedFrom)].push_back(i);
+    std::vector<distillery::RunInfo> out;
+    std::vector<int> depth;
+    std::vector<bool> placed(runs.size(), false);
+    const std::function<void(std::size_t, int)> place = [&](std::size_t i, int d) {
+        if (placed[i])
+            return;
+        placed[i] = true;
+        out.push_back(runs[i]);
+        depth.push_back(d);
+        for (std::size_t f : forks.value(folder(runs[i].dir)))
+            place(f, d + 1);
+    };
+    for (std::size_t i = 0; i < runs.size(); ++i)
+        if (runs[i].forkedFrom.empty() || !present.contains(folder(runs[i].forkedFrom)))
+            place(i, 0);
+    for (std::size_t i = 0; i < runs.size(); ++i) // forks of forks whose chain loops back: listed anyway
+        place(i, 0);
+    runs.swap(out);
+    return depth;
 }
 
 QTableWidgetItem *item(const QString &text, double sortKey = 0, bool numeric = false)
@@ -168,6 +203,7 @@ void RunsPanel::refresh()
     runs_ = listRuns(workspace_.toStdString());
     const int all = int(runs_.size());
     applyFilter();
+    const std::vector<int> depth = nestForks(runs_);
     header_->setText(filter_->text().trimmed().isEmpty() || !filterError_.isEmpty()
                          ? tr("%n run(s) in %1", nullptr, all).arg(QDir::toNativeSeparators(workspace_))
                          : tr("%1 of %n run(s) match", nullptr, all).arg(runs_.size()));
@@ -188,9 +224,15 @@ void RunsPanel::refresh()
     table_->setRowCount(int(runs_.size()));
     for (int r = 0; r < int(runs_.size()); ++r) {
         const RunInfo &run = runs_[std::size_t(r)];
-        auto *name = item(QString::fromStdString(run.name));
+        const int d = depth[std::size_t(r)];
+        auto *name = item(QString(2 * std::max(0, d - 1), QLatin1Char(' ')) + (d > 0 ? QStringLiteral("↳ ") : QString()) +
+                          QString::fromStdString(run.name));
         name->setData(Qt::UserRole, QString::fromStdString(run.dir));
-        name->setToolTip(QString::fromStdString(run.dir));
+        name->setToolTip(run.forkedFrom.empty() ? QString::fromStdString(run.dir)
+                                                : tr("%1\nforked from %2 after epoch %3")
+                                                      .arg(QString::fromStdString(run.dir),
+                                                           QFileInfo(QString::fromStdString(run.forkedFrom)).fileName())
+                                                      .arg(run.forkedEpoch));
         table_->setItem(r, Name, name);
         QTableWidgetItem *status = item(run.interrupted() ? tr("interrupted") : QString::fromStdString(statusName(run.status)));
         if (run.resumable())

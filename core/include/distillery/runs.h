@@ -25,6 +25,10 @@ struct RunInfo {
     std::int64_t studentParameters = 0;
     BiasCorrection studentBiasCorrection; // omitted classes (data.omit_classes); none: empty classes
     long ownerPid = 0;                  // the live process writing the run, or 0
+    std::string forkedFrom;             // a fork's origin run folder ("" for none; config.json forked_from)
+    int forkedEpoch = 0;                // and the origin's epoch it continued after
+    std::string sweep;                  // a sweep's point: its sweep (config.json sweep_point), else ""
+    int sweepPoint = -1;
     double compression() const;         // teacher parameters / student parameters
     // Killed or crashed while running: the summary says running, but no live
     // process holds the run's lock.

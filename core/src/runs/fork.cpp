@@ -75,7 +75,7 @@ std::string forkMetrics(const fs::path &from, const fs::path &to, bool teacherCo
     return out;
 }
 
-json forkSummary(const fs::path &from, const fs::path &to, const ForkOrigin &origin, bool teacherCopied)
+json forkSummary(const fs::path &from, const fs::path &to, bool teacherCopied)
 {
     std::ifstream in(from / "summary.json");
     json s = json::parse(in, nullptr, false);
@@ -87,7 +87,6 @@ json forkSummary(const fs::path &from, const fs::path &to, const ForkOrigin &ori
             (*it)["checkpoint"] = (to / "checkpoints" / (it.key() + ".pt")).string();
     s["status"] = "stopped";
     s["message"] = "";
-    s["forked_from"] = {{"run", origin.run}, {"epoch", origin.epoch}};
     s.erase("resumed");
     return s;
 }
@@ -172,7 +171,7 @@ std::string prepareFork(const ForkRequest &request)
         copyFiles(from, to, request.epoch, models);
         detail::writeFileAtomically((to / "config.json").string(), experimentToJson(e));
         detail::writeFileAtomically((to / "metrics.jsonl").string(), forkMetrics(from, to, teacherCopied));
-        detail::writeFileAtomically((to / "summary.json").string(), forkSummary(from, to, e.forkedFrom, teacherCopied).dump(2) + "\n");
+        detail::writeFileAtomically((to / "summary.json").string(), forkSummary(from, to, teacherCopied).dump(2) + "\n");
     } catch (const ConfigError &) {
         throw;
     } catch (const std::exception &err) {

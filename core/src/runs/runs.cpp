@@ -311,6 +311,14 @@ void readRunInfoInto(const std::string &runDir, RunInfo &info)
             if (auto m = d->find("method"); m != d->end() && m->is_string())
                 info.method = m->get<std::string>();
         }
+        if (auto f = config.find("forked_from"); f != config.end() && f->is_object()) {
+            info.forkedFrom = f->value("run", json()).is_string() ? (*f)["run"].get<std::string>() : std::string();
+            info.forkedEpoch = f->value("epoch", json()).is_number_integer() ? (*f)["epoch"].get<int>() : 0;
+        }
+        if (auto p = config.find("sweep_point"); p != config.end() && p->is_object()) {
+            info.sweep = p->value("sweep", json()).is_string() ? (*p)["sweep"].get<std::string>() : std::string();
+            info.sweepPoint = p->value("point", json()).is_number_integer() ? (*p)["point"].get<int>() : -1;
+        }
     }
     const json summary = readJsonFile(fs::path(runDir) / "summary.json");
     if (!summary.is_object())

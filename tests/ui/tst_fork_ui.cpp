@@ -1,0 +1,116 @@
+// Forks in the window: the fork dialog's settings, Run ▸ Fork training the new
+// run, and the Runs panel listing each fork under its origin.
+
+// The tests are built without Qt's keywords, for LibTorch's headers; this one
+// sees no LibTorch, and the window's headers need them.
+#undef QT_NO_KEYWORDS
+#include "forkdialog.h"
+#include "mainwindow.h"
+#include "runspanel.h"
+#include "testutil.h"
+#include "trainingcontroller.h"
+
+#include "distillery/engine.h"
+#include "distillery/fork.h"
+#include "distillery/runs.h"
+
+#include <QAction>
+#include <QDoubleSpinBox>
+#include <QLineEdit>
+#include <QMessageBox>
+#include <QSignalSpy>
+#include <QSpinBox>
+#include <QTableWidget>
+#include <QtTest/QtTest>
+
+using namespace distillery;
+
+class TestForkUi : public QObject {
+    Q_OBJECT
+    QTemporaryDir ws_;
+    QString origin_;
+
+    QString experimentFile()
+    {
+        Experiment e = testutil::syntheticExperiment();
+        e.name = "origin";
+        e.teacher.train.epochs = 1;
+        e.studentTrain.epochs = 4;
+        e.threads = 1;
+        const QString path = ws_.path() + QStringLiteral("/origin.json");
+        saveExperiment(e, path.toStdString());
+        return path;
+    }
+
+    int rowOf(const RunsPanel &panel, const QString &dir) const
+    {
+        for (int r = 0; r < panel.table()->rowCount(); ++r)
+            if (panel.table()->item(r, 0)->data(Qt::UserRole).toString() == dir)
+                return r;
+        return -1;
+    }
+
+private Q_SLOTS:
+    void initTestCase()
+    {
+        RunObserver quiet;
+        const RunResult r = Engine(loadExperiment(experimentFile().toStdString()), EngineOptions{ws_.path().toStdString()})
+                                .run(quiet);
+        QCOMPARE(r.status, RunStatus::Finished);
+        origin_ = QString::fromStdString(r.runDir);
+    }
+
+    void theDialogOffersTheKeptEpochsAndSaysWhatChanged()
+    {
+        ForkDialog d(origin_);
+        QCOMPARE(d.epochBox()->minimum(), 1);
+        QCOMPARE(d.epochBox()->maximum(), 4);
+        QVERIFY(d.overrides().empty()); // nothing changed yet
+        d.epochBox()->setValue(2);
+        d.alphaBox()->setValue(0.9);
+        d.epochsBox()->setValue(6);
+        d.moreEdit()->setText(QStringLiteral("student.train.weight_decay=0, "));
+        QCOMPARE(d.epoch(), 2);
+        QCOMPARE(d.overrides(), (std::vector<std::string>{"distillation.alpha=0.9", "student.train.epochs=6",
+                                                          "student.train.weight_decay=0"}));
+    }
+
+    void forkingTrainsTheNewRunListedUnderItsOrigin()
+    {
+        MainWindow w(ws_.path(), experimentFile());
+        w.setConfirmClose(false);
+        w.show();
+        w.runsPanel()->selectRuns({origin_});
+        QTRY_VERIFY(w.forkRunAction()->isEnabled());
+        QSignalSpy finished(w.controller(), &TrainingController::runFinished);
+        QVERIFY(w.startFork(origin_, 2, {"distillation.alpha=0.9"}));
+        QTRY_COMPARE_WITH_TIMEOUT(finished.size(), 1, 60000);
+        QTRY_VERIFY(!w.controller()->isRunning());
+        w.runsPanel()->refresh();
+        const RunsPanel &panel = *w.runsPanel();
+        QCOMPARE(panel.runCount(), 2);
+        // The fork's row right under its origin, marked and explained.
+        const int originRow = rowOf(panel, origin_);
+        QVERIFY(originRow >= 0);
+        QTableWidgetItem *fork = panel.table()->item(originRow + 1, 0);
+        QVERIFY(fork);
+        QVERIFY2(fork->text().startsWith(QStringLiteral("↳ origin-fork")), qPrintable(fork->text()));
+        QVERIFY(fork->toolTip().contains(QStringLiteral("forked from %1 after epoch 2").arg(QFileInfo(origin_).fileName())));
+        const RunInfo info = readRunInfo(fork->data(Qt::UserRole).toString().toStdString());
+        QCOMPARE(info.status, RunStatus::Finished);
+        QCOMPARE(info.forkedEpoch, 2);
+        // A refused fork says why and starts nothing.
+        QTimer::singleShot(0, [] {
+            for (QWidget *top : QApplication::topLevelWidgets())
+                if (auto *box = qobject_cast<QMessageBox *>(top)) {
+                    QVERIFY(box->text().contains(QStringLiteral("no checkpoint of the student's epoch 9")));
+                    box->accept();
+                }
+        });
+        QVERIFY(!w.startFork(origin_, 9, {}));
+        QCOMPARE(w.runsPanel()->runCount(), 2);
+    }
+};
+
+QTEST_MAIN(TestForkUi)
+#include "tst_fork_ui.moc"
