@@ -2,6 +2,7 @@
 
 #include <QCoreApplication>
 #include <QDir>
+#include <QFileInfo>
 #include <QPointer>
 #include <QThread>
 
@@ -27,6 +28,12 @@ bool SweepController::start(const Experiment &experiment, const QString &workspa
     if (thread_) {
         if (error)
             *error = tr("A sweep is already running");
+        return false;
+    }
+    if (!QFileInfo(runner_).isExecutable()) {
+        if (error)
+            *error = tr("The sweep's runs are distillery-run processes, and %1 is not there (or cannot be run)")
+                         .arg(QDir::toNativeSeparators(runner_));
         return false;
     }
     try {

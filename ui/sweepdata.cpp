@@ -2,6 +2,7 @@
 
 #include "distillery/runs.h"
 
+#include <QDir>
 #include <QFileInfo>
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -22,6 +23,8 @@ double SweepPointResult::value(SweepMeasure m) const
 }
 
 namespace {
+
+constexpr int kRunsLooked = 50; // the newest run folders, and the points of the newest sweep, looked at for the estimate
 
 SweepPointResult readPoint(int point, const QString &dir)
 {
@@ -167,3 +170,53 @@ int bestPointOfCell(const SweepCell &cell, const std::vector<SweepPointResult> &
     }
     return best;
 }
+
+// The median of the seconds each point of the workspace's newest sweep took
+// beyond its run's own: its log's last write after its point file (written as
+// it starts), less the run's seconds. 0 without a sweep.
+double pointOverheadSeconds(const QString &workspace)
+{
+    const std::vector<std::string> sweeps = listSweeps(workspace.toStdString());
+    if (sweeps.empty())
+        return 0;
+    std::vector<double> seconds;
+    try {
+        const SweepFolder s = openSweepFolder(sweeps.front());
+        for (int p = 0; p < std::min<int>(kRunsLooked, int(s.plan.points.size())); ++p) {
+            const QFileInfo started(QString::fromStdString(s.pointFile(p))), ended(QString::fromStdString(s.logFile(p)));
+            const RunInfo r = readRunInfo(s.runDir(p));
+            if (started.exists() && ended.exists() && r.status == RunStatus::Finished)
+                seconds.push_back(std::max(0.0, started.lastModified().msecsTo(ended.lastModified()) / 1000.0 - r.seconds));
+        }
+    } catch (const std::exception &) {
+        return 0; // a damaged sweep: no figure
+    }
+    if (seconds.empty())
+        return 0;
+    std::nth_element(seconds.begin(), seconds.begin() + std::ptrdiff_t(seconds.size() / 2), seconds.end());
+    return seconds[seconds.size() / 2];
+}
+
+SweepStageSeconds newestStageSeconds(const QString &workspace)
+{
+    SweepStageSeconds s;
+    QDir runs(workspace + QStringLiteral("/runs"));
+    const QStringList names = runs.entryList(QDir::Dirs | QDir::NoDotAndDotDot, QDir::Name | QDir::Reversed);
+    for (int i = 0; i < std::min<int>(kRunsLooked, int(names.size())); ++i) {
+        const std::string dir = runs.filePath(names[i]).toStdString();
+        if (readRunInfo(dir).status != RunStatus::Finished)
+            continue;
+        for (const StageResult &r : readStageResults(dir))
+            (r.kind == StageKind::Teacher ? s.teacher : r.kind == StageKind::Baseline ? s.baseline : s.student) = r.seconds;
+        if (s.student < 0)
+            continue;
+        if (s.baseline < 0)
+            s.baseline = s.student;
+        s.teacher = std::max(0.0, s.teacher);
+        s.run = names[i];
+        s.perRun = pointOverheadSeconds(workspace);
+        return s;
+    }
+    return SweepStageSeconds{};
+}
+

@@ -79,3 +79,15 @@ SweepGrid sweepGrid(const distillery::SweepPlan &plan, const std::vector<SweepPo
                     const QString &xKey, const QString &yKey, SweepMeasure measure);
 // The finished point of the cell with the highest value, or -1.
 int bestPointOfCell(const SweepCell &cell, const std::vector<SweepPointResult> &results, SweepMeasure measure);
+
+// The basis of a sweep's estimate: the seconds of each stage of the
+// workspace's newest finished run (negative when there is none), and what
+// each run of its newest sweep took beyond its stages (starting the process,
+// reading the data, the analysis).
+struct SweepStageSeconds {
+    double teacher = -1, baseline = -1, student = -1;
+    double perRun = 0;
+    QString run; // its folder name
+};
+SweepStageSeconds newestStageSeconds(const QString &workspace);
+double pointOverheadSeconds(const QString &workspace);

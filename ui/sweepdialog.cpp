@@ -31,7 +31,6 @@ using namespace distillery;
 namespace {
 
 constexpr std::int64_t kLivePlanLimit = 2000; // above it, each setting is checked alone while editing
-constexpr int kRunsLooked = 50;               // the newest run folders looked at for the estimate
 
 // An entry of a values list as JSON text: a number, true/false or a quoted
 // string as written, any other word as a string.
@@ -62,28 +61,6 @@ bool readNumber(const QString &text, double *v)
 }
 
 } // namespace
-
-SweepStageSeconds newestStageSeconds(const QString &workspace)
-{
-    SweepStageSeconds s;
-    QDir runs(workspace + QStringLiteral("/runs"));
-    const QStringList names = runs.entryList(QDir::Dirs | QDir::NoDotAndDotDot, QDir::Name | QDir::Reversed);
-    for (int i = 0; i < std::min<int>(kRunsLooked, int(names.size())); ++i) {
-        const std::string dir = runs.filePath(names[i]).toStdString();
-        if (readRunInfo(dir).status != RunStatus::Finished)
-            continue;
-        for (const StageResult &r : readStageResults(dir))
-            (r.kind == StageKind::Teacher ? s.teacher : r.kind == StageKind::Baseline ? s.baseline : s.student) = r.seconds;
-        if (s.student < 0)
-            continue;
-        if (s.baseline < 0)
-            s.baseline = s.student;
-        s.teacher = std::max(0.0, s.teacher);
-        s.run = names[i];
-        return s;
-    }
-    return SweepStageSeconds{};
-}
 
 QStringList sweepableKeys(const DistillConfig &distillation)
 {
@@ -459,7 +436,9 @@ void SweepDialog::showPlan(const Experiment &e)
             return;
         }
         const int jobs = sweepParallelism(QThread::idealThreadCount(), jobs_->value(), 0).first;
-        showEstimate(estimateSweepSeconds(plan, stageSeconds_.teacher, stageSeconds_.baseline, stageSeconds_.student, jobs));
+        // Every run pays for its process too (LibTorch, the data, the analysis): on small experiments most of it.
+        showEstimate(estimateSweepSeconds(plan, stageSeconds_.teacher, stageSeconds_.baseline,
+                                          stageSeconds_.student + stageSeconds_.perRun, jobs));
     } catch (const ConfigError &err) {
         problem_ = QString::fromUtf8(err.what());
     }
@@ -467,8 +446,13 @@ void SweepDialog::showPlan(const Experiment &e)
 
 void SweepDialog::showEstimate(double seconds)
 {
-    estimate_->setText(tr("Takes about %1 (from the stages of %2, the newest finished run; a rough guide).")
-                           .arg(roughDuration(seconds), stageSeconds_.run));
+    const QString basis = stageSeconds_.perRun > 0
+        ? tr("from the stages of %1, the newest finished run, and %2 s more per run measured on the last sweep")
+              .arg(stageSeconds_.run)
+              .arg(stageSeconds_.perRun, 0, 'f', 1)
+        : tr("from the stages of %1, the newest finished run; each run also takes some seconds to start")
+              .arg(stageSeconds_.run);
+    estimate_->setText(tr("Takes about %1 (%2; a rough guide).").arg(roughDuration(seconds), basis));
 }
 
 void SweepDialog::accept()

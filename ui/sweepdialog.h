@@ -6,6 +6,8 @@
 // disabled). It produces the experiment with its "sweep" section filled.
 #pragma once
 
+#include "sweepdata.h"
+
 #include "distillery/experiment.h"
 
 #include <QDialog>
@@ -24,14 +26,6 @@ class QLineEdit;
 class QPushButton;
 class QSpinBox;
 class QTimer;
-
-// The seconds of each stage of the workspace's newest finished run (the
-// estimate's basis); negative when there is none.
-struct SweepStageSeconds {
-    double teacher = -1, baseline = -1, student = -1;
-    QString run; // its folder name
-};
-SweepStageSeconds newestStageSeconds(const QString &workspace);
 
 // The settings a sweep usually varies, for the rows' lists (any --set key may be typed).
 QStringList sweepableKeys(const distillery::DistillConfig &distillation);

@@ -182,8 +182,10 @@ void SweepView::fillAxes()
             box->addItem(QString::fromStdString(key), QString::fromStdString(key));
         box->addItem(tr("(none)"), QString());
     }
-    xAxis_->setCurrentIndex(0);
-    yAxis_->setCurrentIndex(sweep_->plan.keys.size() > 1 ? 1 : yAxis_->count() - 1);
+    // T across when it is swept (the figure papers draw), the next setting up.
+    const int t = std::max(0, xAxis_->findData(QStringLiteral("distillation.temperature")));
+    xAxis_->setCurrentIndex(t);
+    yAxis_->setCurrentIndex(sweep_->plan.keys.size() > 1 ? (t == 0 ? 1 : 0) : yAxis_->count() - 1);
 }
 
 void SweepView::setAxes(const QString &xKey, const QString &yKey)
@@ -252,6 +254,9 @@ void SweepView::redraw()
         y.clear(); // one setting on both axes: a single row
     grid_ = sweepGrid(sweep_->plan, results_, xAxis_->currentData().toString(), y, measure);
     heatmap_->draw(grid_, measure, statistic_->currentIndex() == 1);
+    figure_->titleLabel()->setText(tr("<b>%1 of the distilled student, %2 over each cell's points</b>")
+                                       .arg(measure == SweepMeasure::StudentAccuracy ? tr("Test accuracy") : tr("Gain over the baseline"),
+                                            statistic_->currentIndex() == 1 ? tr("standard deviation") : tr("mean")));
     parallel_->setData(sweep_->plan, results_, measure);
     const bool parallel = chart_->currentIndex() == 1;
     stack_->setCurrentWidget(parallel ? static_cast<QWidget *>(parallel_) : figure_);

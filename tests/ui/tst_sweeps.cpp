@@ -121,6 +121,17 @@ private Q_SLOTS:
         QTimer tick;
         connect(&tick, &QTimer::timeout, this, [&ticks] { ++ticks; });
         tick.start(50);
+        // The tab follows the sweep as the window connects it: its cells fill in.
+        SweepView view;
+        view.setWorkspace(ws_.path());
+        QVERIFY(!view.showsPlot());
+        std::vector<int> finishedSeen;
+        connect(&c, &SweepController::started, &view, [&view](const QString &dir) { view.reloadSweeps(dir); });
+        connect(&c, &SweepController::pointChanged, &view, [&view, &finishedSeen] {
+            view.refresh();
+            finishedSeen.push_back(int(std::count_if(view.results().begin(), view.results().end(),
+                                                     [](const SweepPointResult &r) { return r.finished; })));
+        });
         QElapsedTimer clock;
         clock.start();
         QString error;
@@ -137,6 +148,11 @@ private Q_SLOTS:
             finishedPoints += args.at(1).toInt() == int(PointState::Finished);
         QCOMPARE(finishedPoints, 8);
         QVERIFY(!c.isRunning());
+        QVERIFY(std::is_sorted(finishedSeen.begin(), finishedSeen.end()));
+        QCOMPARE(finishedSeen.back(), 8);
+        QVERIFY(std::any_of(finishedSeen.begin(), finishedSeen.end(), [](int n) { return n > 0 && n < 8; }));
+        QVERIFY(view.showsPlot());
+        QVERIFY2(view.note().startsWith(QStringLiteral("8 of 8 points finished")), qPrintable(view.note()));
         sweepDir_ = c.sweepDir();
         QVERIFY(QFileInfo::exists(sweepDir_ + QStringLiteral("/sweep.json")));
     }
@@ -158,6 +174,9 @@ private Q_SLOTS:
         QVERIFY(d.summaryLabel()->text().contains(QStringLiteral("baselines trained: 3")));
         // The workspace has finished runs: an estimate from the newest.
         QVERIFY2(d.estimateLabel()->text().startsWith(QStringLiteral("Takes about")), qPrintable(d.estimateLabel()->text()));
+        // ... and what each point of the workspace's sweep took beyond its stages (process, data, analysis).
+        QVERIFY(newestStageSeconds(ws_.path()).perRun > 0);
+        QVERIFY(d.estimateLabel()->text().contains(QStringLiteral("more per run measured on the last sweep")));
         const Experiment e = d.experiment();
         QCOMPARE(e.sweep.seeds, (std::vector<std::uint64_t>{1, 2, 3}));
         QCOMPARE(sweepPointCount(e.sweep), 18);
@@ -342,6 +361,29 @@ private Q_SLOTS:
             }
         QVERIFY(w.sweepAction()->isEnabled());
         QVERIFY(!w.stopSweepAction()->isEnabled());
+    }
+
+    // Stop reaches the running points; a runner that is not there is said before anything starts.
+    void controllerStopsAndNamesAMissingRunner()
+    {
+        QTemporaryDir ws;
+        SweepController c;
+        c.setRunner(QStringLiteral("/nowhere/distillery-run"));
+        QString error;
+        QVERIFY(!c.start(sweptExperiment(), ws.path(), 2, false, &error));
+        QVERIFY2(error.contains(QStringLiteral("/nowhere/distillery-run")), qPrintable(error));
+        QVERIFY(!QDir(ws.path() + QStringLiteral("/sweeps")).exists());
+
+        c.setRunner(QStringLiteral(DISTILLERY_RUNNER));
+        QSignalSpy points(&c, &SweepController::pointChanged);
+        QSignalSpy finished(&c, &SweepController::finished);
+        QVERIFY2(c.start(sweptExperiment(), ws.path(), 2, false, &error), qPrintable(error));
+        QVERIFY(points.wait(30000)); // the first point has started
+        c.stop();
+        QVERIFY(finished.wait(60000));
+        QVERIFY(finished.first().at(3).toBool()); // stopped
+        QVERIFY(finished.first().at(0).toInt() < 8);
+        QVERIFY(!c.isRunning());
     }
 
     void damagedSweepJsonIsNamed()
