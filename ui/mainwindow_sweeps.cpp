@@ -36,7 +36,7 @@ void MainWindow::createSweeps()
         sweepView_->reloadSweeps(dir);
         sweepView_->setLive(true);
         showSweeps();
-        statusBar()->showMessage(tr("Sweep started: %n run(s) in %1", nullptr, points).arg(QDir::toNativeSeparators(dir)), 8000);
+        statusBar()->showMessage(tr("Sweep started: %1 runs in %2").arg(points).arg(QDir::toNativeSeparators(dir)), 8000);
     });
     connect(sweeps_, &SweepController::pointChanged, this, &MainWindow::onSweepPoint);
     connect(sweeps_, &SweepController::finished, this, &MainWindow::onSweepFinished);
@@ -131,7 +131,7 @@ void MainWindow::onSweepFinished(int finished, int failed, int skipped, bool sto
     sweepView_->setLive(false);
     sweepView_->refresh();
     runs_->refresh();
-    QString text = tr("Sweep ended: %n point(s) finished", nullptr, finished);
+    QString text = tr("Sweep ended: %1 points finished").arg(finished);
     if (failed || skipped)
         text += tr(", %1 failed, %2 skipped (the logs are in %3)")
                     .arg(failed)
@@ -150,7 +150,7 @@ void MainWindow::selectSweepRuns(const QStringList &runDirs)
         runs_->refresh();
         runs_->selectRuns(runDirs);
     }
-    statusBar()->showMessage(tr("Selected the cell's %n run(s) in the Runs panel", nullptr, int(runDirs.size())), 4000);
+    statusBar()->showMessage(tr("Selected the cell's %1 runs in the Runs panel").arg(runDirs.size()), 4000);
 }
 
 void MainWindow::openSweepExperiment(const Experiment &experiment)

@@ -269,7 +269,7 @@ void SweepView::redraw()
         const int bx = grid_.best % grid_.columns(), by = grid_.best / grid_.columns();
         QStringList where{settingText(grid_.xKey, grid_.xValues[bx]), settingText(grid_.yKey, grid_.yValues[by])};
         where.removeAll(QString());
-        text += tr(" Best cell: %1, %2 %3 ± %4 over %5 run(s).")
+        text += tr(" Best cell: %1, %2 %3 ± %4 over %5 runs.")
                     .arg(where.isEmpty() ? tr("all") : where.join(QStringLiteral(", ")), measureName(),
                          percentOrDash(c.mean, measure == SweepMeasure::GainOverBaseline), percentOrDash(c.stddev))
                     .arg(c.counted);
@@ -310,7 +310,7 @@ QString SweepView::cellToolTip(int x, int y) const
     const bool gain = measure_->currentIndex() == int(SweepMeasure::GainOverBaseline);
     QStringList where{settingText(grid_.xKey, grid_.xValues[x]), settingText(grid_.yKey, grid_.yValues[y])};
     where.removeAll(QString());
-    return tr("<b>%1</b><br>%2: mean %3, standard deviation %4 (percentage points)<br>%5 of %6 point(s) finished; "
+    return tr("<b>%1</b><br>%2: mean %3, standard deviation %4 (percentage points)<br>%5 of its %6 points finished; "
               "click to select their runs")
         .arg(where.isEmpty() ? tr("every point") : where.join(QStringLiteral(", ")), measureName(),
              percentOrDash(c.mean, gain), percentOrDash(c.stddev))
