@@ -50,7 +50,7 @@ void MainWindow::addSweepActions(QMenu *run)
     sweepAction_ = run->addAction(tr("S&weep…"), this, &MainWindow::openSweepDialog);
     sweepAction_->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_W));
     sweepAction_->setStatusTip(tr("Run the experiment over a grid of settings and seeds, and see the results as a heatmap"));
-    stopSweepAction_ = run->addAction(tr("Stop s&weep"), this, &MainWindow::stopSweep);
+    stopSweepAction_ = run->addAction(tr("Stop sw&eep"), this, &MainWindow::stopSweep);
     stopSweepAction_->setStatusTip(tr("Stop the sweep's runs at a checkpoint; distillery-run --resume-sweep continues it"));
 }
 
