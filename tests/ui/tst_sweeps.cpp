@@ -22,7 +22,9 @@
 #include <QElapsedTimer>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QApplication>
 #include <QLabel>
+#include <QMessageBox>
 #include <QLineEdit>
 #include <QPushButton>
 #include <QSettings>
@@ -208,6 +210,62 @@ private Q_SLOTS:
         d.updateSummary();
         QCOMPARE(d.pointCount(), 4);
         QVERIFY(d.startButton()->isEnabled());
+    }
+
+    // Random draws: count × seeds points, each drawn within its range; a log range needs min > 0.
+    void dialogRandomSearch()
+    {
+        SweepDialog d(sweptExperiment(), ws_.path());
+        d.clearGrid();
+        d.addRangeRow(QStringLiteral("student.train.lr"), QStringLiteral("0.01"), QStringLiteral("0.1"), true);
+        d.setRandomCount(5);
+        d.seedsEdit()->setText(QStringLiteral("1, 2"));
+        d.updateSummary();
+        QVERIFY2(d.problem().isEmpty(), qPrintable(d.problem()));
+        QCOMPARE(d.pointCount(), 10);
+        const SweepPlan plan = planSweep(d.experiment());
+        QCOMPARE(int(plan.points.size()), 10);
+        for (const SweepPoint &p : plan.points) {
+            const double lr = sweepSetting(p, QStringLiteral("student.train.lr")).toDouble();
+            QVERIFY(lr >= 0.01 && lr <= 0.1);
+        }
+        d.addRangeRow(QStringLiteral("student.train.weight_decay"), QStringLiteral("0"), QStringLiteral("0.01"), true);
+        d.updateSummary();
+        QVERIFY2(d.errorLabel()->text().contains(QStringLiteral("weight_decay")), qPrintable(d.errorLabel()->text()));
+        QVERIFY(!d.startButton()->isEnabled());
+    }
+
+    // More than kLargeSweep runs: the dialog asks before it accepts.
+    void dialogAsksBeforeALargeSweep()
+    {
+        QStringList t, a;
+        for (int i = 1; i <= 101; ++i) {
+            t << QString::number(i);
+            a << QString::number(i / 101.0, 'f', 4);
+        }
+        SweepDialog d(sweptExperiment(), ws_.path());
+        d.clearGrid();
+        d.addGridRow(kT, t.join(QStringLiteral(", ")));
+        d.addGridRow(kAlpha, a.join(QStringLiteral(", ")));
+        d.seedsEdit()->clear();
+        d.updateSummary();
+        QCOMPARE(d.pointCount(), kLargeSweep + 1); // saturated: 10,201
+        QVERIFY(d.startButton()->isEnabled());
+        QVERIFY2(d.summaryLabel()->text().contains(QStringLiteral("More than 10,000 runs")), qPrintable(d.summaryLabel()->text()));
+        const auto answer = [](QMessageBox::StandardButton button) {
+            QTimer::singleShot(200, [button] {
+                if (auto *box = qobject_cast<QMessageBox *>(QApplication::activeModalWidget()))
+                    box->button(button)->click();
+            });
+        };
+        answer(QMessageBox::Cancel);
+        d.startButton()->click();
+        QCOMPARE(d.result(), int(QDialog::Rejected));
+        QVERIFY(!d.allowLarge());
+        answer(QMessageBox::Yes);
+        d.startButton()->click();
+        QCOMPARE(d.result(), int(QDialog::Accepted));
+        QVERIFY(d.allowLarge());
     }
 
     void dialogWithoutFinishedRunsHasNoEstimate()
