@@ -337,7 +337,12 @@ std::optional<Experiment> SweepView::bestExperiment() const
     if (p < 0)
         return std::nullopt;
     const SweepPlan &plan = sweep_->plan;
-    Experiment e = parseExperiment(experimentToJson(plan.base), {}, plan.points[std::size_t(p)].overrides());
+    Experiment e;
+    try {
+        e = parseExperiment(experimentToJson(plan.base), {}, plan.points[std::size_t(p)].overrides());
+    } catch (const std::exception &) {
+        return std::nullopt; // planned from this very file, so not expected
+    }
     char suffix[16];
     std::snprintf(suffix, sizeof suffix, "-p%04d", p);
     e.name = plan.base.name + suffix;
