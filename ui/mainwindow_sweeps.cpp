@@ -43,6 +43,11 @@ void MainWindow::createSweeps()
     connect(sweeps_, &SweepController::runningChanged, this, &MainWindow::updateActions);
     connect(sweepView_, &SweepView::runsSelected, this, &MainWindow::selectSweepRuns);
     connect(sweepView_, &SweepView::experimentOpened, this, &MainWindow::openSweepExperiment);
+    connect(sweepView_, &SweepView::resumeRequested, this, [this](const QString &dir) {
+        QString error;
+        if (!sweeps_->resume(dir, 0, &error))
+            QMessageBox::warning(this, tr("Cannot resume the sweep"), error);
+    });
 }
 
 void MainWindow::addSweepActions(QMenu *run)

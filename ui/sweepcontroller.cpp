@@ -30,12 +30,8 @@ bool SweepController::start(const Experiment &experiment, const QString &workspa
             *error = tr("A sweep is already running");
         return false;
     }
-    if (!QFileInfo(runner_).isExecutable()) {
-        if (error)
-            *error = tr("The sweep's runs are distillery-run processes, and %1 is not there (or cannot be run)")
-                         .arg(QDir::toNativeSeparators(runner_));
+    if (!runnerThere(error))
         return false;
-    }
     try {
         // As sweep.json will hold it, so the plan read back from the folder
         // (its keys in the file's order) numbers the points as this one does.
@@ -58,6 +54,8 @@ bool SweepController::resume(const QString &sweepDir, int jobs, QString *error)
             *error = tr("A sweep is already running");
         return false;
     }
+    if (!runnerThere(error))
+        return false;
     try {
         launch(openSweepFolder(sweepDir.toStdString()), jobs);
     } catch (const std::exception &e) {
@@ -66,6 +64,16 @@ bool SweepController::resume(const QString &sweepDir, int jobs, QString *error)
         return false;
     }
     return true;
+}
+
+bool SweepController::runnerThere(QString *error) const
+{
+    if (QFileInfo(runner_).isExecutable())
+        return true;
+    if (error)
+        *error = tr("The sweep's runs are distillery-run processes, and %1 is not there (or cannot be run)")
+                     .arg(QDir::toNativeSeparators(runner_));
+    return false;
 }
 
 void SweepController::launch(const SweepFolder &sweep, int jobs)

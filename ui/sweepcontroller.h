@@ -49,6 +49,7 @@ Q_SIGNALS:
 
 private:
     void launch(const distillery::SweepFolder &sweep, int jobs);
+    bool runnerThere(QString *error) const;
     void workerFinished();
 
     QString runner_;

@@ -44,7 +44,8 @@ QString settingText(const QString &key, const QString &value)
 SweepView::SweepView(QWidget *parent)
     : QWidget(parent), sweeps_(new QComboBox(this)), xAxis_(new QComboBox(this)), yAxis_(new QComboBox(this)),
       measure_(new QComboBox(this)), statistic_(new QComboBox(this)), chart_(new QComboBox(this)),
-      open_(new QPushButton(tr("Open as experiment"), this)), stack_(new QStackedWidget(this)),
+      open_(new QPushButton(tr("Open as experiment"), this)), resume_(new QPushButton(tr("Resume"), this)),
+      stack_(new QStackedWidget(this)),
       message_(new QLabel(this)), note_(new QLabel(this)), timer_(new QTimer(this))
 {
     figure_ = new InsightPlot(
@@ -77,6 +78,10 @@ SweepView::SweepView(QWidget *parent)
     bar->addWidget(chart_, 1);
     bar->addWidget(measure_, 1);
     bar->addWidget(open_);
+    bar->addWidget(resume_);
+    resume_->setToolTip(tr("Run this sweep's points that have not finished (a stopped or interrupted sweep); "
+                           "finished points are kept"));
+    connect(resume_, &QPushButton::clicked, this, [this] { Q_EMIT resumeRequested(sweepDir()); });
     auto *axes = new QHBoxLayout;
     axes->addWidget(new QLabel(tr("across:"), this));
     axes->addWidget(xAxis_, 1);
@@ -215,10 +220,12 @@ void SweepView::showParallel(bool on)
 
 void SweepView::setLive(bool live)
 {
+    live_ = live;
     if (live)
         timer_->start();
     else
         timer_->stop();
+    redraw(); // Resume only while no sweep runs
 }
 
 void SweepView::refresh()
@@ -235,6 +242,7 @@ void SweepView::showMessage(const QString &text)
     stack_->setCurrentWidget(message_);
     note_->clear();
     open_->setEnabled(false);
+    resume_->setEnabled(false);
     grid_ = SweepGrid{};
 }
 
@@ -276,6 +284,7 @@ void SweepView::redraw()
     }
     note_->setText(text);
     open_->setEnabled(grid_.best >= 0);
+    resume_->setEnabled(!live_ && finished < std::ptrdiff_t(results_.size()));
 }
 
 QString SweepView::message() const

@@ -62,6 +62,8 @@ public:
     void showParallel(bool on);
     SweepParallel *parallel() const { return parallel_; }
     QPushButton *openButton() const { return open_; }
+    // Continues the shown sweep's unfinished points (enabled while none runs).
+    QPushButton *resumeButton() const { return resume_; }
     QCustomPlot *plot() const;
     SweepHeatmap *heatmap() const { return heatmap_.get(); }
     InsightPlot *figure() const { return figure_; }
@@ -88,6 +90,8 @@ Q_SIGNALS:
     void runsSelected(const QStringList &runDirs);
     // "Open as experiment": load this experiment into the panel.
     void experimentOpened(const distillery::Experiment &experiment);
+    // "Resume": run this sweep's points that have not finished.
+    void resumeRequested(const QString &sweepDir);
 
 protected:
     bool eventFilter(QObject *watched, QEvent *event) override;
@@ -106,6 +110,8 @@ private:
     SweepGrid grid_;
     QComboBox *sweeps_, *xAxis_, *yAxis_, *measure_, *statistic_, *chart_;
     QPushButton *open_;
+    QPushButton *resume_;
+    bool live_ = false;
     QStackedWidget *stack_;
     QLabel *message_;
     InsightPlot *figure_;

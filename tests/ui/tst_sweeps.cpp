@@ -442,6 +442,20 @@ private Q_SLOTS:
         QVERIFY(finished.first().at(3).toBool()); // stopped
         QVERIFY(finished.first().at(0).toInt() < 8);
         QVERIFY(!c.isRunning());
+
+        // The tab offers to resume it; resuming finishes the rest, the finished points kept.
+        SweepView v;
+        v.setWorkspace(ws.path());
+        QVERIFY(v.resumeButton()->isEnabled());
+        connect(&v, &SweepView::resumeRequested, &c, [&c](const QString &dir) { QVERIFY(c.resume(dir, 2)); });
+        finished.clear();
+        v.resumeButton()->click();
+        QVERIFY(c.isRunning());
+        QVERIFY(finished.wait(120000));
+        QVERIFY(!finished.first().at(3).toBool());
+        v.refresh();
+        QVERIFY2(v.note().startsWith(QStringLiteral("8 of 8 points finished")), qPrintable(v.note()));
+        QVERIFY(!v.resumeButton()->isEnabled());
     }
 
     void damagedSweepJsonIsNamed()
