@@ -9,6 +9,7 @@
 #include "liveview.h"
 #include "runspanel.h"
 #include "runstatusview.h"
+#include "sweepview.h"
 #include "trainingcontroller.h"
 
 #include "distillery/runs.h"
@@ -68,6 +69,7 @@ MainWindow::MainWindow(const QString &workspace, const QString &experimentFile, 
     setCentralWidget(centralTabs_);
 
     createDocks();
+    createSweeps();
     createActions();
     status_ = new RunStatusView(statusBar());
 
@@ -180,6 +182,7 @@ void MainWindow::setWorkspace(const QString &dir)
     workspace_ = QDir(dir).absolutePath();
     runs_->setWorkspace(workspace_);
     panel_->setWorkspace(workspace_); // the data preview caches image folders where the runs find them
+    sweepView_->setWorkspace(workspace_);
     QSettings().setValue(QStringLiteral("workspace"), workspace_);
     statusBar()->showMessage(tr("Workspace %1: %n run(s)", nullptr, runs_->runCount()).arg(QDir::toNativeSeparators(workspace_)), 4000);
 }
@@ -300,6 +303,7 @@ void MainWindow::updateActions()
     openRunFolderAction_->setEnabled(runs_->selectedRuns().size() == 1 || !liveRunDir_.isEmpty());
     saveComparisonAction_->setEnabled(!runs_->selectedRuns().isEmpty());
     panel_->setRunning(running);
+    updateSweepActions();
 }
 
 QString MainWindow::exportableRun() const
@@ -461,6 +465,10 @@ void MainWindow::closeEvent(QCloseEvent *event)
     QSettings s;
     s.setValue(QStringLiteral("window/geometry"), saveGeometry());
     s.setValue(QStringLiteral("window/state"), saveState());
+    if (!closeSweep()) {
+        event->ignore();
+        return;
+    }
     if (!controller_->isRunning()) {
         event->accept();
         return;

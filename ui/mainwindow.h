@@ -20,6 +20,8 @@ class QProgressBar;
 class QTabWidget;
 class RunStatusView;
 class RunsPanel;
+class SweepController;
+class SweepView;
 class TrainingController;
 
 class MainWindow : public QMainWindow {
@@ -67,6 +69,13 @@ public:
     // the last run of this window; empty when it has no finished student.
     QString exportableRun() const;
     ExportDialog *exportDialog() const;
+    // Sweeps (mainwindow_sweeps.cpp): the Sweeps tab, the controller that
+    // runs a sweep's points, Run ▸ Sweep… and Run ▸ Stop sweep.
+    SweepView *sweepView() const { return sweepView_; }
+    SweepController *sweepController() const { return sweeps_; }
+    QAction *sweepAction() const { return sweepAction_; }
+    QAction *stopSweepAction() const { return stopSweepAction_; }
+    void showSweeps();
 
 public Q_SLOTS:
     ExportDialog *openExportDialog();
@@ -83,6 +92,12 @@ public Q_SLOTS:
     // Opens one run (a point clicked in the Runs panel's scatter): its row in
     // the list made current, keeping the selection, and its Insight shown.
     void openRun(const QString &runDir);
+    // Run ▸ Sweep…: the sweep dialog on the current experiment, then startSweep.
+    void openSweepDialog();
+    // Starts the experiment's sweep in the workspace and shows it in the
+    // Sweeps tab. False (with a message box) when it cannot start.
+    bool startSweep(const distillery::Experiment &experiment, int jobs = 0, bool allowLarge = false);
+    void stopSweep();
 
 public:
     QProgressBar *progressBar() const;
@@ -102,6 +117,16 @@ private:
     void createRunMenu();
     void createViewMenu();
     void createDocks();
+    void createSweeps();
+    void addSweepActions(QMenu *run);
+    void updateSweepActions();
+    // Whether the window may close: a sweep running is stopped first, when the user agrees.
+    bool closeSweep();
+    void onSweepPoint(int point, int state, const QString &message);
+    void onSweepFinished(int finished, int failed, int skipped, bool stopped);
+    // A cell of the Sweeps tab was clicked: its runs selected in the Runs panel.
+    void selectSweepRuns(const QStringList &runDirs);
+    void openSweepExperiment(const distillery::Experiment &experiment);
     void restoreSettings(const QString &workspace, const QString &experimentFile);
     void setWorkspace(const QString &dir);
     void updateActions();
@@ -148,6 +173,10 @@ private:
     QAction *saveComparisonAction_ = nullptr;
     QAction *changeSettingsAction_ = nullptr;
     QAction *openAction_ = nullptr;
+    QAction *sweepAction_ = nullptr;
+    QAction *stopSweepAction_ = nullptr;
+    SweepController *sweeps_ = nullptr;
+    SweepView *sweepView_ = nullptr;
     QAction *saveAction_ = nullptr;
     QPointer<ExportDialog> exportDialog_;
     QMenu *recentMenu_ = nullptr;

@@ -125,6 +125,7 @@ void MainWindow::createRunMenu()
     pauseAction_->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_P));
     stopAction_ = run->addAction(style()->standardIcon(QStyle::SP_MediaStop), tr("S&top"), this, &MainWindow::stopRun);
     stopAction_->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_Period));
+    addSweepActions(run);
     changeSettingsAction_ = run->addAction(tr("Change &settings…"), this, &MainWindow::changeSettings);
     changeSettingsAction_->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_T));
     changeSettingsAction_->setStatusTip(tr("Change T, α or the method's weights while the run trains"));
@@ -212,6 +213,8 @@ void MainWindow::createViewMenu()
     insight->setToolTip(tr("Accuracy per class, confusion, soft targets, calibration and fidelity of the run "
                            "selected in the Runs panel"));
     view->addAction(tr("&Training plots"), this, [this] { centralTabs_->setCurrentWidget(liveView_); });
+    view->addAction(tr("S&weeps: the heatmap of a sweep"), this, &MainWindow::showSweeps)
+        ->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_4));
     QAction *scatter = view->addAction(tr("Accuracy against &size of the selected runs"), this, [this] {
         runs_->parentWidget()->show();
         runs_->showScatter();
