@@ -21,4 +21,14 @@ inline std::string human(double v)
     return buf;
 }
 
+// 85.20%, or "-" for an accuracy that is absent (negative or NaN).
+inline std::string percent(double v)
+{
+    if (!(v >= 0))
+        return "-";
+    char buf[16];
+    std::snprintf(buf, sizeof buf, "%.2f%%", 100.0 * v);
+    return buf;
+}
+
 } // namespace distillery::console

@@ -33,15 +33,7 @@ extern "C" void onSignal(int)
 }
 
 using console::human;
-
-std::string percent(double v)
-{
-    if (!(v >= 0))
-        return "-";
-    char buf[16];
-    std::snprintf(buf, sizeof buf, "%.2f%%", 100.0 * v);
-    return buf;
-}
+using console::percent;
 
 std::string duration(double s)
 {

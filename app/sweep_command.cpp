@@ -1,5 +1,7 @@
 #include "sweep_command.h"
 
+#include "console_format.h"
+
 #include "distillery/runs.h"
 #include "distillery/sweep.h"
 
@@ -20,14 +22,7 @@ extern "C" void onSweepSignal(int)
     stopSweep = true;
 }
 
-std::string percentOrDash(double v)
-{
-    if (!(v >= 0))
-        return "-";
-    char buf[16];
-    std::snprintf(buf, sizeof buf, "%.2f%%", 100.0 * v);
-    return buf;
-}
+using console::percent;
 
 void printTable(const SweepFolder &s)
 {
@@ -37,8 +32,8 @@ void printTable(const SweepFolder &s)
         char gain[16] = "-";
         if (r.studentTestAccuracy >= 0 && r.baselineTestAccuracy >= 0)
             std::snprintf(gain, sizeof gain, "%+.2f", 100.0 * (r.studentTestAccuracy - r.baselineTestAccuracy));
-        std::printf("%-6d %-52s %9s %9s %8s\n", p.index, p.label().c_str(), percentOrDash(r.studentTestAccuracy).c_str(),
-                    percentOrDash(r.baselineTestAccuracy).c_str(), gain);
+        std::printf("%-6d %-52s %9s %9s %8s\n", p.index, p.label().c_str(), percent(r.studentTestAccuracy).c_str(),
+                    percent(r.baselineTestAccuracy).c_str(), gain);
     }
 }
 

@@ -6,7 +6,9 @@ points K at a time), then the nine points as nine plain `distillery-run`
 processes, one after another, in the same session. Prints the wall time of
 both, the ratio, and whether the students' test accuracies agree point by
 point (the first point trains the same teacher with the same seed, so a
-point's numbers are those of its single run).
+point's numbers are those of its single run at the same thread count; the
+sweep's points other than the teacher's run with fewer threads, and LibTorch's
+reductions may then round differently).
 
   /usr/bin/python3 benchmarks/bench_sweep.py [--build build] [--experiment FILE]
       [--set KEY=VALUE ...] [--jobs K] [--workspace DIR]
@@ -85,6 +87,11 @@ def main():
 
     sweep_acc = [accuracy(d) for d in sweep_runs]
     same = sum(abs(x - y) < 1e-12 for x, y in zip(sweep_acc, single_acc))
+    for d, x, y in zip(sweep_runs, sweep_acc, single_acc):
+        if abs(x - y) >= 1e-12:
+            with open(os.path.join(d, "config.json")) as f:
+                threads = json.load(f)["threads"]
+            print(f"  {os.path.basename(d)}: {x:.4f} in the sweep ({threads} thread(s)), {y:.4f} alone (all cores)")
     print(f"experiment: {os.path.basename(args.experiment)} {' '.join(args.overrides)}")
     print(f"sweep, 3 x 3 (teacher and baseline trained once): {sweep_s:8.1f} s")
     print(f"nine single runs, one after another:               {single_s:8.1f} s")

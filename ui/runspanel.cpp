@@ -1,6 +1,7 @@
 #include "runspanel.h"
 
 #include "format.h"
+#include "runorder.h"
 #include "runsscatter.h"
 
 #include "distillery/methods.h"
@@ -17,7 +18,6 @@
 #include <QHeaderView>
 #include <QLabel>
 #include <QLineEdit>
-#include <QMap>
 #include <QSplitter>
 #include <QButtonGroup>
 #include <QTableWidget>
@@ -26,7 +26,6 @@
 #include <QVBoxLayout>
 
 #include <algorithm>
-#include <functional>
 
 using namespace distillery;
 
@@ -43,39 +42,6 @@ bool usesAlpha(const distillery::RunInfo &run)
 QString alphaText(const distillery::RunInfo &run)
 {
     return usesAlpha(run) ? QString::number(run.alpha) : QStringLiteral("–");
-}
-
-// Each fork right after its origin (its own forks after it), the rest in the
-// order given; each run's depth (0: not listed under an origin).
-std::vector<int> nestForks(std::vector<distillery::RunInfo> &runs)
-{
-    const auto folder = [](const std::string &dir) { return QFileInfo(QString::fromStdString(dir)).fileName(); };
-    QSet<QString> present;
-    for (const auto &r : runs)
-        present.insert(folder(r.dir));
-    QMap<QString, std::vector<std::size_t>> forks;
-    for (std::size_t i = 0; i < runs.size(); ++i)
-        if (!runs[i].forkedFrom.empty() && present.contains(folder(runs[i].forkedFrom)))
-            forks[folder(runs[i].forkedFrom)].push_back(i);
-    std::vector<distillery::RunInfo> out;
-    std::vector<int> depth;
-    std::vector<bool> placed(runs.size(), false);
-    const std::function<void(std::size_t, int)> place = [&](std::size_t i, int d) {
-        if (placed[i])
-            return;
-        placed[i] = true;
-        out.push_back(runs[i]);
-        depth.push_back(d);
-        for (std::size_t f : forks.value(folder(runs[i].dir)))
-            place(f, d + 1);
-    };
-    for (std::size_t i = 0; i < runs.size(); ++i)
-        if (runs[i].forkedFrom.empty() || !present.contains(folder(runs[i].forkedFrom)))
-            place(i, 0);
-    for (std::size_t i = 0; i < runs.size(); ++i) // forks of forks whose chain loops back: listed anyway
-        place(i, 0);
-    runs.swap(out);
-    return depth;
 }
 
 QTableWidgetItem *item(const QString &text, double sortKey = 0, bool numeric = false)
@@ -203,7 +169,8 @@ void RunsPanel::refresh()
     runs_ = listRuns(workspace_.toStdString());
     const int all = int(runs_.size());
     applyFilter();
-    const std::vector<int> depth = nestForks(runs_);
+    runorder::groupSweeps(runs_);
+    const std::vector<int> depth = runorder::nestForks(runs_);
     header_->setText(filter_->text().trimmed().isEmpty() || !filterError_.isEmpty()
                          ? tr("%n run(s) in %1", nullptr, all).arg(QDir::toNativeSeparators(workspace_))
                          : tr("%1 of %n run(s) match", nullptr, all).arg(runs_.size()));
@@ -222,6 +189,7 @@ void RunsPanel::refresh()
     // item, 10,000 runs took minutes (each setItem measured the column again).
     table_->horizontalHeader()->setSectionResizeMode(QHeaderView::Interactive);
     table_->setRowCount(int(runs_.size()));
+    bool sweepTint = false;
     for (int r = 0; r < int(runs_.size()); ++r) {
         const RunInfo &run = runs_[std::size_t(r)];
         const int d = depth[std::size_t(r)];
@@ -233,6 +201,11 @@ void RunsPanel::refresh()
                                                       .arg(QString::fromStdString(run.dir),
                                                            QFileInfo(QString::fromStdString(run.forkedFrom)).fileName())
                                                       .arg(run.forkedEpoch));
+        if (!run.sweep.empty()) { // a sweep's points, tinted by sweep, one tint after another
+            sweepTint = (r == 0 || runs_[std::size_t(r - 1)].sweep != run.sweep) ? !sweepTint : sweepTint;
+            name->setBackground(sweepTint ? QColor(227, 242, 253) : QColor(232, 245, 233));
+            name->setToolTip(name->toolTip() + tr("\npoint %1 of sweep %2").arg(run.sweepPoint).arg(QString::fromStdString(run.sweep)));
+        }
         table_->setItem(r, Name, name);
         QTableWidgetItem *status = item(run.interrupted() ? tr("interrupted") : QString::fromStdString(statusName(run.status)));
         if (run.resumable())

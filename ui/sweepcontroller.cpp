@@ -25,29 +25,24 @@ SweepController::~SweepController()
 bool SweepController::start(const Experiment &experiment, const QString &workspace, int jobs, bool allowLarge,
                             QString *error)
 {
-    if (thread_) {
-        if (error)
-            *error = tr("A sweep is already running");
-        return false;
-    }
-    if (!runnerThere(error))
-        return false;
-    try {
-        // As sweep.json will hold it, so the plan read back from the folder
-        // (its keys in the file's order) numbers the points as this one does.
-        const Experiment e = parseExperiment(experimentToJson(experiment));
-        const SweepPlan plan = planSweep(e, {}, allowLarge);
-        QDir().mkpath(workspace);
-        launch(createSweepFolder(workspace.toStdString(), e, plan), jobs);
-    } catch (const std::exception &e) {
-        if (error)
-            *error = QString::fromUtf8(e.what());
-        return false;
-    }
-    return true;
+    return begin(
+        [&] {
+            // As sweep.json will hold it, so the plan read back from the folder
+            // (its keys in the file's order) numbers the points as this one does.
+            const Experiment e = parseExperiment(experimentToJson(experiment));
+            const SweepPlan plan = planSweep(e, {}, allowLarge);
+            QDir().mkpath(workspace);
+            return createSweepFolder(workspace.toStdString(), e, plan);
+        },
+        jobs, error);
 }
 
 bool SweepController::resume(const QString &sweepDir, int jobs, QString *error)
+{
+    return begin([&] { return openSweepFolder(sweepDir.toStdString()); }, jobs, error);
+}
+
+bool SweepController::begin(const std::function<SweepFolder()> &folder, int jobs, QString *error)
 {
     if (thread_) {
         if (error)
@@ -57,7 +52,7 @@ bool SweepController::resume(const QString &sweepDir, int jobs, QString *error)
     if (!runnerThere(error))
         return false;
     try {
-        launch(openSweepFolder(sweepDir.toStdString()), jobs);
+        launch(folder(), jobs);
     } catch (const std::exception &e) {
         if (error)
             *error = QString::fromUtf8(e.what());

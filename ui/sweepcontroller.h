@@ -10,6 +10,7 @@
 #include <QString>
 
 #include <atomic>
+#include <functional>
 
 class QThread;
 
@@ -49,6 +50,8 @@ Q_SIGNALS:
 
 private:
     void launch(const distillery::SweepFolder &sweep, int jobs);
+    // The guards both start and resume need, then the folder `folder` makes, launched.
+    bool begin(const std::function<distillery::SweepFolder()> &folder, int jobs, QString *error);
     bool runnerThere(QString *error) const;
     void workerFinished();
 

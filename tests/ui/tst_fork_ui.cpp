@@ -6,6 +6,7 @@
 #undef QT_NO_KEYWORDS
 #include "forkdialog.h"
 #include "mainwindow.h"
+#include "runorder.h"
 #include "runspanel.h"
 #include "testutil.h"
 #include "trainingcontroller.h"
@@ -58,6 +59,29 @@ private Q_SLOTS:
                                 .run(quiet);
         QCOMPARE(r.status, RunStatus::Finished);
         origin_ = QString::fromStdString(r.runDir);
+    }
+
+    // The panel's order: a sweep's points together in point order, forks under their origins.
+    void runsAreGroupedBySweepAndForksNestUnderTheirOrigin()
+    {
+        const auto run = [](const char *dir, const char *sweep = "", int point = -1, const char *from = "") {
+            RunInfo r;
+            r.dir = std::string("/w/runs/") + dir;
+            r.sweep = sweep;
+            r.sweepPoint = point;
+            r.forkedFrom = *from ? std::string("/elsewhere/runs/") + from : std::string();
+            return r;
+        };
+        std::vector<RunInfo> runs{run("e-fork", "", -1, "b"), run("d"),          run("s-p0001", "s", 1),
+                                  run("c-fork-fork", "", -1, "e-fork"), run("s-p0000", "s", 0),
+                                  run("s-p0002", "s", 2),                run("b"),  run("x-fork", "", -1, "gone")};
+        runorder::groupSweeps(runs);
+        const std::vector<int> depth = runorder::nestForks(runs);
+        QStringList order;
+        for (const auto &r : runs)
+            order << QFileInfo(QString::fromStdString(r.dir)).fileName();
+        QCOMPARE(order, (QStringList{"d", "s-p0000", "s-p0001", "s-p0002", "b", "e-fork", "c-fork-fork", "x-fork"}));
+        QCOMPARE(depth, (std::vector<int>{0, 0, 0, 0, 0, 1, 2, 0}));
     }
 
     void theDialogOffersTheKeptEpochsAndSaysWhatChanged()
