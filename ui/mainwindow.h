@@ -20,9 +20,13 @@ class QProgressBar;
 class QTabWidget;
 class RunStatusView;
 class RunsPanel;
+class SlurmSubmitter;
 class SweepController;
 class SweepView;
 class TrainingController;
+namespace distillery {
+struct SlurmOptions;
+}
 
 class MainWindow : public QMainWindow {
     Q_OBJECT
@@ -73,6 +77,8 @@ public:
     // runs a sweep's points, Run ▸ Sweep… and Run ▸ Stop sweep.
     SweepView *sweepView() const { return sweepView_; }
     SweepController *sweepController() const { return sweeps_; }
+    // Submits sweeps to Slurm (the sweep dialog's Run on: Slurm cluster).
+    SlurmSubmitter *slurmSubmitter() const { return slurm_; }
     QAction *sweepAction() const { return sweepAction_; }
     QAction *stopSweepAction() const { return stopSweepAction_; }
     void showSweeps();
@@ -97,6 +103,12 @@ public Q_SLOTS:
     // Starts the experiment's sweep in the workspace and shows it in the
     // Sweeps tab. False (with a message box) when it cannot start.
     bool startSweep(const distillery::Experiment &experiment, int jobs = 0, bool allowLarge = false);
+    // Makes the sweep's folder and submits its points to Slurm in the
+    // background (the runner: the sweep controller's); the job ids go to the
+    // status bar, a failure to a message box. False (with a message box) when
+    // it cannot start.
+    bool submitSweep(const distillery::Experiment &experiment, const distillery::SlurmOptions &options,
+                     bool allowLarge = false);
     void stopSweep();
 
 public:
@@ -124,6 +136,8 @@ private:
     bool closeSweep();
     void onSweepPoint(int point, int state, const QString &message);
     void onSweepFinished(int finished, int failed, int skipped, bool stopped);
+    void onSlurmSubmitted(const QString &sweepDir, const QStringList &jobIds, const QString &description);
+    void onSlurmFailed(const QString &sweepDir, const QString &error);
     // A cell of the Sweeps tab was clicked: its runs selected in the Runs panel.
     void selectSweepRuns(const QStringList &runDirs);
     void openSweepExperiment(const distillery::Experiment &experiment);
@@ -176,6 +190,7 @@ private:
     QAction *sweepAction_ = nullptr;
     QAction *stopSweepAction_ = nullptr;
     SweepController *sweeps_ = nullptr;
+    SlurmSubmitter *slurm_ = nullptr;
     SweepView *sweepView_ = nullptr;
     QAction *saveAction_ = nullptr;
     QPointer<ExportDialog> exportDialog_;

@@ -1,9 +1,12 @@
 // The main window's sweeps: the Sweeps tab beside Training and Insight, Run ▸
-// Sweep… and Stop sweep, and what the window does as a sweep's points finish.
+// Sweep… and Stop sweep, what the window does as a sweep's points finish, and
+// sweeps submitted to Slurm (their job ids, or the reason they were not).
 #include "mainwindow.h"
 
 #include "experimentpanel.h"
 #include "runspanel.h"
+#include "slurmoptionsbox.h"
+#include "slurmsubmitter.h"
 #include "sweepcontroller.h"
 #include "sweepdialog.h"
 #include "sweepview.h"
@@ -41,9 +44,26 @@ void MainWindow::createSweeps()
     connect(sweeps_, &SweepController::pointChanged, this, &MainWindow::onSweepPoint);
     connect(sweeps_, &SweepController::finished, this, &MainWindow::onSweepFinished);
     connect(sweeps_, &SweepController::runningChanged, this, &MainWindow::updateActions);
+    slurm_ = new SlurmSubmitter(this);
+    connect(slurm_, &SlurmSubmitter::submitting, this, [this](const QString &dir, int points) {
+        statusBar()->showMessage(tr("Submitting the sweep's %1 runs to Slurm (%2)…")
+                                     .arg(points)
+                                     .arg(QDir::toNativeSeparators(dir)));
+    });
+    connect(slurm_, &SlurmSubmitter::submitted, this, &MainWindow::onSlurmSubmitted);
+    connect(slurm_, &SlurmSubmitter::failed, this, &MainWindow::onSlurmFailed);
+    connect(slurm_, &SlurmSubmitter::busyChanged, this, &MainWindow::updateActions);
     connect(sweepView_, &SweepView::runsSelected, this, &MainWindow::selectSweepRuns);
     connect(sweepView_, &SweepView::experimentOpened, this, &MainWindow::openSweepExperiment);
     connect(sweepView_, &SweepView::resumeRequested, this, [this](const QString &dir) {
+        const QStringList jobs = sweepView_->slurmJobs();
+        if (!jobs.isEmpty() &&
+            QMessageBox::question(this, tr("Resume on this machine?"),
+                                  tr("This sweep was submitted to Slurm (jobs %1). If they are still queued (squeue -j "
+                                     "%2) they run the same points. Run its unfinished points here anyway?")
+                                      .arg(jobs.join(QStringLiteral(", ")), jobs.join(QLatin1Char(','))),
+                                  QMessageBox::Yes | QMessageBox::Cancel, QMessageBox::Cancel) != QMessageBox::Yes)
+            return;
         QString error;
         if (!sweeps_->resume(dir, 0, &error))
             QMessageBox::warning(this, tr("Cannot resume the sweep"), error);
@@ -62,8 +82,10 @@ void MainWindow::addSweepActions(QMenu *run)
 void MainWindow::updateSweepActions()
 {
     const QString problem = panel_->problem();
-    sweepAction_->setEnabled(!sweeps_->isRunning() && problem.isEmpty());
-    sweepAction_->setToolTip(sweeps_->isRunning() ? tr("A sweep is running") : problem);
+    sweepAction_->setEnabled(!sweeps_->isRunning() && !slurm_->isSubmitting() && problem.isEmpty());
+    sweepAction_->setToolTip(sweeps_->isRunning()       ? tr("A sweep is running")
+                             : slurm_->isSubmitting() ? tr("A sweep is being submitted to Slurm")
+                                                      : problem);
     stopSweepAction_->setEnabled(sweeps_->isRunning());
 }
 
@@ -77,7 +99,11 @@ void MainWindow::openSweepDialog()
     if (!sweepAction_->isEnabled())
         return;
     SweepDialog dialog(panel_->experiment(), workspace_, this);
-    if (dialog.exec() == QDialog::Accepted)
+    if (dialog.exec() != QDialog::Accepted)
+        return;
+    if (dialog.slurmBox()->onSlurm())
+        submitSweep(dialog.experiment(), dialog.slurmBox()->options(), dialog.allowLarge());
+    else
         startSweep(dialog.experiment(), dialog.jobs(), dialog.allowLarge());
 }
 
@@ -90,6 +116,40 @@ bool MainWindow::startSweep(const Experiment &experiment, int jobs, bool allowLa
     return false;
 }
 
+bool MainWindow::submitSweep(const Experiment &experiment, const SlurmOptions &options, bool allowLarge)
+{
+    SlurmOptions o = options;
+    o.runner = sweeps_->runner().toStdString(); // the nodes run it by this path
+    QString error;
+    if (slurm_->submit(experiment, workspace_, allowLarge, o, &error))
+        return true;
+    QMessageBox::warning(this, tr("Cannot submit the sweep to Slurm"), error);
+    return false;
+}
+
+void MainWindow::onSlurmSubmitted(const QString &dir, const QStringList &jobIds, const QString &description)
+{
+    // The tab follows the points as the jobs write their run folders.
+    sweepView_->reloadSweeps(dir);
+    showSweeps();
+    if (jobIds.isEmpty()) {
+        statusBar()->showMessage(tr("Every point of the sweep has finished: nothing submitted"), 8000);
+        return;
+    }
+    statusBar()->showMessage(tr("Sweep submitted to Slurm: %1. Follow it with squeue -j %2 (the ids are in %3)")
+                                 .arg(description, jobIds.join(QLatin1Char(',')),
+                                      QDir::toNativeSeparators(dir + QStringLiteral("/slurm/jobs.json"))));
+}
+
+void MainWindow::onSlurmFailed(const QString &dir, const QString &error)
+{
+    statusBar()->clearMessage();
+    QMessageBox::warning(this, tr("Cannot submit the sweep to Slurm"),
+                         tr("%1\n\nThe sweep's folder is kept: distillery-run --resume-sweep %2 --backend slurm "
+                            "submits it again, or Resume in the Sweeps tab runs it on this machine.")
+                             .arg(error, QDir::toNativeSeparators(dir)));
+}
+
 void MainWindow::stopSweep()
 {
     if (!sweeps_->isRunning())
@@ -100,6 +160,7 @@ void MainWindow::stopSweep()
 
 bool MainWindow::closeSweep()
 {
+    slurm_->wait(kStopWaitMs); // a submission in progress ends (sbatch answers or fails) before the window goes
     if (!sweeps_->isRunning())
         return true;
     if (confirmClose_) {

@@ -1,5 +1,7 @@
 #include "sweepdialog.h"
 
+#include "slurmoptionsbox.h"
+
 #include "distillery/methods.h"
 #include "distillery/runs.h"
 #include "distillery/sweep.h"
@@ -96,6 +98,8 @@ SweepDialog::SweepDialog(const Experiment &experiment, const QString &workspace,
     seeds_->setPlaceholderText(tr("the experiment's seed (%1)").arg(experiment.seed));
     seeds_->setToolTip(tr("Each combination runs once per seed, e.g. 1, 2, 3"));
     form->addRow(tr("Seeds:"), seeds_);
+    slurm_ = new SlurmOptionsBox;
+    form->addRow(tr("Run on:"), slurm_->runOnCombo());
     jobs_ = new QSpinBox;
     jobs_->setRange(0, 64);
     const int autoJobs = sweepParallelism(QThread::idealThreadCount(), 0, 0).first;
@@ -103,6 +107,12 @@ SweepDialog::SweepDialog(const Experiment &experiment, const QString &workspace,
     jobs_->setToolTip(tr("Runs at once; the CPU cores are split between them"));
     form->addRow(tr("Runs at once:"), jobs_);
     layout->addLayout(form);
+    form->setRowVisible(jobs_, !slurm_->onSlurm()); // once the form's widgets are the dialog's
+    layout->addWidget(slurm_);
+    connect(slurm_, &SlurmOptionsBox::changed, this, [this, form] {
+        form->setRowVisible(jobs_, !slurm_->onSlurm());
+        debounce_->start();
+    });
 
     summary_ = new QLabel;
     error_ = new QLabel;
@@ -399,9 +409,12 @@ void SweepDialog::updateSummary()
     estimate_->clear();
     if (problem_.isEmpty())
         showPlan(e);
+    if (problem_.isEmpty())
+        problem_ = slurm_->problem();
     error_->setText(problem_);
     error_->setVisible(!problem_.isEmpty());
     start_->setEnabled(problem_.isEmpty());
+    start_->setText(slurm_->onSlurm() ? tr("Submit to Slurm") : tr("Start sweep"));
 }
 
 void SweepDialog::showPlan(const Experiment &e)
@@ -431,6 +444,8 @@ void SweepDialog::showPlan(const Experiment &e)
                               .arg(n == 1 ? tr("1 run") : tr("%L1 runs").arg(n))
                               .arg(plan.teachersTrained())
                               .arg(plan.baselinesTrained()));
+        if (slurm_->onSlurm())
+            return estimate_->setText(tr("On Slurm the time depends on the cluster's queue."));
         if (stageSeconds_.student < 0) {
             estimate_->setText(tr("No estimate of the time until one run of this workspace has finished."));
             return;
@@ -470,5 +485,6 @@ void SweepDialog::accept()
             return;
         allowLarge_ = true;
     }
+    slurm_->remember();
     QDialog::accept();
 }

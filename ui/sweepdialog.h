@@ -3,7 +3,8 @@
 // drawn from ranges), the seeds and the points run at once. As the user edits
 // it says how many runs that makes, how many teachers and baselines train,
 // roughly how long it takes, or what is wrong (planSweep's message, Start
-// disabled). It produces the experiment with its "sweep" section filled.
+// disabled). It produces the experiment with its "sweep" section filled, and
+// where it runs: this machine, or a Slurm cluster with its options.
 #pragma once
 
 #include "sweepdata.h"
@@ -26,6 +27,7 @@ class QLineEdit;
 class QPushButton;
 class QSpinBox;
 class QTimer;
+class SlurmOptionsBox;
 
 // The settings a sweep usually varies, for the rows' lists (any --set key may be typed).
 QStringList sweepableKeys(const distillery::DistillConfig &distillation);
@@ -48,6 +50,8 @@ public:
     QLabel *errorLabel() const { return error_; }
     QLabel *estimateLabel() const { return estimate_; }
     QPushButton *startButton() const { return start_; }
+    // Run on: this machine or a Slurm cluster, and the Slurm options.
+    SlurmOptionsBox *slurmBox() const { return slurm_; }
 
     // Reads the rows now (edits are read after a short pause).
     void updateSummary();
@@ -91,6 +95,7 @@ private:
     QSpinBox *randomCount_ = nullptr, *randomSeed_ = nullptr;
     QLineEdit *seeds_ = nullptr;
     QSpinBox *jobs_ = nullptr;
+    SlurmOptionsBox *slurm_ = nullptr;
     QLabel *summary_ = nullptr, *error_ = nullptr, *estimate_ = nullptr;
     QPushButton *start_ = nullptr;
     QTimer *debounce_ = nullptr;

@@ -8,9 +8,13 @@
 
 #include <QComboBox>
 #include <QDir>
+#include <QFile>
 #include <QFileInfo>
 #include <QHBoxLayout>
 #include <QHelpEvent>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QLabel>
 #include <QPushButton>
 #include <QStackedWidget>
@@ -37,6 +41,32 @@ QString percentOrDash(double v, bool sign = false)
 QString settingText(const QString &key, const QString &value)
 {
     return key.isEmpty() ? QString() : key.section(QLatin1Char('.'), -1) + QLatin1Char('=') + sweepValueText(value);
+}
+
+bool sameNumber(double a, double b)
+{
+    return a == b || (std::isnan(a) && std::isnan(b));
+}
+
+bool sameResults(const std::vector<SweepPointResult> &a, const std::vector<SweepPointResult> &b)
+{
+    return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](const SweepPointResult &x, const SweepPointResult &y) {
+        return x.point == y.point && x.runDir == y.runDir && x.exists == y.exists && x.finished == y.finished &&
+               sameNumber(x.student, y.student) && sameNumber(x.baseline, y.baseline);
+    });
+}
+
+// The ids in a sweep folder's slurm/jobs.json (none when it was not submitted to Slurm).
+QStringList slurmJobIds(const QString &sweepDir)
+{
+    QFile f(sweepDir + QStringLiteral("/slurm/jobs.json"));
+    QStringList ids;
+    if (!f.open(QIODevice::ReadOnly))
+        return ids;
+    for (const QJsonValue &job : QJsonDocument::fromJson(f.readAll()).object()[QStringLiteral("jobs")].toArray())
+        if (const QString id = job[QStringLiteral("id")].toString(); !id.isEmpty())
+            ids << id;
+    return ids;
 }
 
 } // namespace
@@ -115,7 +145,7 @@ SweepView::SweepView(QWidget *parent)
     });
     figure_->plot()->installEventFilter(this);
     timer_->setInterval(kLiveRefreshMs);
-    connect(timer_, &QTimer::timeout, this, &SweepView::refresh);
+    connect(timer_, &QTimer::timeout, this, &SweepView::poll);
     showMessage(tr("No sweeps in this workspace yet. Run ▸ Sweep… runs the experiment over a grid of settings."));
 }
 
@@ -165,6 +195,7 @@ bool SweepView::showSweep(const QString &dir)
         SweepFolder s = openSweepFolder(dir.toStdString());
         const bool same = sweep_ && sweep_->dir == s.dir;
         sweep_ = std::move(s);
+        slurmJobs_ = slurmJobIds(dir);
         if (!same)
             fillAxes();
     } catch (const std::exception &e) {
@@ -228,6 +259,22 @@ void SweepView::setLive(bool live)
     redraw(); // Resume only while no sweep runs
 }
 
+bool SweepView::polling() const
+{
+    return timer_->isActive();
+}
+
+void SweepView::poll()
+{
+    if (!sweep_ || (!live_ && !isVisible()))
+        return;
+    std::vector<SweepPointResult> now = cache_.read(*sweep_);
+    if (sameResults(now, results_))
+        return; // nothing moved: no redraw
+    results_ = std::move(now);
+    redraw();
+}
+
 void SweepView::refresh()
 {
     if (!sweep_)
@@ -241,6 +288,7 @@ void SweepView::showMessage(const QString &text)
     message_->setText(text);
     stack_->setCurrentWidget(message_);
     note_->clear();
+    timer_->stop();
     open_->setEnabled(false);
     resume_->setEnabled(false);
     grid_ = SweepGrid{};
@@ -282,9 +330,17 @@ void SweepView::redraw()
                          percentOrDash(c.mean, measure == SweepMeasure::GainOverBaseline), percentOrDash(c.stddev))
                     .arg(c.counted);
     }
+    if (!slurmJobs_.isEmpty())
+        text += tr(" Submitted to Slurm as jobs %1 (squeue -j %2).")
+                    .arg(slurmJobs_.join(QStringLiteral(", ")), slurmJobs_.join(QLatin1Char(',')));
     note_->setText(text);
     open_->setEnabled(grid_.best >= 0);
-    resume_->setEnabled(!live_ && finished < std::ptrdiff_t(results_.size()));
+    const bool unfinished = finished < std::ptrdiff_t(results_.size());
+    resume_->setEnabled(!live_ && unfinished);
+    if (!live_ && !unfinished)
+        timer_->stop();
+    else if (!timer_->isActive())
+        timer_->start();
 }
 
 QString SweepView::message() const

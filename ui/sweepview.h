@@ -45,6 +45,13 @@ public:
     QString sweepDir() const;
     // While a sweep runs the view rereads its points every few seconds.
     void setLive(bool live);
+    // Whether it rereads the shown sweep on the timer: while a sweep runs here,
+    // and while any of its points has not finished (its jobs on a cluster,
+    // another distillery-run); the rereading is skipped while the tab is
+    // hidden, and redraws only when a point has moved.
+    bool polling() const;
+    // The shown sweep's Slurm jobs (slurm/jobs.json), empty when none were submitted.
+    QStringList slurmJobs() const { return slurmJobs_; }
 
     // The axes (swept settings; "" for none), the measure and whether the map shows the standard deviation.
     void setAxes(const QString &xKey, const QString &yKey);
@@ -98,6 +105,7 @@ protected:
 
 private:
     void showMessage(const QString &text);
+    void poll();
     void fillAxes();
     void redraw();
     void cellClicked(const QPointF &pos);
@@ -112,6 +120,7 @@ private:
     QPushButton *open_;
     QPushButton *resume_;
     bool live_ = false;
+    QStringList slurmJobs_;
     QStackedWidget *stack_;
     QLabel *message_;
     InsightPlot *figure_;

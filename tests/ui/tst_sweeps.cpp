@@ -1,13 +1,16 @@
 // Sweeps in the window: the sweep dialog's count and errors, a real small
 // sweep run by the SweepController (runSweepLocally and the build's
 // distillery-run), its heatmap checked against the run folders' summary.json,
-// a click on a cell selecting its runs, and a damaged sweep.json.
+// a click on a cell selecting its runs, a damaged sweep.json, and a sweep
+// submitted to Slurm from the dialog through a fake sbatch on PATH.
 
 // The tests are built without Qt's keywords, for LibTorch's headers; this one
 // sees no LibTorch, and qcustomplot.h needs them.
 #undef QT_NO_KEYWORDS
 #include "mainwindow.h"
 #include "runspanel.h"
+#include "slurmoptionsbox.h"
+#include "slurmsubmitter.h"
 #include "sweepcontroller.h"
 #include "sweepdialog.h"
 #include "sweepheatmap.h"
@@ -20,13 +23,17 @@
 #include <QComboBox>
 #include <QDir>
 #include <QElapsedTimer>
+#include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QApplication>
 #include <QLabel>
 #include <QMessageBox>
 #include <QLineEdit>
+#include <QPlainTextEdit>
 #include <QPushButton>
+#include <QSpinBox>
+#include <QStatusBar>
 #include <QSettings>
 #include <QSignalSpy>
 #include <QStandardPaths>
@@ -38,6 +45,8 @@
 #include <qcustomplot.h>
 
 #include <cmath>
+#include <functional>
+#include <memory>
 
 using namespace distillery;
 
@@ -84,6 +93,64 @@ QList<FolderRun> readFolders(const QString &workspace)
         runs << r;
     }
     return runs;
+}
+
+// A fake sbatch in `dir`/bin, as tests/sweeps/tst_slurm_backend.cpp makes
+// them: it records its arguments in `dir`/calls.log and, taking 0.3 s, prints
+// the ids 100, 101, ...; or it prints `failure` on its standard error and fails.
+QString fakeSbatch(const QString &dir, const QString &failure = {})
+{
+    const QString bin = dir + QStringLiteral("/bin");
+    QDir().mkpath(bin);
+    const QString log = dir + QStringLiteral("/calls.log");
+    QString body = QStringLiteral("#!/bin/bash\necho \"sbatch $*\" >> '%1'\n").arg(log);
+    body += failure.isEmpty()
+        ? QStringLiteral("sleep 0.3\nn=$(grep -c '^sbatch' '%1')\necho \"$((99 + n));cluster\"\n").arg(log)
+        : QStringLiteral("echo '%1' >&2\nexit 1\n").arg(failure);
+    testutil::writeFile(bin + QStringLiteral("/sbatch"), body.toUtf8());
+    QFile::setPermissions(bin + QStringLiteral("/sbatch"), QFile::ReadOwner | QFile::WriteOwner | QFile::ExeOwner);
+    return bin;
+}
+
+// `dir` first on PATH while it lives.
+struct PathFirst {
+    const QByteArray old = qgetenv("PATH");
+    explicit PathFirst(const QString &dir) { qputenv("PATH", dir.toLocal8Bit() + ':' + old); }
+    ~PathFirst() { qputenv("PATH", old); }
+};
+
+// Answers the sweep dialog the window is about to open: `fill` sets it, then Start is clicked.
+void answerSweepDialog(const std::function<void(SweepDialog *)> &fill, bool *answered)
+{
+    auto *poll = new QTimer;
+    QObject::connect(poll, &QTimer::timeout, poll, [poll, fill, answered] {
+        auto *d = qobject_cast<SweepDialog *>(QApplication::activeModalWidget());
+        if (!d)
+            return;
+        poll->deleteLater();
+        poll->stop();
+        fill(d);
+        d->updateSummary();
+        *answered = d->startButton()->isEnabled();
+        if (*answered)
+            d->startButton()->click();
+        else
+            d->reject(); // its problem: d->problem()
+    });
+    poll->start(20);
+}
+
+// The window of an experiment that sweeps 8 points, shown, its runner the build's distillery-run.
+std::unique_ptr<MainWindow> sweepWindow(const QString &workspace)
+{
+    const QString file = workspace + QStringLiteral("/sw.json");
+    saveExperiment(sweptExperiment(), file.toStdString());
+    auto w = std::make_unique<MainWindow>(workspace, file);
+    w->setConfirmClose(false);
+    w->sweepController()->setRunner(QStringLiteral(DISTILLERY_RUNNER));
+    w->resize(1400, 900);
+    w->show();
+    return w;
 }
 
 // Mean and sample standard deviation.
@@ -456,6 +523,161 @@ private Q_SLOTS:
         v.refresh();
         QVERIFY2(v.note().startsWith(QStringLiteral("8 of 8 points finished")), qPrintable(v.note()));
         QVERIFY(!v.resumeButton()->isEnabled());
+    }
+
+    // Run on: Slurm cluster, its options checked as typed and read back.
+    void dialogSlurmOptions()
+    {
+        SweepDialog d(sweptExperiment(), ws_.path());
+        SlurmOptionsBox *b = d.slurmBox();
+        b->setOnSlurm(false);
+        d.updateSummary();
+        QVERIFY(b->isHidden());
+        QCOMPARE(d.startButton()->text(), QStringLiteral("Start sweep"));
+        b->setOnSlurm(true);
+        QVERIFY(!b->isHidden());
+        b->timeEdit()->setText(QStringLiteral("2 hours"));
+        d.updateSummary();
+        QVERIFY2(d.errorLabel()->text().contains(QStringLiteral("Time limit")), qPrintable(d.errorLabel()->text()));
+        QVERIFY(!d.startButton()->isEnabled());
+        b->timeEdit()->setText(QStringLiteral("1-12:00"));
+        b->partitionEdit()->setText(QStringLiteral(" gpu "));
+        b->gpusBox()->setValue(1);
+        b->linesEdit()->setPlainText(QStringLiteral("  --mem=8G \n\nmodule load cuda\n"));
+        d.updateSummary();
+        QVERIFY2(d.problem().isEmpty(), qPrintable(d.problem()));
+        QVERIFY(d.startButton()->isEnabled());
+        QCOMPARE(d.startButton()->text(), QStringLiteral("Submit to Slurm"));
+        const SlurmOptions o = b->options();
+        QCOMPARE(o.partition, std::string("gpu"));
+        QCOMPARE(o.timeLimit, std::string("1-12:00"));
+        QCOMPARE(o.gpusPerTask, 1);
+        QCOMPARE(o.cpusPerTask, 0);
+        QCOMPARE(o.extraLines, (std::vector<std::string>{"--mem=8G", "module load cuda"}));
+        // A time limit that is wrong does not matter for this machine.
+        b->timeEdit()->setText(QStringLiteral("soon"));
+        b->setOnSlurm(false);
+        d.updateSummary();
+        QVERIFY(d.startButton()->isEnabled());
+    }
+
+    // The dialog's Slurm choice submits the points as three array jobs through
+    // sbatch on a worker thread; the window shows the job ids, and the Sweeps
+    // tab follows the points as their run folders appear.
+    void dialogSubmitsToSlurm()
+    {
+        QTemporaryDir ws;
+        const PathFirst path(fakeSbatch(ws.path()));
+        const auto w = sweepWindow(ws.path());
+        QVERIFY(QTest::qWaitForWindowExposed(w.get()));
+        bool answered = false;
+        answerSweepDialog(
+            [](SweepDialog *d) {
+                d->slurmBox()->setOnSlurm(true);
+                d->slurmBox()->partitionEdit()->setText(QStringLiteral("debug"));
+                d->slurmBox()->timeEdit()->setText(QStringLiteral("0:30:00"));
+                d->slurmBox()->cpusBox()->setValue(2);
+                d->slurmBox()->gpusBox()->setValue(0);
+                d->slurmBox()->linesEdit()->setPlainText(QStringLiteral("--mem=1G\nmodule load x"));
+            },
+            &answered);
+        w->openSweepDialog();
+        QVERIFY(answered);
+        // sbatch takes 0.3 s a job, on the worker: the window is back before it has answered.
+        QVERIFY(w->slurmSubmitter()->isSubmitting());
+        QVERIFY(!w->sweepAction()->isEnabled());
+        QTRY_VERIFY_WITH_TIMEOUT(!w->slurmSubmitter()->isSubmitting(), 20000);
+        QVERIFY(w->sweepAction()->isEnabled());
+        const QString message = w->statusBar()->currentMessage();
+        for (const char *job : {"teacher job 100 (1 point)", "baselines job 101 (4 points, after 100)",
+                                "points job 102 (3 points, after 100, 101)", "squeue -j 100,101,102"})
+            QVERIFY2(message.contains(QLatin1String(job)), qPrintable(message));
+
+        const QString dir = w->slurmSubmitter()->sweepDir();
+        QVERIFY(QFileInfo::exists(dir + QStringLiteral("/sweep.json")));
+        for (const QString name : {QStringLiteral("teacher"), QStringLiteral("baselines"), QStringLiteral("points")}) {
+            const QString text = QString::fromUtf8(testutil::readFile(dir + QStringLiteral("/slurm/") + name + QStringLiteral(".sbatch")));
+            for (const char *line : {"#SBATCH --partition=debug\n", "#SBATCH --time=0:30:00\n",
+                                     "#SBATCH --cpus-per-task=2\n", "#SBATCH --mem=1G\n", "\nmodule load x\n"})
+                QVERIFY2(text.contains(QLatin1String(line)), qPrintable(name + QStringLiteral(": ") + text));
+            QVERIFY(!text.contains(QStringLiteral("--gpus-per-task")));
+            QVERIFY(text.contains(QStringLiteral("exec '%1' --sweep-point '%2'").arg(QStringLiteral(DISTILLERY_RUNNER), dir)));
+        }
+        const QJsonArray jobs = QJsonDocument::fromJson(testutil::readFile(dir + QStringLiteral("/slurm/jobs.json")))
+                                    .object()[QStringLiteral("jobs")].toArray();
+        QCOMPARE(jobs.size(), 3);
+        QCOMPARE(jobs[0][QStringLiteral("id")].toString(), QStringLiteral("100"));
+        QCOMPARE(jobs[2][QStringLiteral("id")].toString(), QStringLiteral("102"));
+        QCOMPARE(jobs[1][QStringLiteral("points")].toArray().size(), 4);
+        const QStringList calls = QString::fromUtf8(testutil::readFile(ws.path() + QStringLiteral("/calls.log")))
+                                      .split(QLatin1Char('\n'), Qt::SkipEmptyParts);
+        QCOMPARE(calls.size(), 3);
+        QVERIFY2(calls[1].contains(QStringLiteral("--dependency=afterok:100 ")), qPrintable(calls[1]));
+        QVERIFY2(calls[2].contains(QStringLiteral("--dependency=afterok:100:101 ")), qPrintable(calls[2]));
+
+        // The Sweeps tab shows it, and keeps rereading it while its points are unfinished.
+        SweepView *v = w->sweepView();
+        QCOMPARE(w->centralTabs()->currentWidget(), static_cast<QWidget *>(v));
+        QCOMPARE(QDir::cleanPath(v->sweepDir()), QDir::cleanPath(dir));
+        QVERIFY2(v->note().startsWith(QStringLiteral("0 of 8 points finished")), qPrintable(v->note()));
+        QVERIFY2(v->note().contains(QStringLiteral("jobs 100, 101, 102")), qPrintable(v->note()));
+        QVERIFY(v->polling());
+        // A job finishes point 0 (here: a finished run's config.json and summary.json in its folder).
+        const QString from = readFolders(ws_.path()).first().dir;
+        const QString to = QString::fromStdString(openSweepFolder(dir.toStdString()).runDir(0));
+        QVERIFY(QDir().mkpath(to));
+        for (const QString file : {QStringLiteral("/config.json"), QStringLiteral("/summary.json")})
+            QVERIFY(QFile::copy(from + file, to + file));
+        QTRY_VERIFY_WITH_TIMEOUT(v->note().startsWith(QStringLiteral("1 of 8 points finished")), 10000);
+        QVERIFY(v->polling());
+    }
+
+    // sbatch refuses (an unknown partition): its message in a message box, no
+    // jobs.json; and no sbatch at all: the core's message for that.
+    void slurmFailureIsShown()
+    {
+        QTemporaryDir ws;
+        const PathFirst path(fakeSbatch(
+            ws.path(), QStringLiteral("sbatch: error: Batch job submission failed: Invalid partition name specified")));
+        const auto w = sweepWindow(ws.path());
+        QVERIFY(QTest::qWaitForWindowExposed(w.get()));
+        QString shown;
+        QTimer boxes;
+        connect(&boxes, &QTimer::timeout, this, [&shown] {
+            if (auto *box = qobject_cast<QMessageBox *>(QApplication::activeModalWidget())) {
+                shown = box->text();
+                box->accept();
+            }
+        });
+        boxes.start(50);
+        bool answered = false;
+        answerSweepDialog(
+            [](SweepDialog *d) {
+                d->slurmBox()->setOnSlurm(true);
+                d->slurmBox()->partitionEdit()->setText(QStringLiteral("nosuch"));
+            },
+            &answered);
+        w->openSweepDialog();
+        QVERIFY(answered);
+        QTRY_VERIFY_WITH_TIMEOUT(!shown.isEmpty(), 20000);
+        for (const char *part : {"submitting the teacher job", "Invalid partition name specified", "nothing was submitted"})
+            QVERIFY2(shown.contains(QLatin1String(part)), qPrintable(shown));
+        const QString dir = w->slurmSubmitter()->sweepDir();
+        QVERIFY(QFileInfo::exists(dir + QStringLiteral("/sweep.json")));
+        QVERIFY(!QFileInfo::exists(dir + QStringLiteral("/slurm/jobs.json")));
+        QVERIFY(w->sweepAction()->isEnabled());
+
+        SlurmSubmitter s;
+        QSignalSpy failed(&s, &SlurmSubmitter::failed);
+        SlurmOptions o;
+        o.runner = DISTILLERY_RUNNER;
+        o.sbatch = (ws.path() + QStringLiteral("/nowhere/sbatch")).toStdString();
+        QString error;
+        QVERIFY2(s.submit(sweptExperiment(), ws.path(), false, o, &error), qPrintable(error));
+        QVERIFY(failed.wait(20000));
+        const QString text = failed.first().at(1).toString();
+        QVERIFY2(text.contains(QStringLiteral("sbatch not found")), qPrintable(text));
+        QVERIFY(!QFileInfo::exists(s.sweepDir() + QStringLiteral("/slurm/jobs.json")));
     }
 
     void damagedSweepJsonIsNamed()
