@@ -44,13 +44,31 @@ QString alphaText(const distillery::RunInfo &run)
     return usesAlpha(run) ? QString::number(run.alpha) : QStringLiteral("–");
 }
 
+// Where a cell keeps what it sorts by: a number, or text for the name and status.
+constexpr int SortRole = Qt::UserRole + 1;
+
+// A cell that sorts by its SortRole (numbers as numbers), not by its text.
+class RunItem : public QTableWidgetItem {
+public:
+    using QTableWidgetItem::QTableWidgetItem;
+    bool operator<(const QTableWidgetItem &other) const override
+    {
+        const QVariant a = data(SortRole), b = other.data(SortRole);
+        if (a.typeId() == QMetaType::Double && b.typeId() == QMetaType::Double)
+            return a.toDouble() < b.toDouble();
+        return QString::localeAwareCompare(a.toString(), b.toString()) < 0;
+    }
+};
+
 QTableWidgetItem *item(const QString &text, double sortKey = 0, bool numeric = false)
 {
-    auto *i = new QTableWidgetItem(text);
+    auto *i = new RunItem(text);
     i->setFlags(Qt::ItemIsEnabled | Qt::ItemIsSelectable);
     if (numeric) {
-        i->setData(Qt::UserRole, sortKey);
+        i->setData(SortRole, sortKey);
         i->setTextAlignment(Qt::AlignRight | Qt::AlignVCenter);
+    } else {
+        i->setData(SortRole, text);
     }
     return i;
 }
@@ -68,7 +86,18 @@ RunsPanel::RunsPanel(QWidget *parent)
     table_->setSelectionBehavior(QAbstractItemView::SelectRows);
     table_->setSelectionMode(QAbstractItemView::ExtendedSelection);
     table_->verticalHeader()->hide();
-    table_->setToolTip(tr("Select several runs (Ctrl or Shift) to compare their curves and numbers"));
+    table_->setToolTip(tr("Select several runs (Ctrl or Shift) to compare their curves and numbers; click a "
+                          "column's title to sort by it, a third time to group sweeps and forks again"));
+    // Sorted here, not by the view: a third click clears the order, and the
+    // list goes back to sweeps grouped and forks under their origin.
+    QHeaderView *columns = table_->horizontalHeader();
+    columns->setSectionsClickable(true);
+    columns->setSortIndicatorShown(true);
+    columns->setSortIndicatorClearable(true);
+    columns->setSortIndicator(-1, Qt::AscendingOrder);
+    for (int c : {Teacher, Baseline, Student, Gain}) // best first on the first click
+        table_->horizontalHeaderItem(c)->setData(Qt::InitialSortOrderRole, int(Qt::DescendingOrder));
+    connect(columns, &QHeaderView::sortIndicatorChanged, this, &RunsPanel::refresh);
     compare_->setEditTriggers(QAbstractItemView::NoEditTriggers);
     compare_->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
 
@@ -141,41 +170,59 @@ void RunsPanel::setWorkspace(const QString &workspace)
     refresh();
 }
 
-void RunsPanel::applyFilter()
+void RunsPanel::loadRuns()
 {
     filterError_.clear();
+    indexNote_.clear();
     const std::string filter = filter_->text().trimmed().toStdString();
-    if (filter.empty() || workspace_.isEmpty())
+    if (workspace_.isEmpty()) {
+        runs_.clear();
+        all_ = 0;
         return;
-    QSet<QString> kept; // run folders' names: the index holds them relative to the workspace
-    try {
-        const RunIndex index(workspace_.toStdString());
-        for (const IndexedRun &r : index.query(filter))
-            kept.insert(QFileInfo(QString::fromStdString(r.dir)).fileName());
-    } catch (const std::exception &e) {
-        filterError_ = QString::fromUtf8(e.what());
-        return; // every run listed, the error said
     }
-    runs_.erase(std::remove_if(runs_.begin(), runs_.end(),
-                               [&](const RunInfo &r) {
-                                   return !kept.contains(QFileInfo(QString::fromStdString(r.dir)).fileName());
-                               }),
-                runs_.end());
+    try {
+        // The index is brought up to the folders as it opens (a stat or two
+        // per folder), then answers from its rows: no folder's JSON is read.
+        const RunIndex index(workspace_.toStdString());
+        for (const std::string &note : index.notes())
+            indexNote_ += QString::fromStdString(note) + QLatin1Char('\n');
+        all_ = index.count();
+        try {
+            runs_ = index.runs(filter);
+        } catch (const IndexQueryError &e) {
+            filterError_ = QString::fromUtf8(e.what());
+            runs_ = index.runs(); // every run listed, the error said
+        }
+    } catch (const std::exception &e) {
+        // No index can be kept here (a read-only workspace): the folders are
+        // read one by one, and the filter cannot apply.
+        indexNote_ = tr("No run index: %1").arg(QString::fromUtf8(e.what()));
+        runs_ = listRuns(workspace_.toStdString());
+        all_ = int(runs_.size());
+        if (!filter.empty())
+            filterError_ = tr("the run index is needed to filter");
+    }
 }
 
 void RunsPanel::refresh()
 {
     const QStringList selected = selectedRuns();
-    runs_ = listRuns(workspace_.toStdString());
-    const int all = int(runs_.size());
-    applyFilter();
-    runorder::groupSweeps(runs_);
-    const std::vector<int> depth = runorder::nestForks(runs_);
+    loadRuns();
+    const int all = all_;
+    // Unsorted, a sweep's points stay together in point order and forks sit
+    // under their origin; a clicked column orders the rows by itself alone.
+    const int sortColumn = table_->horizontalHeader()->sortIndicatorSection();
+    const bool grouped = sortColumn < 0 || sortColumn >= ColumnCount;
+    std::vector<int> depth(runs_.size(), 0);
+    if (grouped) {
+        runorder::groupSweeps(runs_);
+        depth = runorder::nestForks(runs_);
+    }
     header_->setText(filter_->text().trimmed().isEmpty() || !filterError_.isEmpty()
                          ? tr("%n run(s) in %1", nullptr, all).arg(QDir::toNativeSeparators(workspace_))
                          : tr("%1 of %n run(s) match", nullptr, all).arg(runs_.size()));
     header_->setStyleSheet(filterError_.isEmpty() ? QString() : QStringLiteral("QLabel { color: #b71c1c; }"));
-    header_->setToolTip(filterError_);
+    header_->setToolTip(filterError_.isEmpty() ? indexNote_.trimmed() : filterError_);
     if (!filterError_.isEmpty())
         header_->setText(tr("Filter: %1").arg(filterError_));
     noRuns_->setText(all > 0 ? tr("No run matches the filter.")
@@ -184,7 +231,6 @@ void RunsPanel::refresh()
                                    .arg(QDir::toNativeSeparators(workspace_)));
     listStack_->setCurrentWidget(runs_.empty() ? static_cast<QWidget *>(noRuns_) : table_);
     const QSignalBlocker block(table_);
-    table_->setSortingEnabled(false);
     // Columns fitted to their contents once, after the fill: fitted at every
     // item, 10,000 runs took minutes (each setItem measured the column again).
     table_->horizontalHeader()->setSectionResizeMode(QHeaderView::Interactive);
@@ -192,51 +238,60 @@ void RunsPanel::refresh()
     bool sweepTint = false;
     for (int r = 0; r < int(runs_.size()); ++r) {
         const RunInfo &run = runs_[std::size_t(r)];
-        const int d = depth[std::size_t(r)];
-        auto *name = item(QString(2 * std::max(0, d - 1), QLatin1Char(' ')) + (d > 0 ? QStringLiteral("↳ ") : QString()) +
-                          QString::fromStdString(run.name));
-        name->setData(Qt::UserRole, QString::fromStdString(run.dir));
-        name->setToolTip(run.forkedFrom.empty() ? QString::fromStdString(run.dir)
-                                                : tr("%1\nforked from %2 after epoch %3")
-                                                      .arg(QString::fromStdString(run.dir),
-                                                           QFileInfo(QString::fromStdString(run.forkedFrom)).fileName())
-                                                      .arg(run.forkedEpoch));
-        if (!run.sweep.empty()) { // a sweep's points, tinted by sweep, one tint after another
-            sweepTint = (r == 0 || runs_[std::size_t(r - 1)].sweep != run.sweep) ? !sweepTint : sweepTint;
-            name->setBackground(sweepTint ? QColor(227, 242, 253) : QColor(232, 245, 233));
-            name->setToolTip(name->toolTip() + tr("\npoint %1 of sweep %2").arg(run.sweepPoint).arg(QString::fromStdString(run.sweep)));
-        }
-        table_->setItem(r, Name, name);
-        QTableWidgetItem *status = item(run.interrupted() ? tr("interrupted") : QString::fromStdString(statusName(run.status)));
-        if (run.resumable())
-            status->setToolTip(tr("Can continue from its last checkpoint: Run ▸ Resume selected run"));
-        else if (run.ownerPid)
-            status->setToolTip(tr("Being written by process %1").arg(run.ownerPid));
-        table_->setItem(r, Status, status);
-        table_->setItem(r, Teacher, item(fmt::percent(run.teacherTestAccuracy), run.teacherTestAccuracy, true));
-        table_->setItem(r, Baseline, item(fmt::percent(run.baselineTestAccuracy), run.baselineTestAccuracy, true));
-        table_->setItem(r, Student, item(fmt::percent(run.studentTestAccuracy), run.studentTestAccuracy, true));
-        const bool both = run.baselineTestAccuracy >= 0 && run.studentTestAccuracy >= 0;
-        const double gain = both ? 100 * (run.studentTestAccuracy - run.baselineTestAccuracy) : 0;
-        auto *g = item(both ? QString::asprintf("%+.2f", gain) : QStringLiteral("–"), gain, true);
-        if (both)
-            g->setForeground(gain >= 0 ? QColor(46, 125, 50) : QColor(198, 40, 40));
-        table_->setItem(r, Gain, g);
-        table_->setItem(r, Temperature, item(QString::number(run.temperature), run.temperature, true));
-        table_->setItem(r, Alpha, item(alphaText(run), usesAlpha(run) ? run.alpha : -1.0, true));
-        if (!usesAlpha(run))
-            table_->item(r, Alpha)->setToolTip(tr("%1 weighs its terms with its own parameters, not α")
-                                                   .arg(QString::fromStdString(run.method)));
-        table_->setItem(r, Compression,
-                        item(run.compression() > 0 ? QString::number(run.compression(), 'f', 1) + QLatin1Char('x') : QStringLiteral("–"),
-                             run.compression(), true));
-        // Written when the run ends: a running or killed run has none yet.
-        table_->setItem(r, Duration, item(run.seconds > 0 ? fmt::duration(run.seconds) : QStringLiteral("–"), run.seconds, true));
+        // A sweep's points, tinted by sweep, one tint after another.
+        if (grouped && !run.sweep.empty() && (r == 0 || runs_[std::size_t(r - 1)].sweep != run.sweep))
+            sweepTint = !sweepTint;
+        fillRow(r, run, depth[std::size_t(r)], run.sweep.empty() || !grouped ? 0 : sweepTint ? 1 : 2);
     }
+    if (!grouped)
+        table_->sortItems(sortColumn, table_->horizontalHeader()->sortIndicatorOrder());
     table_->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
     selectRuns(selected);
     updateComparison();
     updateKey();
+}
+
+void RunsPanel::fillRow(int r, const RunInfo &run, int d, int tint)
+{
+    auto *name = item(QString(2 * std::max(0, d - 1), QLatin1Char(' ')) + (d > 0 ? QStringLiteral("↳ ") : QString()) +
+                      QString::fromStdString(run.name));
+    name->setData(Qt::UserRole, QString::fromStdString(run.dir));
+    name->setToolTip(run.forkedFrom.empty() ? QString::fromStdString(run.dir)
+                                            : tr("%1\nforked from %2 after epoch %3")
+                                                  .arg(QString::fromStdString(run.dir),
+                                                       QFileInfo(QString::fromStdString(run.forkedFrom)).fileName())
+                                                  .arg(run.forkedEpoch));
+    name->setData(SortRole, QString::fromStdString(run.name));
+    if (tint)
+        name->setBackground(tint == 1 ? QColor(227, 242, 253) : QColor(232, 245, 233));
+    if (!run.sweep.empty())
+        name->setToolTip(name->toolTip() + tr("\npoint %1 of sweep %2").arg(run.sweepPoint).arg(QString::fromStdString(run.sweep)));
+    table_->setItem(r, Name, name);
+    QTableWidgetItem *status = item(run.interrupted() ? tr("interrupted") : QString::fromStdString(statusName(run.status)));
+    if (run.resumable())
+        status->setToolTip(tr("Can continue from its last checkpoint: Run ▸ Resume selected run"));
+    else if (run.ownerPid)
+        status->setToolTip(tr("Being written by process %1").arg(run.ownerPid));
+    table_->setItem(r, Status, status);
+    table_->setItem(r, Teacher, item(fmt::percent(run.teacherTestAccuracy), run.teacherTestAccuracy, true));
+    table_->setItem(r, Baseline, item(fmt::percent(run.baselineTestAccuracy), run.baselineTestAccuracy, true));
+    table_->setItem(r, Student, item(fmt::percent(run.studentTestAccuracy), run.studentTestAccuracy, true));
+    const bool both = run.baselineTestAccuracy >= 0 && run.studentTestAccuracy >= 0;
+    const double gain = both ? 100 * (run.studentTestAccuracy - run.baselineTestAccuracy) : 0;
+    auto *g = item(both ? QString::asprintf("%+.2f", gain) : QStringLiteral("–"), both ? gain : -1e9, true);
+    if (both)
+        g->setForeground(gain >= 0 ? QColor(46, 125, 50) : QColor(198, 40, 40));
+    table_->setItem(r, Gain, g);
+    table_->setItem(r, Temperature, item(QString::number(run.temperature), run.temperature, true));
+    table_->setItem(r, Alpha, item(alphaText(run), usesAlpha(run) ? run.alpha : -1.0, true));
+    if (!usesAlpha(run))
+        table_->item(r, Alpha)->setToolTip(tr("%1 weighs its terms with its own parameters, not α")
+                                               .arg(QString::fromStdString(run.method)));
+    table_->setItem(r, Compression,
+                    item(run.compression() > 0 ? QString::number(run.compression(), 'f', 1) + QLatin1Char('x') : QStringLiteral("–"),
+                         run.compression(), true));
+    // Written when the run ends: a running or killed run has none yet.
+    table_->setItem(r, Duration, item(run.seconds > 0 ? fmt::duration(run.seconds) : QStringLiteral("–"), run.seconds, true));
 }
 
 QStringList RunsPanel::selectedRuns() const
@@ -291,10 +346,11 @@ void RunsPanel::updateComparison()
     compare_->setVerticalHeaderLabels(rows);
     int c = 0;
     for (const QString &dir : dirs) {
-        const auto it = std::find_if(runs_.begin(), runs_.end(), [&](const RunInfo &r) { return QString::fromStdString(r.dir) == dir; });
-        if (it == runs_.end())
+        // The run folder itself, for the few runs compared: the index has no
+        // omitted classes' bias correction.
+        if (std::none_of(runs_.begin(), runs_.end(), [&](const RunInfo &r) { return QString::fromStdString(r.dir) == dir; }))
             continue;
-        const RunInfo &r = *it;
+        const RunInfo r = readRunInfo(dir.toStdString());
         auto *header = new QTableWidgetItem(QString::fromStdString(r.name));
         header->setData(Qt::UserRole, dir);
         header->setToolTip(dir);

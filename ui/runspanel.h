@@ -71,12 +71,18 @@ private:
     void addViewButtons(QHBoxLayout *bar);
 
     QString workspace_;
-    // The runs the filter keeps (the index's answer), or every run without one.
-    void applyFilter();
+    // The runs the filter keeps, or every run without one, from the
+    // workspace's run index; the folders themselves where no index can be kept.
+    void loadRuns();
+    // Row r of the list; d: how deep a fork it is; tint: 0 none, else the
+    // sweep's tint (1 or 2, alternating between sweeps).
+    void fillRow(int r, const distillery::RunInfo &run, int d, int tint);
 
     QLabel *header_;
     QLineEdit *filter_;
     QString filterError_;
+    QString indexNote_;
+    int all_ = 0;
     QTableWidget *table_;
     QTableWidget *compare_;
     QStackedWidget *listStack_;

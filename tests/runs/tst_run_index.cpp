@@ -173,6 +173,65 @@ private Q_SLOTS:
         QVERIFY(std::count(keys.begin(), keys.end(), "distillation.alpha") == 1);
     }
 
+    // What the window's Runs panel lists: the index's rows as RunInfo, equal
+    // field by field to reading every folder (listRuns), forks, sweep points
+    // and an interrupted run included.
+    void runsEqualTheFolders()
+    {
+        const fs::path w = fs::path(tmp.path().toStdString()) / "list";
+        std::vector<std::string> made;
+        for (int i = 0; i < 9; ++i)
+            made.push_back(writeRun(w, i));
+        const auto editConfig = [&](const std::string &dir, const std::function<void(nlohmann::json &)> &edit) {
+            std::ifstream in(w / dir / "config.json");
+            nlohmann::json config = nlohmann::json::parse(in);
+            edit(config);
+            writeText(w / dir / "config.json", config.dump(2));
+        };
+        editConfig(made[3], [&](nlohmann::json &c) { c["forked_from"] = {{"run", (w / made[1]).string()}, {"epoch", 2}}; });
+        for (int k : {5, 6})
+            editConfig(made[std::size_t(k)], [&](nlohmann::json &c) {
+                c["sweep_point"] = {{"sweep", "20260101-sw"}, {"point", k - 5}, {"seed", 1}, {"settings", nlohmann::json::object()}};
+            });
+        writeText(w / made[7] / "summary.json", R"({"name": "run-7", "status": "running", "started": "x"})");
+        RunIndex index(w.string());
+        const std::vector<RunInfo> rows = index.runs();
+        const std::vector<RunInfo> folders = listRuns(w.string());
+        QCOMPARE(rows.size(), folders.size());
+        for (std::size_t k = 0; k < rows.size(); ++k) { // both newest first
+            const RunInfo &r = rows[k], &f = folders[k];
+            QCOMPARE(r.dir, f.dir);
+            QCOMPARE(r.name, f.name);
+            QCOMPARE(r.started, f.started);
+            QCOMPARE(r.status, f.status);
+            QCOMPARE(r.method, f.method);
+            QCOMPARE(r.temperature, f.temperature);
+            QCOMPARE(r.alpha, f.alpha);
+            QCOMPARE(r.seconds, f.seconds);
+            QCOMPARE(r.teacherTestAccuracy, f.teacherTestAccuracy);
+            QCOMPARE(r.baselineTestAccuracy, f.baselineTestAccuracy);
+            QCOMPARE(r.studentTestAccuracy, f.studentTestAccuracy);
+            QCOMPARE(r.teacherParameters, f.teacherParameters);
+            QCOMPARE(r.studentParameters, f.studentParameters);
+            QCOMPARE(r.forkedFrom, f.forkedFrom);
+            QCOMPARE(r.forkedEpoch, f.forkedEpoch);
+            QCOMPARE(r.sweep, f.sweep);
+            QCOMPARE(r.sweepPoint, f.sweepPoint);
+            QCOMPARE(r.ownerPid, f.ownerPid);
+            QCOMPARE(r.interrupted(), f.interrupted());
+        }
+        const auto at = [&](const std::string &dir) {
+            return *std::find_if(rows.begin(), rows.end(), [&](const RunInfo &r) { return r.dir == (w / dir).string(); });
+        };
+        QCOMPARE(at(made[3]).forkedEpoch, 2); // what was written is what is compared
+        QCOMPARE(at(made[6]).sweepPoint, 1);
+        QVERIFY(at(made[7]).interrupted());
+        // A filter and a sort, as the panel asks for them.
+        const auto stopped = index.runs("status = stopped", "alpha", true);
+        QCOMPARE(int(stopped.size()), 1);
+        QCOMPARE(stopped[0].dir, (w / made[4]).string());
+    }
+
     void filterEqualsBruteForce_data()
     {
         QTest::addColumn<QString>("filter");

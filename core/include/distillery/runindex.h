@@ -6,6 +6,8 @@
 // is moved aside and rebuilt, never a reason to lose a run. docs/RUNS.md.
 #pragma once
 
+#include "distillery/runs.h"
+
 #include <cstdint>
 #include <memory>
 #include <stdexcept>
@@ -32,6 +34,12 @@ struct IndexedRun {
     std::int64_t studentParameters = 0;
     std::string sweep;                  // the sweep it belongs to (its folder name; "" for none)
     std::int64_t sweepPoint = -1;
+    // From its settings: distillation.temperature and .alpha (NaN where
+    // absent), forked_from.run and .epoch ("" and 0 for none).
+    double temperature = 0.0;
+    double alpha = 0.0;
+    std::string forkedFrom;
+    int forkedEpoch = 0;
 };
 
 // A filter or sort key the index cannot use; the message names the key or
@@ -80,6 +88,12 @@ public:
     // IndexQueryError naming what is wrong.
     std::vector<IndexedRun> query(const std::string &filter = "", const std::string &sortKey = "",
                                   bool descending = false, int limit = 0) const;
+    // The same runs as RunInfo (runs.h), for the window's Runs panel: read
+    // from the index alone, with dir the run folder's path and, for runs not
+    // finished, whether a live process holds the run (its lock file). The
+    // omitted classes' bias correction is not indexed (readRunInfo has it).
+    std::vector<RunInfo> runs(const std::string &filter = "", const std::string &sortKey = "",
+                              bool descending = false) const;
     // One run's settings (config.json flattened to dotted keys), values as text.
     std::vector<std::pair<std::string, std::string>> settings(const std::string &dir) const;
     // The keys a filter may use: the run columns, then every setting key seen.

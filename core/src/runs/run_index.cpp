@@ -48,7 +48,11 @@ CREATE INDEX runs_by_sweep ON runs (sweep_id, sweep_point);
 
 const char *runColumns = "runs.dir, runs.name, runs.started, runs.status, runs.method, runs.seconds, "
                          "runs.teacher_accuracy, runs.baseline_accuracy, runs.student_accuracy, runs.gain, "
-                         "runs.teacher_parameters, runs.student_parameters, runs.sweep_id, runs.sweep_point";
+                         "runs.teacher_parameters, runs.student_parameters, runs.sweep_id, runs.sweep_point, "
+                         "(SELECT value FROM settings WHERE run = runs.id AND key = 'distillation.temperature'), "
+                         "(SELECT value FROM settings WHERE run = runs.id AND key = 'distillation.alpha'), "
+                         "(SELECT value FROM settings WHERE run = runs.id AND key = 'forked_from.run'), "
+                         "(SELECT value FROM settings WHERE run = runs.id AND key = 'forked_from.epoch')";
 
 using Settings = std::vector<std::pair<std::string, SqlValue>>;
 
@@ -140,6 +144,10 @@ IndexedRun runFrom(const SqliteStmt &s)
     r.studentParameters = s.integer(11);
     r.sweep = s.text(12);
     r.sweepPoint = s.isNull(13) ? -1 : s.integer(13);
+    r.temperature = s.isNull(14) ? std::nan("") : s.real(14);
+    r.alpha = s.isNull(15) ? std::nan("") : s.real(15);
+    r.forkedFrom = s.isNull(16) ? std::string() : s.text(16);
+    r.forkedEpoch = s.isNull(17) ? 0 : int(s.integer(17));
     return r;
 }
 
