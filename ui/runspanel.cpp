@@ -1,25 +1,25 @@
 #include "runspanel.h"
 
 #include "format.h"
-#include "runorder.h"
+#include "runsmodel.h"
 #include "runsscatter.h"
 
-#include "distillery/methods.h"
 #include "distillery/runindex.h"
 
+#include <QButtonGroup>
 #include <QDir>
 #include <QFile>
-#include <QIcon>
-#include <QPixmap>
-#include <QStackedWidget>
-#include <QFileSystemWatcher>
-#include <QSet>
 #include <QFileInfo>
+#include <QFileSystemWatcher>
 #include <QHeaderView>
+#include <QIcon>
+#include <QItemSelection>
 #include <QLabel>
 #include <QLineEdit>
+#include <QPixmap>
 #include <QSplitter>
-#include <QButtonGroup>
+#include <QStackedWidget>
+#include <QTableView>
 #include <QTableWidget>
 #include <QTimer>
 #include <QToolButton>
@@ -30,74 +30,23 @@
 using namespace distillery;
 
 namespace {
-enum Column { Name, Status, Teacher, Baseline, Student, Gain, Temperature, Alpha, Compression, Duration, ColumnCount };
 
-// α weighs kd's terms; other methods have their own weights (methods.h).
-bool usesAlpha(const distillery::RunInfo &run)
+QTableWidgetItem *item(const QString &text)
 {
-    const distillery::MethodInfo *m = distillery::findMethod(run.method);
-    return !m || m->usesAlpha;
-}
-
-QString alphaText(const distillery::RunInfo &run)
-{
-    return usesAlpha(run) ? QString::number(run.alpha) : QStringLiteral("–");
-}
-
-// Where a cell keeps what it sorts by: a number, or text for the name and status.
-constexpr int SortRole = Qt::UserRole + 1;
-
-// A cell that sorts by its SortRole (numbers as numbers), not by its text.
-class RunItem : public QTableWidgetItem {
-public:
-    using QTableWidgetItem::QTableWidgetItem;
-    bool operator<(const QTableWidgetItem &other) const override
-    {
-        const QVariant a = data(SortRole), b = other.data(SortRole);
-        if (a.typeId() == QMetaType::Double && b.typeId() == QMetaType::Double)
-            return a.toDouble() < b.toDouble();
-        return QString::localeAwareCompare(a.toString(), b.toString()) < 0;
-    }
-};
-
-QTableWidgetItem *item(const QString &text, double sortKey = 0, bool numeric = false)
-{
-    auto *i = new RunItem(text);
+    auto *i = new QTableWidgetItem(text);
     i->setFlags(Qt::ItemIsEnabled | Qt::ItemIsSelectable);
-    if (numeric) {
-        i->setData(SortRole, sortKey);
-        i->setTextAlignment(Qt::AlignRight | Qt::AlignVCenter);
-    } else {
-        i->setData(SortRole, text);
-    }
     return i;
 }
+
 } // namespace
 
 RunsPanel::RunsPanel(QWidget *parent)
-    : QWidget(parent), header_(new QLabel(this)), filter_(new QLineEdit(this)), table_(new QTableWidget(0, ColumnCount, this)),
-      compare_(new QTableWidget(this)), listStack_(new QStackedWidget(this)), compareStack_(new QStackedWidget(this)),
-      scatter_(new RunsScatter(this)), views_(new QStackedWidget(this)), noRuns_(new QLabel(this)), watcher_(new QFileSystemWatcher(this)), refreshTimer_(new QTimer(this))
+    : QWidget(parent), header_(new QLabel(this)), filter_(new QLineEdit(this)), model_(new RunsModel(this)),
+      table_(new QTableView(this)), compare_(new QTableWidget(this)), listStack_(new QStackedWidget(this)),
+      compareStack_(new QStackedWidget(this)), scatter_(new RunsScatter(this)), views_(new QStackedWidget(this)),
+      noRuns_(new QLabel(this)), watcher_(new QFileSystemWatcher(this)), refreshTimer_(new QTimer(this))
 {
-    table_->setHorizontalHeaderLabels({tr("Run"), tr("Status"), tr("Teacher"), tr("Baseline"), tr("Student"),
-                                       tr("Δ student"), tr("T"), tr("α"), tr("Compression"), tr("Duration")});
-    table_->horizontalHeaderItem(Gain)->setToolTip(tr("Distilled student minus baseline student, test accuracy"));
-    table_->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
-    table_->setSelectionBehavior(QAbstractItemView::SelectRows);
-    table_->setSelectionMode(QAbstractItemView::ExtendedSelection);
-    table_->verticalHeader()->hide();
-    table_->setToolTip(tr("Select several runs (Ctrl or Shift) to compare their curves and numbers; click a "
-                          "column's title to sort by it, a third time to group sweeps and forks again"));
-    // Sorted here, not by the view: a third click clears the order, and the
-    // list goes back to sweeps grouped and forks under their origin.
-    QHeaderView *columns = table_->horizontalHeader();
-    columns->setSectionsClickable(true);
-    columns->setSortIndicatorShown(true);
-    columns->setSortIndicatorClearable(true);
-    columns->setSortIndicator(-1, Qt::AscendingOrder);
-    for (int c : {Teacher, Baseline, Student, Gain}) // best first on the first click
-        table_->horizontalHeaderItem(c)->setData(Qt::InitialSortOrderRole, int(Qt::DescendingOrder));
-    connect(columns, &QHeaderView::sortIndicatorChanged, this, &RunsPanel::refresh);
+    setUpList();
     compare_->setEditTriggers(QAbstractItemView::NoEditTriggers);
     compare_->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
 
@@ -154,9 +103,38 @@ RunsPanel::RunsPanel(QWidget *parent)
     connect(refreshButton, &QToolButton::clicked, this, &RunsPanel::refresh);
     connect(scatter_, &RunsScatter::runOpened, this, &RunsPanel::runOpened);
 
-    connect(table_, &QTableWidget::itemSelectionChanged, this, [this] {
+    connect(table_->selectionModel(), &QItemSelectionModel::selectionChanged, this, [this] {
+        if (selecting_)
+            return; // restoreSelection is quiet: its callers say what changed
         updateComparison();
         Q_EMIT selectionChanged(selectedRuns());
+    });
+}
+
+void RunsPanel::setUpList()
+{
+    table_->setModel(model_);
+    QHeaderView *columns = table_->horizontalHeader();
+    // Fitted to the contents of a sample of rows (Qt's default: 1,000), not all 10,000.
+    columns->setSectionResizeMode(QHeaderView::ResizeToContents);
+    table_->setSelectionBehavior(QAbstractItemView::SelectRows);
+    table_->setSelectionMode(QAbstractItemView::ExtendedSelection);
+    table_->setEditTriggers(QAbstractItemView::NoEditTriggers);
+    table_->setWordWrap(false);
+    table_->verticalHeader()->hide();
+    table_->verticalHeader()->setSectionResizeMode(QHeaderView::Fixed); // every row measured otherwise
+    table_->setToolTip(tr("Select several runs (Ctrl or Shift) to compare their curves and numbers; click a "
+                          "column's title to sort by it, a third time to group sweeps and forks again"));
+    // A third click clears the order: the list goes back to sweeps grouped
+    // and forks under their origin.
+    columns->setSectionsClickable(true);
+    columns->setSortIndicatorShown(true);
+    columns->setSortIndicatorClearable(true);
+    columns->setSortIndicator(-1, Qt::AscendingOrder);
+    connect(columns, &QHeaderView::sortIndicatorChanged, this, [this](int column, Qt::SortOrder order) {
+        const QStringList selected = selectedRuns();
+        model_->sort(column, order);
+        restoreSelection(selected);
     });
 }
 
@@ -175,52 +153,43 @@ void RunsPanel::loadRuns()
     filterError_.clear();
     indexNote_.clear();
     const std::string filter = filter_->text().trimmed().toStdString();
-    if (workspace_.isEmpty()) {
-        runs_.clear();
-        all_ = 0;
-        return;
-    }
-    try {
-        // The index is brought up to the folders as it opens (a stat or two
-        // per folder), then answers from its rows: no folder's JSON is read.
-        const RunIndex index(workspace_.toStdString());
-        for (const std::string &note : index.notes())
-            indexNote_ += QString::fromStdString(note) + QLatin1Char('\n');
-        all_ = index.count();
+    std::vector<RunInfo> runs;
+    all_ = 0;
+    if (!workspace_.isEmpty()) {
         try {
-            runs_ = index.runs(filter);
-        } catch (const IndexQueryError &e) {
-            filterError_ = QString::fromUtf8(e.what());
-            runs_ = index.runs(); // every run listed, the error said
+            // The index is brought up to the folders as it opens (a stat or
+            // two per folder), then answers from its rows: no folder's JSON is read.
+            const RunIndex index(workspace_.toStdString());
+            for (const std::string &note : index.notes())
+                indexNote_ += QString::fromStdString(note) + QLatin1Char('\n');
+            all_ = index.count();
+            try {
+                runs = index.runs(filter);
+            } catch (const IndexQueryError &e) {
+                filterError_ = QString::fromUtf8(e.what());
+                runs = index.runs(); // every run listed, the error said
+            }
+        } catch (const std::exception &e) {
+            // No index can be kept here (a read-only workspace): the folders
+            // are read one by one, and the filter cannot apply.
+            indexNote_ = tr("No run index: %1").arg(QString::fromUtf8(e.what()));
+            runs = listRuns(workspace_.toStdString());
+            all_ = int(runs.size());
+            if (!filter.empty())
+                filterError_ = tr("the run index is needed to filter");
         }
-    } catch (const std::exception &e) {
-        // No index can be kept here (a read-only workspace): the folders are
-        // read one by one, and the filter cannot apply.
-        indexNote_ = tr("No run index: %1").arg(QString::fromUtf8(e.what()));
-        runs_ = listRuns(workspace_.toStdString());
-        all_ = int(runs_.size());
-        if (!filter.empty())
-            filterError_ = tr("the run index is needed to filter");
     }
+    model_->setRuns(std::move(runs)); // in the order the header asks for
 }
 
 void RunsPanel::refresh()
 {
     const QStringList selected = selectedRuns();
     loadRuns();
-    const int all = all_;
-    // Unsorted, a sweep's points stay together in point order and forks sit
-    // under their origin; a clicked column orders the rows by itself alone.
-    const int sortColumn = table_->horizontalHeader()->sortIndicatorSection();
-    const bool grouped = sortColumn < 0 || sortColumn >= ColumnCount;
-    std::vector<int> depth(runs_.size(), 0);
-    if (grouped) {
-        runorder::groupSweeps(runs_);
-        depth = runorder::nestForks(runs_);
-    }
+    const int all = all_, shown = model_->rowCount();
     header_->setText(filter_->text().trimmed().isEmpty() || !filterError_.isEmpty()
                          ? tr("%n run(s) in %1", nullptr, all).arg(QDir::toNativeSeparators(workspace_))
-                         : tr("%1 of %n run(s) match", nullptr, all).arg(runs_.size()));
+                         : tr("%1 of %n run(s) match", nullptr, all).arg(shown));
     header_->setStyleSheet(filterError_.isEmpty() ? QString() : QStringLiteral("QLabel { color: #b71c1c; }"));
     header_->setToolTip(filterError_.isEmpty() ? indexNote_.trimmed() : filterError_);
     if (!filterError_.isEmpty())
@@ -229,91 +198,46 @@ void RunsPanel::refresh()
                              : tr("No runs in this workspace yet.\nPress Start (Ctrl+R) to train the experiment; runs "
                                   "made with distillery-run in %1 appear here too.")
                                    .arg(QDir::toNativeSeparators(workspace_)));
-    listStack_->setCurrentWidget(runs_.empty() ? static_cast<QWidget *>(noRuns_) : table_);
-    const QSignalBlocker block(table_);
-    // Columns fitted to their contents once, after the fill: fitted at every
-    // item, 10,000 runs took minutes (each setItem measured the column again).
-    table_->horizontalHeader()->setSectionResizeMode(QHeaderView::Interactive);
-    table_->setRowCount(int(runs_.size()));
-    bool sweepTint = false;
-    for (int r = 0; r < int(runs_.size()); ++r) {
-        const RunInfo &run = runs_[std::size_t(r)];
-        // A sweep's points, tinted by sweep, one tint after another.
-        if (grouped && !run.sweep.empty() && (r == 0 || runs_[std::size_t(r - 1)].sweep != run.sweep))
-            sweepTint = !sweepTint;
-        fillRow(r, run, depth[std::size_t(r)], run.sweep.empty() || !grouped ? 0 : sweepTint ? 1 : 2);
-    }
-    if (!grouped)
-        table_->sortItems(sortColumn, table_->horizontalHeader()->sortIndicatorOrder());
-    table_->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
-    selectRuns(selected);
+    listStack_->setCurrentWidget(shown == 0 ? static_cast<QWidget *>(noRuns_) : table_);
+    // The same runs stay selected, quietly; said only when one went away.
+    restoreSelection(selected);
     updateComparison();
-    updateKey();
-}
-
-void RunsPanel::fillRow(int r, const RunInfo &run, int d, int tint)
-{
-    auto *name = item(QString(2 * std::max(0, d - 1), QLatin1Char(' ')) + (d > 0 ? QStringLiteral("↳ ") : QString()) +
-                      QString::fromStdString(run.name));
-    name->setData(Qt::UserRole, QString::fromStdString(run.dir));
-    name->setToolTip(run.forkedFrom.empty() ? QString::fromStdString(run.dir)
-                                            : tr("%1\nforked from %2 after epoch %3")
-                                                  .arg(QString::fromStdString(run.dir),
-                                                       QFileInfo(QString::fromStdString(run.forkedFrom)).fileName())
-                                                  .arg(run.forkedEpoch));
-    name->setData(SortRole, QString::fromStdString(run.name));
-    if (tint)
-        name->setBackground(tint == 1 ? QColor(227, 242, 253) : QColor(232, 245, 233));
-    if (!run.sweep.empty())
-        name->setToolTip(name->toolTip() + tr("\npoint %1 of sweep %2").arg(run.sweepPoint).arg(QString::fromStdString(run.sweep)));
-    table_->setItem(r, Name, name);
-    QTableWidgetItem *status = item(run.interrupted() ? tr("interrupted") : QString::fromStdString(statusName(run.status)));
-    if (run.resumable())
-        status->setToolTip(tr("Can continue from its last checkpoint: Run ▸ Resume selected run"));
-    else if (run.ownerPid)
-        status->setToolTip(tr("Being written by process %1").arg(run.ownerPid));
-    table_->setItem(r, Status, status);
-    table_->setItem(r, Teacher, item(fmt::percent(run.teacherTestAccuracy), run.teacherTestAccuracy, true));
-    table_->setItem(r, Baseline, item(fmt::percent(run.baselineTestAccuracy), run.baselineTestAccuracy, true));
-    table_->setItem(r, Student, item(fmt::percent(run.studentTestAccuracy), run.studentTestAccuracy, true));
-    const bool both = run.baselineTestAccuracy >= 0 && run.studentTestAccuracy >= 0;
-    const double gain = both ? 100 * (run.studentTestAccuracy - run.baselineTestAccuracy) : 0;
-    auto *g = item(both ? QString::asprintf("%+.2f", gain) : QStringLiteral("–"), both ? gain : -1e9, true);
-    if (both)
-        g->setForeground(gain >= 0 ? QColor(46, 125, 50) : QColor(198, 40, 40));
-    table_->setItem(r, Gain, g);
-    table_->setItem(r, Temperature, item(QString::number(run.temperature), run.temperature, true));
-    table_->setItem(r, Alpha, item(alphaText(run), usesAlpha(run) ? run.alpha : -1.0, true));
-    if (!usesAlpha(run))
-        table_->item(r, Alpha)->setToolTip(tr("%1 weighs its terms with its own parameters, not α")
-                                               .arg(QString::fromStdString(run.method)));
-    table_->setItem(r, Compression,
-                    item(run.compression() > 0 ? QString::number(run.compression(), 'f', 1) + QLatin1Char('x') : QStringLiteral("–"),
-                         run.compression(), true));
-    // Written when the run ends: a running or killed run has none yet.
-    table_->setItem(r, Duration, item(run.seconds > 0 ? fmt::duration(run.seconds) : QStringLiteral("–"), run.seconds, true));
+    if (selectedRuns() != selected)
+        Q_EMIT selectionChanged(selectedRuns());
 }
 
 QStringList RunsPanel::selectedRuns() const
 {
     QStringList dirs;
-    for (const QModelIndex &index : table_->selectionModel()->selectedRows(Name))
-        dirs << index.data(Qt::UserRole).toString();
+    for (const QModelIndex &index : table_->selectionModel()->selectedRows(RunsModel::Name))
+        dirs << index.data(RunsModel::DirRole).toString();
     return dirs;
 }
 
 void RunsPanel::selectRuns(const QStringList &dirs)
 {
-    table_->clearSelection();
-    for (int r = 0; r < table_->rowCount(); ++r)
-        if (dirs.contains(table_->item(r, Name)->data(Qt::UserRole).toString()))
-            table_->selectionModel()->select(table_->model()->index(r, 0),
-                                             QItemSelectionModel::Select | QItemSelectionModel::Rows);
+    const QStringList before = selectedRuns();
+    restoreSelection(dirs);
+    if (selectedRuns() != before) {
+        updateComparison();
+        Q_EMIT selectionChanged(selectedRuns());
+    }
+}
+
+void RunsPanel::restoreSelection(const QStringList &dirs)
+{
+    QItemSelection selection;
+    for (const QString &dir : dirs)
+        if (const int r = model_->rowOf(dir); r >= 0)
+            selection.select(model_->index(r, 0), model_->index(r, RunsModel::ColumnCount - 1));
+    selecting_ = true;
+    table_->selectionModel()->select(selection, QItemSelectionModel::ClearAndSelect);
+    selecting_ = false;
 }
 
 int RunsPanel::runCount() const
 {
-    return int(runs_.size());
+    return model_->rowCount();
 }
 
 namespace {
@@ -348,7 +272,7 @@ void RunsPanel::updateComparison()
     for (const QString &dir : dirs) {
         // The run folder itself, for the few runs compared: the index has no
         // omitted classes' bias correction.
-        if (std::none_of(runs_.begin(), runs_.end(), [&](const RunInfo &r) { return QString::fromStdString(r.dir) == dir; }))
+        if (model_->rowOf(dir) < 0)
             continue;
         const RunInfo r = readRunInfo(dir.toStdString());
         auto *header = new QTableWidgetItem(QString::fromStdString(r.name));
@@ -359,7 +283,7 @@ void RunsPanel::updateComparison()
         const QStringList values = QStringList{fmt::percent(r.teacherTestAccuracy), fmt::percent(r.baselineTestAccuracy),
                                  fmt::percent(r.studentTestAccuracy),
                                  both ? QString::asprintf("%+.2f", 100 * (r.studentTestAccuracy - r.baselineTestAccuracy)) : QStringLiteral("–"),
-                                 QString::fromStdString(r.method), QString::number(r.temperature), alphaText(r),
+                                 QString::fromStdString(r.method), QString::number(r.temperature), RunsModel::alphaText(r),
                                  fmt::count(double(r.teacherParameters)), fmt::count(double(r.studentParameters)),
                                  QString::number(r.compression(), 'f', 1) + QLatin1Char('x'),
                                  r.seconds > 0 ? fmt::duration(r.seconds) : QStringLiteral("–"),
@@ -414,11 +338,10 @@ bool RunsPanel::showsScatter() const
 
 void RunsPanel::markRun(const QString &dir)
 {
-    for (int r = 0; r < table_->rowCount(); ++r)
-        if (table_->item(r, Name)->data(Qt::UserRole).toString() == dir) {
-            table_->selectionModel()->setCurrentIndex(table_->model()->index(r, Name), QItemSelectionModel::NoUpdate);
-            table_->scrollToItem(table_->item(r, Name));
-        }
+    if (const int r = model_->rowOf(dir); r >= 0) {
+        table_->selectionModel()->setCurrentIndex(model_->index(r, RunsModel::Name), QItemSelectionModel::NoUpdate);
+        table_->scrollTo(model_->index(r, RunsModel::Name));
+    }
 }
 
 bool RunsPanel::showsRunList() const
@@ -442,25 +365,13 @@ void RunsPanel::updateKey()
     // A swatch of the run's colour in the plots beside its name, in the list
     // and over its column of the comparison: the plots' legends show only the
     // stages' line styles.
-    auto swatch = [](const QColor &c) {
-        QPixmap pixmap(12, 12);
-        pixmap.fill(c);
-        return QIcon(pixmap);
-    };
-    // Only the rows whose swatch changes are touched: every change of an item
-    // measures its column again, and a workspace may list 10,000 runs.
-    for (int r = 0; r < table_->rowCount(); ++r)
-        if (QTableWidgetItem *name = table_->item(r, Name)) {
-            const QString dir = name->data(Qt::UserRole).toString();
-            if (colors_.contains(dir))
-                name->setIcon(swatch(colors_[dir]));
-            else if (!name->icon().isNull())
-                name->setIcon(QIcon());
-        }
+    model_->setColors(colors_);
     for (int c = 0; c < compare_->columnCount(); ++c)
         if (QTableWidgetItem *header = compare_->horizontalHeaderItem(c)) {
             const QString dir = header->data(Qt::UserRole).toString();
-            header->setIcon(colors_.contains(dir) ? swatch(colors_[dir]) : QIcon());
+            QPixmap swatch(12, 12);
+            swatch.fill(colors_.value(dir));
+            header->setIcon(colors_.contains(dir) ? QIcon(swatch) : QIcon());
         }
 }
 

@@ -16,7 +16,9 @@ class QLineEdit;
 class QStackedWidget;
 class QAbstractButton;
 class QHBoxLayout;
+class QTableView;
 class QTableWidget;
+class RunsModel;
 class QTimer;
 class RunsScatter;
 
@@ -30,7 +32,9 @@ public:
     QStringList selectedRuns() const;
     void selectRuns(const QStringList &dirs);
     int runCount() const;
-    QTableWidget *table() const { return table_; }
+    // The list of runs; its model's rows, columns and roles are RunsModel's.
+    QTableView *table() const { return table_; }
+    RunsModel *model() const { return model_; }
     // The filter over the run index (docs/RUNS.md), e.g. `alpha >= 0.5 and
     // status = finished`; applied on Return, cleared to list every run.
     QLineEdit *filterEdit() const { return filter_; }
@@ -74,16 +78,17 @@ private:
     // The runs the filter keeps, or every run without one, from the
     // workspace's run index; the folders themselves where no index can be kept.
     void loadRuns();
-    // Row r of the list; d: how deep a fork it is; tint: 0 none, else the
-    // sweep's tint (1 or 2, alternating between sweeps).
-    void fillRow(int r, const distillery::RunInfo &run, int d, int tint);
+    void setUpList();
+    // Selects exactly `dirs` (those listed) without saying so.
+    void restoreSelection(const QStringList &dirs);
 
     QLabel *header_;
     QLineEdit *filter_;
     QString filterError_;
     QString indexNote_;
     int all_ = 0;
-    QTableWidget *table_;
+    RunsModel *model_;
+    QTableView *table_;
     QTableWidget *compare_;
     QStackedWidget *listStack_;
     QStackedWidget *compareStack_;
@@ -94,5 +99,5 @@ private:
     QMap<QString, QColor> colors_;
     QFileSystemWatcher *watcher_;
     QTimer *refreshTimer_;
-    std::vector<distillery::RunInfo> runs_;
+    bool selecting_ = false;
 };

@@ -326,6 +326,41 @@ private Q_SLOTS:
         QVERIFY(again.notes().empty());
     }
 
+    // An index written by an older Distillery (a lower schema version, rows
+    // that hold less) is made again in place on open: no note, nothing moved aside.
+    void olderIndexIsMadeAgainInPlace()
+    {
+        const fs::path w = fs::path(tmp.path().toStdString()) / "older";
+        std::vector<std::string> made;
+        for (int i = 0; i < 4; ++i)
+            made.push_back(writeRun(w, i));
+        {
+            std::ifstream in(w / made[2] / "config.json");
+            nlohmann::json config = nlohmann::json::parse(in);
+            config["sweep_point"] = {{"sweep", "s"}, {"point", 3}, {"seed", 1}, {"settings", nlohmann::json::object()}};
+            writeText(w / made[2] / "config.json", config.dump(2));
+        }
+        { RunIndex index(w.string()); QCOMPARE(index.count(), 4); }
+        // As an older version left it: version 1, no sweep columns filled, a row missing.
+        QProcess python;
+        python.start(QStringLiteral("/usr/bin/python3"),
+                     {QStringLiteral("-c"), QStringLiteral("import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); "
+                                                           "c.execute('UPDATE runs SET sweep_id = NULL, sweep_point = NULL'); "
+                                                           "c.execute('DELETE FROM runs WHERE dir = ?', (sys.argv[2],)); "
+                                                           "c.commit(); c.execute('PRAGMA user_version = 1')"),
+                      QString::fromStdString((w / "runs.sqlite").string()), QString::fromStdString(made[0])});
+        QVERIFY(python.waitForFinished(30000));
+        QCOMPARE(python.exitCode(), 0);
+        RunIndex index(w.string(), false); // no refresh: the upgrade alone must bring every row back
+        QVERIFY(index.notes().empty());
+        QCOMPARE(index.count(), 4);
+        const auto points = index.query("sweep = s");
+        QCOMPARE(int(points.size()), 1);
+        QCOMPARE(points[0].sweepPoint, std::int64_t(3));
+        for (const auto &e : fs::directory_iterator(w))
+            QVERIFY2(e.path().filename().string().find("damaged") == std::string::npos, e.path().c_str());
+    }
+
     void refreshFollowsTheFolders()
     {
         const fs::path w = fs::path(tmp.path().toStdString()) / "refresh";

@@ -7,6 +7,7 @@
 #include "forkdialog.h"
 #include "mainwindow.h"
 #include "runorder.h"
+#include "runsmodel.h"
 #include "runspanel.h"
 #include "testutil.h"
 #include "trainingcontroller.h"
@@ -45,10 +46,7 @@ class TestForkUi : public QObject {
 
     int rowOf(const RunsPanel &panel, const QString &dir) const
     {
-        for (int r = 0; r < panel.table()->rowCount(); ++r)
-            if (panel.table()->item(r, 0)->data(Qt::UserRole).toString() == dir)
-                return r;
-        return -1;
+        return panel.model()->rowOf(dir);
     }
 
 private Q_SLOTS:
@@ -116,11 +114,11 @@ private Q_SLOTS:
         // The fork's row right under its origin, marked and explained.
         const int originRow = rowOf(panel, origin_);
         QVERIFY(originRow >= 0);
-        QTableWidgetItem *fork = panel.table()->item(originRow + 1, 0);
-        QVERIFY(fork);
-        QVERIFY2(fork->text().startsWith(QStringLiteral("↳ origin-fork")), qPrintable(fork->text()));
-        QVERIFY(fork->toolTip().contains(QStringLiteral("forked from %1 after epoch 2").arg(QFileInfo(origin_).fileName())));
-        const RunInfo info = readRunInfo(fork->data(Qt::UserRole).toString().toStdString());
+        const QModelIndex fork = panel.model()->index(originRow + 1, 0);
+        QVERIFY(fork.isValid());
+        QVERIFY2(fork.data().toString().startsWith(QStringLiteral("↳ origin-fork")), qPrintable(fork.data().toString()));
+        QVERIFY(fork.data(Qt::ToolTipRole).toString().contains(QStringLiteral("forked from %1 after epoch 2").arg(QFileInfo(origin_).fileName())));
+        const RunInfo info = readRunInfo(fork.data(Qt::UserRole).toString().toStdString());
         QCOMPARE(info.status, RunStatus::Finished);
         QCOMPARE(info.forkedEpoch, 2);
         // A refused fork says why and starts nothing.

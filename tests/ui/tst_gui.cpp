@@ -24,6 +24,7 @@
 #include "plotmarkers.h"
 #include "scheduleeditor.h"
 #include "settingsdialog.h"
+#include "runsmodel.h"
 #include "runspanel.h"
 #include "traineditor.h"
 #include "trainingcontroller.h"
@@ -414,7 +415,7 @@ private Q_SLOTS:
         }
         // The table does not quote an α that DIST never used; the comparison names the method.
         RunsPanel *runs = w->runsPanel();
-        QCOMPARE(runs->table()->item(0, 7)->text(), QStringLiteral("–"));
+        QCOMPARE(runs->model()->index(0, 7).data().toString(), QStringLiteral("–"));
         QTableWidget *compare = runs->comparison();
         QStringList rows;
         for (int row = 0; row < compare->rowCount(); ++row)
@@ -526,9 +527,9 @@ private Q_SLOTS:
         QCOMPARE(w->lossPlot()->pointCount(0), frozen);
         // The runs panel lists the run; its duration is written when it ends.
         QTRY_COMPARE(w->runsPanel()->runCount(), 1);
-        const int durationColumn = w->runsPanel()->table()->columnCount() - 1;
-        QCOMPARE(w->runsPanel()->table()->horizontalHeaderItem(durationColumn)->text(), QStringLiteral("Duration"));
-        QCOMPARE(w->runsPanel()->table()->item(0, durationColumn)->text(), QStringLiteral("–"));
+        const int durationColumn = w->runsPanel()->model()->columnCount() - 1;
+        QCOMPARE(w->runsPanel()->model()->headerData(durationColumn, Qt::Horizontal).toString(), QStringLiteral("Duration"));
+        QCOMPARE(w->runsPanel()->model()->index(0, durationColumn).data().toString(), QStringLiteral("–"));
         w->pauseAction()->trigger(); // resume
         QTRY_COMPARE_WITH_TIMEOUT(paused.size(), 2, 5000);
         QTRY_VERIFY_WITH_TIMEOUT(w->lossPlot()->pointCount(0) > frozen, 10000);
@@ -538,7 +539,7 @@ private Q_SLOTS:
         QCOMPARE(result.status, RunStatus::Stopped);
         QCOMPARE(readJson(QString::fromStdString(result.runDir) + QStringLiteral("/summary.json"))[QStringLiteral("status")].toString(),
                  QStringLiteral("stopped"));
-        QTRY_VERIFY(w->runsPanel()->table()->item(0, durationColumn)->text().contains(QLatin1Char(':')));
+        QTRY_VERIFY(w->runsPanel()->model()->index(0, durationColumn).data().toString().contains(QLatin1Char(':')));
     }
 
     void closingMidRunStopsCleanly()
@@ -637,12 +638,12 @@ private Q_SLOTS:
         QCOMPARE(colours.size(), 2);
         QCOMPARE(styles.size(), 3);
         // The Runs panel is the key to the colours: a swatch beside each compared run.
-        for (int r = 0; r < runs->table()->rowCount(); ++r)
-            QVERIFY(!runs->table()->item(r, 0)->icon().isNull());
+        for (int r = 0; r < runs->model()->rowCount(); ++r)
+            QVERIFY(!runs->model()->index(r, 0).data(Qt::DecorationRole).isNull());
         QCOMPARE(runs->comparison()->columnCount(), 2);
         runs->table()->clearSelection();
         QCOMPARE(w->accuracyPlot()->seriesCount(), 0);
-        QVERIFY(runs->table()->item(0, 0)->icon().isNull());
+        QVERIFY(runs->model()->index(0, 0).data(Qt::DecorationRole).isNull());
     }
 
     void teacherPickerImportsTorchScript()
@@ -1004,7 +1005,7 @@ private Q_SLOTS:
         QVERIFY(!runs->showsComparison());
         QVERIFY(view->showsPlots()); // the finished run stays drawn
         // With nothing selected, the Insight tab shows the finished run.
-        QCOMPARE(w->insightView()->runDir(), runs->table()->item(0, 0)->data(Qt::UserRole).toString());
+        QCOMPARE(w->insightView()->runDir(), runs->model()->index(0, 0).data(Qt::UserRole).toString());
         w->showInsight();
         QVERIFY(w->insightView()->showsFigures());
         QCOMPARE(w->insightView()->classes()->table()->rowCount(), 4);

@@ -1,6 +1,7 @@
 // The Runs panel (ui/runspanel.cpp) lists the workspace's run index
 // (docs/RUNS.md): rows equal to the index's, sorted by a clicked column, and
 // grouped again (sweeps together, forks under their origin) on a third click.
+#include "runsmodel.h"
 #include "runspanel.h"
 #include "testutil.h"
 
@@ -10,6 +11,8 @@
 
 #include <QHeaderView>
 #include <QLineEdit>
+#include <QSignalSpy>
+#include <QTableView>
 #include <QTableWidget>
 #include <QtTest/QtTest>
 
@@ -23,7 +26,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-enum Column { Name, Status, Teacher, Baseline, Student, Gain, Temperature };
+using Column = RunsModel::Column;
+constexpr Column Name = RunsModel::Name, Status = RunsModel::Status, Student = RunsModel::Student,
+                 Temperature = RunsModel::Temperature;
 
 // A finished run folder as the engine leaves it: config.json, summary.json.
 fs::path writeRun(const fs::path &ws, int i, const nlohmann::json &extra = nlohmann::json::object())
@@ -48,15 +53,20 @@ fs::path writeRun(const fs::path &ws, int i, const nlohmann::json &extra = nlohm
     return dir;
 }
 
-QStringList column(const QTableWidget *t, int c)
+QString cell(const QTableView *t, int r, int c, int role = Qt::DisplayRole)
+{
+    return t->model()->index(r, c).data(role).toString();
+}
+
+QStringList column(const QTableView *t, int c)
 {
     QStringList out;
-    for (int r = 0; r < t->rowCount(); ++r)
-        out << t->item(r, c)->text();
+    for (int r = 0; r < t->model()->rowCount(); ++r)
+        out << cell(t, r, c);
     return out;
 }
 
-void clickTitle(QTableWidget *t, int c)
+void clickTitle(QTableView *t, int c)
 {
     QHeaderView *h = t->horizontalHeader();
     QTest::mouseClick(h->viewport(), Qt::LeftButton, {},
@@ -94,15 +104,16 @@ private Q_SLOTS:
         panel.setWorkspace(QString::fromStdString(ws_.string()));
         const std::vector<RunInfo> rows = RunIndex(ws_.string()).runs();
         QCOMPARE(panel.runCount(), int(rows.size()));
-        QCOMPARE(panel.table()->rowCount(), 12);
-        for (int r = 0; r < panel.table()->rowCount(); ++r) {
-            const QString dir = panel.table()->item(r, Name)->data(Qt::UserRole).toString();
+        QTableView *t = panel.table();
+        QCOMPARE(t->model()->rowCount(), 12);
+        for (int r = 0; r < t->model()->rowCount(); ++r) {
+            const QString dir = cell(t, r, Name, Qt::UserRole);
             const auto it = std::find_if(rows.begin(), rows.end(), [&](const RunInfo &i) { return i.dir == dir.toStdString(); });
             QVERIFY2(it != rows.end(), qPrintable(dir));
-            QVERIFY(panel.table()->item(r, Name)->text().endsWith(QString::fromStdString(it->name)));
-            QCOMPARE(panel.table()->item(r, Status)->text(), QStringLiteral("finished"));
-            QCOMPARE(panel.table()->item(r, Temperature)->text(), QString::number(it->temperature));
-            QCOMPARE(panel.table()->item(r, Student)->text(), QString::number(100 * it->studentTestAccuracy, 'f', 2) + QLatin1Char('%'));
+            QVERIFY(cell(t, r, Name).endsWith(QString::fromStdString(it->name)));
+            QCOMPARE(cell(t, r, Status), QStringLiteral("finished"));
+            QCOMPARE(cell(t, r, Temperature), QString::number(it->temperature));
+            QCOMPARE(cell(t, r, Student), QString::number(100 * it->studentTestAccuracy, 'f', 2) + QLatin1Char('%'));
         }
         // Grouped: the sweep's points together in point order, the fork under its origin.
         const QStringList names = column(panel.table(), Name);
@@ -121,7 +132,7 @@ private Q_SLOTS:
         panel.show();
         QVERIFY(QTest::qWaitForWindowExposed(&panel));
         panel.setWorkspace(QString::fromStdString(ws_.string()));
-        QTableWidget *t = panel.table();
+        QTableView *t = panel.table();
         const QStringList grouped = column(t, Name);
         const auto values = [&](int c) {
             std::vector<double> v;
@@ -159,16 +170,28 @@ private Q_SLOTS:
     }
 
     // The selection is kept by run, not by row, when the order changes.
-    void theSelectionFollowsItsRunsThroughASort()
+    void theSelectionFollowsItsRunsThroughASort() // the last test: it deletes a run
     {
         RunsPanel panel;
         panel.show();
         panel.setWorkspace(QString::fromStdString(ws_.string()));
-        const QString dir = panel.table()->item(3, Name)->data(Qt::UserRole).toString();
+        const QString dir = cell(panel.table(), 3, Name, Qt::UserRole);
+        QSignalSpy said(&panel, &RunsPanel::selectionChanged);
         panel.selectRuns({dir});
+        QCOMPARE(said.size(), 1);
         clickTitle(panel.table(), Temperature);
         QCOMPARE(panel.selectedRuns(), QStringList{dir});
         QCOMPARE(panel.comparison()->columnCount(), 1);
+        // Neither a sort nor a refresh (twice a second while a run trains) says
+        // the selection changed: the window would load the runs' curves again.
+        panel.refresh();
+        QCOMPARE(panel.selectedRuns(), QStringList{dir});
+        QCOMPARE(said.size(), 1);
+        // A selected run that goes away is said.
+        fs::remove_all(dir.toStdString());
+        panel.refresh();
+        QVERIFY(panel.selectedRuns().isEmpty());
+        QCOMPARE(said.size(), 2);
     }
 };
 

@@ -311,7 +311,7 @@ private Q_SLOTS:
         panel.filterEdit()->setText(QStringLiteral("student_accuracy > 0.8"));
         QTest::keyClick(panel.filterEdit(), Qt::Key_Return);
         QCOMPARE(panel.runCount(), 1);
-        QCOMPARE(panel.table()->item(0, 0)->data(Qt::UserRole).toString(), a);
+        QCOMPARE(panel.table()->model()->index(0, 0).data(Qt::UserRole).toString(), a);
         panel.filterEdit()->setText(QStringLiteral("name ~ et or name = alpha"));
         QTest::keyClick(panel.filterEdit(), Qt::Key_Return);
         QCOMPARE(panel.runCount(), 2);
@@ -363,7 +363,7 @@ private Q_SLOTS:
         QCOMPARE(w.centralTabs()->currentWidget(), static_cast<QWidget *>(w.insightView()));
         QCOMPARE(w.insightView()->runDir(), old_);
         QCOMPARE(runs->selectedRuns().size(), 2);
-        QCOMPARE(runs->table()->currentItem()->data(Qt::UserRole).toString(), old_);
+        QCOMPARE(runs->table()->currentIndex().data(Qt::UserRole).toString(), old_);
     }
 };
 

@@ -56,10 +56,13 @@ struct RefreshCounts {
 class RunIndex {
 public:
     static constexpr const char *fileName = "runs.sqlite";
-    static constexpr int schemaVersion = 1;
+    // 2: rows hold sweep membership, and T, alpha and forked_from are read
+    // from the settings. An index of an older version is made again from
+    // the folders on open (in place, without a note).
+    static constexpr int schemaVersion = 2;
 
     // Opens <workspace>/runs.sqlite, creating it where missing. A file that
-    // is not SQLite, is damaged or has another schema version is moved aside
+    // is not SQLite, is damaged or has a newer schema version is moved aside
     // as runs.sqlite.damaged-<time> and rebuilt from the run folders (said in
     // notes()). With `refreshNow`, refresh() follows. Throws
     // std::runtime_error only when the workspace cannot hold the file at all.

@@ -4,6 +4,7 @@
 
 #include "distillery/runs.h"
 #include "runs/index_filter.h"
+#include "runs/run_index_private.h"
 #include "runs/sqlite_db.h"
 
 #include <nlohmann/json.hpp>
@@ -23,28 +24,7 @@ using namespace detail;
 
 namespace {
 
-constexpr int busyMs = 5000;      // another process writing: wait this long
-constexpr int engineBusyMs = 250; // a run's own update waits less, then skips
 
-const char *schemaSql = R"(
-CREATE TABLE runs (
-    id INTEGER PRIMARY KEY,
-    dir TEXT NOT NULL UNIQUE,
-    name TEXT, started TEXT, status TEXT, method TEXT, seconds REAL,
-    teacher_accuracy REAL, baseline_accuracy REAL, student_accuracy REAL, gain REAL,
-    teacher_parameters INTEGER, student_parameters INTEGER,
-    sweep_id TEXT, sweep_point INTEGER,
-    stamp INTEGER NOT NULL);
-CREATE TABLE settings (
-    run INTEGER NOT NULL, key TEXT NOT NULL, value,
-    PRIMARY KEY (run, key)) WITHOUT ROWID;
-CREATE TABLE keys (key TEXT PRIMARY KEY) WITHOUT ROWID;
-CREATE INDEX settings_by_key ON settings (key, value);
-CREATE INDEX runs_by_status ON runs (status);
-CREATE INDEX runs_by_started ON runs (started);
-CREATE INDEX runs_by_accuracy ON runs (student_accuracy);
-CREATE INDEX runs_by_sweep ON runs (sweep_id, sweep_point);
-)";
 
 const char *runColumns = "runs.dir, runs.name, runs.started, runs.status, runs.method, runs.seconds, "
                          "runs.teacher_accuracy, runs.baseline_accuracy, runs.student_accuracy, runs.gain, "
@@ -106,15 +86,6 @@ double accuracy(double a)
     return a >= 0 ? a : std::nan("");
 }
 
-std::string nowStamp()
-{
-    const std::time_t t = std::time(nullptr);
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y%m%d-%H%M%S", &tm);
-    return buf;
-}
 
 std::string valueText(const SqlValue &v)
 {
@@ -153,88 +124,6 @@ IndexedRun runFrom(const SqliteStmt &s)
 
 } // namespace
 
-// The statements that write rows, prepared once per connection.
-struct RowWriter {
-    explicit RowWriter(const SqliteDb &db)
-        : dropSettings(db, "DELETE FROM settings WHERE run = (SELECT id FROM runs WHERE dir = ?)"),
-          dropRun(db, "DELETE FROM runs WHERE dir = ?"),
-          run(db, "INSERT INTO runs (dir, name, started, status, method, seconds, teacher_accuracy, "
-                  "baseline_accuracy, student_accuracy, gain, teacher_parameters, student_parameters, stamp, "
-                  "sweep_id, sweep_point) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
-          setting(db, "INSERT OR REPLACE INTO settings (run, key, value) VALUES (?, ?, ?)"),
-          key(db, "INSERT OR IGNORE INTO keys (key) VALUES (?)")
-    {
-    }
-    SqliteStmt dropSettings, dropRun, run, setting, key;
-};
-
-struct RunIndex::Private {
-    fs::path workspace;
-    fs::path file;
-    std::unique_ptr<SqliteDb> db;
-    std::unique_ptr<RowWriter> writer; // before db goes
-    std::vector<std::string> notes;
-
-    // Opens the file and checks its schema; false where it is damaged or foreign.
-    bool connect(int busy);
-    void createSchema();
-    void moveAside(const std::string &why);
-    void writeRun(const std::string &rel, const fs::path &dir);
-    void deleteRun(const std::string &rel);
-    int fillFromFolders();
-    std::vector<std::string> settingKeys() const;
-};
-
-bool RunIndex::Private::connect(int busy)
-{
-    writer.reset();
-    db.reset();
-    db = std::make_unique<SqliteDb>(file.string(), busy);
-    try {
-        db->exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;");
-        SqliteStmt version(*db, "PRAGMA user_version");
-        version.step();
-        const std::int64_t v = version.integer(0);
-        if (v == RunIndex::schemaVersion)
-            return true;
-        SqliteStmt tables(*db, "SELECT count(*) FROM sqlite_master");
-        tables.step();
-        if (v == 0 && tables.integer(0) == 0) {
-            createSchema();
-            return true;
-        }
-        return false;
-    } catch (const SqliteError &e) {
-        if (e.damaged())
-            return false;
-        throw;
-    }
-}
-
-void RunIndex::Private::createSchema()
-{
-    SqliteTransaction t(*db);
-    SqliteStmt version(*db, "PRAGMA user_version");
-    version.step();
-    if (version.integer(0) == 0) { // another process may have made it meanwhile
-        db->exec(schemaSql);
-        db->exec("PRAGMA user_version = " + std::to_string(RunIndex::schemaVersion));
-    }
-    t.commit();
-}
-
-void RunIndex::Private::moveAside(const std::string &why)
-{
-    writer.reset();
-    db.reset();
-    const fs::path aside = file.string() + ".damaged-" + nowStamp();
-    std::error_code ec;
-    fs::rename(file, aside, ec);
-    for (const char *extra : {"-wal", "-shm"})
-        fs::remove(file.string() + extra, ec);
-    notes.push_back("run index " + file.string() + ": " + why + "; moved aside as " + aside.filename().string() +
-                    " and rebuilt from the run folders");
-}
 
 void RunIndex::Private::deleteRun(const std::string &rel)
 {
@@ -320,7 +209,7 @@ RunIndex::RunIndex(const std::string &workspace, bool refreshNow) : d(std::make_
             d->connect(busyMs);
             rebuild = true;
         }
-        if (rebuild)
+        if (rebuild || d->upgraded)
             reindex();
         else if (refreshNow)
             refresh();
@@ -467,8 +356,8 @@ void updateRunIndex(const std::string &runDir) noexcept
         RunIndex::Private p;
         p.workspace = dir.parent_path().parent_path();
         p.file = p.workspace / RunIndex::fileName;
-        if (!p.connect(engineBusyMs))
-            return; // damaged: the next open rebuilds it, not the run
+        if (!p.connect(engineBusyMs, false))
+            return; // damaged or older: the next open rebuilds it, not the run
         SqliteTransaction t(*p.db);
         p.writeRun("runs/" + dir.filename().string(), dir);
         t.commit();
