@@ -12,6 +12,8 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 
+#include <algorithm>
+
 using namespace distillery;
 using testutil::Recorder;
 
@@ -105,6 +107,11 @@ private Q_SLOTS:
         QCOMPARE(epochs.size(), std::size_t(2));
         QCOMPARE(epochs[0]->trainParts.size(), std::size_t(2));
         QCOMPARE(epochs[0]->trainParts[0].first, std::string("soft"));
+        // Both teachers' logits were computed once, for the whole split.
+        const auto started = std::find_if(rec.stages.begin(), rec.stages.end(),
+                                          [](const StageInfo &i) { return i.kind == StageKind::Distillation; });
+        QVERIFY(started != rec.stages.end());
+        QCOMPARE(started->teacherCache, std::string("exact"));
         // ... and learnt from both teachers: not what run A's student (the
         // same first teacher and seed, alone) learnt.
         QVERIFY(epochs[0]->trainParts[0].second != aFirstSoft_);
