@@ -190,6 +190,15 @@ void printTable(const RunResult &r)
                     human(double(s.parameters)).c_str(), human(double(s.multiplyAdds)).c_str(), ratio,
                     s.status == RunStatus::Finished ? "" : (" (" + statusName(s.status) + ")").c_str());
     }
+    if (!r.teachers.empty()) {
+        std::printf("\n%-10s %-24s %8s %10s %12s\n", "teachers", "model", "weight", "test acc", "parameters");
+        for (std::size_t i = 0; i < r.teachers.size(); ++i) {
+            const TeacherOutcome &t = r.teachers[i];
+            const std::string field = i == 0 ? "teacher" : "teachers[" + std::to_string(i - 1) + "]";
+            std::printf("%-10s %-24s %8.3f %10s %12s\n", field.c_str(), t.model.c_str(), t.weight,
+                        percent(t.testAccuracy).c_str(), human(double(t.parameters)).c_str());
+        }
+    }
     if (baseline && student && baseline->epochsDone > 0 && student->epochsDone > 0)
         std::printf("\ndistilled student vs baseline: %+.2f points on the test set\n",
                     100.0 * (student->testAccuracy - baseline->testAccuracy));

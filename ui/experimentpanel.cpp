@@ -121,7 +121,14 @@ QGroupBox *ExperimentPanel::makeTeacherBox()
     teacherInput_->setToolTip(tr("What the imported model's forward expects"));
     teacher_ = new ModelEditor(box);
     teacherTrain_ = new TrainEditor(tr("Training"), box);
+    furtherTeachers_ = new QLabel(box);
+    furtherTeachers_->setWordWrap(true);
+    furtherTeachers_->setToolTip(tr("Further teachers listed in the experiment file (\"teachers\"): the student "
+                                    "learns the weighted average of all the teachers' softened probabilities. "
+                                    "They are kept as the file has them when it is saved or started; edit the "
+                                    "list in the file."));
     l->addLayout(sourceRow);
+    l->addWidget(furtherTeachers_);
     l->addWidget(teacherInput_);
     l->addWidget(teacher_);
     l->addWidget(teacherTrain_);
@@ -198,6 +205,7 @@ void ExperimentPanel::setExperiment(const Experiment &e)
         student_->setModel(e.student);
     studentTrain_->setConfig(e.studentTrain);
     distillation_->setExperiment(e);
+    showFurtherTeachers(e);
     filling_ = false;
     updateCacheReason();
     data_->reload();
@@ -267,6 +275,26 @@ void ExperimentPanel::updateTaps()
     const bool trained = teacherSource_->currentData().toString() == QLatin1String("train");
     distillation_->pairingEditor()->setTaps(trained ? taps(teacher_->model()) : std::vector<Tap>{},
                                             taps(student_->model()));
+}
+
+// Several teachers: the further ones, with every teacher's normalised weight.
+void ExperimentPanel::showFurtherTeachers(const Experiment &e)
+{
+    furtherTeachers_->setVisible(!e.teachers.empty());
+    if (e.teachers.empty())
+        return furtherTeachers_->clear();
+    const std::vector<double> w = teacherWeights(e);
+    const int n = int(e.teachers.size());
+    QStringList lines{(n == 1 ? tr("With 1 further teacher, averaged; this one's weight %1:")
+                              : tr("With %1 further teachers, averaged; this one's weight %2:").arg(n))
+                          .arg(w[0], 0, 'g', 3)};
+    for (std::size_t i = 0; i < e.teachers.size(); ++i) {
+        const TeacherConfig &t = e.teachers[i];
+        const QString where = QString::fromStdString(t.source == "run" ? t.run : t.path);
+        lines << tr("• %1 %2, weight %3").arg(QString::fromStdString(t.source), QFileInfo(where).fileName())
+                     .arg(w[i + 1], 0, 'g', 3);
+    }
+    furtherTeachers_->setText(lines.join(QLatin1Char('\n')));
 }
 
 void ExperimentPanel::updateTeacherSource()

@@ -47,6 +47,9 @@ public:
     QComboBox *teacherSourceBox() const { return teacherSource_; }
     QLineEdit *teacherLocationEdit() const { return teacherLocation_; }
     QGroupBox *teacherBox() const { return teacherBox_; }
+    // Several teachers: the further teachers of the experiment set, which the
+    // panel keeps as they are; hidden when there are none.
+    QLabel *furtherTeachersLabel() const { return furtherTeachers_; }
     QGroupBox *distillationBox() const { return distillation_; }
     // The method, its parameters, T, α, the baseline and the teacher's outputs.
     DistillationEditor *distillationEditor() const { return distillation_; }
@@ -91,6 +94,7 @@ private:
     // The taps both models offer the feature methods' pairs (none until the data are known).
     void updateTaps();
     void updateTeacherSource();
+    void showFurtherTeachers(const distillery::Experiment &e);
     // Says whether the teacher's outputs will be cached, exactly or not.
     void updateCacheReason();
     void emitChanged();
@@ -106,6 +110,7 @@ private:
     QLineEdit *teacherLocation_;        // the run folder or the TorchScript file
     QWidget *teacherBrowse_;
     QComboBox *teacherInput_;           // torchscript: raw or normalised input
+    QLabel *furtherTeachers_;           // several teachers: the further ones the file lists (kept as they are)
     QHash<QString, QString> locations_; // per teacher source, so switching keeps both
     ModelEditor *teacher_;
     TrainEditor *teacherTrain_;

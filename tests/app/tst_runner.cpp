@@ -66,6 +66,28 @@ private Q_SLOTS:
         QVERIFY(o.err.contains("[3/3] student"));
     }
 
+    // Several teachers: the first trained, a further one reused from a run;
+    // the table lists each with its weight and test accuracy.
+    void severalTeachersInTheTable()
+    {
+        QTemporaryDir ws;
+        const QStringList quick{"--workspace", ws.path(), "--set", "teacher.train.epochs=1", "--set",
+                                "student.train.epochs=1", "--set", "baseline=false"};
+        const Output first = run(QStringList{demo} + quick);
+        QVERIFY2(first.code == 0, qPrintable(first.err));
+        const QStringList runs = QDir(ws.path() + "/runs").entryList(QDir::Dirs | QDir::NoDotAndDotDot);
+        QCOMPARE(runs.size(), 1);
+        const QString earlier = ws.path() + "/runs/" + runs[0];
+        const Output o = run(QStringList{demo} + quick +
+                             QStringList{"--set", "teacher.weight=3", "--set",
+                                         R"(teachers=[{"source": "run", "run": ")" + earlier + R"("}])"});
+        QVERIFY2(o.code == 0, qPrintable(o.err));
+        QVERIFY2(o.out.contains(QRegularExpression(R"(\nteachers\s+model\s+weight)")) &&
+                     o.out.contains(QRegularExpression(R"(\nteacher\s+\S+\s+0\.750\s+\d+\.\d+%)")) &&
+                     o.out.contains(QRegularExpression(R"(\nteachers\[0\]\s+\S+\s+0\.250\s+\d+\.\d+%)")),
+                 qPrintable(o.out));
+    }
+
     void jsonEvents()
     {
         QTemporaryDir ws;
@@ -123,6 +145,12 @@ private Q_SLOTS:
                                          << "student.train.flip: flip works on images";
         QTest::newRow("erase > 1") << QStringList{demo, "--set", "student.train.erase=2"}
                                    << "student.train.erase: is a probability, between 0 (off) and 1 (got 2)";
+        QTest::newRow("teachers: negative weight") << QStringList{demo, "--set", R"(teachers=[{"source": "run", "run": "r", "weight": -2}])"}
+                                                   << "synthetic-demo.json: teachers[0].weight: must be >= 0 (got -2)";
+        QTest::newRow("teachers: no such run") << QStringList{demo, "--set", R"(teachers=[{"source": "run", "run": "/nonexistent/run"}])"}
+                                               << "teachers[0].run: ";
+        QTest::newRow("teachers: a typo") << QStringList{demo, "--set", R"(teachers=[{"source": "run", "run": "r", "weigth": 1}])"}
+                                          << "teachers[0].weigth: unknown key; did you mean 'weight'?";
         // Image folders and CIFAR-100: the message names the file or folder.
         QDir().mkpath(scratch.path() + "/empty-classes/a");
         QDir().mkpath(scratch.path() + "/empty-classes/b");

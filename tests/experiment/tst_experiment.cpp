@@ -167,6 +167,71 @@ private Q_SLOTS:
         QVERIFY_THROWS_EXCEPTION(ConfigError, saveExperiment(e, "/nonexistent-dir/e.json"));
     }
 
+    // Several teachers: read, written only when there are several, read back.
+    void severalTeachersRoundTrip()
+    {
+        Experiment e = parseExperiment(R"({"teacher": {"model": {"preset": "mlp"}, "weight": 2},
+            "teachers": [{"source": "run", "run": "runs/a", "weight": 1.5},
+                         {"source": "torchscript", "path": "t.pt", "input": "normalised"}],
+            "student": {"model": {"preset": "mlp", "hidden": [16]}}})");
+        QCOMPARE(e.teachers.size(), std::size_t(2));
+        QCOMPARE(e.teacher.weight, 2.0);
+        QCOMPARE(e.teachers[0].source, std::string("run"));
+        QCOMPARE(e.teachers[0].weight, 1.5);
+        QCOMPARE(e.teachers[1].path, std::string("t.pt"));
+        QCOMPARE(e.teachers[1].weight, 1.0); // the default
+        QCOMPARE(teacherWeights(e), (std::vector<double>{2.0 / 4.5, 1.5 / 4.5, 1.0 / 4.5}));
+        const Experiment back = parseExperiment(experimentToJson(e));
+        QCOMPARE(back.teachers.size(), std::size_t(2));
+        QCOMPARE(back.teacher.weight, 2.0);
+        QCOMPARE(back.teachers[0].run, std::string("runs/a"));
+        QCOMPARE(back.teachers[0].weight, 1.5);
+        QCOMPARE(back.teachers[1].input, std::string("normalised"));
+        QCOMPARE(experimentToJson(back), experimentToJson(e));
+        // One teacher: no "teachers" and no weight in the file, as before.
+        const std::string one = experimentToJson(parseExperiment(minimal));
+        QVERIFY(one.find("\"teachers\"") == std::string::npos);
+        QVERIFY(one.find("\"weight\"") == std::string::npos);
+        QCOMPARE(teacherWeights(parseExperiment(minimal)), std::vector<double>{1.0});
+    }
+
+    void badTeachers_data()
+    {
+        QTest::addColumn<QString>("teachers");
+        QTest::addColumn<QString>("message");
+        QTest::newRow("empty list") << "[]" << "teachers: is empty";
+        QTest::newRow("not a list") << R"({"source": "run"})" << "teachers: must be a list";
+        QTest::newRow("negative weight") << R"([{"source": "run", "run": "r", "weight": -1}])"
+                                         << "teachers[0].weight: must be >= 0";
+        QTest::newRow("all weights 0") << R"([{"source": "run", "run": "r", "weight": 0}])"
+                                       << "teachers: the teachers' weights are all 0";
+        QTest::newRow("unknown key") << R"([{"source": "run", "run": "r", "wieght": 2}])"
+                                     << "teachers[0].wieght: unknown key; did you mean 'weight'?";
+        QTest::newRow("trained") << R"([{"model": {"preset": "mlp"}}])"
+                                 << "teachers[0].source: a further teacher is reused";
+        QTest::newRow("run without folder") << R"([{"source": "run", "weight": 1}])" << "teachers[0].run:";
+        QTest::newRow("second without path") << R"([{"source": "run", "run": "r"}, {"source": "torchscript"}])"
+                                             << "teachers[1].path:";
+        QTest::newRow("bad source") << R"([{"source": "download"}])" << "teachers[0].source: a further teacher";
+        QTest::newRow("bad input") << R"([{"source": "torchscript", "path": "t.pt", "input": "scaled"}])"
+                                   << "teachers[0].input:";
+    }
+    void badTeachers()
+    {
+        QFETCH(QString, teachers);
+        QFETCH(QString, message);
+        // The first teacher's weight is 0 too where all must be.
+        const std::string first = message.contains("all 0") ? "teacher.weight=0" : "teacher.weight=1";
+        const QString msg = errorOf(minimal, {"teachers=" + teachers.toStdString(), first});
+        QVERIFY2(msg.startsWith("x.json: " + message), qPrintable(msg));
+        // The first teacher's weight, and the methods that take one teacher.
+        const std::string two = R"(teachers=[{"source": "run", "run": "r"}])";
+        QVERIFY(errorOf(minimal, {two, "teacher.weight=-0.5"}).startsWith("x.json: teacher.weight: must be >= 0"));
+        const QString dkd = errorOf(minimal, {two, "distillation.method=dkd"});
+        QVERIFY2(dkd.startsWith("x.json: distillation.method: several teachers"), qPrintable(dkd));
+        QVERIFY(errorOf(minimal, {two}).isEmpty());
+    }
+
     void badValues_data()
     {
         QTest::addColumn<QString>("override");

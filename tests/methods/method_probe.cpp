@@ -4,6 +4,8 @@
 //    "classes", "student": [...], "teacher": [...], "labels": [...],
 //    "pairs": [{"teacher", "student"}], "student_features": [{"name", "shape", "values"}],
 //    "teacher_features": [...]}
+// or, for several teachers, "teachers": [[...], ...] and "weights": [...]
+// in place of "teacher" (multiTeacherLoss),
 // (logits and features row-major; pairs and features for feature methods), and
 // prints one per line:
 //   {"total", "parts": {name: value}, "grad": [...], "feature_grads": {name: [...]},
@@ -44,11 +46,18 @@ int main()
                 c.params[key] = value.is_boolean() ? (value.get<bool>() ? 1.0 : 0.0) : value.get<double>();
             for (const auto &p : in.value("pairs", nlohmann::json::array()))
                 c.pairs.push_back({p.at("teacher").get<std::string>(), p.at("student").get<std::string>()});
-            const auto r = distillery::methodLoss(c, in.at("student").get<std::vector<double>>(),
-                                                  in.at("teacher").get<std::vector<double>>(),
-                                                  in.at("labels").get<std::vector<std::int64_t>>(),
-                                                  in.at("classes").get<int>(), in.value("epoch", 1),
-                                                  arrays(in, "student_features"), arrays(in, "teacher_features"));
+            const auto r =
+                in.contains("teachers")
+                    ? distillery::multiTeacherLoss(c, in.at("student").get<std::vector<double>>(),
+                                                   in.at("teachers").get<std::vector<std::vector<double>>>(),
+                                                   in.at("weights").get<std::vector<double>>(),
+                                                   in.at("labels").get<std::vector<std::int64_t>>(),
+                                                   in.at("classes").get<int>())
+                    : distillery::methodLoss(c, in.at("student").get<std::vector<double>>(),
+                                             in.at("teacher").get<std::vector<double>>(),
+                                             in.at("labels").get<std::vector<std::int64_t>>(),
+                                             in.at("classes").get<int>(), in.value("epoch", 1),
+                                             arrays(in, "student_features"), arrays(in, "teacher_features"));
             out["total"] = r.total;
             out["parts"] = nlohmann::json::object();
             for (const auto &[name, value] : r.parts)

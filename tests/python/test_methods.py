@@ -40,6 +40,18 @@ def kd(s, t, y, T, alpha, standardize=False):
     return alpha * soft + (1 - alpha) * hard, {"soft": soft, "hard": hard}
 
 
+def multi_kd(s, ts, ws, y, T, alpha, standardize=False):
+    """Several teachers (docs/METHODS.md): kd against the weighted average of
+    the teachers' probabilities at T, the weights normalised."""
+    w = [wi / sum(ws) for wi in ws]
+    ss = normalize(s) if standardize else s
+    p_t = sum(wi * F.softmax((normalize(t) if standardize else t) / T, dim=1) for wi, t in zip(w, ts))
+    log_ps = F.log_softmax(ss / T, dim=1)
+    soft = F.kl_div(log_ps, p_t, reduction="none").sum(1).mean() * T ** 2
+    hard = F.cross_entropy(s, y)
+    return alpha * soft + (1 - alpha) * hard, {"soft": soft, "hard": hard}
+
+
 def _gt_mask(logits, target):
     return torch.zeros_like(logits).scatter_(1, target.reshape(-1).unsqueeze(1), 1).bool()
 
@@ -291,6 +303,46 @@ class TestMethods(unittest.TestCase):
         for T in (2.0, 4.0):
             self.check("kd", lambda s, t, y: kd(s, t, y, T, 0.9, standardize=True), T, {"standardize": True},
                        alpha=0.9)
+
+    def check_teachers(self, T, alpha, weights, params=None, seed=21, classes=10):
+        s, t0, y = logits(seed, classes=classes)
+        teachers = [t0] + [logits(seed + 100 * m, classes=classes)[1] for m in range(1, len(weights))]
+        s_ref = s.clone().requires_grad_(True)
+        total, parts = multi_kd(s_ref, teachers, weights, y, T, alpha, (params or {}).get("standardize", False))
+        total.backward()
+        got = self.probe.ask({"method": "kd", "temperature": T, "alpha": alpha, "params": params or {},
+                              "classes": classes, "student": s.flatten().tolist(),
+                              "teachers": [t.flatten().tolist() for t in teachers], "weights": weights,
+                              "labels": y.tolist()})
+        self.assertNotIn("error", got, got.get("error"))
+        label = f"{len(weights)} teachers {weights} T={T} alpha={alpha} {params}"
+        for name, ref in [("total", total)] + [(n, v) for n, v in parts.items()]:
+            value = got["total"] if name == "total" else got["parts"][name]
+            self.assertTrue(abs(value - ref.item()) <= ATOL + RTOL * abs(ref.item()),
+                            f"{label}: {name} {value} vs {ref.item()}")
+        grad = torch.tensor(got["grad"], dtype=torch.float64).reshape(s.shape)
+        self.assertTrue(torch.allclose(grad, s_ref.grad, rtol=RTOL, atol=ATOL),
+                        f"{label}: gradient differs by {(grad - s_ref.grad).abs().max().item()}")
+        return s, teachers, y, grad
+
+    def test_several_teachers(self):
+        for T, alpha, weights in ((1.0, 0.5, [1.0, 1.0]), (4.0, 0.9, [0.2, 0.5, 0.3]), (8.0, 1.0, [3.0, 0.0, 1.0])):
+            self.check_teachers(T, alpha, weights)
+        self.check_teachers(4.0, 0.7, [1.0, 2.0], {"standardize": True}, seed=23)
+
+    def test_several_teachers_gradient_is_the_weighted_sum_of_kl_gradients(self):
+        # The student's gradient of KL(average of the teachers' p ‖ p_s) is the
+        # weighted sum of its gradients of each KL(p_m ‖ p_s): averaging in
+        # probability space is, for the student, averaging the KL terms.
+        T, weights = 4.0, [0.5, 1.5, 2.0]
+        s, teachers, y, grad = self.check_teachers(T, 1.0, weights, seed=31)
+        expected = torch.zeros_like(s)
+        for w, t in zip(weights, teachers):
+            s_ref = s.clone().requires_grad_(True)
+            kd(s_ref, t, y, T, 1.0)[0].backward()
+            expected += w / sum(weights) * s_ref.grad
+        self.assertTrue(torch.allclose(grad, expected, rtol=RTOL, atol=ATOL),
+                        f"differs by {(grad - expected).abs().max().item()}")
 
     def test_dkd(self):
         # During the warm-up, after it, and with the reference's CIFAR-100 weights and others.

@@ -99,6 +99,16 @@ struct StageResult {
     BiasCorrection biasCorrection;      // the kept model has it; testAccuracy is after it
 };
 
+// Several teachers (Experiment::teachers): one teacher as it was evaluated,
+// with its share of the distillation target (the weights normalised to sum to 1).
+struct TeacherOutcome {
+    std::string model;                  // e.g. "cnn-small", "torchscript:teacher.pt"
+    double weight = 0.0;
+    double testAccuracy = 0.0;
+    double validationAccuracy = 0.0;    // NaN without a validation split
+    std::int64_t parameters = 0;
+};
+
 struct RunResult {
     RunStatus status = RunStatus::Finished;
     std::string runDir;                 // empty when the run never started (invalid input)
@@ -109,6 +119,9 @@ struct RunResult {
     std::int64_t teacherMultiplyAdds = 0;
     std::int64_t studentMultiplyAdds = 0;
     double seconds = 0.0;
+    // Several teachers: every teacher, the main one (the teacher stage's)
+    // first; empty with one teacher.
+    std::vector<TeacherOutcome> teachers;
 
     const StageResult *stage(StageKind k) const;
 };

@@ -168,6 +168,9 @@ struct TeacherConfig {
                                         // (as read: pixels in [0, 1]) | normalised (as the students see)
     ModelSpec model;
     TrainConfig train;
+    // Several teachers (Experiment::teachers): this teacher's share of the
+    // distillation target, before the shares are normalised to sum to 1.
+    double weight = 1.0;
 };
 
 // A setting a sweep draws at random: uniformly between min and max, or
@@ -233,6 +236,10 @@ struct Experiment {
     int logEverySteps = 50;             // step metrics reported every N steps
     DataConfig data;
     TeacherConfig teacher;
+    // Further teachers (multi-teacher KD, docs/METHODS.md): each reused from a
+    // run or imported, with its weight; the student then learns the weighted
+    // average of all the teachers' softened probabilities. Empty: one teacher.
+    std::vector<TeacherConfig> teachers;
     ModelSpec student;
     TrainConfig studentTrain;           // the budget of both baseline and distilled student
     bool baseline = true;
@@ -280,6 +287,10 @@ struct TeacherCacheChoice {
     std::string reason;
 };
 TeacherCacheChoice teacherCacheChoice(const Experiment &e);
+
+// Every teacher's share of the distillation target: the main teacher's, then
+// each of `teachers`', the weights normalised to sum to 1 ({1} with one teacher).
+std::vector<double> teacherWeights(const Experiment &e);
 
 // The nearest of `candidates` to `word` (edit distance), or "" when none is close.
 std::string nearestName(const std::string &word, const std::vector<std::string> &candidates);

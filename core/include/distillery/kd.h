@@ -51,4 +51,14 @@ MethodLoss methodLoss(const DistillConfig &config, const std::vector<double> &st
                       int epoch = 1, const std::vector<NamedArray> &studentFeatures = {},
                       const std::vector<NamedArray> &teacherFeatures = {});
 
+// Multi-teacher KD (kd with several teachers): the soft term against the
+// weighted average of the teachers' probabilities at T,
+//   soft = T²·(1/B)·Σ_b KL(Σ_m w_m·softmax(t_m[b]/T) ‖ softmax(s[b]/T)),
+// w normalised to sum to 1; total = α·soft + (1 − α)·CE(y, s). `teachers`
+// holds each teacher's logits, row-major like the student's; `weights` one
+// per teacher (≥ 0, not all 0). Throws std::invalid_argument for mismatched sizes.
+MethodLoss multiTeacherLoss(const DistillConfig &config, const std::vector<double> &studentLogits,
+                            const std::vector<std::vector<double>> &teacherLogits, const std::vector<double> &weights,
+                            const std::vector<std::int64_t> &labels, int classes);
+
 } // namespace distillery

@@ -3,6 +3,7 @@
 #include "engine/baseline_source.h"
 #include "engine/stage_analysis.h"
 #include "distillery/methods.h"
+#include "methods/multi_teacher.h"
 #include "runs/stage_state.h"
 #include "support/errors.h"
 #include "training/bias_correction.h"
@@ -34,13 +35,6 @@ std::string modelLabel(const ModelSpec &m)
 }
 
 namespace {
-
-std::string teacherLabel(const TeacherConfig &t)
-{
-    if (t.source == "torchscript")
-        return "torchscript:" + fs::path(t.path).filename().string();
-    return modelLabel(t.model);
-}
 
 ArchitectureReport checkedReport(const Architecture &layers, const Shape &shape, int classes, const std::string &field)
 {
@@ -133,8 +127,13 @@ Pipeline planPipeline(const Experiment &exp, const LoadedData &data, const torch
     checkAgainstData(exp, p, shape);
     if (exp.baseline && !exp.baselineRun.empty())
         checkReusedBaseline(p.resolved); // models as layer lists, as the earlier run's config.json has them
-    p.method = makeMethod(exp.distillation);
-    pairFeatures(exp, p, data, device);
+    if (exp.teachers.empty()) {
+        p.method = makeMethod(exp.distillation);
+        pairFeatures(exp, p, data, device);
+    } else {
+        p.extraTeachers = planExtraTeachers(exp, data, device);
+        p.method = makeMultiTeacherKd(exp.distillation, teacherWeights(exp));
+    }
     return p;
 }
 
@@ -210,6 +209,9 @@ bool runStages(StageEnvironment &env, Pipeline &p)
         analyseStage(env, StageKind::Teacher, teacher.forward, *teacherResult,
                      env.kept.stage == StageKind::Teacher ? env.kept.test : torch::Tensor());
     env.teacherValidation = teacherValidationLogits(env, teacher.forward);
+    // Several teachers: the students see them all, their logits side by side.
+    const TeacherForward students =
+        p.extraTeachers.empty() ? teacher.forward : joinTeachers(env, p.teacher, teacher.forward, p.extraTeachers);
 
     // Both students start from the same weights and see batches in the same
     // order, so the difference between them is the loss alone.
@@ -226,8 +228,7 @@ bool runStages(StageEnvironment &env, Pipeline &p)
     }
     info.kind = StageKind::Distillation;
     info.index = int(p.stages.size()) - 1;
-    return runStudentStage(env, p, info, studentTrain, *p.method, teacher.forward, initialState,
-                           teacher.features);
+    return runStudentStage(env, p, info, studentTrain, *p.method, students, initialState, teacher.features);
 }
 
 } // namespace distillery::detail

@@ -5,6 +5,7 @@
 #include "data/torch_data.h"
 #include "distillery/architecture.h"
 #include "distillery/experiment.h"
+#include "engine/extra_teachers.h"
 #include "engine/teacher_sources.h"
 #include "methods/method.h"
 #include "training/stage_runner.h"
@@ -18,6 +19,7 @@ struct Pipeline {
     Experiment resolved;                        // models as layer lists; a reused teacher's model filled in
     std::vector<StageKind> stages;              // teacher, baseline (when asked for), student
     TeacherSource teacher;
+    std::vector<ExtraTeacher> extraTeachers;    // several teachers: the further ones (Experiment::teachers)
     ArchitectureReport student;
     std::unique_ptr<DistillationMethod> method; // the distilled student's loss
 };

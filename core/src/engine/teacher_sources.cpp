@@ -1,5 +1,7 @@
 #include "engine/teacher_sources.h"
 
+#include "engine/pipeline.h"
+
 #include "support/clock.h"
 #include "support/errors.h"
 #include "training/evaluation.h"
@@ -14,6 +16,13 @@
 namespace distillery::detail {
 
 namespace fs = std::filesystem;
+
+std::string teacherLabel(const TeacherConfig &t)
+{
+    if (t.source == "torchscript")
+        return "torchscript:" + fs::path(t.path).filename().string();
+    return modelLabel(t.model);
+}
 
 fs::path resolveReusedTeacher(const Experiment &exp, Experiment &resolved)
 {

@@ -30,6 +30,9 @@ struct TeacherSource {
     bool imported() const { return script.has_value(); }
 };
 
+// "cnn-large", "mlp-256-128", "custom", or for an imported one "torchscript:<file name>".
+std::string teacherLabel(const TeacherConfig &t);
+
 // source=run: the earlier run's teacher model and training go into `resolved`;
 // returns its checkpoint. Throws InvalidInput naming teacher.run.
 std::filesystem::path resolveReusedTeacher(const Experiment &exp, Experiment &resolved);

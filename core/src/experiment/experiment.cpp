@@ -293,6 +293,26 @@ void applyOverrides(json &root, const std::vector<std::string> &overrides, const
             it = it.key() == "temperature" || it.key() == "alpha" ? std::next(it) : d["schedules"].erase(it);
 }
 
+// A teacher's object: "teacher", or one of "teachers" (`path`: "teachers[i]").
+void readTeacher(const json &j, const std::string &path, const std::string &origin, TeacherConfig &t)
+{
+    ObjectReader tr(j, path, origin);
+    tr.read("source", t.source);
+    tr.read("run", t.run);
+    tr.read("path", t.path);
+    tr.read("input", t.input);
+    tr.read("weight", t.weight);
+    t.model.preset.clear();
+    if (const json *m = tr.find("model"))
+        readModel(*m, path + ".model", origin, t.model);
+    if (const json *tt = tr.find("train"))
+        readTrain(*tt, path + ".train", origin, t.train);
+    tr.finish();
+    // A further teacher is never trained here (validateExperiment says so).
+    if (path == "teacher" && t.source == "train" && t.model.preset.empty() && t.model.layers.empty())
+        tr.error(path + ".model", "is required when the teacher is trained (source 'train')");
+}
+
 } // namespace
 
 Experiment parseExperiment(const std::string &text, const std::string &origin,
@@ -313,20 +333,17 @@ Experiment parseExperiment(const std::string &text, const std::string &origin,
     r.read("log_every_steps", e.logEverySteps);
     if (const json *d = r.find("data"))
         readData(*d, origin, e.data);
-    if (const json *t = r.find("teacher")) {
-        ObjectReader tr(*t, "teacher", origin);
-        tr.read("source", e.teacher.source);
-        tr.read("run", e.teacher.run);
-        tr.read("path", e.teacher.path);
-        tr.read("input", e.teacher.input);
-        e.teacher.model.preset.clear();
-        if (const json *m = tr.find("model"))
-            readModel(*m, "teacher.model", origin, e.teacher.model);
-        if (const json *tt = tr.find("train"))
-            readTrain(*tt, "teacher.train", origin, e.teacher.train);
-        tr.finish();
-        if (e.teacher.source == "train" && e.teacher.model.preset.empty() && e.teacher.model.layers.empty())
-            tr.error("teacher.model", "is required when the teacher is trained (source 'train')");
+    if (const json *t = r.find("teacher"))
+        readTeacher(*t, "teacher", origin, e.teacher);
+    if (const json *ts = r.find("teachers")) {
+        if (!ts->is_array())
+            r.error("teachers", "must be a list of teachers, each as \"teacher\" is written, with a \"weight\"");
+        for (std::size_t i = 0; i < ts->size(); ++i) {
+            e.teachers.emplace_back();
+            readTeacher((*ts)[i], "teachers[" + std::to_string(i) + "]", origin, e.teachers.back());
+        }
+        if (e.teachers.empty())
+            r.error("teachers", "is empty: list at least one further teacher, or leave the key out for one teacher");
     }
     if (const json *s = r.find("student")) {
         ObjectReader sr(*s, "student", origin);

@@ -79,7 +79,66 @@ void checkDistillation(const Experiment &e, const std::string &origin)
         fail("distillation.alpha", "must be in [0, 1] (got " + plainNumber(k.alpha) + ")");
 }
 
+// Where the teacher comes from: its source and what that source needs.
+void checkTeacherSource(const TeacherConfig &t, const std::string &path, const std::string &origin)
+{
+    auto fail = [&](const std::string &field, const std::string &msg) { detail::throwFieldError(origin, field, msg); };
+    if (t.source != "train" && t.source != "run" && t.source != "torchscript")
+        fail(path + ".source", "must be 'train', 'run' or 'torchscript' (got '" + t.source + "')");
+    if (t.source == "torchscript" && t.path.empty())
+        fail(path + ".path", "the TorchScript file (saved by torch.jit.save) is required with source 'torchscript'");
+    if (t.input != "raw" && t.input != "normalised")
+        fail(path + ".input", "must be 'raw' or 'normalised' (got '" + t.input + "')");
+    if (t.source == "run" && t.run.empty())
+        fail(path + ".run", "the folder of the earlier run whose teacher to reuse is required with source 'run'");
+}
+
+// Several teachers: each further one reused or imported, the weights >= 0
+// and not all 0, and a method that averages probabilities (kd).
+void checkTeachers(const Experiment &e, const std::string &origin)
+{
+    auto fail = [&](const std::string &field, const std::string &msg) { detail::throwFieldError(origin, field, msg); };
+    double sum = 0;
+    for (std::size_t i = 0; i <= e.teachers.size(); ++i) {
+        const TeacherConfig &t = i == 0 ? e.teacher : e.teachers[i - 1];
+        const std::string path = i == 0 ? "teacher" : "teachers[" + std::to_string(i - 1) + "]";
+        if (i > 0 && t.source != "run" && t.source != "torchscript")
+            fail(path + ".source", "a further teacher is reused from an earlier run ('run', with \"run\": its "
+                                   "folder) or imported ('torchscript'); only the first teacher (\"teacher\") is "
+                                   "trained in the run, so train the others in runs of their own first (got '" +
+                                   t.source + "')");
+        if (i > 0)
+            checkTeacherSource(t, path, origin);
+        if (!(t.weight >= 0) || !std::isfinite(t.weight))
+            fail(path + ".weight", "must be >= 0 (got " + plainNumber(t.weight) + ")");
+        sum += t.weight;
+    }
+    if (e.teachers.empty())
+        return;
+    if (!(sum > 0))
+        fail("teachers", "the teachers' weights are all 0; at least one must be > 0");
+    if (e.distillation.method != "kd")
+        fail("distillation.method", "several teachers (teachers) are distilled with kd, whose target is the "
+                                    "weighted average of their probabilities; " + e.distillation.method +
+                                    " takes one teacher");
+}
+
 } // namespace
+
+std::vector<double> teacherWeights(const Experiment &e)
+{
+    if (e.teachers.empty())
+        return {1.0};
+    std::vector<double> w{e.teacher.weight};
+    for (const auto &t : e.teachers)
+        w.push_back(t.weight);
+    double sum = 0;
+    for (double x : w)
+        sum += x;
+    for (double &x : w)
+        x /= sum;
+    return w;
+}
 
 void validateExperiment(const Experiment &e, const std::string &origin)
 {
@@ -127,14 +186,8 @@ void validateExperiment(const Experiment &e, const std::string &origin)
         fail("data.synthetic_classes", "must be between 2 and 100");
     if (d.syntheticFeatures < 2 || d.syntheticFeatures > 256)
         fail("data.synthetic_features", "must be between 2 and 256");
-    if (e.teacher.source != "train" && e.teacher.source != "run" && e.teacher.source != "torchscript")
-        fail("teacher.source", "must be 'train', 'run' or 'torchscript' (got '" + e.teacher.source + "')");
-    if (e.teacher.source == "torchscript" && e.teacher.path.empty())
-        fail("teacher.path", "the TorchScript file (saved by torch.jit.save) is required with source 'torchscript'");
-    if (e.teacher.input != "raw" && e.teacher.input != "normalised")
-        fail("teacher.input", "must be 'raw' or 'normalised' (got '" + e.teacher.input + "')");
-    if (e.teacher.source == "run" && e.teacher.run.empty())
-        fail("teacher.run", "the folder of the earlier run whose teacher to reuse is required with source 'run'");
+    checkTeacherSource(e.teacher, "teacher", origin);
+    checkTeachers(e, origin);
     if (!e.baselineRun.empty() && !e.baseline)
         fail("baseline_run", "takes over an earlier run's baseline, and this experiment has none (baseline false)");
     if (e.teacher.source == "train")

@@ -91,6 +91,25 @@ json trainToJson(const TrainConfig &t)
             {"erase", t.erase},             {"mixup", t.mixup},              {"cutmix", t.cutmix}};
 }
 
+// A teacher's object; its weight only where there are several teachers.
+json teacherToJson(const TeacherConfig &t, bool weighted)
+{
+    json teacher{{"source", t.source}};
+    if (t.source == "run")
+        teacher["run"] = t.run;
+    if (t.source == "torchscript") {
+        teacher["path"] = t.path;
+        teacher["input"] = t.input;
+    }
+    if (!t.model.preset.empty() || !t.model.layers.empty())
+        teacher["model"] = modelToJson(t.model);
+    if (t.source == "train")
+        teacher["train"] = trainToJson(t.train);
+    if (weighted || t.weight != 1.0)
+        teacher["weight"] = t.weight;
+    return teacher;
+}
+
 } // namespace
 
 std::string experimentToJson(const Experiment &e)
@@ -126,17 +145,6 @@ std::string experimentToJson(const Experiment &e)
         data["synthetic_classes"] = d.syntheticClasses;
         data["synthetic_features"] = d.syntheticFeatures;
     }
-    json teacher{{"source", e.teacher.source}};
-    if (e.teacher.source == "run")
-        teacher["run"] = e.teacher.run;
-    if (e.teacher.source == "torchscript") {
-        teacher["path"] = e.teacher.path;
-        teacher["input"] = e.teacher.input;
-    }
-    if (!e.teacher.model.preset.empty() || !e.teacher.model.layers.empty())
-        teacher["model"] = modelToJson(e.teacher.model);
-    if (e.teacher.source == "train")
-        teacher["train"] = trainToJson(e.teacher.train);
     json root{{"version", e.version},
               {"name", e.name},
               {"seed", e.seed},
@@ -146,7 +154,7 @@ std::string experimentToJson(const Experiment &e)
               {"blas_threads", e.blasThreads},
               {"log_every_steps", e.logEverySteps},
               {"data", data},
-              {"teacher", teacher},
+              {"teacher", teacherToJson(e.teacher, !e.teachers.empty())},
               {"student", {{"model", modelToJson(e.student)}, {"train", trainToJson(e.studentTrain)}}},
               {"baseline", e.baseline},
               {"distillation",
@@ -157,6 +165,11 @@ std::string experimentToJson(const Experiment &e)
                                       ? json("approximate")
                                       : json(e.distillation.teacherCache)}}}};
     addMethodSettings(e.distillation, root["distillation"]);
+    if (!e.teachers.empty()) {
+        root["teachers"] = json::array();
+        for (const auto &t : e.teachers)
+            root["teachers"].push_back(teacherToJson(t, true));
+    }
     if (!e.baselineRun.empty())
         root["baseline_run"] = e.baselineRun;
     if (e.sweep.active())

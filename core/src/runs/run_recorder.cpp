@@ -5,6 +5,8 @@
 #include "runs/atomic_file.h"
 #include "support/errors.h"
 
+#include <cmath>
+
 namespace distillery::detail {
 
 namespace fs = std::filesystem;
@@ -44,6 +46,17 @@ void RunRecorder::saveSummary()
     for (const auto &s : result_.stages)
         stages[stageName(s.kind)] = json::parse(eventJson(s));
     summary_["stages"] = stages;
+    if (!result_.teachers.empty()) { // several teachers: each one's share and accuracy
+        json teachers = json::array();
+        for (const auto &t : result_.teachers)
+            teachers.push_back({{"model", t.model},
+                                {"weight", t.weight},
+                                {"parameters", t.parameters},
+                                {"test_accuracy", t.testAccuracy},
+                                {"validation_accuracy", std::isfinite(t.validationAccuracy) ? json(t.validationAccuracy)
+                                                                                             : json()}});
+        summary_["teachers"] = teachers;
+    }
     summary_["status"] = statusName(result_.status);
     summary_["seconds"] = result_.seconds;
     summary_["message"] = result_.message;
