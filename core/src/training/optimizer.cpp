@@ -1,5 +1,7 @@
 #include "training/optimizer.h"
 
+#include "support/torch_compat.h"
+
 #include <ATen/Parallel.h>
 
 namespace distillery::detail {
@@ -32,7 +34,7 @@ public:
                 torch::Tensor buf;
                 bool first = false;
                 if (o.momentum() != 0) {
-                    const auto key = c10::guts::to_string(p.unsafeGetTensorImpl());
+                    const auto key = compat::optimizerStateKey(p);
                     auto it = state_.find(key);
                     if (it == state_.end()) {
                         buf = torch::empty_like(p);

@@ -1,0 +1,26 @@
+// What differs between the LibTorch versions Distillery builds against
+// (Debian's 1.13 and the 2.x inside PyTorch's wheel), in one place: code
+// elsewhere calls these and never tests TORCH_VERSION itself.
+#pragma once
+
+#include <torch/torch.h>
+#include <torch/version.h>
+
+#include <string>
+
+namespace distillery::compat {
+
+inline constexpr bool libtorch2 = TORCH_VERSION_MAJOR >= 2;
+
+// The key of a parameter's entry in torch::optim::Optimizer::state_: its
+// TensorImpl's address, as text in 1.x and as the pointer itself in 2.x.
+inline auto optimizerStateKey(const torch::Tensor &p)
+{
+#if TORCH_VERSION_MAJOR >= 2
+    return static_cast<void *>(p.unsafeGetTensorImpl());
+#else
+    return c10::guts::to_string(p.unsafeGetTensorImpl());
+#endif
+}
+
+} // namespace distillery::compat
