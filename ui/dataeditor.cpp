@@ -5,7 +5,6 @@
 #include <QCheckBox>
 #include <QComboBox>
 #include <QDoubleSpinBox>
-#include <QDoubleValidator>
 #include <QFileDialog>
 #include <QFormLayout>
 #include <QHBoxLayout>
@@ -14,13 +13,9 @@
 #include <QLineEdit>
 #include <QLocale>
 #include <QPixmap>
-#include <QRegularExpression>
-#include <QRegularExpressionValidator>
 #include <QSpinBox>
 #include <QThread>
 #include <QToolButton>
-
-#include <algorithm>
 
 using namespace distillery;
 
@@ -78,7 +73,6 @@ DataEditor::DataEditor(QWidget *parent) : QGroupBox(tr("Data"), parent)
     form_->addRow(tr("Size"), sizeRow_);
     form_->addRow(tr("Labels"), labels_);
     form_->addRow(tr("Validation"), splitRow);
-    form_->addRow(tr("Omit classes"), makeOmitRow());
     form_->addRow(strip);
     form_->addRow(classes_);
     form_->addRow(info_);
@@ -87,33 +81,6 @@ DataEditor::DataEditor(QWidget *parent) : QGroupBox(tr("Data"), parent)
 
     connect(validation_, qOverload<double>(&QDoubleSpinBox::valueChanged), this, &DataEditor::settingsChanged);
     connect(transfer_, qOverload<int>(&QSpinBox::valueChanged), this, &DataEditor::settingsChanged);
-}
-
-// Hinton et al. 2015, section 3: classes the students never see, learnt from
-// the teacher's soft targets alone, and the bias shift that corrects for it.
-QHBoxLayout *DataEditor::makeOmitRow()
-{
-    omit_ = new QLineEdit(this);
-    omit_->setPlaceholderText(tr("none (e.g. 3, or 7, 8)"));
-    omit_->setValidator(new QRegularExpressionValidator(QRegularExpression(QStringLiteral("[0-9, ]*")), omit_));
-    omit_->setToolTip(tr("Classes left out of the students' transfer set (the teacher still learns them), by "
-                         "index from 0; the distilled student recognises them from the teacher's soft targets "
-                         "alone, and its output biases for them are raised afterwards (Hinton et al. 2015)"));
-    biasShift_ = new QLineEdit(this);
-    biasShift_->setPlaceholderText(tr("auto"));
-    biasShift_->setValidator(new QDoubleValidator(0.0, 1000.0, 4, biasShift_));
-    biasShift_->setToolTip(tr("How much the omitted classes' output biases are raised after training; empty: the "
-                              "shift that is best on the validation split"));
-    auto *row = new QHBoxLayout;
-    row->addWidget(omit_, 2);
-    row->addSpacing(8);
-    auto *shiftLabel = new QLabel(tr("Bias shift"), this);
-    shiftLabel->setBuddy(biasShift_);
-    row->addWidget(shiftLabel);
-    row->addWidget(biasShift_, 1);
-    connect(omit_, &QLineEdit::editingFinished, this, &DataEditor::settingsChanged);
-    connect(biasShift_, &QLineEdit::editingFinished, this, &DataEditor::settingsChanged);
-    return row;
 }
 
 QHBoxLayout *DataEditor::makeSourceRow()
@@ -248,11 +215,6 @@ void DataEditor::setConfig(const DataConfig &c)
     labels_->setCurrentIndex(std::max(0, labels_->findData(QString::fromStdString(c.cifar100Labels))));
     validation_->setValue(c.validationFraction);
     transfer_->setValue(int(c.studentTrainSize));
-    QStringList omitted;
-    for (int k : c.omitClasses)
-        omitted << QString::number(k);
-    omit_->setText(omitted.join(QStringLiteral(", ")));
-    biasShift_->setText(c.omittedBiasShift ? QString::number(*c.omittedBiasShift) : QString());
     updateRows();
     filling_ = false;
 }
@@ -270,13 +232,6 @@ DataConfig DataEditor::config() const
     c.cifar100Labels = labels_->currentData().toString().toStdString();
     c.validationFraction = validation_->value();
     c.studentTrainSize = transfer_->value();
-    c.omitClasses.clear();
-    for (const QString &k : omit_->text().split(QRegularExpression(QStringLiteral("[, ]+")), Qt::SkipEmptyParts))
-        if (const int v = k.toInt(); std::find(c.omitClasses.begin(), c.omitClasses.end(), v) == c.omitClasses.end())
-            c.omitClasses.push_back(v);
-    bool ok = false;
-    const double shift = QLocale().toDouble(biasShift_->text().trimmed(), &ok);
-    c.omittedBiasShift = ok ? std::optional<double>(shift) : std::nullopt;
     return c;
 }
 

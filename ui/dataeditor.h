@@ -54,10 +54,6 @@ public:
     QSpinBox *widthBox() const { return width_; }
     QCheckBox *resizeBox() const { return resize_; }
     QComboBox *labelsBox() const { return labels_; }
-    // Classes left out of the students' transfer set ("3" or "7, 8"), and the
-    // bias shift given to them afterwards (empty: chosen on validation).
-    QLineEdit *omitEdit() const { return omit_; }
-    QLineEdit *biasShiftEdit() const { return biasShift_; }
     ElidedLabel *classesLabel() const { return classes_; }
     QLabel *infoLabel() const { return info_; }
     int sampleCount() const;
@@ -71,7 +67,6 @@ Q_SIGNALS:
 private:
     QHBoxLayout *makeSourceRow();
     void makeSourceFields();
-    QHBoxLayout *makeOmitRow();
     void browse();
     void updateRows();
     void sizeChanged(QSpinBox *edited);
@@ -93,8 +88,6 @@ private:
     QComboBox *labels_;
     QDoubleSpinBox *validation_;
     QSpinBox *transfer_;
-    QLineEdit *omit_;
-    QLineEdit *biasShift_;
     ElidedLabel *classes_;
     QLabel *info_;
     QHBoxLayout *samples_;

@@ -1299,40 +1299,6 @@ private Q_SLOTS:
         QVERIFY(!c.resize);
     }
 
-    // Omitted classes (Hinton et al. 2015, section 3) are edited in the data
-    // section: read from the file, written back, the transfer set counted
-    // without them, and a class the data set lacks named.
-    void omittedClassesAreEditedInThePanel()
-    {
-        ExperimentPanel p;
-        Experiment e = testutil::syntheticExperiment(); // 4 classes
-        e.data.omitClasses = {2};
-        e.data.omittedBiasShift = 1.5;
-        p.setExperiment(e);
-        QTRY_VERIFY(p.dataReady());
-        DataEditor *d = p.dataEditor();
-        QCOMPARE(d->omitEdit()->text(), QStringLiteral("2"));
-        QCOMPARE(d->biasShiftEdit()->text(), QStringLiteral("1.5"));
-        const DatasetSummary &s = d->summary();
-        QVERIFY2(s.studentTrainSamples == s.trainSamples - s.trainClassCounts.at(2), qPrintable(d->infoLabel()->text()));
-        QVERIFY(d->infoLabel()->text().contains(QStringLiteral("students learn from %1").arg(s.studentTrainSamples)));
-        d->omitEdit()->setText(QStringLiteral("3, 1 3"));
-        d->biasShiftEdit()->clear();
-        Q_EMIT d->omitEdit()->editingFinished();
-        QCOMPARE(p.experiment().data.omitClasses, (std::vector<int>{3, 1}));
-        QVERIFY(!p.experiment().data.omittedBiasShift); // chosen on validation
-        QTRY_VERIFY(p.dataReady());
-        d->omitEdit()->setText(QStringLiteral("7"));
-        Q_EMIT d->omitEdit()->editingFinished();
-        QTRY_VERIFY2(d->problem().contains(QStringLiteral("data.omit_classes: there is no class 7")), qPrintable(d->problem()));
-        QVERIFY(!p.dataReady());
-        d->omitEdit()->clear();
-        Q_EMIT d->omitEdit()->editingFinished();
-        QTRY_VERIFY(p.dataReady());
-        QVERIFY(p.experiment().data.omitClasses.empty());
-        QCOMPARE(d->summary().studentTrainSamples, d->summary().trainSamples);
-    }
-
     // A folder of class folders loads: its classes with their counts on a
     // line, a sample of each, decoded once into the workspace's cache; an
     // empty class folder is an error naming it.
