@@ -2,6 +2,7 @@
 // results table (or, with --json, one JSON object per event).
 #include "console_format.h"
 #include "sweep_command.h"
+#include "distillery/distributed.h"
 #include "distillery/engine.h"
 #include "distillery/methods.h"
 #include "distillery/experiment.h"
@@ -161,6 +162,17 @@ private:
     static void print(const std::string &line) { std::cout << line << std::endl; }
 };
 
+// A rank other than 0 of a run over several processes: rank 0 reports; this
+// one says only why it failed (rank 0 quotes its last line).
+class RankObserver : public RunObserver {
+public:
+    explicit RankObserver(int rank) : rank_(rank) {}
+    void errorOccurred(const std::string &m) override { std::cerr << "rank " << rank_ << ": error: " << m << std::endl; }
+
+private:
+    int rank_;
+};
+
 // The distilled student on the classes its transfer set omitted, before and after their biases were raised.
 void printBiasCorrection(const BiasCorrection &b)
 {
@@ -305,6 +317,10 @@ int main(int argc, char **argv)
     app.add_option("--jobs", sweep.jobs, "With --sweep: points at once (default: chosen from the cores)");
     app.add_option("--threads-per-job", sweep.threadsPerJob, "With --sweep: CPU threads of each point");
     app.add_flag("--yes", sweep.yes, "With --sweep: run more than 10,000 points");
+    int processes = 0;
+    app.add_option("--nproc", processes, "Train over N processes on this machine, data-parallel "
+                                         "(distributed.processes; docs/DISTRIBUTED.md)")
+        ->check(CLI::Range(1, 1024));
     app.add_option("--run-dir", runDir, "The new run's folder, exactly (how a sweep starts its points)");
     app.add_option("--filter", filter, "With --list-runs: e.g. \"alpha >= 0.5 and status = finished\" (docs/RUNS.md)");
     app.add_option("--sort", sort, "With --list-runs: a column (accuracy, gain, started...) or a setting");
@@ -350,6 +366,20 @@ int main(int argc, char **argv)
         runDir = run.runDir;
         workspace = run.workspace;
     }
+    ProcessGroupSpec group;
+    try {
+        group = processGroupFromEnvironment();
+    } catch (const ConfigError &e) {
+        std::cerr << "error: " << e.what() << "\n";
+        return 2;
+    }
+    if (processes > 0) {
+        if (!resumeDir.empty()) {
+            std::cerr << "error: --nproc cannot change a resumed run (it resumes over as many processes as it trained)\n";
+            return 2;
+        }
+        overrides.push_back("distributed.processes=" + std::to_string(processes));
+    }
     Experiment experiment;
     if (!resumeDir.empty() && !overrides.empty()) {
         std::cerr << "error: --set cannot change a resumed run (it continues with its own config.json)\n";
@@ -365,10 +395,12 @@ int main(int argc, char **argv)
         return 2;
     }
 
-    if (!json)
+    const bool follower = group.active() && group.rank != 0;
+    if (!json && !follower)
         for (const auto &note : experimentNotes(experiment))
             std::cerr << "note: " << note << "\n";
-    Engine engine(experiment, EngineOptions{workspace, resumeDir, runDir});
+    Engine engine(experiment, EngineOptions{workspace, resumeDir, runDir, group,
+                                            std::filesystem::read_symlink("/proc/self/exe").string()});
     // Ctrl-C or SIGTERM: stop at the next step and leave a consistent run folder.
     std::signal(SIGINT, onSignal);
     std::signal(SIGTERM, onSignal);
@@ -383,12 +415,15 @@ int main(int argc, char **argv)
 
     JsonObserver jsonObserver;
     ConsoleObserver console(isatty(STDERR_FILENO));
-    RunObserver &observer = json ? static_cast<RunObserver &>(jsonObserver) : console;
+    RankObserver rankObserver(group.rank);
+    RunObserver &observer = follower ? static_cast<RunObserver &>(rankObserver)
+                            : json   ? static_cast<RunObserver &>(jsonObserver)
+                                     : static_cast<RunObserver &>(console);
     const RunResult result = engine.run(observer);
     done = true;
     watcher.join();
 
-    if (!json && !result.runDir.empty())
+    if (!json && !follower && !result.runDir.empty())
         printTable(result);
     switch (result.status) {
     case RunStatus::Finished: return 0;

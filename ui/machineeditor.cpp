@@ -41,6 +41,12 @@ MachineEditor::MachineEditor(QWidget *parent) : FoldSection(parent)
                                       "oneDNN on the CPU threads, so OpenBLAS has little to do: auto gives it one.")
                                  : tr("Threads of OpenBLAS's own pool for matrix products. Auto gives them the cores "
                                       "for fully connected models and one thread for convolutional ones."));
+    processes_ = new QSpinBox(box);
+    processes_->setObjectName(QStringLiteral("processes"));
+    processes_->setRange(1, 64);
+    processes_->setToolTip(tr("Train each stage data-parallel over this many processes on this machine (Gloo "
+                              "over the loopback address): each takes its share of every batch, so the batch and "
+                              "the schedule stay the experiment's. The cores are shared among them."));
     seed_ = new QSpinBox(box);
     seed_->setRange(0, 1 << 30);
     seed_->setToolTip(tr("The same seed gives the same numbers on the CPU, run after run"));
@@ -48,6 +54,7 @@ MachineEditor::MachineEditor(QWidget *parent) : FoldSection(parent)
     f->addRow(tr("Precision"), precision_);
     f->addRow(tr("CPU threads"), threads_);
     f->addRow(tr("BLAS threads"), blasThreads_);
+    f->addRow(tr("Processes"), processes_);
     f->addRow(tr("Seed"), seed_);
     setContent(box);
 
@@ -60,11 +67,14 @@ MachineEditor::MachineEditor(QWidget *parent) : FoldSection(parent)
     connect(precision_, qOverload<int>(&QComboBox::currentIndexChanged), this, edited);
     connect(threads_, qOverload<int>(&QSpinBox::valueChanged), this, edited);
     connect(blasThreads_, qOverload<int>(&QSpinBox::valueChanged), this, edited);
+    connect(processes_, qOverload<int>(&QSpinBox::valueChanged), this, edited);
 }
 
 void MachineEditor::updateSummary()
 {
-    const QString threads = threads_->value() ? tr("%n thread(s)", nullptr, threads_->value()) : tr("all cores");
+    QString threads = threads_->value() ? tr("%n thread(s)", nullptr, threads_->value()) : tr("all cores");
+    if (processes_->value() > 1)
+        threads = tr("%1 processes, %2").arg(processes_->value()).arg(threads);
     setSummary(tr("Machine: %1 · %2 · %3 · seed %4")
                    .arg(device_->currentText(), precision_->currentText(), threads)
                    .arg(seed_->value()));
@@ -78,6 +88,7 @@ void MachineEditor::setExperiment(const Experiment &e)
     precision_->setCurrentIndex(std::max(0, precision_->findData(QString::fromStdString(e.precision))));
     threads_->setValue(e.threads);
     blasThreads_->setValue(e.blasThreads);
+    processes_->setValue(e.distributed.processes);
     updateSummary();
 }
 
@@ -88,4 +99,5 @@ void MachineEditor::apply(Experiment &e) const
     e.precision = precision_->currentData().toString().toStdString();
     e.threads = threads_->value();
     e.blasThreads = blasThreads_->value();
+    e.distributed.processes = processes_->value();
 }

@@ -28,6 +28,7 @@ private:
     QComboBox *device_;
     QComboBox *precision_;
     QSpinBox *threads_;
+    QSpinBox *processes_;
     QSpinBox *blasThreads_;
     QSpinBox *seed_;
 };

@@ -1,5 +1,7 @@
 #include "trainingcontroller.h"
 
+#include <QCoreApplication>
+
 #include <QThread>
 
 // Called on the worker thread. Each emit crosses to the GUI thread as a queued
@@ -57,7 +59,11 @@ void TrainingController::start(const distillery::Experiment &experiment, const d
 {
     if (engine_)
         return;
-    engine_ = std::make_unique<distillery::Engine>(experiment, options);
+    distillery::EngineOptions o = options;
+    // A run over several processes starts the others with the runner beside
+    // the application; this process is rank 0 and reports.
+    o.runner = (QCoreApplication::applicationDirPath() + QStringLiteral("/distillery-run")).toStdString();
+    engine_ = std::make_unique<distillery::Engine>(experiment, o);
     observer_ = std::make_unique<Observer>(this);
     paused_ = false;
     distillery::Engine *engine = engine_.get();

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# distillery-run over 2 tasks of srun (one run, data-parallel: the same
+# result as one process), and
 # distillery-run --sweep --backend slurm against a real Slurm: a one-node
 # cluster on 127.0.0.1 (munged with a key of its own, slurmctld and slurmd
 # with a generated slurm.conf, everything under a temporary folder) started
@@ -92,6 +94,32 @@ done
 sinfo -h -o %t 2>/dev/null | grep -q idle ||
   skip "the node never became idle: $(sinfo -h -o '%t %E' 2>&1); $(tail -3 "$t/log/slurmd.log" 2>/dev/null)"
 echo "cluster up: $host, port $port, $(sinfo -h -o '%P %t %c CPUs')"
+
+echo "== one run over 2 tasks of srun, against the same run in one process"
+cat >"$work/dp.json" <<'EOF'
+{"version":1,"name":"dp","seed":1,"threads":1,"distributed":{"timeout_seconds":30},
+ "data":{"source":"synthetic-vectors","synthetic_train":3200,"synthetic_test":500,"validation_fraction":0},
+ "teacher":{"model":{"preset":"mlp","hidden":[64]},"train":{"epochs":2,"batch_size":128}},
+ "student":{"model":{"preset":"mlp","hidden":[8]},"train":{"epochs":2,"batch_size":128}},
+ "distillation":{"method":"kd","temperature":4,"alpha":0.5}}
+EOF
+"$run" "$work/dp.json" -w "$work/ws-one" >"$work/one.out" 2>&1 || { cat "$work/one.out"; fail "the one-process run failed"; }
+MASTER_ADDR=127.0.0.1 MASTER_PORT=$((port + 2)) timeout 200 srun -n 2 -c 1 --kill-on-bad-exit=1 \
+  "$run" "$work/dp.json" -w "$work/ws-srun" >"$work/srun.out" 2>&1
+rc=$?
+cat "$work/srun.out"
+[ $rc -eq 0 ] || fail "srun -n 2 distillery-run exited $rc"
+[ "$(ls "$work/ws-srun/runs" | wc -l)" -eq 1 ] || fail "srun: expected one run folder, got $(ls "$work/ws-srun/runs")"
+same="$(/usr/bin/python3 -c '
+import glob, json, sys
+one, two = (json.load(open(glob.glob(w + "/runs/*/summary.json")[0])) for w in sys.argv[1:3])
+ok = two.get("processes") == 2 and two["status"] == "finished" and all(
+    abs(one["stages"][k]["test_accuracy"] - two["stages"][k]["test_accuracy"]) <= 1 / 500 for k in one["stages"])
+print("same" if ok else "differ: %s vs %s (%s processes)" % ([s["test_accuracy"] for s in one["stages"].values()],
+      [s["test_accuracy"] for s in two["stages"].values()], two.get("processes")))
+' "$work/ws-one" "$work/ws-srun")"
+echo "srun against one process: $same"
+[ "$same" = same ] || fail "the 2-task srun run differs from one process: $same"
 
 cat >"$work/sw.json" <<'EOF'
 {"version":1,"name":"sw","seed":1,"data":{"source":"synthetic-vectors","synthetic_train":400,"synthetic_test":200},

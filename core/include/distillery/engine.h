@@ -3,6 +3,7 @@
 // requested from any other thread; they take effect between training steps.
 #pragma once
 
+#include "distillery/distributed.h"
 #include "distillery/events.h"
 #include "distillery/experiment.h"
 
@@ -21,6 +22,12 @@ struct EngineOptions {
     // A new run's folder, exactly, instead of <workspace>/runs/<time>-<name>/
     // (a sweep's points): refused when it exists.
     std::string runDir;
+    // This process's place in a run over several processes (from
+    // processGroupFromEnvironment); one process when inactive.
+    ProcessGroupSpec group;
+    // distillery-run, which a run of distributed.processes > 1 started here
+    // starts the other ranks with (this process is rank 0).
+    std::string runner;
 };
 
 class Engine {

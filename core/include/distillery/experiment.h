@@ -224,6 +224,21 @@ struct ForkOrigin {
     bool operator==(const ForkOrigin &o) const { return run == o.run && epoch == o.epoch; }
 };
 
+// One run trained data-parallel over several processes (docs/DISTRIBUTED.md).
+struct DistributedConfig {
+    // Processes this machine starts for the run (distillery-run --nproc N);
+    // a job started by srun or with RANK/WORLD_SIZE takes its size from there.
+    int processes = 1;
+    std::string backend = "auto";       // auto (nccl on CUDA, gloo on the CPU) | gloo | nccl
+    bool syncBatchNorm = false;         // batch statistics over every process's rows, not each one's own
+    int timeoutSeconds = 60;            // a rank that does not take part in a collective for this long ends the run
+    bool operator==(const DistributedConfig &o) const
+    {
+        return processes == o.processes && backend == o.backend && syncBatchNorm == o.syncBatchNorm &&
+               timeoutSeconds == o.timeoutSeconds;
+    }
+};
+
 struct Experiment {
     int version = 1;
     std::string name = "experiment";
@@ -234,6 +249,7 @@ struct Experiment {
     int blasThreads = 0;                // OpenBLAS threads (0: chosen per stage from the size of
                                         // the model's products, see docs/PERFORMANCE.md)
     int logEverySteps = 50;             // step metrics reported every N steps
+    DistributedConfig distributed;
     DataConfig data;
     TeacherConfig teacher;
     // Further teachers (multi-teacher KD, docs/METHODS.md): each reused from a

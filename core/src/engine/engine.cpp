@@ -7,6 +7,7 @@
 #include "data/torch_data.h"
 #include "distillery/data.h"
 #include "distillery/runs.h"
+#include "engine/distributed_job.h"
 #include "engine/pipeline.h"
 #include "models/dense.h"
 #include "runs/atomic_file.h"
@@ -22,6 +23,7 @@
 #include <ATen/Parallel.h>
 #include <nlohmann/json.hpp>
 
+#include <sched.h>
 #include <thread>
 
 namespace distillery {
@@ -44,6 +46,10 @@ int effectiveThreads(int requested)
 {
     if (requested > 0)
         return requested;
+    // The cores this process may run on (srun and taskset narrow them).
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0)
+        return CPU_COUNT(&set);
     const unsigned hw = std::thread::hardware_concurrency();
     return hw ? int(hw) : 1;
 }
@@ -120,6 +126,7 @@ struct Engine::Private {
     int threads = 1;
     LoadedData data;
     ResumePlan resume;
+    std::unique_ptr<DistributedJob> job; // a run over several processes; null for one
 
     bool resuming() const { return !options.resumeRunDir.empty(); }
     void checkInput();
@@ -152,6 +159,12 @@ void Engine::Private::checkInput()
     device = (exp.device == "cpu" || !torch::cuda::is_available()) ? torch::Device(torch::kCPU)
                                                                    : torch::Device(torch::kCUDA, 0);
     threads = effectiveThreads(exp.threads);
+    job = DistributedJob::start(exp, options, device);
+    if (job) {
+        threads = job->threads(exp.threads, threads);
+        control.refuseChanges("a run over several processes cannot change its settings while it trains (the "
+                              "other processes would not see the change)");
+    }
     at::set_num_threads(threads);
 }
 
@@ -159,7 +172,9 @@ void Engine::Private::loadData()
 {
     // Decoded image folders are kept in the workspace's cache, beside its runs.
     fs::path workspace = options.workspace;
-    if (resuming()) {
+    if (job) {
+        workspace = job->workspace(); // every rank's cache is the workspace's, not a scratch folder's
+    } else if (resuming()) {
         fs::path run = fs::absolute(options.resumeRunDir);
         if (run.filename().empty())
             run = run.parent_path();
@@ -196,7 +211,7 @@ fs::path Engine::Private::openRunFolder(const Pipeline &pipeline)
         }
     }
     recorder->open(runDir);
-    recorder->updateIndex = true; // the run's row in runs.sqlite follows each summary
+    recorder->updateIndex = !job || job->leader(); // the run's row in runs.sqlite follows each summary
     RunResult &result = recorder->result();
     result.status = RunStatus::Running;
     result.teacherParameters = pipeline.teacher.report.parameters;
@@ -212,6 +227,8 @@ void Engine::Private::recordStart(const fs::path &runDir, const Pipeline &pipeli
 {
     json &summary = recorder->summary();
     summary = startSummary(exp, device, threads, data, pipeline);
+    if (job)
+        summary["processes"] = job->comm().size();
     if (resuming()) {
         summary["started"] = resume.previousSummary.value("started", summary["started"].get<std::string>());
         json resumed = resume.previousSummary.value("resumed", json::array());
@@ -236,6 +253,7 @@ void Engine::Private::runPipeline(Clock::time_point start)
     const fs::path runDir = openRunFolder(pipeline);
     recordStart(runDir, pipeline);
     StageEnvironment env{exp, data, device, *recorder, control, resume, start};
+    env.comm = job ? &job->comm() : nullptr;
     RunResult &result = recorder->result();
     if (runStages(env, pipeline))
         result.status = RunStatus::Finished;
@@ -297,6 +315,14 @@ RunResult Engine::run(RunObserver &observer)
     result.seconds = secondsSince(start);
     if (result.status == RunStatus::Running)
         result.status = RunStatus::Failed;
+    if (d->job) {
+        // The other ranks of a local run end with this one; those of a failed
+        // run have ended already or are killed.
+        const bool failed = result.status == RunStatus::Failed || result.status == RunStatus::Invalid;
+        const std::string others = d->job->finish(failed ? 5.0 : 60.0);
+        if (failed && !others.empty() && result.message.find(others) == std::string::npos)
+            result.message += (result.message.empty() ? "" : " ") + ("Other processes: " + others + ".");
+    }
     try {
         d->recorder->saveSummary();
         d->recorder->write(eventJson(result));
@@ -306,6 +332,7 @@ RunResult Engine::run(RunObserver &observer)
         result.status = RunStatus::Failed;
     }
     d->recorder->close();
+    d->job.reset();
     d->lock.reset();
     d->data = {};
     const RunResult finished = result;

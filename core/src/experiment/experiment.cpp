@@ -331,6 +331,14 @@ Experiment parseExperiment(const std::string &text, const std::string &origin,
     r.read("threads", e.threads);
     r.read("blas_threads", e.blasThreads);
     r.read("log_every_steps", e.logEverySteps);
+    if (const json *d = r.find("distributed")) {
+        ObjectReader dr(*d, "distributed", origin);
+        dr.read("processes", e.distributed.processes);
+        dr.read("backend", e.distributed.backend);
+        dr.read("sync_batch_norm", e.distributed.syncBatchNorm);
+        dr.read("timeout_seconds", e.distributed.timeoutSeconds);
+        dr.finish();
+    }
     if (const json *d = r.find("data"))
         readData(*d, origin, e.data);
     if (const json *t = r.find("teacher"))

@@ -140,6 +140,32 @@ std::vector<double> teacherWeights(const Experiment &e)
     return w;
 }
 
+namespace {
+
+// The processes of one run: each takes a share of every batch, so every
+// batch must have a row for each.
+void checkDistributed(const Experiment &e, const std::string &origin)
+{
+    auto fail = [&](const std::string &field, const std::string &msg) { detail::throwFieldError(origin, field, msg); };
+    const auto &d = e.distributed;
+    if (d.processes < 1 || d.processes > 1024)
+        fail("distributed.processes", "must be between 1 and 1024 (got " + std::to_string(d.processes) + ")");
+    if (d.backend != "auto" && d.backend != "gloo" && d.backend != "nccl")
+        fail("distributed.backend", "must be auto, gloo or nccl (got '" + d.backend + "')");
+    if (d.timeoutSeconds < 1)
+        fail("distributed.timeout_seconds", "must be >= 1 (got " + std::to_string(d.timeoutSeconds) + ")");
+    if (d.backend == "nccl" && e.device == "cpu")
+        fail("distributed.backend", "nccl runs on CUDA devices, and device is cpu (use gloo or auto)");
+    const std::pair<const char *, const TrainConfig *> stages[] = {{"teacher.train.batch_size", &e.teacher.train},
+                                                                    {"student.train.batch_size", &e.studentTrain}};
+    for (const auto &[field, train] : stages)
+        if (train->batchSize < d.processes && (train != &e.teacher.train || e.teacher.source == "train"))
+            fail(field, "is " + std::to_string(train->batchSize) + ", fewer rows than distributed.processes (" +
+                            std::to_string(d.processes) + "): every process needs a share of each batch");
+}
+
+} // namespace
+
 void validateExperiment(const Experiment &e, const std::string &origin)
 {
     auto fail = [&](const std::string &field, const std::string &msg) { detail::throwFieldError(origin, field, msg); };
@@ -159,6 +185,7 @@ void validateExperiment(const Experiment &e, const std::string &origin)
         fail("blas_threads", "must be >= 0 (0: chosen per stage from the model)");
     if (e.logEverySteps < 1)
         fail("log_every_steps", "must be >= 1");
+    checkDistributed(e, origin);
     const auto &d = e.data;
     if (!(d.validationFraction >= 0 && d.validationFraction < 1))
         fail("data.validation_fraction", "must be in [0, 1) (got " + plainNumber(d.validationFraction) + ")");

@@ -170,6 +170,11 @@ std::string experimentToJson(const Experiment &e)
         for (const auto &t : e.teachers)
             root["teachers"].push_back(teacherToJson(t, true));
     }
+    if (!(e.distributed == DistributedConfig{}))
+        root["distributed"] = {{"processes", e.distributed.processes},
+                               {"backend", e.distributed.backend},
+                               {"sync_batch_norm", e.distributed.syncBatchNorm},
+                               {"timeout_seconds", e.distributed.timeoutSeconds}};
     if (!e.baselineRun.empty())
         root["baseline_run"] = e.baselineRun;
     if (e.sweep.active())

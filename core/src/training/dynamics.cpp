@@ -33,6 +33,27 @@ void DynamicsRecorder::record(const torch::Tensor &idx, const torch::Tensor &log
     logits_.index_copy_(0, idx, logits.detach().to(torch::kFloat));
 }
 
+void DynamicsRecorder::merge(const std::function<void(std::vector<torch::Tensor> &)> &allreduceSum)
+{
+    torch::NoGradGuard guard;
+    // Every process has the tensor once any has trained a step; one that has
+    // not (no rows of its own yet) takes part with nothing seen.
+    const bool has = logits_.defined();
+    std::vector<torch::Tensor> shape{torch::tensor({has ? double(logits_.size(1)) : 0.0, has ? 1.0 : 0.0})};
+    allreduceSum(shape);
+    const double holders = shape[0][1].item<double>();
+    if (holders == 0)
+        return;
+    const auto classes = std::int64_t(shape[0][0].item<double>() / holders + 0.5);
+    if (!logits_.defined())
+        logits_ = torch::full({d_.rows, classes}, std::nan(""), torch::TensorOptions().dtype(torch::kFloat).device(labels_.device()));
+    const auto seen = logits_.isnan().any(1).logical_not();
+    std::vector<torch::Tensor> parts{logits_.masked_fill(seen.logical_not().unsqueeze(1), 0.0).cpu(),
+                                     seen.to(torch::kFloat).cpu()};
+    allreduceSum(parts);
+    logits_ = parts[0].masked_fill(parts[1].eq(0).unsqueeze(1), std::nan("")).to(logits_.device());
+}
+
 void DynamicsRecorder::endEpoch()
 {
     torch::Tensor p = torch::full({d_.rows}, std::nan(""), torch::kFloat);

@@ -11,6 +11,8 @@
 #include "distillery/analysis.h"
 
 #include <filesystem>
+#include <functional>
+#include <vector>
 
 namespace distillery::detail {
 
@@ -25,6 +27,9 @@ public:
     // The training step's logits for rows `idx` of the split (their classes
     // are the split's labels, whatever a mixed batch trained towards).
     void record(const torch::Tensor &idx, const torch::Tensor &logits);
+    // Data-parallel: joins the rows every process saw this epoch, through
+    // `allreduceSum` (each row is seen by one process only).
+    void merge(const std::function<void(std::vector<torch::Tensor> &)> &allreduceSum);
     // Appends the epoch and writes the file.
     void endEpoch();
     // A stage resumed after `epochsDone` epochs: keeps those of the file

@@ -38,6 +38,18 @@ bool RunControl::betweenSteps(const std::function<void(bool)> &pausedChanged, bo
     return stop_.load();
 }
 
+void RunControl::waitWhilePaused(std::chrono::milliseconds limit)
+{
+    std::unique_lock<std::mutex> lock(mutex_);
+    wake_.wait_for(lock, limit, [&] { return !pause_.load() || stop_.load(); });
+}
+
+void RunControl::refuseChanges(const std::string &why)
+{
+    std::lock_guard<std::mutex> lock(changesMutex_);
+    refusal_ = why;
+}
+
 void RunControl::setSettings(const DistillConfig &settings)
 {
     std::lock_guard<std::mutex> lock(changesMutex_);
@@ -47,6 +59,8 @@ void RunControl::setSettings(const DistillConfig &settings)
 std::string RunControl::requestChange(const std::string &key, double value)
 {
     std::lock_guard<std::mutex> lock(changesMutex_);
+    if (!refusal_.empty())
+        return refusal_;
     if (const auto problem = settingProblem(settings_, key, value); !problem.empty())
         return key + ": " + problem;
     changes_.emplace_back(key, value);

@@ -5,6 +5,7 @@
 #include "distillery/experiment.h"
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <functional>
 #include <mutex>
@@ -28,6 +29,8 @@ public:
     // then calls `pausedChanged(false)`. True when a stop was requested; false
     // when training goes on. `paused` tells whether it waited.
     bool betweenSteps(const std::function<void(bool)> &pausedChanged, bool *paused = nullptr);
+    // Blocks while a pause is requested (and no stop), for at most `limit`.
+    void waitWhilePaused(std::chrono::milliseconds limit);
 
     // Changes of distillation settings (T, α, a method's parameter), from
     // any thread: checked against the settings of the run (`setSettings`,
@@ -36,6 +39,9 @@ public:
     void setSettings(const DistillConfig &settings);
     std::string requestChange(const std::string &key, double value);
     std::vector<std::pair<std::string, double>> takeChanges();
+    // From now on every change is refused with `why` (a run over several
+    // processes: the others would not see it).
+    void refuseChanges(const std::string &why);
 
 private:
     std::atomic<bool> pause_{false};
@@ -44,6 +50,7 @@ private:
     std::condition_variable wake_;
     std::mutex changesMutex_;
     DistillConfig settings_;
+    std::string refusal_;
     std::vector<std::pair<std::string, double>> changes_;
     std::atomic<bool> anyChange_{false};
 };

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "data/torch_data.h"
+#include "distributed/communicator.h"
 #include "distillery/events.h"
 #include "distillery/experiment.h"
 #include "methods/method.h"
@@ -44,6 +45,8 @@ struct StageEnvironment {
     // same numbers as one never interrupted.
     torch::Tensor teacherValidation{};
     bool mixedPrecision() const { return exp.precision == "bf16"; }
+    // The run's processes when it trains over several (data-parallel); null for one.
+    Communicator *comm = nullptr;
 };
 
 // One stage to train.

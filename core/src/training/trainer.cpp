@@ -7,8 +7,41 @@
 
 namespace distillery::detail {
 
-void trainStep(StepContext &c, const torch::Tensor &idx, torch::Tensor &acc)
+namespace {
+
+// Rows [n·rank/ranks, n·(rank+1)/ranks) of the batch, and their share of it.
+std::pair<torch::Tensor, double> shard(const StepContext &c, const torch::Tensor &batch)
 {
+    if (!c.reducer)
+        return {batch, 1.0};
+    const std::int64_t n = batch.size(0);
+    const std::int64_t lo = n * c.rank / c.ranks;
+    const std::int64_t hi = n * (c.rank + 1) / c.ranks;
+    return {batch.slice(0, lo, hi), n > 0 ? double(hi - lo) / double(n) : 0.0};
+}
+
+// The optimiser's step after the gradients; the same on every process.
+void update(StepContext &c)
+{
+    c.optimizer.step();
+    if (c.settings && c.settings->maxNorm > 0)
+        applyMaxNorm(c.model->parameters(), c.settings->maxNorm);
+}
+
+} // namespace
+
+void trainStep(StepContext &c, const torch::Tensor &batch, torch::Tensor &acc)
+{
+    const auto [idx, share] = shard(c, batch);
+    if (idx.size(0) == 0) { // fewer rows than processes: this one adds nothing but takes part
+        for (auto &group : c.optimizer.param_groups())
+            for (auto &p : group.params())
+                p.mutable_grad().reset();
+        c.reducer->begin(0.0);
+        c.reducer->finish();
+        update(c);
+        return;
+    }
     auto x = c.train.x.index_select(0, idx);
     auto y = c.train.y.index_select(0, idx);
     if (c.settings && augmentsInputs(*c.settings)) {
@@ -54,10 +87,12 @@ void trainStep(StepContext &c, const torch::Tensor &idx, torch::Tensor &acc)
     for (auto &group : c.optimizer.param_groups())
         for (auto &p : group.params())
             p.mutable_grad().reset();
+    if (c.reducer)
+        c.reducer->begin(share);
     terms.total.backward();
-    c.optimizer.step();
-    if (c.settings && c.settings->maxNorm > 0)
-        applyMaxNorm(c.model->parameters(), c.settings->maxNorm);
+    if (c.reducer)
+        c.reducer->finish();
+    update(c);
 
     // {total, parts..., correct}, the losses weighted by the batch's rows: a
     // handful of small operations on the device, no synchronisation and no

@@ -6,6 +6,7 @@
 
 #include "methods/method.h"
 #include "data/torch_data.h"
+#include "distributed/gradient_reducer.h"
 #include "models/torch_model.h"
 #include "training/dynamics.h"
 #include "training/optimizer.h"
@@ -48,6 +49,11 @@ struct StepContext {
     const ModelOutputs *featureCache = nullptr;
     // Each example's probability of its true class, for the data map; none when null.
     DynamicsRecorder *dynamics = nullptr;
+    // Data-parallel over several processes: this one trains on its share of
+    // each batch (rank of ranks) and the reducer sums the gradients; null for one.
+    GradientReducer *reducer = nullptr;
+    int rank = 0;
+    int ranks = 1;
 };
 
 // Mixed precision: while alive and `on`, LibTorch's autocast runs the eligible
@@ -68,8 +74,9 @@ private:
     at::ScalarType previousType_ = at::kFloat;
 };
 
-// One optimisation step on rows `idx` of the training split. Adds
-// {total·rows, part·rows..., correct} to `acc` without synchronising.
+// One optimisation step on rows `idx` of the training split (this process's
+// share of them, when data-parallel). Adds {total·rows, part·rows...,
+// correct} of the rows it trained on to `acc` without synchronising.
 void trainStep(StepContext &c, const torch::Tensor &idx, torch::Tensor &acc);
 
 // A frozen teacher's logits and the features of `taps` for every row of
