@@ -33,6 +33,8 @@ public:
     void finish();
 
     int buckets() const { return int(buckets_.size()); }
+    // This step's share (begin()), for synchronised batch norm's backward pass.
+    const double &share() const { return share_; }
     // Seconds spent waiting for the all-reduces after the backward pass, so far.
     double waitSeconds() const { return waitSeconds_; }
 

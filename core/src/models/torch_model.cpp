@@ -1,5 +1,6 @@
 #include "models/torch_model.h"
 
+#include "models/batch_norm.h"
 #include "models/dense.h"
 #include "models/layer_geometry.h"
 
@@ -56,9 +57,9 @@ public:
     {
         if (frozen1.first.defined() && !is_training())
             return frozenForward(x);
-        auto y = torch::relu(bn1(conv1(x)));
-        y = bn2(conv2(y));
-        auto shortcut = projection ? projectionBn(projection(x)) : x;
+        auto y = torch::relu(batchNorm(*bn1, conv1(x)));
+        y = batchNorm(*bn2, conv2(y));
+        auto shortcut = projection ? batchNorm(*projectionBn, projection(x)) : x;
         return torch::relu(y + shortcut);
     }
 
@@ -243,6 +244,12 @@ torch::Tensor NetImpl::run(torch::Tensor x, bool frozen, const std::vector<const
             own = true;
         } else if (frozen && l.type == "relu" && own) {
             x.relu_();
+        } else if (auto *bn2d = l.type == "batchnorm" ? module->ptr()->as<torch::nn::BatchNorm2dImpl>() : nullptr) {
+            x = batchNorm(*bn2d, x); // synchronised over processes where a stage asks for it
+            own = true;
+        } else if (auto *bn1d = l.type == "batchnorm" ? module->ptr()->as<torch::nn::BatchNorm1dImpl>() : nullptr) {
+            x = batchNorm(*bn1d, x);
+            own = true;
         } else {
             x = module->forward(x);
             own = own || (l.type != "flatten" && l.type != "dropout");

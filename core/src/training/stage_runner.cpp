@@ -6,6 +6,7 @@
 #include "runs/stage_state.h"
 #include "support/clock.h"
 #include "support/errors.h"
+#include "training/data_parallel.h"
 #include "training/live_settings.h"
 #include "training/evaluation.h"
 #include "training/schedule.h"
@@ -56,7 +57,6 @@ private:
     bool trainEpoch(EpochSums &sums);
     bool betweenSteps(EpochSums &sums);
     torch::Tensor globalSums(const torch::Tensor &acc);
-    void startDataParallel();
     void report(EpochSums &sums);
     void finishEpoch(EpochSums &sums, Clock::time_point epochStart);
     void checkWeightsFinite(int epoch);
@@ -75,7 +75,7 @@ private:
     torch::Tensor cache_;
     ModelOutputs features_;                 // the teacher's logits and features, when cached
     std::unique_ptr<StepContext> context_;
-    std::unique_ptr<GradientReducer> reducer_; // data-parallel over several processes
+    std::unique_ptr<DataParallel> parallel_; // over several processes; null for one
     std::vector<std::string> partNames_;
     std::int64_t nAcc_ = 0;
     std::vector<torch::Tensor> best_;
@@ -195,8 +195,19 @@ void StageRun::start()
                                                          job_.teacherFeatures,
                                                          features_.logits.defined() ? &features_ : nullptr});
     context_->dynamics = &dynamics_;
-    if (env_.comm)
-        startDataParallel();
+    if (env_.comm) {
+        const std::int64_t bs = std::min<std::int64_t>(job_.train.batchSize, job_.split.size());
+        const std::int64_t last = job_.split.size() % bs;
+        if (env_.exp.distributed.syncBatchNorm && last >= 2 && last < env_.comm->size())
+            throw InvalidInput("distributed.sync_batch_norm: the " + stage_ + " stage's last batch of an epoch has " +
+                               std::to_string(last) + " rows, fewer than the " + std::to_string(env_.comm->size()) +
+                               " processes, and each needs one (change the batch size or the processes)");
+        parallel_ = std::make_unique<DataParallel>(*env_.comm, *job_.model, adapters_, *optimizer_,
+                                                   env_.exp.distributed.syncBatchNorm);
+        context_->reducer = &parallel_->reducer();
+        context_->rank = parallel_->rank();
+        context_->ranks = parallel_->size();
+    }
     // A stage resumed mid-way has its start in the file already.
     env_.recorder.stageStarted(started, !env_.resume.midStage(job_.info.kind));
     if (env_.resume.midStage(job_.info.kind))
@@ -205,40 +216,11 @@ void StageRun::start()
         live_->replay(env_.resume.changes, env_.resume.midStage(job_.info.kind), globalStep_);
 }
 
-// The stage trains over several processes: every one starts from rank 0's
-// weights, and a reducer sums the gradients of the parameters the optimiser
-// updates (the model's and a method's own).
-void StageRun::startDataParallel()
-{
-    std::vector<torch::Tensor> state;
-    std::vector<torch::Tensor> parameters;
-    for (auto *m : {static_cast<torch::nn::Module *>(job_.model.get()), adapters_}) {
-        if (!m)
-            continue;
-        for (auto &p : m->parameters())
-            state.push_back(p.data());
-        for (auto &b : m->buffers())
-            state.push_back(b);
-    }
-    env_.comm->broadcastFromLeader(state);
-    for (auto &group : optimizer_->param_groups())
-        for (auto &p : group.params())
-            parameters.push_back(p);
-    reducer_ = std::make_unique<GradientReducer>(*env_.comm, parameters);
-    context_->reducer = reducer_.get();
-    context_->rank = env_.comm->rank();
-    context_->ranks = env_.comm->size();
-}
-
 // The epoch's running sums over every process's rows (for the reports); the
 // tensor itself holds this process's.
 torch::Tensor StageRun::globalSums(const torch::Tensor &acc)
 {
-    if (!env_.comm)
-        return acc.cpu();
-    std::vector<torch::Tensor> all{acc.cpu().clone()};
-    env_.comm->allreduceSum(all);
-    return all[0];
+    return parallel_ ? parallel_->globalSums(acc) : acc.cpu();
 }
 
 // The stage continues after its last checkpointed epoch, with the model,
@@ -314,30 +296,14 @@ void keepBestLogits(StageEnvironment &env, const StageJob &job)
     env.kept = KeptLogits{job.info.kind, val.logits, test.logits};
 }
 
-// Pause and stop between two steps; over several processes, as they agree
-// (any one's stop, rank 0's pause), all of them waiting while paused. True
-// when training stops.
+// Pause and stop between two steps (over several processes, as they agree).
+// True when training stops.
 bool StageRun::betweenSteps(EpochSums &sums)
 {
     const auto pausedChanged = [this](bool paused) { env_.recorder.pausedChanged(paused); };
     bool waited = false;
-    bool stop = false;
-    if (!env_.comm) {
-        stop = env_.control.betweenSteps(pausedChanged, &waited);
-    } else {
-        auto agreed = env_.comm->agree(env_.control.stopRequested(), env_.control.pauseRequested());
-        if (agreed.pause && !agreed.stop) {
-            waited = true;
-            pausedChanged(true);
-            while (agreed.pause && !agreed.stop) {
-                // Rank 0 asks again each second while paused: the others wait in the collective.
-                env_.control.waitWhilePaused(std::chrono::seconds(1));
-                agreed = env_.comm->agree(env_.control.stopRequested(), env_.control.pauseRequested());
-            }
-            pausedChanged(false);
-        }
-        stop = agreed.stop;
-    }
+    const bool stop = parallel_ ? parallel_->betweenSteps(env_.control, pausedChanged, waited)
+                                : env_.control.betweenSteps(pausedChanged, &waited);
     if (waited)
         sums.windowStart = Clock::now(); // paused time is not training time
     return stop;
@@ -355,8 +321,8 @@ bool StageRun::trainEpoch(EpochSums &sums)
     sums.acc = torch::zeros({nAcc_}, torch::TensorOptions().dtype(torch::kFloat64).device(env_.device));
     sums.lastReport.assign(std::size_t(nAcc_), 0.0);
     sums.windowStart = Clock::now();
-    if (env_.comm && env_.comm->rank() > 0) // each process's own dropout and augmentation draws
-        torch::manual_seed(job_.initSeed ^ (0x9E3779B97F4A7C15ULL * std::uint64_t(env_.comm->rank() * 4096 + sums.epoch)));
+    if (parallel_)
+        parallel_->seedEpoch(job_.initSeed, sums.epoch);
     for (std::int64_t b = 0; b < steps; ++b) {
         if (betweenSteps(sums))
             return false;
@@ -392,17 +358,8 @@ void StageRun::finishEpoch(EpochSums &sums, Clock::time_point epochStart)
 {
     checkWeightsFinite(sums.epoch);
     const auto acc = globalSums(sums.acc);
-    if (env_.comm) {
-        // Batch norm's running statistics are rank 0's on every process (as
-        // PyTorch's DDP broadcasts them), so that all evaluate the same model;
-        // the data map gets every process's rows.
-        std::vector<torch::Tensor> buffers;
-        for (auto &b : job_.model->buffers())
-            buffers.push_back(b);
-        if (!buffers.empty())
-            env_.comm->broadcastFromLeader(buffers);
-        dynamics_.merge([this](std::vector<torch::Tensor> &t) { env_.comm->allreduceSum(t); });
-    }
+    if (parallel_)
+        parallel_->beforeEvaluation(*job_.model, dynamics_);
     const double *v = acc.data_ptr<double>();
     const double samples = double(sums.samples);
     EpochMetrics e;
