@@ -1,9 +1,13 @@
 #include "distributed/communicator.h"
 
 #include "support/errors.h"
+#include "support/torch_compat.h"
 
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#ifdef DISTILLERY_WITH_NCCL
+#include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
+#endif
 
 #include <atomic>
 #include <chrono>
@@ -42,11 +46,34 @@ c10::intrusive_ptr<c10d::TCPStore> connectStore(const ProcessGroupSpec &s, bool 
     return c10::make_intrusive<c10d::TCPStore>(s.masterAddr, o);
 }
 
+// The process group's collectives: NCCL's between CUDA devices where built
+// in, else Gloo's over TCP (on the loopback device for a job on one machine).
+c10::intrusive_ptr<compat::CollectiveGroup> makeGroup(const std::string &backend,
+                                                      const c10::intrusive_ptr<c10d::TCPStore> &store,
+                                                      const ProcessGroupSpec &spec, std::chrono::milliseconds timeout)
+{
+#ifdef DISTILLERY_WITH_NCCL
+    if (backend == "nccl") {
+        auto options = c10d::ProcessGroupNCCL::Options::create();
+        options->timeout = timeout;
+        return c10::make_intrusive<c10d::ProcessGroupNCCL>(store, spec.rank, spec.worldSize, options);
+    }
+#endif
+    auto options = c10d::ProcessGroupGloo::Options::create(timeout);
+    if (loopback(spec.masterAddr))
+        options->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1"));
+    else if (const char *ifname = std::getenv("GLOO_SOCKET_IFNAME"))
+        options->devices.push_back(c10d::ProcessGroupGloo::createDeviceForInterface(ifname));
+    else
+        options->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
+    return c10::make_intrusive<c10d::ProcessGroupGloo>(store, spec.rank, spec.worldSize, options);
+}
+
 } // namespace
 
 struct Communicator::Private {
     c10::intrusive_ptr<c10d::TCPStore> store;
-    c10::intrusive_ptr<c10d::ProcessGroup> group;
+    c10::intrusive_ptr<compat::CollectiveGroup> group;
     std::thread heartbeat;
     std::mutex mutex;
     std::condition_variable wake;
@@ -58,7 +85,17 @@ Communicator::Communicator(const ProcessGroupSpec &spec, const DistributedConfig
 {
     const auto timeout = std::chrono::milliseconds(std::int64_t(config.timeoutSeconds) * 1000);
     const std::string where = spec.masterAddr + ":" + std::to_string(spec.masterPort);
-    backend_ = config.backend == "auto" ? (device.is_cuda() ? "nccl" : "gloo") : config.backend;
+#ifdef DISTILLERY_WITH_NCCL
+    constexpr bool nccl = true;
+#else
+    constexpr bool nccl = false;
+#endif
+    backend_ = config.backend == "auto" ? (device.is_cuda() && nccl ? "nccl" : "gloo") : config.backend;
+    if (backend_ == "nccl" && !nccl)
+        throw DistributedError("distributed.backend: nccl is not in this build of Distillery (LibTorch " TORCH_VERSION
+                               "); use gloo or auto");
+    // NCCL reduces tensors on the process's CUDA device; Gloo any.
+    collectiveDevice_ = backend_ == "nccl" ? device : torch::Device(torch::kCPU);
     try {
         d_->store = connectStore(spec, spec.rank == 0, timeout);
     } catch (const std::exception &e) {
@@ -72,18 +109,8 @@ Communicator::Communicator(const ProcessGroupSpec &spec, const DistributedConfig
                                " within " + std::to_string(config.timeoutSeconds) +
                                " s (distributed.timeout_seconds; is MASTER_ADDR right, and rank 0 running?): " + text);
     }
-    if (backend_ != "gloo")
-        throw DistributedError("distributed.backend: " + backend_ +
-                               " is not in this build of Distillery (LibTorch " TORCH_VERSION "); use gloo");
     try {
-        auto options = c10d::ProcessGroupGloo::Options::create(timeout);
-        if (loopback(spec.masterAddr))
-            options->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1"));
-        else if (const char *ifname = std::getenv("GLOO_SOCKET_IFNAME"))
-            options->devices.push_back(c10d::ProcessGroupGloo::createDeviceForInterface(ifname));
-        else
-            options->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
-        d_->group = c10::make_intrusive<c10d::ProcessGroupGloo>(d_->store, spec.rank, spec.worldSize, options);
+        d_->group = makeGroup(backend_, d_->store, spec, timeout);
     } catch (const std::exception &e) {
         throw DistributedError("the " + std::to_string(spec.worldSize) + " processes of the run did not all join within " +
                                std::to_string(config.timeoutSeconds) + " s (rank " + std::to_string(spec.rank) +
@@ -154,7 +181,7 @@ void Communicator::allreduceSum(std::vector<torch::Tensor> &tensors)
     // per device, so they go as one flat tensor and come back apart.
     std::vector<torch::Tensor> flat;
     for (const auto &t : tensors)
-        flat.push_back(t.reshape({-1}).to(torch::kFloat64));
+        flat.push_back(t.reshape({-1}).to(collectiveDevice_, torch::kFloat64));
     std::vector<torch::Tensor> one{torch::cat(flat)};
     try {
         d_->group->allreduce(one)->wait();
@@ -164,7 +191,7 @@ void Communicator::allreduceSum(std::vector<torch::Tensor> &tensors)
     std::int64_t offset = 0;
     for (auto &t : tensors) {
         const auto n = t.numel();
-        t.copy_(one[0].narrow(0, offset, n).view(t.sizes()));
+        t.copy_(one[0].narrow(0, offset, n).view(t.sizes()).to(t.device()));
         offset += n;
     }
 }

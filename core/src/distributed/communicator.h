@@ -74,6 +74,7 @@ private:
     ProcessGroupSpec spec_;
     DistributedConfig config_;
     std::string backend_;
+    torch::Device collectiveDevice_{torch::kCPU};
     std::unique_ptr<Private> d_;
     [[noreturn]] void fail(const std::exception &e);
 };

@@ -8,6 +8,11 @@
 
 #include <string>
 
+namespace c10d {
+class ProcessGroup;
+class Backend;
+} // namespace c10d
+
 namespace distillery::compat {
 
 inline constexpr bool libtorch2 = TORCH_VERSION_MAJOR >= 2;
@@ -22,5 +27,14 @@ inline auto optimizerStateKey(const torch::Tensor &p)
     return c10::guts::to_string(p.unsafeGetTensorImpl());
 #endif
 }
+
+// What a c10d process group's collectives are called on: in 2.x the
+// backend itself (ProcessGroupGloo and ProcessGroupNCCL are Backends), in
+// 1.13 the process group (they are ProcessGroups).
+#if TORCH_VERSION_MAJOR >= 2
+using CollectiveGroup = c10d::Backend;
+#else
+using CollectiveGroup = c10d::ProcessGroup;
+#endif
 
 } // namespace distillery::compat
