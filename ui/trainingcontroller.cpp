@@ -24,7 +24,8 @@ private:
     TrainingController *c_;
 };
 
-TrainingController::TrainingController(QObject *parent) : QObject(parent)
+TrainingController::TrainingController(QObject *parent)
+    : QObject(parent), runner_(QCoreApplication::applicationDirPath() + QStringLiteral("/distillery-run"))
 {
     qRegisterMetaType<distillery::RunStartInfo>();
     qRegisterMetaType<distillery::StageInfo>();
@@ -60,9 +61,9 @@ void TrainingController::start(const distillery::Experiment &experiment, const d
     if (engine_)
         return;
     distillery::EngineOptions o = options;
-    // A run over several processes starts the others with the runner beside
-    // the application; this process is rank 0 and reports.
-    o.runner = (QCoreApplication::applicationDirPath() + QStringLiteral("/distillery-run")).toStdString();
+    // A run over several processes starts the others with the runner; this
+    // process is rank 0 and reports.
+    o.runner = runner_.toStdString();
     engine_ = std::make_unique<distillery::Engine>(experiment, o);
     observer_ = std::make_unique<Observer>(this);
     paused_ = false;

@@ -28,6 +28,10 @@ public:
 
     bool isRunning() const { return bool(engine_); }
     bool isPaused() const { return paused_; }
+    // distillery-run, which starts the other processes of a run over several
+    // (distributed.processes); the one beside the application by default.
+    void setRunner(const QString &path) { runner_ = path; }
+    QString runner() const { return runner_; }
 
 public Q_SLOTS:
     // Starts a run on a new worker thread. Does nothing while one is running.
@@ -69,4 +73,5 @@ private:
     std::unique_ptr<Observer> observer_;
     QThread *thread_ = nullptr;
     bool paused_ = false;
+    QString runner_;
 };

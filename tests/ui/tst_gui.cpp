@@ -363,6 +363,43 @@ private Q_SLOTS:
         QTRY_COMPARE(w->runsPanel()->runCount(), 1);
     }
 
+    // Machine ▸ Processes: the run trains over two processes (the second a
+    // distillery-run the window starts), pauses and resumes both, draws its
+    // curves as any run, and says why its settings cannot change meanwhile.
+    void aRunOverTwoProcesses()
+    {
+        QTemporaryDir ws;
+        Experiment e = testutil::syntheticExperiment();
+        e.name = "two";
+        e.data.syntheticTrain = 40000; // a few seconds: long enough to pause
+        e.teacher.train.epochs = 2;
+        e.studentTrain.epochs = 2;
+        e.threads = 1;
+        const QString file = dir_.path() + QStringLiteral("/two.json");
+        distillery::saveExperiment(e, file.toStdString());
+        auto w = openWindow(file, ws.path());
+        w->controller()->setRunner(QStringLiteral(DISTILLERY_RUNNER));
+        auto *processes = w->findChild<QSpinBox *>(QStringLiteral("processes"));
+        QVERIFY(processes);
+        processes->setValue(2);
+        QSignalSpy finished(w->controller(), &TrainingController::runFinished);
+        QSignalSpy paused(w->controller(), &TrainingController::pausedChanged);
+        w->startAction()->trigger();
+        QTRY_VERIFY_WITH_TIMEOUT(w->lossPlot()->seriesCount() > 0 && w->lossPlot()->pointCount(0) > 0, 30000);
+        w->pauseAction()->trigger();
+        QTRY_VERIFY_WITH_TIMEOUT(paused.size() >= 1 && paused.last().first().toBool(), 20000);
+        QTest::qWait(2500); // longer than the processes' one-second check while paused
+        w->pauseAction()->trigger();
+        QTRY_COMPARE_WITH_TIMEOUT(finished.size(), 1, 120000);
+        const auto result = finished.first().first().value<RunResult>();
+        QVERIFY2(result.status == RunStatus::Finished, result.message.c_str());
+        QFile summary(QString::fromStdString(result.runDir) + QStringLiteral("/summary.json"));
+        QVERIFY(summary.open(QIODevice::ReadOnly));
+        QCOMPARE(QJsonDocument::fromJson(summary.readAll()).object().value(QStringLiteral("processes")).toInt(), 2);
+        QCOMPARE(w->lossPlot()->seriesCount(), 5);
+        QVERIFY(!paused.isEmpty() && !paused.last().first().toBool());
+    }
+
     // A method's loss parts, each a curve of its own: live, as the run
     // reports them, and read back from the run folder when the run is selected.
     void aRunDrawsItsMethodsLossParts()

@@ -97,6 +97,11 @@ struct StageResult {
     std::string checkpoint;             // path of the saved model
     int blasThreads = 0;                // as in StageInfo
     BiasCorrection biasCorrection;      // the kept model has it; testAccuracy is after it
+    // A run over several processes (this session of the stage): the seconds
+    // of its training steps (pauses excluded), and of them and the epochs'
+    // ends, those this process waited in collectives (docs/DISTRIBUTED.md).
+    double trainSeconds = 0.0;
+    double collectiveSeconds = 0.0;
 };
 
 // Several teachers (Experiment::teachers): one teacher as it was evaluated,

@@ -184,7 +184,7 @@ void saveCachedSet(const std::string &path, const std::string &key, const Decode
     if (set.test)
         putSplit(w, *set.test);
     w.put<std::uint32_t>(checksum(w.out, sizeof kMagic, w.out.size()));
-    writeFileAtomically(path, w.out);
+    writeFileAtomically(path, w.out, true); // the processes of one run may decode the same folder at once
 }
 
 } // namespace distillery::detail

@@ -1,10 +1,13 @@
 #include "distributed/communicator.h"
 
+#include "support/clock.h"
 #include "support/errors.h"
 #include "support/torch_compat.h"
 
-#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#ifdef DISTILLERY_WITH_GLOO
+#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#endif
 #ifdef DISTILLERY_WITH_NCCL
 #include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
 #endif
@@ -59,6 +62,7 @@ c10::intrusive_ptr<compat::CollectiveGroup> makeGroup(const std::string &backend
         return c10::make_intrusive<c10d::ProcessGroupNCCL>(store, spec.rank, spec.worldSize, options);
     }
 #endif
+#ifdef DISTILLERY_WITH_GLOO
     auto options = c10d::ProcessGroupGloo::Options::create(timeout);
     if (loopback(spec.masterAddr))
         options->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1"));
@@ -67,6 +71,9 @@ c10::intrusive_ptr<compat::CollectiveGroup> makeGroup(const std::string &backend
     else
         options->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
     return c10::make_intrusive<c10d::ProcessGroupGloo>(store, spec.rank, spec.worldSize, options);
+#else
+    throw std::runtime_error("this build of Distillery has no Gloo (its headers come with libgloo-dev)");
+#endif
 }
 
 } // namespace
@@ -91,6 +98,14 @@ Communicator::Communicator(const ProcessGroupSpec &spec, const DistributedConfig
     constexpr bool nccl = false;
 #endif
     backend_ = config.backend == "auto" ? (device.is_cuda() && nccl ? "nccl" : "gloo") : config.backend;
+#ifdef DISTILLERY_WITH_GLOO
+    constexpr bool gloo = true;
+#else
+    constexpr bool gloo = false;
+#endif
+    if (backend_ == "gloo" && !gloo)
+        throw DistributedError("distributed.backend: gloo is not in this build of Distillery (Gloo's headers come "
+                               "with libgloo-dev; build again with it)");
     if (backend_ == "nccl" && !nccl)
         throw DistributedError("distributed.backend: nccl is not in this build of Distillery (LibTorch " TORCH_VERSION
                                "); use gloo or auto");
@@ -183,11 +198,13 @@ void Communicator::allreduceSum(std::vector<torch::Tensor> &tensors)
     for (const auto &t : tensors)
         flat.push_back(t.reshape({-1}).to(collectiveDevice_, torch::kFloat64));
     std::vector<torch::Tensor> one{torch::cat(flat)};
+    const auto start = Clock::now();
     try {
         d_->group->allreduce(one)->wait();
     } catch (const std::exception &e) {
         fail(e);
     }
+    waitSeconds_ += secondsSince(start);
     std::int64_t offset = 0;
     for (auto &t : tensors) {
         const auto n = t.numel();
@@ -198,6 +215,7 @@ void Communicator::allreduceSum(std::vector<torch::Tensor> &tensors)
 
 void Communicator::broadcastFromLeader(std::vector<torch::Tensor> &tensors)
 {
+    const auto start = Clock::now();
     try {
         c10d::BroadcastOptions o;
         o.rootRank = 0;
@@ -208,6 +226,7 @@ void Communicator::broadcastFromLeader(std::vector<torch::Tensor> &tensors)
     } catch (const std::exception &e) {
         fail(e);
     }
+    waitSeconds_ += secondsSince(start);
 }
 
 void Communicator::barrier()
@@ -226,11 +245,13 @@ public:
     GroupWork(c10::intrusive_ptr<c10d::Work> work, Communicator &comm) : work_(std::move(work)), comm_(comm) {}
     void wait() override
     {
+        const auto start = Clock::now();
         try {
             work_->wait();
         } catch (const std::exception &e) {
             throw DistributedError(comm_.failureMessage(e));
         }
+        comm_.addWait(secondsSince(start));
     }
 
 private:

@@ -51,6 +51,10 @@ public:
     };
     std::unique_ptr<Pending> allreduceSumAsync(torch::Tensor &tensor);
 
+    // Seconds this process has waited for collectives so far.
+    double waitSeconds() const { return waitSeconds_; }
+    void addWait(double seconds) { waitSeconds_ += seconds; }
+
     // Every rank's `value`, in rank order, through the store.
     std::vector<std::string> allGather(const std::string &key, const std::string &value);
 
@@ -75,6 +79,7 @@ private:
     DistributedConfig config_;
     std::string backend_;
     torch::Device collectiveDevice_{torch::kCPU};
+    double waitSeconds_ = 0.0;
     std::unique_ptr<Private> d_;
     [[noreturn]] void fail(const std::exception &e);
 };

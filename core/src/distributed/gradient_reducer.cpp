@@ -1,7 +1,5 @@
 #include "distributed/gradient_reducer.h"
 
-#include "support/clock.h"
-
 namespace distillery::detail {
 
 GradientReducer::GradientReducer(Communicator &comm, std::vector<torch::Tensor> parameters, std::int64_t bucketBytes,
@@ -91,7 +89,6 @@ void GradientReducer::finish()
     torch::NoGradGuard guard;
     while (nextLaunch_ < buckets_.size())
         launch(buckets_[nextLaunch_++]);
-    const auto start = Clock::now();
     for (auto &b : buckets_) {
         b.pending->wait();
         b.pending.reset();
@@ -108,7 +105,6 @@ void GradientReducer::finish()
             offset += n;
         }
     }
-    waitSeconds_ += secondsSince(start);
     active_ = false;
 }
 

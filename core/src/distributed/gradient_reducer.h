@@ -35,8 +35,6 @@ public:
     int buckets() const { return int(buckets_.size()); }
     // This step's share (begin()), for synchronised batch norm's backward pass.
     const double &share() const { return share_; }
-    // Seconds spent waiting for the all-reduces after the backward pass, so far.
-    double waitSeconds() const { return waitSeconds_; }
 
 private:
     struct Bucket {
@@ -58,7 +56,6 @@ private:
     std::size_t nextLaunch_ = 0;
     double share_ = 1.0;
     bool active_ = false;
-    double waitSeconds_ = 0.0;
 };
 
 } // namespace distillery::detail

@@ -37,9 +37,9 @@ void commitFile(const std::string &tmp, const std::string &path)
     }
 }
 
-void writeFileAtomically(const std::string &path, const std::string &content)
+void writeFileAtomically(const std::string &path, const std::string &content, bool shared)
 {
-    const std::string tmp = path + ".tmp";
+    const std::string tmp = path + (shared ? ".tmp." + std::to_string(getpid()) : std::string(".tmp"));
     std::FILE *f = std::fopen(tmp.c_str(), "wb");
     if (!f)
         throw std::runtime_error(errorText(path, "cannot write"));

@@ -147,6 +147,10 @@ json stageResultJson(const StageResult &e)
     json j = stageResultFields(e);
     if (!e.biasCorrection.classes.empty())
         j["bias_correction"] = biasCorrectionJson(e.biasCorrection);
+    if (e.collectiveSeconds > 0) {
+        j["train_seconds"] = e.trainSeconds;
+        j["collective_seconds"] = e.collectiveSeconds;
+    }
     return j;
 }
 

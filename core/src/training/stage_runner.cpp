@@ -395,6 +395,7 @@ void StageRun::finishEpoch(EpochSums &sums, Clock::time_point epochStart)
     }
     r_.finalTestAccuracy = test.accuracy;
     r_.epochsDone = sums.epoch;
+    r_.trainSeconds += sums.trainSeconds;
     dynamics_.endEpoch(); // before the checkpoint: a resume keeps the epochs up to it
     e.seconds = secondsSince(epochStart);
     env_.recorder.epochFinished(e);
@@ -447,6 +448,7 @@ void StageRun::fail(const std::exception &e)
 
 StageResult StageRun::run()
 {
+    const double collectiveBefore = env_.comm ? env_.comm->waitSeconds() : 0.0;
     start();
     bool stopped = false;
     try {
@@ -471,6 +473,8 @@ StageResult StageRun::run()
         keepBestLogits(env_, job_); // its best epoch came before a resume
     r_.status = stopped ? RunStatus::Stopped : RunStatus::Finished;
     r_.seconds = previousSeconds_ + secondsSince(stageStart_);
+    if (env_.comm)
+        r_.collectiveSeconds = env_.comm->waitSeconds() - collectiveBefore;
     return r_;
 }
 
