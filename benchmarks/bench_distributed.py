@@ -5,9 +5,9 @@ throughput of each stage (samples per second of its training steps, from the
 epoch events) and the share of those steps' time each process spent waiting
 in collectives (the gradients' all-reduce, the step's stop/pause agreement
 and the epoch's sums; summary.json's collective_seconds over train_seconds,
-rank 0's). The cores are shared among the processes (threads: 0 gives each
-cores / N), so on a small machine no speed-up is expected: the figures are
-the overhead.
+rank 0's). Every process trains on one thread, so N processes use N cores
+where the machine has them; on a small machine no speed-up is expected and
+the figures are the overhead.
 
   /usr/bin/python3 benchmarks/bench_distributed.py [--build build]
       [--processes 1 2 4] [--rows 12000] [--workspace DIR]
@@ -33,7 +33,7 @@ EXPERIMENTS = {"hinton": "fashion-mnist-hinton.json", "cnn": "fashion-mnist-quic
 def measure(runner, experiment, processes, rows, ws):
     cmd = [runner, os.path.join(HERE, "..", "resources", "experiments", experiment), "--workspace", ws,
            "--nproc", str(processes), "--set", "teacher.train.epochs=1", "--set", "student.train.epochs=1",
-           "--set", "baseline=false", "--set", "data.train_limit=%d" % rows, "--set", "threads=0",
+           "--set", "baseline=false", "--set", "data.train_limit=%d" % rows, "--set", "threads=1",
            "--set", "log_every_steps=1000"]
     done = subprocess.run(cmd, capture_output=True, text=True)
     if done.returncode != 0:

@@ -323,9 +323,15 @@ bool StageRun::trainEpoch(EpochSums &sums)
     sums.windowStart = Clock::now();
     if (parallel_)
         parallel_->seedEpoch(job_.initSeed, sums.epoch);
+    // The time this process waited in collectives during the steps (their
+    // reports included, as in the epoch's training seconds).
+    const double waitedBefore = env_.comm ? env_.comm->waitSeconds() : 0.0;
+    const auto waited = [&] { r_.collectiveSeconds += env_.comm ? env_.comm->waitSeconds() - waitedBefore : 0.0; };
     for (std::int64_t b = 0; b < steps; ++b) {
-        if (betweenSteps(sums))
+        if (betweenSteps(sums)) {
+            waited();
             return false;
+        }
         const double progress = (sums.epoch - 1) + double(b) / double(steps); // in epochs
         if (live_)
             live_->beforeStep(sums.epoch, globalStep_, progress);
@@ -340,6 +346,7 @@ bool StageRun::trainEpoch(EpochSums &sums)
         if ((b + 1) % env_.exp.logEverySteps == 0 || b + 1 == steps)
             report(sums);
     }
+    waited();
     return true;
 }
 
@@ -448,7 +455,6 @@ void StageRun::fail(const std::exception &e)
 
 StageResult StageRun::run()
 {
-    const double collectiveBefore = env_.comm ? env_.comm->waitSeconds() : 0.0;
     start();
     bool stopped = false;
     try {
@@ -473,8 +479,6 @@ StageResult StageRun::run()
         keepBestLogits(env_, job_); // its best epoch came before a resume
     r_.status = stopped ? RunStatus::Stopped : RunStatus::Finished;
     r_.seconds = previousSeconds_ + secondsSince(stageStart_);
-    if (env_.comm)
-        r_.collectiveSeconds = env_.comm->waitSeconds() - collectiveBefore;
     return r_;
 }
 
