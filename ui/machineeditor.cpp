@@ -74,7 +74,8 @@ void MachineEditor::updateSummary()
 {
     QString threads = threads_->value() ? tr("%n thread(s)", nullptr, threads_->value()) : tr("all cores");
     if (processes_->value() > 1)
-        threads = tr("%1 processes, %2").arg(processes_->value()).arg(threads);
+        threads = threads_->value() ? tr("%1 processes × %2").arg(processes_->value()).arg(threads)
+                                    : tr("%1 processes sharing the cores").arg(processes_->value());
     setSummary(tr("Machine: %1 · %2 · %3 · seed %4")
                    .arg(device_->currentText(), precision_->currentText(), threads)
                    .arg(seed_->value()));

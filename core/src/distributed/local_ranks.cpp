@@ -1,5 +1,7 @@
 #include "distributed/local_ranks.h"
 
+#include "support/last_line.h"
+
 #include <arpa/inet.h>
 #include <cerrno>
 #include <chrono>
@@ -41,16 +43,6 @@ std::vector<std::string> rankEnvironment(int rank, int processes, int port)
     env.push_back("MASTER_ADDR=127.0.0.1");
     env.push_back("MASTER_PORT=" + std::to_string(port));
     return env;
-}
-
-std::string lastLine(const std::filesystem::path &file)
-{
-    std::ifstream in(file);
-    std::string line, last;
-    while (std::getline(in, line))
-        if (!line.empty())
-            last = line;
-    return last;
 }
 
 } // namespace

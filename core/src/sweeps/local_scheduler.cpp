@@ -4,6 +4,7 @@
 #include "distillery/sweep.h"
 
 #include "distillery/runs.h"
+#include "support/last_line.h"
 
 #include <algorithm>
 #include <chrono>
@@ -74,16 +75,6 @@ pid_t launch(const std::vector<std::string> &args, const std::string &log)
         dup2(err, 2);
     execv(argv[0], argv.data());
     _exit(127);
-}
-
-std::string lastLine(const std::string &file)
-{
-    std::ifstream in(file);
-    std::string line, last;
-    while (std::getline(in, line))
-        if (!line.empty())
-            last = line;
-    return last;
 }
 
 class LocalSweep {
@@ -223,7 +214,7 @@ private:
             else if (o_.stop && o_.stop->load())
                 settle(point, PointState::Waiting, "stopped; --resume-sweep continues it");
             else
-                settle(point, PointState::Failed, lastLine(s_.logFile(point)) + " (log: " + s_.logFile(point) + ")");
+                settle(point, PointState::Failed, detail::lastLine(s_.logFile(point)) + " (log: " + s_.logFile(point) + ")");
         }
     }
 
