@@ -1,6 +1,7 @@
 // Model files read first in another process (core/src/isolation/isolate.cpp):
 // crashes and refusals through the helper and through the forked fallback,
 // and the helper protocol itself.
+#include "distillery/engine.h"
 #include "distillery/modelfiles.h"
 #include "isolation/isolate.h"
 #include "models/model_io.h"
@@ -40,7 +41,11 @@ private Q_SLOTS:
             std::fputs("QDEBUG : unflushed output before a model-file check", stdout);
             const std::string crash = dd::crashOfRead(ModelFileKind::TorchScript, crashing);
             std::fputs("\n", stdout);
-            QVERIFY2(crash.find("crashed") != std::string::npos, (checker + ": " + crash.c_str()).constData());
+            // LibTorch 1.13's reader crashes on the file; 2.x's refuses it.
+            if (distillery::libtorchVersion().rfind("1.", 0) == 0)
+                QVERIFY2(crash.find("crashed") != std::string::npos, (checker + ": " + crash.c_str()).constData());
+            else
+                QVERIFY2(crash.empty(), (checker + ": " + crash.c_str()).constData());
             // A reader that throws is not a crash; its message comes back, so
             // the file need not be read again in this process.
             std::string refused;

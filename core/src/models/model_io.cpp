@@ -228,13 +228,17 @@ LoadedScript loadScript(const std::string &path, const torch::Device &device)
     const std::string crash = crashOfRead(ModelFileKind::TorchScript, path, &refused);
     if (!crash.empty())
         throw ModelFileError(path + ": damaged or not TorchScript: " + crash);
+    // LibTorch's reason in brackets, when it gives one.
+    const auto notScript = [&](const std::string &reason) {
+        return ModelFileError(path + ": not a TorchScript file saved by torch.jit.save" +
+                              (reason.empty() ? std::string() : " (" + reason + ")"));
+    };
     if (!refused.empty())
-        throw ModelFileError(path + ": not a TorchScript file saved by torch.jit.save (" + firstLine(refused) + ")");
+        throw notScript(firstLine(refused));
     try {
         s.module = torch::jit::load(path, device);
     } catch (const c10::Error &e) {
-        throw ModelFileError(path + ": not a TorchScript file saved by torch.jit.save (" +
-                             firstLine(e.what_without_backtrace()) + ")");
+        throw notScript(firstLine(e.what_without_backtrace()));
     } catch (const std::exception &e) {
         throw ModelFileError(path + ": cannot load (" + std::string(e.what()) + ")");
     }
