@@ -98,8 +98,8 @@ struct StageResult {
     int blasThreads = 0;                // as in StageInfo
     BiasCorrection biasCorrection;      // the kept model has it; testAccuracy is after it
     // A run over several processes (this session of the stage): the seconds
-    // of its training steps (pauses excluded), and of them and the epochs'
-    // ends, those this process waited in collectives (docs/DISTRIBUTED.md).
+    // of its training steps (pauses excluded), and of them those this
+    // process waited in collectives (docs/DISTRIBUTED.md).
     double trainSeconds = 0.0;
     double collectiveSeconds = 0.0;
 };
