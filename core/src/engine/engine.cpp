@@ -159,6 +159,10 @@ void Engine::Private::checkInput()
     device = (exp.device == "cpu" || !torch::cuda::is_available()) ? torch::Device(torch::kCPU)
                                                                    : torch::Device(torch::kCUDA, 0);
     threads = effectiveThreads(exp.threads);
+    // A job's processes on one machine take its GPUs in turn (rank 0 of a
+    // run started here, and a run of one process, the first).
+    if (device.is_cuda() && options.group.active())
+        device = torch::Device(torch::kCUDA, torch::DeviceIndex(options.group.localRank % torch::cuda::device_count()));
     job = DistributedJob::start(exp, options, device);
     if (job) {
         threads = job->threads(exp.threads, threads);
