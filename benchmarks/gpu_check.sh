@@ -6,7 +6,8 @@
 #   2. runs the test suite that builds there (the runner's smoke tests, the
 #      Python checks) with CUDA present;
 #   3. runs benchmarks/compare.py --device cuda, and again with --bf16;
-#   4. runs the default experiment (fashion-mnist-quick) on CUDA, and over two
+#   4. runs the default experiment (fashion-mnist-quick) on CUDA in fp32, bf16
+#      and fp16 (with its loss scale: summary.json has skipped_steps), and over two
 #      processes (NCCL) where there are two GPUs;
 # then prints the table for docs/PERFORMANCE.md. Needs cmake, ninja and a
 # C++20 compiler; nothing from Debian's LibTorch or Qt.
@@ -47,7 +48,7 @@ step "compare.py --device cuda, and --bf16"
 
 step "the default experiment on CUDA"
 runner="$build/app/distillery-run"
-for precision in fp32 bf16; do
+for precision in fp32 bf16 fp16; do
   start=$(date +%s)
   "$runner" "$repo/resources/experiments/fashion-mnist-quick.json" -w "$out/ws-$precision" \
     --set device=cuda --set precision=$precision >"$out/quick-$precision.log" 2>&1

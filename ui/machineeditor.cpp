@@ -27,9 +27,15 @@ MachineEditor::MachineEditor(QWidget *parent) : FoldSection(parent)
     precision_->setObjectName(QStringLiteral("precision"));
     precision_->addItem(tr("float32"), QStringLiteral("fp32"));
     precision_->addItem(tr("mixed bfloat16"), QStringLiteral("bf16"));
-    precision_->setToolTip(tr("Mixed bfloat16 runs matrix products and convolutions in bfloat16 (autocast), "
-                              "with float weights and losses. Faster on GPUs with bfloat16 units; on CPUs "
-                              "without them it is slower."));
+    precision_->addItem(tr("mixed float16"), QStringLiteral("fp16"));
+    if (!distillery::float16Available()) {
+        precision_->setItemData(2, false, Qt::UserRole - 1); // disabled item
+        precision_->setItemText(2, tr("mixed float16 (needs CUDA or LibTorch 2)"));
+    }
+    precision_->setToolTip(tr("Mixed bfloat16 or float16 runs matrix products and convolutions in that type "
+                              "(autocast), with float weights and losses. Float16 also scales the loss so that "
+                              "small gradients survive, and skips a step whose gradients overflow. Faster on "
+                              "GPUs with such units; on CPUs without them it is slower."));
     threads_ = new QSpinBox(box);
     threads_->setRange(0, 256);
     threads_->setSpecialValueText(tr("all cores (%1)").arg(effectiveThreads(0)));

@@ -7,6 +7,8 @@
 #include <QJsonObject>
 #include <QProcess>
 
+#include <cmath>
+
 namespace {
 
 struct Output {
@@ -86,6 +88,57 @@ private Q_SLOTS:
                      o.out.contains(QRegularExpression(R"(\nteacher\s+\S+\s+0\.750\s+\d+\.\d+%)")) &&
                      o.out.contains(QRegularExpression(R"(\nteachers\[0\]\s+\S+\s+0\.250\s+\d+\.\d+%)")),
                  qPrintable(o.out));
+    }
+
+    // precision fp16: trained under float16 autocast with a loss scale where
+    // the CPU's autocast has float16 (LibTorch 2.x); refused before any run
+    // folder with 1.13's, whose CPU autocast turns itself off for float16.
+    void float16()
+    {
+        QTemporaryDir ws;
+        const Output o = run({demo, "--workspace", ws.path(), "--set", "precision=fp16", "--set",
+                              "teacher.train.epochs=1", "--set", "student.train.epochs=1"});
+        if (run({"--version"}).out.contains("(LibTorch 1.")) {
+            QCOMPARE(o.code, 2);
+            QVERIFY2(o.err.contains("precision: fp16 on the CPU needs LibTorch 2"), qPrintable(o.err));
+            QVERIFY(!QDir(ws.path() + "/runs").exists() || QDir(ws.path() + "/runs").isEmpty());
+            return;
+        }
+        QVERIFY2(o.code == 0, qPrintable(o.err));
+        const QStringList runs = QDir(ws.path() + "/runs").entryList(QDir::Dirs | QDir::NoDotAndDotDot);
+        QCOMPARE(runs.size(), 1);
+        const auto summary = QJsonDocument::fromJson(testutil::readFile(ws.path() + "/runs/" + runs[0] + "/summary.json"));
+        const QJsonObject stages = summary.object()["stages"].toObject();
+        QCOMPARE(stages.size(), 3);
+        for (const auto &v : stages) {
+            const QJsonObject stage = v.toObject();
+            // Fewer than 2,000 steps: the scale only halves, from 2^16, once per skipped step.
+            const double skipped = stage["skipped_steps"].toDouble(-1);
+            QVERIFY2(skipped >= 0 && stage["loss_scale"].toDouble() == std::ldexp(65536.0, -int(skipped)),
+                     qPrintable(QJsonDocument(stage).toJson()));
+            QVERIFY2(stage["test_accuracy"].toDouble() > 0.5, qPrintable(QJsonDocument(stage).toJson()));
+        }
+    }
+
+    // An allocation that fails (here under a 3 GB address-space limit, as a
+    // GPU's memory runs out) ends the run with the usual message naming the
+    // batch sizes, not a crash. CUDA's "out of memory" error takes the same path.
+    void outOfMemoryIsAClearMessage()
+    {
+        QTemporaryDir ws;
+        QProcess p;
+        p.start(QStringLiteral("/bin/sh"),
+                {QStringLiteral("-c"), QStringLiteral("ulimit -v 3000000; exec \"$0\" \"$@\""),
+                 QStringLiteral(DISTILLERY_RUNNER), demo, "--workspace", ws.path(), "--set", "teacher.train.epochs=1",
+                 "--set", R"(teacher.model={"layers": [{"type": "flatten"}, {"type": "linear", "out": 20000000}, {"type": "relu"}, {"type": "linear", "out": 4}]})"});
+        QVERIFY(p.waitForFinished(120000));
+        const QString err = QString::fromUtf8(p.readAllStandardError());
+        QCOMPARE(p.exitStatus(), QProcess::NormalExit);
+        QVERIFY2(p.exitCode() != 0, qPrintable(err));
+        QVERIFY2(err.contains(QStringLiteral("out of memory")) &&
+                     err.contains(QStringLiteral("Try a smaller batch size (teacher.train.batch_size is")),
+                 qPrintable(err));
+        QVERIFY(!err.contains(QStringLiteral("terminate called")));
     }
 
     void jsonEvents()

@@ -252,7 +252,7 @@ private Q_SLOTS:
         QTest::newRow("schedule") << "student.train.schedule=cosin" << "student.train.schedule";
         QTest::newRow("device") << "device=tpu" << "device";
         QTest::newRow("blas threads") << "blas_threads=-1" << "blas_threads";
-        QTest::newRow("precision") << "precision=fp16" << "precision";
+        QTest::newRow("precision") << "precision=fp8" << "precision";
         QTest::newRow("max-norm < 0") << "teacher.train.max_norm=-1" << "teacher.train.max_norm";
         QTest::newRow("jitter < 0") << "student.train.jitter=-2" << "student.train.jitter";
         QTest::newRow("omitted class < 0") << "data.omit_classes=[-1]" << "data.omit_classes";

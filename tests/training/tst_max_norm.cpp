@@ -58,7 +58,7 @@ private:
         auto optimizer = makeOptimizer(net->parameters(), t);
         auto ce = makeCrossEntropy();
         auto acc = torch::zeros({2}, torch::kFloat64);
-        StepContext c{net, *optimizer, *ce, {}, {}, train, false, &t};
+        StepContext c{net, *optimizer, *ce, {}, {}, train, Precision::Float32, &t};
         for (int i = 0; i < 5; ++i)
             trainStep(c, torch::arange(64), acc);
         double longest = 0.0;

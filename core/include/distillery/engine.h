@@ -65,6 +65,9 @@ private:
 
 // "cuda" when LibTorch sees a CUDA device, else "cpu".
 bool cudaAvailable();
+// Whether precision fp16 runs here: on a CUDA device, or on the CPU where
+// LibTorch's CPU autocast has float16 (2.x; not 1.13).
+bool float16Available();
 // Whether this build runs linear layers on the CPU through oneDNN's matrix
 // multiply (with libdnnl-dev at build time) rather than LibTorch's (OpenBLAS).
 bool oneDnnLinearLayers();

@@ -102,6 +102,10 @@ struct StageResult {
     // process waited in collectives (docs/DISTRIBUTED.md).
     double trainSeconds = 0.0;
     double collectiveSeconds = 0.0;
+    // Precision fp16 (docs/EXPERIMENT.md): the optimizer steps skipped because
+    // the scaled gradients were not finite, and the loss scale at the end.
+    std::int64_t skippedSteps = 0;
+    double lossScale = 0.0;
 };
 
 // Several teachers (Experiment::teachers): one teacher as it was evaluated,

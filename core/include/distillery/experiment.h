@@ -244,7 +244,8 @@ struct Experiment {
     std::string name = "experiment";
     std::uint64_t seed = 1;
     std::string device = "auto";        // auto | cpu | cuda
-    std::string precision = "fp32";     // fp32 | bf16 (mixed: forward passes autocast to bfloat16)
+    std::string precision = "fp32";     // fp32 | bf16 | fp16 (mixed: forward passes autocast to
+                                        // bfloat16, or to float16 with a loss scale, docs/EXPERIMENT.md)
     int threads = 0;                    // CPU threads (0: all cores)
     int blasThreads = 0;                // OpenBLAS threads (0: chosen per stage from the size of
                                         // the model's products, see docs/PERFORMANCE.md)

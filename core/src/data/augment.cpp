@@ -5,6 +5,16 @@
 
 namespace distillery::detail {
 
+torch::Tensor blackPixel(const LoadedData &data)
+{
+    if (data.summary.inputShape.size() != 3)
+        return {};
+    std::vector<float> fill;
+    for (std::size_t c = 0; c < data.mean.size(); ++c)
+        fill.push_back(float(-data.mean[c] / data.stdev[c]));
+    return torch::tensor(fill).to(data.train.x.device());
+}
+
 torch::Tensor shiftImages(const torch::Tensor &x, const torch::Tensor &dy, const torch::Tensor &dx, int pixels)
 {
     TORCH_CHECK(x.dim() == 4, "shiftImages: images [B, C, H, W] expected");

@@ -10,6 +10,7 @@
 // paper's code and CutMix's reference code.
 #pragma once
 
+#include "data/torch_data.h"
 #include "distillery/experiment.h"
 
 #include <torch/torch.h>
@@ -26,6 +27,10 @@ torch::Tensor shiftImages(const torch::Tensor &x, const torch::Tensor &dy, const
 // checkpoints, so a resumed stage draws the same shifts). Vectors pass as
 // they are.
 torch::Tensor jitterImages(const torch::Tensor &x, int pixels);
+
+// A black pixel in `data`'s normalised inputs, per channel [C] on its device:
+// what a crop pads with. Undefined for vector inputs.
+torch::Tensor blackPixel(const LoadedData &data);
 
 // ---- Building blocks, explicit parameters ----
 

@@ -15,6 +15,7 @@
 #include "runs/run_folder.h"
 #include "runs/run_lock.h"
 #include "runs/run_recorder.h"
+#include "support/torch_compat.h"
 #include "support/clock.h"
 #include "support/errors.h"
 #include "training/run_control.h"
@@ -35,6 +36,11 @@ using namespace detail;
 bool cudaAvailable()
 {
     return torch::cuda::is_available();
+}
+
+bool float16Available()
+{
+    return compat::cpuFloat16Autocast || torch::cuda::is_available();
 }
 
 bool oneDnnLinearLayers()
@@ -158,6 +164,9 @@ void Engine::Private::checkInput()
         throw InvalidInput("device: cuda was asked for, but LibTorch sees no CUDA device (use auto or cpu)");
     device = (exp.device == "cpu" || !torch::cuda::is_available()) ? torch::Device(torch::kCPU)
                                                                    : torch::Device(torch::kCUDA, 0);
+    if (exp.precision == "fp16" && !device.is_cuda() && !compat::cpuFloat16Autocast)
+        throw InvalidInput("precision: fp16 on the CPU needs LibTorch 2 or later, whose CPU autocast has float16 "
+                           "(this build has LibTorch " TORCH_VERSION "); use bf16, or fp16 on a CUDA device");
     threads = effectiveThreads(exp.threads);
     // A job's processes on one machine take its GPUs in turn (rank 0 of a
     // run started here, and a run of one process, the first).

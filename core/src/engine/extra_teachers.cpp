@@ -97,8 +97,8 @@ TeacherForward joinTeachers(StageEnvironment &env, const TeacherSource &first, c
             }
         }
         freezeTeacher(model);
-        const Eval val = evaluate(model.forward, env.data.validation, env.device, env.mixedPrecision());
-        const Eval test = evaluate(model.forward, env.data.test, env.device, env.mixedPrecision());
+        const Eval val = evaluate(model.forward, env.data.validation, env.device, env.precision());
+        const Eval test = evaluate(model.forward, env.data.test, env.device, env.precision());
         teachers.push_back(outcome(x.source.label, weights[i + 1], val, test, x.source.report.parameters));
         forwards.push_back(model.forward);
     }

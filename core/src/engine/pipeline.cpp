@@ -169,7 +169,7 @@ bool runStudentStage(StageEnvironment &env, const Pipeline &p, StageInfo info, c
     if (info.kind == StageKind::Distillation && !exp.data.omitClasses.empty() && r.status == RunStatus::Finished &&
         r.epochsDone > 0) {
         // The kept model, with the omitted classes' biases raised, replaces the stage's checkpoint.
-        r.biasCorrection = correctOmittedBiases(student, env.data, exp.data, env.device, env.mixedPrecision());
+        r.biasCorrection = correctOmittedBiases(student, env.data, exp.data, env.device, env.precision());
         r.testAccuracy = r.biasCorrection.testAccuracyAfter;
         torch::serialize::OutputArchive archive;
         student->save(archive);

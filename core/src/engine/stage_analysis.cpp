@@ -30,7 +30,7 @@ Latency measureLatency(const StageEnvironment &env, const TeacherForward &forwar
         return l;
     }
     c10::InferenceMode guard;
-    Autocast autocast(env.mixedPrecision(), env.device);
+    Autocast autocast(env.precision(), env.device);
     const auto x = env.data.test.x.slice(0, 0, 1);
     for (int i = 0; i < kWarmUp; ++i)
         (void)forward(x);
@@ -75,7 +75,7 @@ AnalysisLogits testLogits(const StageEnvironment &env, const TeacherForward &for
     const std::int64_t classes = env.data.summary.classes;
     if (test.size() == 0)
         return asAnalysis({}, test, classes);
-    return asAnalysis(fits(known, test, classes) ? known : logitsOf(forward, test, env.device, env.mixedPrecision()),
+    return asAnalysis(fits(known, test, classes) ? known : logitsOf(forward, test, env.device, env.precision()),
                       test, classes);
 }
 
@@ -153,7 +153,7 @@ torch::Tensor teacherValidationLogits(StageEnvironment &env, const TeacherForwar
                 .clone();
     }
     const torch::Tensor z =
-        kept ? env.kept.validation : logitsOf(teacher, val, env.device, env.mixedPrecision()).to(torch::kCPU);
+        kept ? env.kept.validation : logitsOf(teacher, val, env.device, env.precision()).to(torch::kCPU);
     std::error_code ec;
     fs::create_directory(path.parent_path(), ec);
     writeAnalysisLogits(path.string(), asAnalysis(z, val, classes));

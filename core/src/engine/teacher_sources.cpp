@@ -245,8 +245,8 @@ StageResult evaluateGivenTeacher(StageEnvironment &env, const TeacherSource &sou
     StageResult r;
     r.kind = StageKind::Teacher;
     if (source.imported() || !takeOverTeacherLogits(env, r)) {
-        const Eval val = evaluate(teacher.forward, env.data.validation, env.device, env.mixedPrecision());
-        const Eval test = evaluate(teacher.forward, env.data.test, env.device, env.mixedPrecision());
+        const Eval val = evaluate(teacher.forward, env.data.validation, env.device, env.precision());
+        const Eval test = evaluate(teacher.forward, env.data.test, env.device, env.precision());
         r.bestValAccuracy = val.accuracy;
         r.testAccuracy = r.finalTestAccuracy = test.accuracy;
     }

@@ -176,9 +176,8 @@ void validateExperiment(const Experiment &e, const std::string &origin)
     static const std::vector<std::string> devices{"auto", "cpu", "cuda"};
     if (std::find(devices.begin(), devices.end(), e.device) == devices.end())
         fail("device", "must be auto, cpu or cuda (got '" + e.device + "')");
-    if (e.precision != "fp32" && e.precision != "bf16")
-        fail("precision", "must be fp32 or bf16 (got '" + e.precision +
-                               "'; fp16 is not offered: it needs gradient scaling, which bf16 does not)");
+    if (e.precision != "fp32" && e.precision != "bf16" && e.precision != "fp16")
+        fail("precision", "must be fp32, bf16 or fp16 (got '" + e.precision + "')");
     if (e.threads < 0)
         fail("threads", "must be >= 0 (0: all cores)");
     if (e.blasThreads < 0)

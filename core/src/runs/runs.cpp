@@ -151,6 +151,10 @@ json stageResultJson(const StageResult &e)
         j["train_seconds"] = e.trainSeconds;
         j["collective_seconds"] = e.collectiveSeconds;
     }
+    if (e.lossScale > 0) {
+        j["loss_scale"] = e.lossScale;
+        j["skipped_steps"] = e.skippedSteps;
+    }
     return j;
 }
 
@@ -283,6 +287,8 @@ StageResult stageResultFrom(const json &j)
     r.checkpoint = j.value("checkpoint", std::string());
     r.blasThreads = j.value("blas_threads", 0);
     readBiasCorrection(j, r.biasCorrection);
+    r.lossScale = numberOr(j, "loss_scale", 0.0);
+    r.skippedSteps = std::int64_t(numberOr(j, "skipped_steps", 0.0));
     return r;
 }
 } // namespace

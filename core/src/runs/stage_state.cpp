@@ -51,7 +51,9 @@ void saveStageState(const fs::path &path, Net &model, torch::optim::Optimizer &o
         archive.write("best_" + std::to_string(i), best[i]);
     archive.write("progress", torch::tensor(std::vector<double>{double(p.epoch), double(p.globalStep), p.bestScore,
                                                                 double(p.bestEpoch), p.bestValAccuracy, p.testAccuracy,
-                                                                p.finalTestAccuracy, p.seconds},
+                                                                p.finalTestAccuracy, p.seconds, p.lossScale.scale,
+                                                                double(p.lossScale.finiteSteps),
+                                                                double(p.lossScale.skippedSteps)},
                                             torch::kFloat64));
     saveArchive(archive, path);
 }
@@ -112,9 +114,13 @@ StageProgress readProgress(torch::serialize::InputArchive &archive)
     archive.read("progress", progress);
     const auto v = progress.cpu().contiguous();
     const double *x = v.data_ptr<double>();
-    if (v.numel() != 8)
-        throw std::runtime_error("its progress record has " + std::to_string(v.numel()) + " values, not 8");
-    return StageProgress{int(x[0]), std::int64_t(x[1]), x[2], int(x[3]), x[4], x[5], x[6], x[7]};
+    // Eight values before the loss scale was kept (a checkpoint of an earlier version).
+    if (v.numel() != 8 && v.numel() != 11)
+        throw std::runtime_error("its progress record has " + std::to_string(v.numel()) + " values, not 11");
+    StageProgress p{int(x[0]), std::int64_t(x[1]), x[2], int(x[3]), x[4], x[5], x[6], x[7]};
+    if (v.numel() == 11)
+        p.lossScale = LossScaleState{x[8], std::int64_t(x[9]), std::int64_t(x[10])};
+    return p;
 }
 
 } // namespace

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "models/torch_model.h"
+#include "training/loss_scaler.h"
 
 #include <torch/torch.h>
 
@@ -23,6 +24,7 @@ struct StageProgress {
     double testAccuracy = 0.0;
     double finalTestAccuracy = 0.0;
     double seconds = 0.0;
+    LossScaleState lossScale{};         // precision fp16; the defaults otherwise
 };
 
 // Writes an archive atomically. LibTorch's own file writer aborts the process

@@ -17,6 +17,10 @@ namespace distillery::compat {
 
 inline constexpr bool libtorch2 = TORCH_VERSION_MAJOR >= 2;
 
+// Whether autocast on the CPU runs in float16 (precision fp16 without a GPU):
+// 1.13's CPU autocast has bfloat16 only, and turns itself off for float16.
+inline constexpr bool cpuFloat16Autocast = TORCH_VERSION_MAJOR >= 2;
+
 // The key of a parameter's entry in torch::optim::Optimizer::state_: its
 // TensorImpl's address, as text in 1.x and as the pointer itself in 2.x.
 inline auto optimizerStateKey(const torch::Tensor &p)

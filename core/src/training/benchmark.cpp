@@ -109,6 +109,12 @@ struct ThreadChoice {
     }
 };
 
+// A case's forward passes: bfloat16 autocast or float.
+detail::Precision precisionOf(const BenchmarkCase &c)
+{
+    return c.mixedPrecision ? detail::Precision::BFloat16 : detail::Precision::Float32;
+}
+
 // What both timings of a case work with.
 struct Setup {
     const BenchmarkCase &c;
@@ -131,7 +137,7 @@ void timeInference(const Setup &s, BenchmarkResult &r)
     c10::InferenceMode guard;
     auto run = [&] {
         for (std::int64_t i = 0; i < kRows; i += detail::kEvalBatch) {
-            detail::Autocast autocast(s.c.mixedPrecision, s.device);
+            detail::Autocast autocast(precisionOf(s.c), s.device);
             (void)s.teacher->forward(s.train.x.slice(0, i, i + detail::kEvalBatch)).argmax(1);
         }
     };
@@ -168,8 +174,8 @@ void timeTraining(const Setup &s, BenchmarkResult &r)
     auto optimizer = detail::makeOptimizer(parameters, c.train);
     const detail::TeacherForward teacherForward = [&](const torch::Tensor &x) { return s.teacher->forward(x); };
     torch::Tensor cache =
-        c.cachedTeacher ? detail::teacherLogits(teacherForward, s.train, c.mixedPrecision) : torch::Tensor();
-    detail::StepContext ctx{student, *optimizer, *method, teacherForward, cache, s.train, c.mixedPrecision};
+        c.cachedTeacher ? detail::teacherLogits(teacherForward, s.train, precisionOf(c)) : torch::Tensor();
+    detail::StepContext ctx{student, *optimizer, *method, teacherForward, cache, s.train, precisionOf(c)};
     if (!method->pairs().empty())
         ctx.teacherFeatures = [&](const torch::Tensor &x, const std::vector<Tap> &taps) {
             return s.teacher->forwardWithTaps(x, taps);

@@ -73,7 +73,7 @@ std::pair<double, double> shiftedAccuracy(const torch::Tensor &logits, const tor
 }
 
 BiasCorrection correctOmittedBiases(Net &model, const LoadedData &data, const DataConfig &config,
-                                    const torch::Device &device, bool mixedPrecision)
+                                    const torch::Device &device, Precision precision)
 {
     torch::Tensor bias = model->outputBias();
     if (!bias.defined())
@@ -83,11 +83,11 @@ BiasCorrection correctOmittedBiases(Net &model, const LoadedData &data, const Da
     b.classes = config.omitClasses;
     std::sort(b.classes.begin(), b.classes.end());
     b.classes.erase(std::unique(b.classes.begin(), b.classes.end()), b.classes.end());
-    const auto testLogits = logitsOf(forward, data.test, device, mixedPrecision);
+    const auto testLogits = logitsOf(forward, data.test, device, precision);
     b.chosen = !config.omittedBiasShift.has_value();
     if (b.chosen) {
         const Split &choice = data.validation.size() > 0 ? data.validation : data.test;
-        const auto logits = &choice == &data.test ? testLogits : logitsOf(forward, choice, device, mixedPrecision);
+        const auto logits = &choice == &data.test ? testLogits : logitsOf(forward, choice, device, precision);
         b.shift = chooseBiasShift(logits, choice.y, b.classes);
     } else {
         b.shift = *config.omittedBiasShift;

@@ -8,6 +8,7 @@
 #include "distillery/events.h"
 #include "distillery/experiment.h"
 #include "models/torch_model.h"
+#include "training/precision.h"
 
 #include <torch/torch.h>
 
@@ -32,6 +33,6 @@ std::pair<double, double> shiftedAccuracy(const torch::Tensor &logits, const tor
 // last layer's biases raised. Throws std::runtime_error when the last layer
 // has no bias.
 BiasCorrection correctOmittedBiases(Net &model, const LoadedData &data, const DataConfig &config,
-                                    const torch::Device &device, bool mixedPrecision);
+                                    const torch::Device &device, Precision precision);
 
 } // namespace distillery::detail

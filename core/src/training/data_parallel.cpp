@@ -1,5 +1,7 @@
 #include "training/data_parallel.h"
 
+#include "support/errors.h"
+
 namespace distillery::detail {
 
 DataParallel::DataParallel(Communicator &comm, torch::nn::Module &model, torch::nn::Module *adapters,
@@ -66,6 +68,14 @@ void DataParallel::beforeEvaluation(torch::nn::Module &model, DynamicsRecorder &
     if (!buffers.empty())
         comm_.broadcastFromLeader(buffers);
     dynamics.merge([this](std::vector<torch::Tensor> &t) { comm_.allreduceSum(t); });
+}
+
+void checkSyncBatchNormRows(const std::string &stage, std::int64_t lastBatchRows, int processes)
+{
+    if (lastBatchRows >= 2 && lastBatchRows < processes)
+        throw InvalidInput("distributed.sync_batch_norm: the " + stage + " stage's last batch of an epoch has " +
+                           std::to_string(lastBatchRows) + " rows, fewer than the " + std::to_string(processes) +
+                           " processes, and each needs one (change the batch size or the processes)");
 }
 
 } // namespace distillery::detail

@@ -14,6 +14,7 @@
 
 #include <functional>
 #include <memory>
+#include <string>
 
 namespace distillery::detail {
 
@@ -50,5 +51,10 @@ private:
     std::unique_ptr<GradientReducer> reducer_;
     std::unique_ptr<SyncBatchNormScope> syncBatchNorm_;
 };
+
+// Synchronised batch norm needs a row on every process: an epoch whose last
+// batch (kept when it has two rows or more) has fewer rows than `processes`
+// is refused with InvalidInput naming the stage.
+void checkSyncBatchNormRows(const std::string &stage, std::int64_t lastBatchRows, int processes);
 
 } // namespace distillery::detail

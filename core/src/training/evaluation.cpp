@@ -2,7 +2,7 @@
 
 namespace distillery::detail {
 
-Eval evaluate(const TeacherForward &forward, const Split &split, const torch::Device &device, bool mixedPrecision,
+Eval evaluate(const TeacherForward &forward, const Split &split, const torch::Device &device, Precision precision,
               bool keepLogits)
 {
     Eval e;
@@ -17,7 +17,7 @@ Eval evaluate(const TeacherForward &forward, const Split &split, const torch::De
         const auto end = std::min(i + batch, split.size());
         torch::Tensor logits;
         {
-            Autocast autocast(mixedPrecision, device);
+            Autocast autocast(precision, device);
             logits = forward(split.x.slice(0, i, end));
         }
         logits = logits.to(torch::kFloat);
@@ -37,25 +37,25 @@ Eval evaluate(const TeacherForward &forward, const Split &split, const torch::De
 }
 
 torch::Tensor logitsOf(const TeacherForward &forward, const Split &split, const torch::Device &device,
-                       bool mixedPrecision)
+                       Precision precision)
 {
     c10::InferenceMode guard;
     std::vector<torch::Tensor> out;
     for (std::int64_t i = 0; i < split.size(); i += kEvalBatch) {
-        Autocast autocast(mixedPrecision, device);
+        Autocast autocast(precision, device);
         out.push_back(forward(split.x.slice(0, i, std::min(i + kEvalBatch, split.size()))).to(torch::kFloat));
     }
     return out.empty() ? torch::empty({0}, torch::TensorOptions().device(device)) : torch::cat(out);
 }
 
-Eval evaluate(Net &model, const Split &split, const torch::Device &device, bool mixedPrecision, bool keepLogits)
+Eval evaluate(Net &model, const Split &split, const torch::Device &device, Precision precision, bool keepLogits)
 {
     model->freeze(); // eval mode; batch norms folded for the evaluation's forward passes
     struct Thaw {
         Net &m;
         ~Thaw() { m->thaw(); }
     } thaw{model};
-    return evaluate([&](const torch::Tensor &x) { return model->forward(x); }, split, device, mixedPrecision,
+    return evaluate([&](const torch::Tensor &x) { return model->forward(x); }, split, device, precision,
                     keepLogits);
 }
 

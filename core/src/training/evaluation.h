@@ -18,15 +18,15 @@ struct Eval {
 // `forward` on every row of `split`, in batches of kEvalBatch, without gradients.
 // With `keepLogits`, the logits it computed come back too (for the live
 // fidelity metrics: no second pass).
-Eval evaluate(const TeacherForward &forward, const Split &split, const torch::Device &device, bool mixedPrecision,
+Eval evaluate(const TeacherForward &forward, const Split &split, const torch::Device &device, Precision precision,
               bool keepLogits = false);
 
 // `forward`'s logits (as float) for every row of `split`, in batches of kEvalBatch.
 torch::Tensor logitsOf(const TeacherForward &forward, const Split &split, const torch::Device &device,
-                       bool mixedPrecision);
+                       Precision precision);
 
 // A model in evaluation mode (batch norms folded for the passes, then thawed).
-Eval evaluate(Net &model, const Split &split, const torch::Device &device, bool mixedPrecision,
+Eval evaluate(Net &model, const Split &split, const torch::Device &device, Precision precision,
               bool keepLogits = false);
 
 } // namespace distillery::detail

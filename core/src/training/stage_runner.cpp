@@ -3,6 +3,7 @@
 #include "distillery/analysis.h"
 #include "distillery/architecture.h"
 #include "distillery/engine.h"
+#include "data/augment.h"
 #include "runs/stage_state.h"
 #include "support/clock.h"
 #include "support/errors.h"
@@ -18,10 +19,19 @@ namespace distillery::detail {
 
 namespace fs = std::filesystem;
 
+namespace {
+
+// Rows in an epoch's last batch when it is partial; 0 when the batches divide the rows.
+std::int64_t lastBatchRows(std::int64_t samples, int batchSize)
+{
+    return samples % std::min<std::int64_t>(batchSize, samples);
+}
+
+} // namespace
+
 std::int64_t stepsPerEpoch(std::int64_t samples, int batchSize)
 {
-    const std::int64_t bs = std::min<std::int64_t>(batchSize, samples);
-    return samples / bs + (samples % bs >= 2 ? 1 : 0);
+    return samples / std::min<std::int64_t>(batchSize, samples) + (lastBatchRows(samples, batchSize) >= 2 ? 1 : 0);
 }
 
 bool finishStage(StageEnvironment &env, const StageResult &r)
@@ -76,6 +86,7 @@ private:
     ModelOutputs features_;                 // the teacher's logits and features, when cached
     std::unique_ptr<StepContext> context_;
     std::unique_ptr<DataParallel> parallel_; // over several processes; null for one
+    std::optional<LossScaler> scaler_;      // precision fp16
     std::vector<std::string> partNames_;
     std::int64_t nAcc_ = 0;
     std::vector<torch::Tensor> best_;
@@ -139,17 +150,6 @@ bool usesFeatureCache(const StageEnvironment &env, const StageJob &job)
     return floats * 4.0 * double(job.split.size()) <= k.featureCacheMb * 1024.0 * 1024.0;
 }
 
-// A black pixel in the normalised inputs, per channel: what a crop pads with.
-torch::Tensor blackPixel(const LoadedData &data)
-{
-    if (data.summary.inputShape.size() != 3)
-        return {};
-    std::vector<float> fill;
-    for (std::size_t c = 0; c < data.mean.size(); ++c)
-        fill.push_back(float(-data.mean[c] / data.stdev[c]));
-    return torch::tensor(fill).to(data.train.x.device());
-}
-
 // Splits the cores between LibTorch's and OpenBLAS's threads for this stage's
 // model (see planThreads), unless the experiment fixes BLAS threads.
 StageInfo StageRun::applyThreadPlan()
@@ -185,23 +185,21 @@ void StageRun::start()
     // After the threads are set: the cache's last bits depend on them, and a
     // resumed stage must compute the same cache as an uninterrupted one.
     if (usesCache(env_, job_))
-        cache_ = teacherLogits(job_.teacher, job_.split, env_.mixedPrecision());
+        cache_ = teacherLogits(job_.teacher, job_.split, env_.precision());
     if (usesFeatureCache(env_, job_))
         features_ = teacherOutputs(job_.teacherFeatures, job_.method.teacherTaps(), job_.split,
-                                   env_.mixedPrecision());
+                                   env_.precision());
     context_ = std::make_unique<StepContext>(StepContext{job_.model, *optimizer_, job_.method, job_.teacher, cache_,
-                                                         job_.split, env_.mixedPrecision(), &job_.train,
+                                                         job_.split, env_.precision(), &job_.train,
                                                          blackPixel(env_.data), env_.data.summary.classes,
                                                          job_.teacherFeatures,
                                                          features_.logits.defined() ? &features_ : nullptr});
     context_->dynamics = &dynamics_;
+    if (env_.precision() == Precision::Float16)
+        context_->scaler = &scaler_.emplace();
     if (env_.comm) {
-        const std::int64_t bs = std::min<std::int64_t>(job_.train.batchSize, job_.split.size());
-        const std::int64_t last = job_.split.size() % bs;
-        if (env_.exp.distributed.syncBatchNorm && last >= 2 && last < env_.comm->size())
-            throw InvalidInput("distributed.sync_batch_norm: the " + stage_ + " stage's last batch of an epoch has " +
-                               std::to_string(last) + " rows, fewer than the " + std::to_string(env_.comm->size()) +
-                               " processes, and each needs one (change the batch size or the processes)");
+        if (env_.exp.distributed.syncBatchNorm)
+            checkSyncBatchNormRows(stage_, lastBatchRows(job_.split.size(), job_.train.batchSize), env_.comm->size());
         parallel_ = std::make_unique<DataParallel>(*env_.comm, *job_.model, adapters_, *optimizer_,
                                                    env_.exp.distributed.syncBatchNorm);
         context_->reducer = &parallel_->reducer();
@@ -237,6 +235,8 @@ void StageRun::resumeFromCheckpoint()
     r_.finalTestAccuracy = p.finalTestAccuracy;
     r_.epochsDone = p.epoch;
     previousSeconds_ = p.seconds;
+    if (scaler_)
+        scaler_.emplace(p.lossScale);
     dynamics_.resume(p.epoch);
     env_.recorder.replay(env_.resume.kept, job_.info.kind);
 }
@@ -291,8 +291,8 @@ void liveFidelity(EpochMetrics &e, const torch::Tensor &logits, const Split &val
 // evaluation as then, under the same thread plan, so the same numbers.
 void keepBestLogits(StageEnvironment &env, const StageJob &job)
 {
-    const Eval val = evaluate(job.model, env.data.validation, env.device, env.mixedPrecision(), true);
-    const Eval test = evaluate(job.model, env.data.test, env.device, env.mixedPrecision(), true);
+    const Eval val = evaluate(job.model, env.data.validation, env.device, env.precision(), true);
+    const Eval test = evaluate(job.model, env.data.test, env.device, env.precision(), true);
     env.kept = KeptLogits{job.info.kind, val.logits, test.logits};
 }
 
@@ -380,8 +380,8 @@ void StageRun::finishEpoch(EpochSums &sums, Clock::time_point epochStart)
     e.trainAccuracy = v[nAcc_ - 1] / samples;
     e.learningRate = optimizer_->param_groups()[0].options().get_lr();
     e.samplesPerSecond = sums.trainSeconds > 0 ? samples / sums.trainSeconds : 0.0;
-    const Eval val = evaluate(job_.model, env_.data.validation, env_.device, env_.mixedPrecision(), true);
-    const Eval test = evaluate(job_.model, env_.data.test, env_.device, env_.mixedPrecision(), true);
+    const Eval val = evaluate(job_.model, env_.data.validation, env_.device, env_.precision(), true);
+    const Eval test = evaluate(job_.model, env_.data.test, env_.device, env_.precision(), true);
     liveFidelity(e, val.logits, env_.data.validation, job_.fidelity ? env_.teacherValidation : torch::Tensor(),
                  env_.exp.distillation.temperature);
     e.valLoss = val.loss;
@@ -408,7 +408,8 @@ void StageRun::finishEpoch(EpochSums &sums, Clock::time_point epochStart)
     env_.recorder.epochFinished(e);
     const StageProgress progress{sums.epoch,    globalStep_,          bestScore_,
                                  r_.bestEpoch,  r_.bestValAccuracy,   r_.testAccuracy,
-                                 r_.finalTestAccuracy, previousSeconds_ + secondsSince(stageStart_)};
+                                 r_.finalTestAccuracy, previousSeconds_ + secondsSince(stageStart_),
+                                 scaler_ ? scaler_->state() : LossScaleState{}};
     saveStageState(statePath_, job_.model, *optimizer_, shuffle_, best_, progress, adapters_);
     if (job_.info.kind == StageKind::Distillation && env_.exp.keepEpochStates)
         keepEpochState(statePath_, sums.epoch); // a fork may start from this epoch
@@ -479,6 +480,10 @@ StageResult StageRun::run()
         keepBestLogits(env_, job_); // its best epoch came before a resume
     r_.status = stopped ? RunStatus::Stopped : RunStatus::Finished;
     r_.seconds = previousSeconds_ + secondsSince(stageStart_);
+    if (scaler_) {
+        r_.skippedSteps = scaler_->state().skippedSteps;
+        r_.lossScale = scaler_->state().scale;
+    }
     return r_;
 }
 

@@ -44,7 +44,7 @@ struct StageEnvironment {
     // (analysis/teacher.validation.logits), so that a resumed run reports the
     // same numbers as one never interrupted.
     torch::Tensor teacherValidation{};
-    bool mixedPrecision() const { return exp.precision == "bf16"; }
+    Precision precision() const { return precisionNamed(exp.precision); }
     // The run's processes when it trains over several (data-parallel); null for one.
     Communicator *comm = nullptr;
 };

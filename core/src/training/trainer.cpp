@@ -20,9 +20,18 @@ std::pair<torch::Tensor, double> shard(const StepContext &c, const torch::Tensor
     return {batch.slice(0, lo, hi), n > 0 ? double(hi - lo) / double(n) : 0.0};
 }
 
-// The optimiser's step after the gradients; the same on every process.
+// The optimiser's step after the gradients; the same on every process (the
+// reduced gradients are equal, so the loss scale skips on all or none).
 void update(StepContext &c)
 {
+    if (c.scaler) {
+        std::vector<torch::Tensor> parameters;
+        for (auto &group : c.optimizer.param_groups())
+            for (auto &p : group.params())
+                parameters.push_back(p);
+        if (!c.scaler->unscale(parameters))
+            return;
+    }
     c.optimizer.step();
     if (c.settings && c.settings->maxNorm > 0)
         applyMaxNorm(c.model->parameters(), c.settings->maxNorm);
@@ -51,7 +60,7 @@ void trainStep(StepContext &c, const torch::Tensor &batch, torch::Tensor &acc)
     }
     ModelOutputs student, teacher;
     {
-        Autocast autocast(c.mixedPrecision, x.device());
+        Autocast autocast(c.precision, x.device());
         if (c.featureCache) {
             student = c.model->forwardWithTaps(x, c.method.studentTaps());
             teacher.logits = c.featureCache->logits.index_select(0, idx);
@@ -73,7 +82,7 @@ void trainStep(StepContext &c, const torch::Tensor &batch, torch::Tensor &acc)
             }
         }
     }
-    if (c.mixedPrecision) { // the losses in float
+    if (c.precision != Precision::Float32) { // the losses in float
         for (auto *outputs : {&student, &teacher}) {
             if (outputs->logits.defined())
                 outputs->logits = outputs->logits.to(torch::kFloat);
@@ -89,7 +98,7 @@ void trainStep(StepContext &c, const torch::Tensor &batch, torch::Tensor &acc)
             p.mutable_grad().reset();
     if (c.reducer)
         c.reducer->begin(share);
-    terms.total.backward();
+    (c.scaler ? c.scaler->scaled(terms.total) : terms.total).backward();
     if (c.reducer)
         c.reducer->finish();
     update(c);
@@ -111,13 +120,13 @@ void trainStep(StepContext &c, const torch::Tensor &batch, torch::Tensor &acc)
 }
 
 ModelOutputs teacherOutputs(const TeacherFeatures &teacher, const std::vector<Tap> &taps, const Split &split,
-                            bool mixedPrecision)
+                            Precision precision)
 {
     torch::NoGradGuard guard;
     std::vector<torch::Tensor> logits;
     std::vector<std::vector<torch::Tensor>> features(taps.size());
     for (std::int64_t i = 0; i < split.size(); i += kEvalBatch) {
-        Autocast autocast(mixedPrecision, split.x.device());
+        Autocast autocast(precision, split.x.device());
         const ModelOutputs out = teacher(split.x.slice(0, i, std::min(i + kEvalBatch, split.size())), taps);
         logits.push_back(out.logits.to(torch::kFloat));
         for (std::size_t t = 0; t < taps.size(); ++t)
@@ -130,30 +139,32 @@ ModelOutputs teacherOutputs(const TeacherFeatures &teacher, const std::vector<Ta
     return all;
 }
 
-torch::Tensor teacherLogits(const TeacherForward &teacher, const Split &split, bool mixedPrecision)
+torch::Tensor teacherLogits(const TeacherForward &teacher, const Split &split, Precision precision)
 {
     torch::NoGradGuard guard; // not inference mode: the result enters the student's graph
     std::vector<torch::Tensor> out;
     for (std::int64_t i = 0; i < split.size(); i += kEvalBatch) {
-        Autocast autocast(mixedPrecision, split.x.device());
+        Autocast autocast(precision, split.x.device());
         out.push_back(teacher(split.x.slice(0, i, std::min(i + kEvalBatch, split.size()))).to(torch::kFloat));
     }
     return torch::cat(out);
 }
 
-Autocast::Autocast(bool on, const torch::Device &device) : on_(on), cuda_(device.is_cuda())
+Autocast::Autocast(Precision precision, const torch::Device &device)
+    : on_(precision != Precision::Float32), cuda_(device.is_cuda())
 {
     if (!on_)
         return;
+    const auto type = precision == Precision::Float16 ? at::kHalf : at::kBFloat16;
     if (cuda_) {
         wasEnabled_ = at::autocast::is_enabled();
         previousType_ = at::autocast::get_autocast_gpu_dtype();
-        at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
+        at::autocast::set_autocast_gpu_dtype(type);
         at::autocast::set_enabled(true);
     } else {
         wasEnabled_ = at::autocast::is_cpu_enabled();
         previousType_ = at::autocast::get_autocast_cpu_dtype();
-        at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
+        at::autocast::set_autocast_cpu_dtype(type);
         at::autocast::set_cpu_enabled(true);
     }
 }
@@ -170,7 +181,7 @@ Autocast::~Autocast()
         at::autocast::set_autocast_cpu_dtype(previousType_);
     }
     if (!wasEnabled_)
-        at::autocast::clear_cache(); // the bfloat16 copies of the weights, made again next time
+        at::autocast::clear_cache(); // the low-precision copies of the weights, made again next time
 }
 
 } // namespace distillery::detail

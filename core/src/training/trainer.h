@@ -9,7 +9,9 @@
 #include "distributed/gradient_reducer.h"
 #include "models/torch_model.h"
 #include "training/dynamics.h"
+#include "training/loss_scaler.h"
 #include "training/optimizer.h"
+#include "training/precision.h"
 #include "training/thread_plan.h"
 
 #include <functional>
@@ -38,7 +40,7 @@ struct StepContext {
     TeacherForward teacher;         // run per batch when there is no cache
     torch::Tensor teacherCache;     // the teacher's logits for every row of `train`, or undefined
     const Split &train;
-    bool mixedPrecision = false;    // forward passes under bfloat16 autocast; losses in float
+    Precision precision = Precision::Float32; // of the forward passes (autocast); losses in float
     // The stage's augmentation (data/augment.h) and max-norm (training/max_norm.h); none when null.
     const TrainConfig *settings = nullptr;
     torch::Tensor blackPixel{};     // per channel, normalised: what a crop pads with
@@ -54,15 +56,16 @@ struct StepContext {
     GradientReducer *reducer = nullptr;
     int rank = 0;
     int ranks = 1;
+    // Precision fp16: scales the loss, skips steps whose gradients are not finite; null otherwise.
+    LossScaler *scaler = nullptr;
 };
 
-// Mixed precision: while alive and `on`, LibTorch's autocast runs the eligible
-// operations (matrix products, convolutions) in bfloat16 on `device`'s type,
-// the rest in float. Weights, gradients and optimiser state stay float, and
-// bfloat16 keeps float's range, so no gradient scaling is needed.
+// Mixed precision: while alive, LibTorch's autocast runs the eligible
+// operations (matrix products, convolutions) on `device`'s type in bfloat16 or
+// float16 as `precision` says, the rest in float; for Float32 it does nothing.
 class Autocast {
 public:
-    Autocast(bool on, const torch::Device &device);
+    Autocast(Precision precision, const torch::Device &device);
     ~Autocast();
     Autocast(const Autocast &) = delete;
     Autocast &operator=(const Autocast &) = delete;
@@ -82,10 +85,11 @@ void trainStep(StepContext &c, const torch::Tensor &idx, torch::Tensor &acc);
 // A frozen teacher's logits and the features of `taps` for every row of
 // `split`, in large batches (as float), like teacherLogits.
 ModelOutputs teacherOutputs(const TeacherFeatures &teacher, const std::vector<Tap> &taps, const Split &split,
-                            bool mixedPrecision = false);
+                            Precision precision = Precision::Float32);
 
 // The frozen teacher's logits for every row of `split`, in large batches (as
-// float; the forward passes under bfloat16 autocast when `mixedPrecision`).
-torch::Tensor teacherLogits(const TeacherForward &teacher, const Split &split, bool mixedPrecision = false);
+// float; the forward passes under autocast for a mixed `precision`).
+torch::Tensor teacherLogits(const TeacherForward &teacher, const Split &split,
+                            Precision precision = Precision::Float32);
 
 } // namespace distillery::detail
