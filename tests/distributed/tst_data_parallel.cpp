@@ -5,6 +5,7 @@
 #include "testutil.h"
 
 #include "distillery/distributed.h"
+#include "distillery/engine.h"
 #include "models/batch_norm.h"
 #include "distillery/experiment.h"
 
@@ -194,6 +195,40 @@ Outcome interruptRankOne(const QString &file, const QString &workspace, int sign
     return o;
 }
 
+// The weights of checkpoints/`stage` (and batch norm's statistics) of two
+// runs agree to 1e-5 of each tensor's largest value.
+void sameWeights(const fs::path &runA, const fs::path &runB, const char *stage, bool statistics = false)
+{
+    const auto wa = weights(runA / "checkpoints" / stage);
+    const auto wb = weights(runB / "checkpoints" / stage);
+    QVERIFY(!wa.empty());
+    QCOMPARE(wa.size(), wb.size());
+    int runningVariances = 0;
+    for (const auto &[name, t] : wa) {
+        runningVariances += name.find("running_var") != std::string::npos;
+        const auto &u = wb.at(name);
+        const double scale = t.abs().max().item<double>();
+        const double diff = (t.to(torch::kDouble) - u.to(torch::kDouble)).abs().max().item<double>();
+        QVERIFY2(diff <= 1e-5 * std::max(scale, 1e-3),
+                 qPrintable(QString("%1 %2: differs by %3 (scale %4)").arg(stage, name.c_str()).arg(diff).arg(scale)));
+    }
+    QVERIFY2(!statistics || runningVariances > 0, stage);
+}
+
+// Asks for T = 1.5 when the distillation stage reports its 20th step: on the
+// training thread, so the change is due before step 21 in every run.
+struct ChangeAtStepTwenty : RunObserver {
+    Engine *engine = nullptr;
+    std::string refusal = "never asked";
+    std::vector<SettingChange> made;
+    void stepReported(const StepMetrics &m) override
+    {
+        if (m.stage == StageKind::Distillation && m.step == 20)
+            refusal = engine->requestSettingChange("temperature", 1.5);
+    }
+    void settingChanged(const SettingChange &c) override { made.push_back(c); }
+};
+
 // Trains `e` in one process and over two (--nproc 2) and compares the
 // teacher's and distilled student's weights (and batch norm's statistics) to
 // 1e-5 of each tensor's largest value, and their test accuracies.
@@ -211,20 +246,9 @@ void trainsAsOne(const Experiment &e, bool statistics = false)
     QCOMPARE(runsB.size(), std::size_t(1)); // rank 1 wrote no folder of its own
     QCOMPARE(summary(runsB[0]).value("processes", 0), 2);
     for (const char *stage : {"teacher.pt", "student.pt"}) {
-        const auto wa = weights(runsA[0] / "checkpoints" / stage);
-        const auto wb = weights(runsB[0] / "checkpoints" / stage);
-        QVERIFY(!wa.empty());
-        QCOMPARE(wa.size(), wb.size());
-        int runningVariances = 0;
-        for (const auto &[name, t] : wa) {
-            runningVariances += name.find("running_var") != std::string::npos;
-            const auto &u = wb.at(name);
-            const double scale = t.abs().max().item<double>();
-            const double diff = (t.to(torch::kDouble) - u.to(torch::kDouble)).abs().max().item<double>();
-            QVERIFY2(diff <= 1e-5 * std::max(scale, 1e-3),
-                     qPrintable(QString("%1 %2: differs by %3 (scale %4)").arg(stage, name.c_str()).arg(diff).arg(scale)));
-        }
-        QVERIFY2(!statistics || runningVariances > 0, stage);
+        sameWeights(runsA[0], runsB[0], stage, statistics);
+        if (QTest::currentTestFailed())
+            return;
     }
     const auto sa = summary(runsA[0]), sb = summary(runsB[0]);
     QCOMPARE(sa["stages"].size(), std::size_t(2));
@@ -287,6 +311,46 @@ private Q_SLOTS:
     // rounding alone: after 50 steps its weights differ by 3e-3 between 1 and
     // 2 threads of one process, and 0.7 between 2 processes without
     // synchronisation.
+    // A setting changed while a run over two processes trains (from rank 0,
+    // whose window asks): every process makes it before the same step, so the
+    // run equals one process given the same change at the same step, and
+    // differs from one without it.
+    void settingChangeReachesEveryProcess()
+    {
+        QTemporaryDir dir;
+        Experiment e = fiftySteps();
+        e.distillation.temperature = 4.0;
+        std::vector<fs::path> runs;
+        for (int processes : {1, 2}) {
+            Experiment x = e;
+            x.distributed.processes = processes;
+            EngineOptions o;
+            o.workspace = dir.filePath(QString::number(processes)).toStdString();
+            o.runner = DISTILLERY_RUNNER;
+            Engine engine(x, o);
+            ChangeAtStepTwenty observer;
+            observer.engine = &engine;
+            const RunResult r = engine.run(observer);
+            QVERIFY2(r.status == RunStatus::Finished, r.message.c_str());
+            QVERIFY2(observer.refusal.empty(), observer.refusal.c_str());
+            QCOMPARE(observer.made.size(), std::size_t(1));
+            QCOMPARE(observer.made[0].step, std::int64_t(20));
+            runs.push_back(r.runDir);
+        }
+        sameWeights(runs[0], runs[1], "student.pt");
+        if (QTest::currentTestFailed())
+            return;
+        // The change matters: without it the student ends elsewhere.
+        const Outcome unchanged = runner({write(e, dir.filePath("e.json")), "--workspace", dir.filePath("none")});
+        QVERIFY2(unchanged.code == 0, qPrintable(unchanged.err));
+        const auto a = weights(runs[0] / "checkpoints" / "student.pt");
+        const auto b = weights(runFolders(dir.filePath("none"))[0] / "checkpoints" / "student.pt");
+        double largest = 0;
+        for (const auto &[name, t] : a)
+            largest = std::max(largest, (t - b.at(name)).abs().max().item<double>());
+        QVERIFY2(largest > 1e-3, qPrintable(QString::number(largest)));
+    }
+
     void syncBatchNormTrainsAsOne()
     {
         using testutil::layer;

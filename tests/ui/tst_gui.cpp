@@ -365,7 +365,7 @@ private Q_SLOTS:
 
     // Machine ▸ Processes: the run trains over two processes (the second a
     // distillery-run the window starts), pauses and resumes both, draws its
-    // curves as any run, and says why its settings cannot change meanwhile.
+    // curves as any run.
     void aRunOverTwoProcesses()
     {
         QTemporaryDir ws;

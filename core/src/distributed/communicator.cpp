@@ -287,11 +287,14 @@ std::vector<std::string> Communicator::allGather(const std::string &key, const s
     return all;
 }
 
-Communicator::Control Communicator::agree(bool stop, bool pause)
+Communicator::Control Communicator::agree(bool stop, bool pause, std::int64_t count)
 {
-    std::vector<torch::Tensor> flags{torch::tensor({stop ? 1.0f : 0.0f, pause && leader() ? 1.0f : 0.0f})};
+    const bool lead = leader();
+    std::vector<torch::Tensor> flags{torch::tensor(
+        {stop ? 1.0 : 0.0, pause && lead ? 1.0 : 0.0, lead ? double(count) : 0.0}, torch::kFloat64)};
     allreduceSum(flags);
-    return Control{flags[0][0].item<float>() > 0, flags[0][1].item<float>() > 0};
+    const double *v = flags[0].data_ptr<double>();
+    return Control{v[0] > 0, v[1] > 0, std::int64_t(v[2])};
 }
 
 } // namespace distillery::detail

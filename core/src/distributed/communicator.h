@@ -58,12 +58,14 @@ public:
     // Every rank's `value`, in rank order, through the store.
     std::vector<std::string> allGather(const std::string &key, const std::string &value);
 
-    // Stop and pause as the ranks agree (any rank's stop, rank 0's pause).
+    // Stop and pause as the ranks agree (any rank's stop, rank 0's pause),
+    // and rank 0's `count` (of what it shares next; others' are ignored).
     struct Control {
         bool stop = false;
         bool pause = false;
+        std::int64_t count = 0;
     };
-    Control agree(bool stop, bool pause);
+    Control agree(bool stop, bool pause, std::int64_t count = 0);
 
     // Who else ended the job: set by whoever started processes of it, to add
     // their exit status to a failure's message ("rank 1 was killed by signal 9").

@@ -89,23 +89,31 @@ void GradientReducer::finish()
     torch::NoGradGuard guard;
     while (nextLaunch_ < buckets_.size())
         launch(buckets_[nextLaunch_++]);
+    active_ = false;
+    if (buckets_.empty())
+        return;
+    // Every bucket's presence flags in one copy to the host (one
+    // synchronisation with a GPU per step, not one per bucket).
+    std::vector<torch::Tensor> flags;
     for (auto &b : buckets_) {
         b.pending->wait();
         b.pending.reset();
+        flags.push_back(b.flat.narrow(0, b.elements, std::int64_t(b.members.size())));
+    }
+    const auto present = torch::cat(flags).cpu().contiguous();
+    const float *has = present.data_ptr<float>();
+    for (auto &b : buckets_) {
         std::int64_t offset = 0;
-        const auto present = b.flat.narrow(0, b.elements, std::int64_t(b.members.size())).cpu().contiguous();
-        const float *has = present.data_ptr<float>();
-        for (std::size_t i = 0; i < b.members.size(); ++i) {
+        for (std::size_t i = 0; i < b.members.size(); ++i, ++has) {
             auto &p = params_[b.members[i]];
             const auto n = p.numel();
-            if (has[i] > 0)
+            if (*has > 0)
                 p.mutable_grad() = b.flat.narrow(0, offset, n).view(p.sizes()).to(p.dtype());
             else
                 p.mutable_grad().reset();
             offset += n;
         }
     }
-    active_ = false;
 }
 
 } // namespace distillery::detail

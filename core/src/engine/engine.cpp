@@ -175,8 +175,7 @@ void Engine::Private::checkInput()
     job = DistributedJob::start(exp, options, device);
     if (job) {
         threads = job->threads(exp.threads, threads);
-        control.refuseChanges("a run over several processes cannot change its settings while it trains (the "
-                              "other processes would not see the change)");
+        control.shareChanges(); // rank 0's setting changes reach every process at the same step
     }
     at::set_num_threads(threads);
 }

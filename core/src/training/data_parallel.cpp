@@ -39,9 +39,56 @@ torch::Tensor DataParallel::globalSums(const torch::Tensor &acc)
     return all[0];
 }
 
+namespace {
+
+using Changes = std::vector<std::pair<std::string, double>>;
+
+// Setting changes as numbers, for a collective: per change its value, the
+// length of its key and the key's characters.
+std::vector<double> encode(const Changes &changes)
+{
+    std::vector<double> out;
+    for (const auto &[key, value] : changes) {
+        out.push_back(value);
+        out.push_back(double(key.size()));
+        for (unsigned char c : key)
+            out.push_back(double(c));
+    }
+    return out;
+}
+
+Changes decode(const torch::Tensor &numbers)
+{
+    const auto v = numbers.to(torch::kCPU, torch::kFloat64).contiguous();
+    const double *x = v.data_ptr<double>();
+    const std::size_t n = std::size_t(v.numel());
+    Changes out;
+    for (std::size_t i = 0; i + 1 < n;) {
+        const double value = x[i];
+        const auto length = std::size_t(x[i + 1]);
+        i += 2;
+        std::string key;
+        for (std::size_t k = 0; k < length && i < n; ++k, ++i)
+            key.push_back(char(int(x[i])));
+        out.emplace_back(std::move(key), value);
+    }
+    return out;
+}
+
+} // namespace
+
 bool DataParallel::betweenSteps(RunControl &control, const std::function<void(bool)> &pausedChanged, bool &waited)
 {
-    auto agreed = comm_.agree(control.stopRequested(), control.pauseRequested());
+    // Rank 0's setting changes (the window's, checked there) go to every
+    // process, which make them before the same step.
+    const std::vector<double> requested = encode(comm_.leader() ? control.takeRequested() : Changes{});
+    auto agreed = comm_.agree(control.stopRequested(), control.pauseRequested(), std::int64_t(requested.size()));
+    if (agreed.count > 0) {
+        std::vector<torch::Tensor> shared{comm_.leader() ? torch::tensor(requested, torch::kFloat64)
+                                                        : torch::zeros({agreed.count}, torch::kFloat64)};
+        comm_.allreduceSum(shared); // the others add zeros
+        control.deliver(decode(shared[0]));
+    }
     waited = agreed.pause && !agreed.stop;
     if (waited) {
         pausedChanged(true);

@@ -44,12 +44,6 @@ void RunControl::waitWhilePaused(std::chrono::milliseconds limit)
     wake_.wait_for(lock, limit, [&] { return !pause_.load() || stop_.load(); });
 }
 
-void RunControl::refuseChanges(const std::string &why)
-{
-    std::lock_guard<std::mutex> lock(changesMutex_);
-    refusal_ = why;
-}
-
 void RunControl::setSettings(const DistillConfig &settings)
 {
     std::lock_guard<std::mutex> lock(changesMutex_);
@@ -59,8 +53,6 @@ void RunControl::setSettings(const DistillConfig &settings)
 std::string RunControl::requestChange(const std::string &key, double value)
 {
     std::lock_guard<std::mutex> lock(changesMutex_);
-    if (!refusal_.empty())
-        return refusal_;
     if (const auto problem = settingProblem(settings_, key, value); !problem.empty())
         return key + ": " + problem;
     changes_.emplace_back(key, value);
@@ -69,6 +61,11 @@ std::string RunControl::requestChange(const std::string &key, double value)
 }
 
 std::vector<std::pair<std::string, double>> RunControl::takeChanges()
+{
+    return shared_ ? std::exchange(delivered_, {}) : takeRequested();
+}
+
+std::vector<std::pair<std::string, double>> RunControl::takeRequested()
 {
     if (!anyChange_.load()) // the common case costs one atomic load a step
         return {};

@@ -39,9 +39,12 @@ public:
     void setSettings(const DistillConfig &settings);
     std::string requestChange(const std::string &key, double value);
     std::vector<std::pair<std::string, double>> takeChanges();
-    // From now on every change is refused with `why` (a run over several
-    // processes: the others would not see it).
-    void refuseChanges(const std::string &why);
+    // A run over several processes: from now on takeChanges returns only the
+    // changes delivered (those the processes agreed to make at this step),
+    // and rank 0 takes the requested ones with takeRequested to share them.
+    void shareChanges() { shared_ = true; }
+    std::vector<std::pair<std::string, double>> takeRequested();
+    void deliver(std::vector<std::pair<std::string, double>> changes) { delivered_ = std::move(changes); }
 
 private:
     std::atomic<bool> pause_{false};
@@ -50,9 +53,10 @@ private:
     std::condition_variable wake_;
     std::mutex changesMutex_;
     DistillConfig settings_;
-    std::string refusal_;
     std::vector<std::pair<std::string, double>> changes_;
     std::atomic<bool> anyChange_{false};
+    bool shared_ = false;       // set before training starts; then read on the training thread only
+    std::vector<std::pair<std::string, double>> delivered_;
 };
 
 } // namespace distillery::detail
