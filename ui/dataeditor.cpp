@@ -12,10 +12,15 @@
 #include <QLabel>
 #include <QLineEdit>
 #include <QLocale>
+#include <QMenu>
+#include <QMouseEvent>
 #include <QPixmap>
 #include <QSpinBox>
 #include <QThread>
 #include <QToolButton>
+#include <QWidgetAction>
+
+#include <algorithm>
 
 using namespace distillery;
 
@@ -30,6 +35,24 @@ bool isSynthetic(const QString &source)
 {
     return source.startsWith(QLatin1String("synthetic"));
 }
+
+// A menu of checkboxes that stays open while they are ticked, so that several
+// classes are chosen in one go.
+class CheckMenu : public QMenu {
+public:
+    using QMenu::QMenu;
+
+protected:
+    void mouseReleaseEvent(QMouseEvent *e) override
+    {
+        QAction *a = activeAction();
+        if (a && a->isEnabled() && a->isCheckable()) {
+            a->trigger();
+            return;
+        }
+        QMenu::mouseReleaseEvent(e);
+    }
+};
 
 } // namespace
 
@@ -65,6 +88,7 @@ DataEditor::DataEditor(QWidget *parent) : QGroupBox(tr("Data"), parent)
     transferLabel->setBuddy(transfer_);
     splitRow->addWidget(transferLabel);
     splitRow->addWidget(transfer_, 1);
+    splitRow->addWidget(makeOmitButton());
     auto *sourceLabel = new QLabel(tr("&Source"), this);
     sourceLabel->setBuddy(source_);
     form_->setVerticalSpacing(4);
@@ -215,6 +239,8 @@ void DataEditor::setConfig(const DataConfig &c)
     labels_->setCurrentIndex(std::max(0, labels_->findData(QString::fromStdString(c.cifar100Labels))));
     validation_->setValue(c.validationFraction);
     transfer_->setValue(int(c.studentTrainSize));
+    biasShift_->setValue(c.omittedBiasShift.value_or(biasShift_->minimum()));
+    setOmitted(QSet<int>(c.omitClasses.begin(), c.omitClasses.end()));
     updateRows();
     filling_ = false;
 }
@@ -232,6 +258,11 @@ DataConfig DataEditor::config() const
     c.cifar100Labels = labels_->currentData().toString().toStdString();
     c.validationFraction = validation_->value();
     c.studentTrainSize = transfer_->value();
+    c.omitClasses.assign(omitted_.begin(), omitted_.end());
+    std::sort(c.omitClasses.begin(), c.omitClasses.end());
+    c.omittedBiasShift.reset();
+    if (biasShift_->value() >= 0.0)
+        c.omittedBiasShift = biasShift_->value();
     return c;
 }
 
@@ -309,6 +340,7 @@ void DataEditor::showPreview(int generation, const DatasetPreview &preview, cons
         return;
     }
     summary_ = preview.summary;
+    setOmitted(omitted_); // the classes' names
     const auto &s = summary_;
     showSamples(preview);
     showClasses(s);
@@ -356,4 +388,109 @@ void DataEditor::showClasses(const DatasetSummary &s)
     classes_->setToolTip(tr("<p>%1 classes, with their training samples: %2</p>")
                              .arg(s.classes)
                              .arg(classes.join(QStringLiteral(" · ")).toHtmlEscaped()));
+}
+
+// Hinton et al.'s transfer sets that leave classes out (section 3): the
+// students never see them and learn them from the teacher's soft targets
+// alone. A tool button on the validation row, so that it costs no height.
+QToolButton *DataEditor::makeOmitButton()
+{
+    omit_ = new QToolButton(this);
+    omit_->setObjectName(QStringLiteral("omitClasses"));
+    omit_->setPopupMode(QToolButton::InstantPopup);
+    omitMenu_ = new CheckMenu(omit_);
+    omit_->setMenu(omitMenu_);
+    biasShift_ = new QDoubleSpinBox(this);
+    biasShift_->setObjectName(QStringLiteral("omittedBiasShift"));
+    biasShift_->setRange(-0.5, 100.0);
+    biasShift_->setSingleStep(0.5);
+    biasShift_->setSpecialValueText(tr("chosen on validation"));
+    biasShift_->setToolTip(tr("After training, the omitted classes' output biases of the distilled student are "
+                              "raised by this much (the paper's correction). By default the shift that gives the "
+                              "best validation accuracy; the results show the accuracy before and after."));
+    // The shift's row, kept while the class list is made again each time.
+    auto *shiftRow = new QWidget(this);
+    auto *row = new QHBoxLayout(shiftRow);
+    row->setContentsMargins(8, 2, 8, 2);
+    row->addWidget(new QLabel(tr("Bias shift"), shiftRow));
+    row->addWidget(biasShift_);
+    shiftAction_ = new QWidgetAction(omitMenu_);
+    shiftAction_->setDefaultWidget(shiftRow);
+    connect(omitMenu_, &QMenu::aboutToShow, this, &DataEditor::fillOmitMenu);
+    connect(biasShift_, qOverload<double>(&QDoubleSpinBox::valueChanged), this, [this] {
+        // Negative shifts are refused: every value under 0 means "chosen".
+        if (biasShift_->value() < 0.0 && biasShift_->value() > biasShift_->minimum()) {
+            const QSignalBlocker block(biasShift_);
+            biasShift_->setValue(biasShift_->minimum());
+        }
+        if (!filling_)
+            Q_EMIT changed(); // the students' rows stay the same: no reload
+    });
+    setOmitted({});
+    return omit_;
+}
+
+QString DataEditor::className(int c) const
+{
+    return c >= 0 && std::size_t(c) < summary_.classNames.size() ? QString::fromStdString(summary_.classNames[std::size_t(c)])
+                                                                  : tr("class %1").arg(c);
+}
+
+void DataEditor::fillOmitMenu()
+{
+    omitMenu_->removeAction(shiftAction_); // kept: clear() deletes the rest
+    omitMenu_->clear();
+    const int classes = int(summary_.classNames.size());
+    if (classes == 0) {
+        omitMenu_->addAction(tr("Classes are listed once the data has loaded"))->setEnabled(false);
+        return;
+    }
+    omitMenu_->addSection(tr("Leave out of the students' transfer set"));
+    for (int c = 0; c < classes; ++c) {
+        QAction *a = omitMenu_->addAction(QStringLiteral("%1  %2").arg(c).arg(className(c)));
+        a->setCheckable(true);
+        a->setChecked(omitted_.contains(c));
+        a->setData(c);
+        connect(a, &QAction::toggled, this, [this, c](bool on) {
+            QSet<int> next = omitted_;
+            on ? (void)next.insert(c) : (void)next.remove(c);
+            setOmitted(next);
+            settingsChanged();
+        });
+    }
+    omitMenu_->addSeparator();
+    omitMenu_->addAction(tr("Omit none"), this, [this] {
+        setOmitted({});
+        settingsChanged();
+    });
+    omitMenu_->addAction(tr("Invert (keep only the omitted)"), this, [this, classes] {
+        QSet<int> inverted;
+        for (int c = 0; c < classes; ++c)
+            if (!omitted_.contains(c))
+                inverted.insert(c);
+        setOmitted(inverted);
+        settingsChanged();
+    });
+    omitMenu_->addAction(shiftAction_);
+}
+
+void DataEditor::setOmitted(const QSet<int> &classes)
+{
+    omitted_ = classes;
+    QList<int> sorted(classes.begin(), classes.end());
+    std::sort(sorted.begin(), sorted.end());
+    QStringList names;
+    for (int c : sorted)
+        names << className(c);
+    omit_->setText(sorted.isEmpty()       ? tr("Omit: none")
+                   : sorted.size() == 1   ? tr("Omit: %1").arg(names.first())
+                                          : tr("Omit %1 classes").arg(sorted.size()));
+    omit_->setToolTip(sorted.isEmpty()
+                          ? tr("Classes left out of the students' transfer set: none. Hinton et al. left some out; "
+                               "the students then learn them from the teacher's soft targets alone.")
+                          : tr("Left out of the students' transfer set (the teacher learns them): %1. The distilled "
+                               "student's biases for them are then raised; the results show their accuracy before "
+                               "and after.")
+                                .arg(names.join(QStringLiteral(", "))));
+    biasShift_->setEnabled(!classes.isEmpty());
 }

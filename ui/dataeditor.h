@@ -1,5 +1,6 @@
 // The data of an experiment: its source and path (with the settings of image
-// folders and CIFAR-100), the validation split and the students' transfer set.
+// folders and CIFAR-100), the validation split and the students' transfer set
+// (its size, and the classes it leaves out with their bias shift).
 // Loads the data set whenever these change, off the GUI thread, and shows
 // some of its samples, its classes and its numbers.
 #pragma once
@@ -9,6 +10,7 @@
 #include <QGroupBox>
 #include <QList>
 #include <QPointer>
+#include <QSet>
 
 #include <atomic>
 
@@ -20,8 +22,10 @@ class QFormLayout;
 class QHBoxLayout;
 class QLabel;
 class QLineEdit;
+class QMenu;
 class QSpinBox;
 class QThread;
+class QWidgetAction;
 class QToolButton;
 
 class DataEditor : public QGroupBox {
@@ -55,6 +59,10 @@ public:
     QCheckBox *resizeBox() const { return resize_; }
     QComboBox *labelsBox() const { return labels_; }
     ElidedLabel *classesLabel() const { return classes_; }
+    // Its menu: a checkable action per class (data: the class), made when it
+    // opens, and the bias shift's box.
+    QToolButton *omitButton() const { return omit_; }
+    QDoubleSpinBox *biasShiftBox() const { return biasShift_; }
     QLabel *infoLabel() const { return info_; }
     int sampleCount() const;
 
@@ -75,6 +83,10 @@ private:
     void showPreview(int generation, const distillery::DatasetPreview &preview, const QString &error);
     void showSamples(const distillery::DatasetPreview &preview);
     void showClasses(const distillery::DatasetSummary &s);
+    QToolButton *makeOmitButton();
+    void fillOmitMenu();
+    void setOmitted(const QSet<int> &classes);
+    QString className(int c) const;
 
     QFormLayout *form_;
     QComboBox *source_;
@@ -88,6 +100,11 @@ private:
     QComboBox *labels_;
     QDoubleSpinBox *validation_;
     QSpinBox *transfer_;
+    QToolButton *omit_;
+    QMenu *omitMenu_;
+    QDoubleSpinBox *biasShift_;
+    QWidgetAction *shiftAction_;
+    QSet<int> omitted_;
     ElidedLabel *classes_;
     QLabel *info_;
     QHBoxLayout *samples_;

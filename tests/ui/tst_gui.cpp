@@ -42,6 +42,7 @@
 #include <QImage>
 #include <QStatusBar>
 #include <QLabel>
+#include <QMenu>
 #include <QMenuBar>
 #include <QScrollBar>
 #include <QToolBar>
@@ -1334,6 +1335,76 @@ private Q_SLOTS:
         QCOMPARE(c.imageHeight, 16);
         QCOMPARE(c.imageWidth, 16);
         QVERIFY(!c.resize);
+    }
+
+    // Classes left out of the students' transfer set (Hinton et al.'s
+    // section 3): ticked in the menu on the validation row, with the bias
+    // shift beside them, and kept in the experiment both ways.
+    void omittedClassesFromTheDataPanel()
+    {
+        ExperimentPanel p;
+        DataEditor *d = p.dataEditor();
+        DataConfig c = d->config();
+        c.source = "synthetic-vectors";
+        c.syntheticClasses = 4;
+        d->setConfig(c);
+        QSignalSpy loaded(d, &DataEditor::loaded);
+        d->reload();
+        QTRY_VERIFY_WITH_TIMEOUT(loaded.size() == 1 || !d->problem().isEmpty(), 15000);
+        QVERIFY2(d->isReady(), qPrintable(d->problem()));
+        const std::int64_t allRows = d->summary().studentTrainSamples;
+        QCOMPARE(d->omitButton()->text(), QStringLiteral("Omit: none"));
+        QVERIFY(!d->biasShiftBox()->isEnabled());
+
+        QMenu *menu = d->omitButton()->menu();
+        auto classActions = [&] {
+            Q_EMIT menu->aboutToShow();
+            QList<QAction *> out;
+            for (QAction *a : menu->actions())
+                if (a->isCheckable())
+                    out << a;
+            return out;
+        };
+        QCOMPARE(classActions().size(), 4);
+        classActions()[2]->setChecked(true);
+        QCOMPARE(p.experiment().data.omitClasses, std::vector<int>{2});
+        QVERIFY2(d->omitButton()->text().contains(QString::fromStdString(d->summary().classNames[2])),
+                 qPrintable(d->omitButton()->text()));
+        QVERIFY(d->biasShiftBox()->isEnabled());
+        // The data loads again: the students learn from the other classes only.
+        QTRY_VERIFY_WITH_TIMEOUT(loaded.size() == 2, 15000);
+        QVERIFY2(d->summary().studentTrainSamples < allRows, qPrintable(d->infoLabel()->text()));
+        QVERIFY(d->infoLabel()->text().contains(QStringLiteral("students learn from")));
+        // Only one class kept (the paper's 7-and-8 set, here one): invert.
+        for (QAction *a : menu->actions())
+            if (a->text().startsWith(QStringLiteral("Invert")))
+                a->trigger();
+        QCOMPARE(p.experiment().data.omitClasses, (std::vector<int>{0, 1, 3}));
+        QCOMPARE(d->omitButton()->text(), QStringLiteral("Omit 3 classes"));
+        QVERIFY(classActions()[0]->isChecked() && !classActions()[2]->isChecked());
+
+        // The shift: chosen on validation by default (unset), or by hand.
+        QVERIFY(!p.experiment().data.omittedBiasShift.has_value());
+        d->biasShiftBox()->setValue(2.5);
+        QCOMPARE(p.experiment().data.omittedBiasShift, std::optional<double>(2.5));
+        d->biasShiftBox()->setValue(-0.2); // no negative shift: back to "chosen"
+        QCOMPARE(d->biasShiftBox()->text(), QStringLiteral("chosen on validation"));
+        QVERIFY(!p.experiment().data.omittedBiasShift.has_value());
+
+        // From a file: its classes ticked, its shift shown.
+        c.omitClasses = {1, 3};
+        c.omittedBiasShift = 4.0;
+        d->setConfig(c);
+        const auto ticked = classActions();
+        QVERIFY(!ticked[0]->isChecked() && ticked[1]->isChecked() && !ticked[2]->isChecked() && ticked[3]->isChecked());
+        QCOMPARE(d->biasShiftBox()->value(), 4.0);
+        QCOMPARE(p.experiment().data.omitClasses, (std::vector<int>{1, 3}));
+        QCOMPARE(p.experiment().data.omittedBiasShift, std::optional<double>(4.0));
+        c.omitClasses.clear();
+        c.omittedBiasShift.reset();
+        d->setConfig(c);
+        QCOMPARE(d->omitButton()->text(), QStringLiteral("Omit: none"));
+        QVERIFY(p.experiment().data.omitClasses.empty());
     }
 
     // A folder of class folders loads: its classes with their counts on a
