@@ -37,12 +37,17 @@ std::vector<MethodParam> featureWeights(double beta, const std::string &betaHelp
 void addFeatureMethods(std::vector<MethodInfo> &m)
 {
     const std::string repDistiller = "; RepDistiller's distiller_zoo";
+    auto fitnet = featureWeights(100.0, "Weight of the hint (100 in the reference's settings)");
+    fitnet.push_back({"hint_epochs", "Hint epochs", 0.0, 0.0, 10000.0, false,
+                      "The paper's first stage, as the first epochs of the student's: the loss is the hint "
+                      "term alone, so only the student's layers up to its tap and the regressor learn. 0: none, "
+                      "hint and the other terms together from the start (RepDistiller's way)"});
     m.push_back({"fitnet", "FitNets (Romero et al. 2015)",
                  "Romero et al., FitNets: Hints for Thin Deep Nets, ICLR 2015" + repDistiller + "/FitNet.py",
                  "ce·CE(y, s) + kd·KD + β·mean((r(f_s) − f_t)²), r a learned 1×1 convolution with batch norm "
-                 "(maps) or a linear layer (vectors), trained with the student and not exported",
-                 false, featureWeights(100.0, "Weight of the hint (100 in the reference's settings)"),
-                 DefaultTaps::Middle, PairNeeds::SameSize});
+                 "(maps) or a linear layer (vectors), trained with the student and not exported; during the "
+                 "first hint_epochs epochs β·mean((r(f_s) − f_t)²) alone",
+                 false, fitnet, DefaultTaps::Middle, PairNeeds::SameSize});
     auto at = featureWeights(1000.0, "Weight of the attention term (1000 in the reference's settings)");
     at.push_back({"p", "Power p", 2.0, 1.0, 8.0, false, "Attention map: mean over channels of |f|^p"});
     m.push_back({"at", "Attention transfer (Zagoruyko and Komodakis 2017)",

@@ -78,6 +78,8 @@ public:
         ce_ = methodParam(c, "ce");
         kd_ = methodParam(c, "kd");
         beta_ = methodParam(c, "beta");
+        if (name_ == "fitnet")
+            hintEpochs_ = methodParam(c, "hint_epochs");
         if (name_ == "at")
             p_ = methodParam(c, "p");
         if (name_ == "rkd") {
@@ -87,6 +89,7 @@ public:
     }
     std::string name() const override { return name_; }
     bool needsTeacher() const override { return true; }
+    void setEpoch(int epoch) override { epoch_ = epoch; }
     std::vector<std::string> partNames() const override
     {
         std::vector<std::string> names = ownParts();
@@ -115,13 +118,20 @@ public:
         const auto names = ownParts();
         for (std::size_t i = 0; i < names.size(); ++i)
             out.parts.emplace_back(names[i], own[i]);
+        // FitNets' first stage (epochs counted from 1): the hint alone. The
+        // layers after the student's tap are not in its graph and keep no
+        // gradient, so the optimiser leaves them as they are.
+        const bool hintOnly = epoch_ <= int(hintEpochs_);
+        if (hintOnly)
+            total = featureTerm * beta_;
         if (kdPart_ || kd_ > 0) {
             auto soft = kdLossComposite(student.logits, teacher.logits, labels, T_, 1.0).parts[0].second;
-            total = total + soft * kd_;
+            if (!hintOnly)
+                total = total + soft * kd_;
             if (kdPart_)
-                out.parts.emplace_back("soft", soft);
+                out.parts.emplace_back("soft", hintOnly ? soft.detach() : soft);
         }
-        out.parts.emplace_back("hard", hard);
+        out.parts.emplace_back("hard", hintOnly ? hard.detach() : hard);
         out.total = total;
         return out;
     }
@@ -172,7 +182,8 @@ private:
 
     std::string name_;
     bool kdPart_;
-    double T_ = 1, ce_ = 1, kd_ = 0, beta_ = 0, p_ = 2.0, distance_ = 0.0, angle_ = 0.0;
+    double T_ = 1, ce_ = 1, kd_ = 0, beta_ = 0, p_ = 2.0, distance_ = 0.0, angle_ = 0.0, hintEpochs_ = 0.0;
+    int epoch_ = 1;
     torch::nn::ModuleList regressors_{nullptr};
 };
 
