@@ -7,6 +7,7 @@
 #include "format.h"
 #include "machineeditor.h"
 #include "modeleditor.h"
+#include "teachersdialog.h"
 #include "traineditor.h"
 
 #include "distillery/engine.h"
@@ -115,6 +116,12 @@ QGroupBox *ExperimentPanel::makeTeacherBox()
     sourceRow->addWidget(teacherSource_);
     sourceRow->addWidget(teacherLocation_, 1);
     sourceRow->addWidget(browse);
+    teachersButton_ = new QToolButton(box);
+    teachersButton_->setObjectName(QStringLiteral("teachers"));
+    teachersButton_->setText(tr("Teachers…"));
+    teachersButton_->setToolTip(tr("Distil from several teachers at once: further teachers reused from runs or "
+                                   "imported, and every teacher's weight"));
+    sourceRow->addWidget(teachersButton_);
     teacherInput_ = new QComboBox(box);
     teacherInput_->addItem(tr("Raw input, as read (pixels in [0, 1]); the model normalises itself"), QStringLiteral("raw"));
     teacherInput_->addItem(tr("Normalised input, as the students see it"), QStringLiteral("normalised"));
@@ -125,8 +132,7 @@ QGroupBox *ExperimentPanel::makeTeacherBox()
     furtherTeachers_->setWordWrap(true);
     furtherTeachers_->setToolTip(tr("Further teachers listed in the experiment file (\"teachers\"): the student "
                                     "learns the weighted average of all the teachers' softened probabilities. "
-                                    "They are kept as the file has them when it is saved or started; edit the "
-                                    "list in the file."));
+                                    "Teachers… edits the list and the weights."));
     l->addLayout(sourceRow);
     l->addWidget(furtherTeachers_);
     l->addWidget(teacherInput_);
@@ -144,6 +150,11 @@ QGroupBox *ExperimentPanel::makeTeacherBox()
     });
     connect(teacherInput_, qOverload<int>(&QComboBox::currentIndexChanged), this, [this] { emitChanged(); });
     connect(browse, &QToolButton::clicked, this, &ExperimentPanel::browseTeacher);
+    connect(teachersButton_, &QToolButton::clicked, this, [this] {
+        TeachersDialog d(experiment(), this);
+        if (d.exec() == QDialog::Accepted)
+            setFurtherTeachers(d.firstWeight(), d.teachers());
+    });
     connect(teacherTrain_, &TrainEditor::changed, this, [this] { emitChanged(); });
     // A .pt file dropped on the teacher box imports it.
     box->setAcceptDrops(true);
@@ -275,6 +286,14 @@ void ExperimentPanel::updateTaps()
     const bool trained = teacherSource_->currentData().toString() == QLatin1String("train");
     distillation_->pairingEditor()->setTaps(trained ? taps(teacher_->model()) : std::vector<Tap>{},
                                             taps(student_->model()));
+}
+
+void ExperimentPanel::setFurtherTeachers(double firstWeight, const std::vector<TeacherConfig> &teachers)
+{
+    base_.teacher.weight = firstWeight;
+    base_.teachers = teachers;
+    showFurtherTeachers(base_);
+    emitChanged();
 }
 
 // Several teachers: the further ones, with every teacher's normalised weight.

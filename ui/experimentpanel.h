@@ -22,6 +22,7 @@ class QLabel;
 class QLineEdit;
 class QSlider;
 class QSpinBox;
+class QToolButton;
 class TrainEditor;
 
 class ExperimentPanel : public QScrollArea {
@@ -50,6 +51,9 @@ public:
     // Several teachers: the further teachers of the experiment set, which the
     // panel keeps as they are; hidden when there are none.
     QLabel *furtherTeachersLabel() const { return furtherTeachers_; }
+    QToolButton *teachersButton() const { return teachersButton_; }
+    // What "Teachers…" sets when accepted: the Teacher section's weight and the further teachers.
+    void setFurtherTeachers(double firstWeight, const std::vector<distillery::TeacherConfig> &teachers);
     QGroupBox *distillationBox() const { return distillation_; }
     // The method, its parameters, T, α, the baseline and the teacher's outputs.
     DistillationEditor *distillationEditor() const { return distillation_; }
@@ -110,7 +114,8 @@ private:
     QLineEdit *teacherLocation_;        // the run folder or the TorchScript file
     QWidget *teacherBrowse_;
     QComboBox *teacherInput_;           // torchscript: raw or normalised input
-    QLabel *furtherTeachers_;           // several teachers: the further ones the file lists (kept as they are)
+    QLabel *furtherTeachers_;           // several teachers: the further ones (edited in TeachersDialog)
+    QToolButton *teachersButton_;
     QHash<QString, QString> locations_; // per teacher source, so switching keeps both
     ModelEditor *teacher_;
     TrainEditor *teacherTrain_;

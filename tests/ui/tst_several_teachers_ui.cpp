@@ -7,11 +7,14 @@
 // sees no LibTorch, and the panel's headers need them.
 #undef QT_NO_KEYWORDS
 #include "experimentpanel.h"
+#include "teachersdialog.h"
 #include "testutil.h"
 
 #include <QComboBox>
 #include <QDoubleSpinBox>
 #include <QLabel>
+#include <QTableWidget>
+#include <QToolButton>
 #include <QtTest/QtTest>
 
 using namespace distillery;
@@ -65,6 +68,65 @@ private Q_SLOTS:
         p.setExperiment(testutil::syntheticExperiment());
         QVERIFY(p.furtherTeachersLabel()->isHidden());
         QVERIFY(p.experiment().teachers.empty());
+    }
+
+    // "Teachers…": rows added, edited and removed, the shares shown as the
+    // weights change, and the list set back into the panel's experiment.
+    void dialogEditsTheTeachers()
+    {
+        Experiment e = testutil::syntheticExperiment();
+        TeacherConfig imported;
+        imported.source = "torchscript";
+        imported.path = "/models/big.pt";
+        imported.input = "normalised";
+        imported.weight = 2;
+        e.teachers = {imported};
+        TeachersDialog d(e);
+        QCOMPARE(d.table()->rowCount(), 1);
+        QCOMPARE(d.teachers().size(), std::size_t(1));
+        QCOMPARE(d.teachers()[0].path, imported.path);
+        QCOMPARE(d.teachers()[0].input, std::string("normalised"));
+        QVERIFY2(d.sharesLabel()->text().contains(QStringLiteral("0.333")) &&
+                     d.sharesLabel()->text().contains(QStringLiteral("big.pt 0.667")),
+                 qPrintable(d.sharesLabel()->text()));
+
+        d.addRun(QStringLiteral("/work/runs/20250101-000000-a"));
+        d.firstWeightBox()->setValue(1.0);
+        auto *weight = qobject_cast<QDoubleSpinBox *>(d.table()->cellWidget(1, 3));
+        QVERIFY(weight);
+        weight->setValue(5.0); // 1 : 2 : 5
+        QVERIFY2(d.sharesLabel()->text().contains(QStringLiteral("20250101-000000-a 0.625")),
+                 qPrintable(d.sharesLabel()->text()));
+        d.table()->item(1, 1)->setText(QStringLiteral("/work/runs/20250101-000000-b"));
+        auto teachers = d.teachers();
+        QCOMPARE(teachers.size(), std::size_t(2));
+        QCOMPARE(teachers[1].source, std::string("run"));
+        QCOMPARE(teachers[1].run, std::string("/work/runs/20250101-000000-b"));
+        QCOMPARE(teachers[1].weight, 5.0);
+
+        d.firstWeightBox()->setValue(0.0);
+        d.removeRow(0);
+        weight->setValue(0.0);
+        QVERIFY2(d.sharesLabel()->text().contains(QStringLiteral("Every weight is 0")), qPrintable(d.sharesLabel()->text()));
+        d.removeRow(0);
+        QVERIFY(d.teachers().empty());
+        QVERIFY(d.sharesLabel()->text().startsWith(QStringLiteral("One teacher")));
+
+        // Accepted into the panel: its experiment has them, and the box says so.
+        ExperimentPanel p;
+        p.setExperiment(testutil::syntheticExperiment());
+        QVERIFY(p.teachersButton()->isVisibleTo(&p));
+        p.setFurtherTeachers(3.0, teachers);
+        const Experiment back = p.experiment();
+        QCOMPARE(back.teacher.weight, 3.0);
+        QCOMPARE(back.teachers.size(), std::size_t(2));
+        QCOMPARE(back.teachers[0].path, imported.path);
+        QCOMPARE(back.teachers[1].run, std::string("/work/runs/20250101-000000-b"));
+        QVERIFY(!p.furtherTeachersLabel()->isHidden());
+        QVERIFY2(p.furtherTeachersLabel()->text().contains(QStringLiteral("2 further teachers")),
+                 qPrintable(p.furtherTeachersLabel()->text()));
+        p.setFurtherTeachers(1.0, {});
+        QVERIFY(p.experiment().teachers.empty() && p.furtherTeachersLabel()->isHidden());
     }
 };
 
