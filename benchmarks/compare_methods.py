@@ -1,0 +1,131 @@
+#!/usr/bin/env python3
+"""Every distillation method on one shipped experiment, over seeds: the table
+of docs/RESULTS.md ("The methods side by side").
+
+For each seed it first runs the file as it is (teacher, baseline and vanilla
+KD), then every other method with that seed's teacher reused
+(teacher.source=run) and no baseline, so that all methods of a seed distil
+from the same teacher and are compared with the same baseline. A method whose
+default pairing of taps does not fit the models, or whose training fails (a
+non-finite loss), is listed with the reason, once, and not run again.
+
+    /usr/bin/python3 benchmarks/compare_methods.py [--experiment fashion-mnist-few-labels.json]
+        [--seeds 1 2 3] [--workspace DIR] [--runner PATH] [--threads N]
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+EXPERIMENTS = os.path.join(ROOT, "resources", "experiments")
+
+# (label, --set assignments). The temperature is the file's for the KD family,
+# the reference implementations' own for DKD (mdistiller: 4) and DIST (1);
+# every other parameter is the method's default (docs/METHODS.md), and again
+# with β = 1 for DKD and FitNets, whose reference weights (tuned for CIFAR-100
+# ResNets) may be too strong for a small pair.
+METHODS = [
+    ("kd (the file's)", []),
+    ("kd + logit standardisation", ["distillation.params.standardize=true"]),
+    ("dkd", ["distillation.method=dkd", "distillation.temperature=4"]),
+    ("dkd + logit standardisation", ["distillation.method=dkd", "distillation.temperature=4",
+                                     "distillation.params.standardize=true"]),
+    ("dkd, β = 1", ["distillation.method=dkd", "distillation.temperature=4", "distillation.params.beta=1"]),
+    ("dist", ["distillation.method=dist", "distillation.temperature=1"]),
+    ("fitnet", ["distillation.method=fitnet"]),
+    ("fitnet, β = 1", ["distillation.method=fitnet", "distillation.params.beta=1"]),
+    ("at", ["distillation.method=at"]),
+    ("sp", ["distillation.method=sp"]),
+    ("rkd", ["distillation.method=rkd"]),
+    ("pkt", ["distillation.method=pkt"]),
+]
+
+
+def run(runner, experiment, workspace, sets):
+    """Runs one experiment; returns (summary.json, None) or (None, why it was refused)."""
+    args = [runner, os.path.join(EXPERIMENTS, experiment), "--workspace", workspace, "--json"]
+    for s in sets:
+        args += ["--set", s]
+    p = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    run_dir, error = None, None
+    for line in p.stdout.splitlines():
+        event = json.loads(line)
+        if event.get("event") == "run_started":
+            run_dir = event["run_dir"]
+        if event.get("event") == "error":
+            error = event["message"]
+    if run_dir is None:
+        return None, f"refused: {error or p.stderr.strip() or 'exit %d' % p.returncode}"
+    with open(os.path.join(run_dir, "summary.json")) as f:
+        summary = json.load(f)
+    if summary.get("status") != "finished":
+        return None, f"{summary.get('status')}: {summary.get('message')}"
+    summary["run_dir"] = run_dir
+    return summary, None
+
+
+def mean_std(values):
+    if not values:
+        return "—"
+    if len(values) < 2:
+        return f"{values[0]:.2f}"
+    return f"{statistics.mean(values):.2f} ± {statistics.stdev(values):.2f}"
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--experiment", default="fashion-mnist-few-labels.json")
+    p.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
+    p.add_argument("--workspace", default=os.path.join(ROOT, "workspace", "methods"))
+    p.add_argument("--runner", default=os.path.join(ROOT, "build", "app", "distillery-run"))
+    p.add_argument("--threads", type=int, default=None)
+    a = p.parse_args()
+    common = [f"threads={a.threads}"] if a.threads is not None else []
+
+    teacher, baseline = [], []
+    results = {label: [] for label, _ in METHODS}   # per seed: (accuracy %, seconds)
+    refused = {}  # label: why it did not train
+    for seed in a.seeds:
+        first, why = run(a.runner, a.experiment, a.workspace, [f"seed={seed}"] + common)
+        if first is None:
+            raise SystemExit(f"seed {seed}: {why}")
+        s = first["stages"]
+        teacher.append(100 * s["teacher"]["test_accuracy"])
+        baseline.append(100 * s["baseline"]["test_accuracy"])
+        results[METHODS[0][0]].append((100 * s["student"]["test_accuracy"], s["student"]["seconds"]))
+        print(f"seed {seed}: teacher {teacher[-1]:.2f}%, baseline {baseline[-1]:.2f}%, "
+              f"kd {results[METHODS[0][0]][-1][0]:.2f}% ({first['run_dir']})", flush=True)
+        reuse = [f"seed={seed}", "teacher.source=run", f"teacher.run={first['run_dir']}", "baseline=false"] + common
+        for label, sets in METHODS[1:]:
+            if label in refused:
+                continue
+            summary, why = run(a.runner, a.experiment, a.workspace, reuse + sets)
+            if summary is None:
+                refused[label] = why
+                print(f"  {label}: {why}", flush=True)
+                continue
+            student = summary["stages"]["student"]
+            results[label].append((100 * student["test_accuracy"], student["seconds"]))
+            print(f"  {label}: {results[label][-1][0]:.2f}% in {student['seconds']:.0f} s", flush=True)
+
+    kd = [acc for acc, _ in results[METHODS[0][0]]]
+    print(f"\nteacher {mean_std(teacher)}%, baseline student {mean_std(baseline)}% "
+          f"(seeds {' '.join(map(str, a.seeds))})\n")
+    print("| method | test accuracy | vs baseline | vs kd | student's stage (median) |")
+    print("|---|---:|---:|---:|---:|")
+    for label, _ in METHODS:
+        if label in refused:
+            print(f"| {label} | {refused[label]} | | | |")
+            continue
+        accs = [acc for acc, _ in results[label]]
+        secs = [sec for _, sec in results[label]]
+        vs_base = [x - b for x, b in zip(accs, baseline)]
+        vs_kd = [x - k for x, k in zip(accs, kd)]
+        print(f"| {label} | {mean_std(accs)}% | {mean_std(vs_base)} | {mean_std(vs_kd)} | "
+              f"{statistics.median(secs):.0f} s |")
+
+
+if __name__ == "__main__":
+    main()
