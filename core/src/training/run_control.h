@@ -44,7 +44,11 @@ public:
     // and rank 0 takes the requested ones with takeRequested to share them.
     void shareChanges() { shared_ = true; }
     std::vector<std::pair<std::string, double>> takeRequested();
-    void deliver(std::vector<std::pair<std::string, double>> changes) { delivered_ = std::move(changes); }
+    // Appends: changes delivered before the distillation stage wait for its first step.
+    void deliver(const std::vector<std::pair<std::string, double>> &changes)
+    {
+        delivered_.insert(delivered_.end(), changes.begin(), changes.end());
+    }
 
 private:
     std::atomic<bool> pause_{false};
