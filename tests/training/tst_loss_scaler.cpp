@@ -7,6 +7,7 @@
 #include "methods/method.h"
 #include "models/torch_model.h"
 #include "runs/stage_state.h"
+#include "support/torch_compat.h"
 #include "testutil.h"
 #include "training/loss_scaler.h"
 #include "training/trainer.h"
@@ -151,6 +152,25 @@ private Q_SLOTS:
         QCOMPARE(loaded.lossScale.finiteSteps, std::int64_t(17));
         QCOMPARE(loaded.lossScale.skippedSteps, std::int64_t(3));
         QCOMPARE(loaded.globalStep, std::int64_t(40));
+    }
+
+    // The autocast of precision bf16 and fp16 on the CPU: matrix products in
+    // that type while it lives, in float again after.
+    void autocastRunsProductsInItsType()
+    {
+        const auto w = torch::randn({4, 3}), x = torch::randn({2, 3});
+        {
+            Autocast bf16(Precision::BFloat16, torch::kCPU);
+            QCOMPARE(torch::linear(x, w).scalar_type(), torch::kBFloat16);
+        }
+        QCOMPARE(torch::linear(x, w).scalar_type(), torch::kFloat);
+        if (!compat::cpuFloat16Autocast)
+            QSKIP("LibTorch 1.13's CPU autocast has no float16: an fp16 run on its CPU is refused (tst_runner float16)");
+        {
+            Autocast fp16(Precision::Float16, torch::kCPU);
+            QCOMPARE(torch::linear(x, w).scalar_type(), torch::kHalf);
+        }
+        QCOMPARE(torch::linear(x, w).scalar_type(), torch::kFloat);
     }
 
 private:
