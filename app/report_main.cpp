@@ -250,8 +250,13 @@ int main(int argc, char **argv)
         summary = readAnalysisSummary(run);
         if (temperature <= 0.0)
             temperature = summary.temperature;
-        const AnalysisLogits teacher = readAnalysisLogits((fs::path(run) / "analysis" / "teacher.logits").string());
-        dark = darkKnowledge(teacher.view(), teacher.labels.data(), temperature);
+        const fs::path teacherLogits = fs::path(run) / "analysis" / "teacher.logits";
+        if (fs::exists(teacherLogits) || !fs::exists(fs::path(run) / "analysis" / "student.logits")) {
+            const AnalysisLogits teacher = readAnalysisLogits(teacherLogits.string());
+            dark = darkKnowledge(teacher.view(), teacher.labels.data(), temperature);
+        } else {
+            darkError = "none: the run has no teacher (mutual learning)";
+        }
     } catch (const AnalysisError &e) {
         if (summary.stages.empty()) {
             std::cerr << "error: " << e.what() << "\n";

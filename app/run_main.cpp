@@ -195,7 +195,9 @@ void printTable(const RunResult &r)
     for (const auto &s : r.stages) {
         const bool isTeacher = s.kind == StageKind::Teacher;
         char ratio[32] = "1.0x";
-        if (!isTeacher && r.studentParameters > 0)
+        if (r.teacherParameters == 0) // mutual learning: no teacher
+            std::snprintf(ratio, sizeof ratio, "-");
+        else if (!isTeacher && r.studentParameters > 0)
             std::snprintf(ratio, sizeof ratio, "%.1fx", double(r.teacherParameters) / double(r.studentParameters));
         std::printf("%-10s %10s %12s %12s %12s%s\n", stageName(s.kind).c_str(),
                     s.epochsDone > 0 || isTeacher ? percent(s.testAccuracy).c_str() : "-",
@@ -210,6 +212,13 @@ void printTable(const RunResult &r)
             std::printf("%-10s %-24s %8.3f %10s %12s\n", field.c_str(), t.model.c_str(), t.weight,
                         percent(t.testAccuracy).c_str(), human(double(t.parameters)).c_str());
         }
+    }
+    if (student && !student->peerTestAccuracy.empty()) {
+        std::string peers;
+        for (double a : student->peerTestAccuracy)
+            peers += (peers.empty() ? "" : ", ") + percent(a);
+        std::printf("\nthe cohort's other students (last epoch): %s; the student's last epoch: %s\n", peers.c_str(),
+                    percent(student->finalTestAccuracy).c_str());
     }
     if (baseline && student && baseline->epochsDone > 0 && student->epochsDone > 0)
         std::printf("\ndistilled student vs baseline: %+.2f points on the test set\n",

@@ -224,7 +224,8 @@ void DistillationEditor::showMethod(const QString &method)
     const MethodInfo *m = findMethod(method.toStdString());
     pairing_->setMethod(method.toStdString());
     form_->setRowVisible(pairing_, m && m->usesFeatures());
-    teacherOutputs_->setEnabled(!m || !m->usesFeatures()); // features are not cached: per batch
+    // Features are not cached (per batch); mutual learning has no teacher.
+    teacherOutputs_->setEnabled(!m || (!m->usesFeatures() && !m->online));
     DistillConfig settings;
     settings.method = method.toStdString();
     settings.temperature = temperature_->value();
@@ -281,7 +282,7 @@ void DistillationEditor::addParamField(const MethodParam &p, double value)
         return;
     }
     auto *spin = new QDoubleSpinBox(this);
-    spin->setDecimals(decimalsFor(p, value));
+    spin->setDecimals(p.whole ? 0 : decimalsFor(p, value));
     spin->setRange(p.min, p.max);
     spin->setSingleStep(p.defaultValue >= 2 ? 1.0 : 0.1);
     spin->setValue(value);

@@ -57,6 +57,8 @@ ExperimentPanel::ExperimentPanel(QWidget *parent) : QScrollArea(parent)
     connect(data_, &DataEditor::changed, this, &ExperimentPanel::emitChanged);
     connect(machine_, &MachineEditor::changed, this, &ExperimentPanel::emitChanged);
     connect(distillation_, &DistillationEditor::changed, this, &ExperimentPanel::emitChanged);
+    connect(distillation_->methodBox(), qOverload<int>(&QComboBox::currentIndexChanged), this,
+            &ExperimentPanel::updateCompression);
     connect(data_, &DataEditor::loaded, this, [this] {
         teacher_->setDataShape(data_->summary().inputShape, data_->summary().classes);
         student_->setDataShape(data_->summary().inputShape, data_->summary().classes);
@@ -378,6 +380,17 @@ bool ExperimentPanel::eventFilter(QObject *watched, QEvent *event)
 
 void ExperimentPanel::updateCompression()
 {
+    // Deep mutual learning trains without a teacher: the section stays in the
+    // file but is not used.
+    const MethodInfo *m = findMethod(distillation_->methodBox()->currentData().toString().toStdString());
+    const bool online = m && m->online;
+    teacherBox_->setEnabled(!online);
+    teacherBox_->setTitle(online ? tr("Teacher (not used: the students learn from each other)") : tr("Teacher"));
+    if (online) {
+        compression_->setText(tr("No teacher: %1 trains a cohort of students from scratch")
+                                  .arg(QString::fromStdString(m->title)));
+        return;
+    }
     if (teacherSource_->currentData().toString() == QLatin1String("torchscript")) {
         compression_->setText(tr("Compression: shown when the run starts (the imported teacher's size is read then)"));
         return;

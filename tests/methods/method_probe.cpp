@@ -5,10 +5,11 @@
 //    "pairs": [{"teacher", "student"}], "student_features": [{"name", "shape", "values"}],
 //    "teacher_features": [...]}
 // or, for several teachers, "teachers": [[...], ...] and "weights": [...]
-// in place of "teacher" (multiTeacherLoss),
+// in place of "teacher" (multiTeacherLoss), or for Deep Mutual Learning
+// "cohort": [[...], ...] in place of "student" and "teacher" (mutualLearningLoss),
 // (logits and features row-major; pairs and features for feature methods), and
 // prints one per line:
-//   {"total", "parts": {name: value}, "grad": [...], "feature_grads": {name: [...]},
+//   {"total", "parts": {name: value}, "grad": [...], "peer_grads": [[...]], "feature_grads": {name: [...]},
 //    "adapters": {name: {"shape", "values"}}} or {"error": message}.
 #include "distillery/kd.h"
 
@@ -47,7 +48,11 @@ int main()
             for (const auto &p : in.value("pairs", nlohmann::json::array()))
                 c.pairs.push_back({p.at("teacher").get<std::string>(), p.at("student").get<std::string>()});
             const auto r =
-                in.contains("teachers")
+                in.contains("cohort")
+                    ? distillery::mutualLearningLoss(c, in.at("cohort").get<std::vector<std::vector<double>>>(),
+                                                     in.at("labels").get<std::vector<std::int64_t>>(),
+                                                     in.at("classes").get<int>())
+                : in.contains("teachers")
                     ? distillery::multiTeacherLoss(c, in.at("student").get<std::vector<double>>(),
                                                    in.at("teachers").get<std::vector<std::vector<double>>>(),
                                                    in.at("weights").get<std::vector<double>>(),
@@ -66,6 +71,7 @@ int main()
             out["feature_grads"] = nlohmann::json::object();
             for (const auto &g : r.featureGradients)
                 out["feature_grads"][g.name] = g.values;
+            out["peer_grads"] = r.peerGradients;
             out["adapters"] = nlohmann::json::object();
             for (const auto &a : r.adapterParameters)
                 out["adapters"][a.name] = {{"shape", a.shape}, {"values", a.values}};

@@ -241,6 +241,26 @@ def feature_method(method, s, t, y, fs, ft, T, adapters, ce=1.0, kd=0.0, beta=No
     return total, parts
 
 
+def dml(cohort, y, T, ce=1.0, beta=1.0):
+    """Deep Mutual Learning's loss for each member (Zhang et al. 2018, Eq. 10,
+    as PyTorch ports write it: kl_div of the member's log-softmax against the
+    other's detached softmax, 'batchmean'), summed over the cohort; at T = 1
+    the paper's, T² keeping the gradients' size at other temperatures."""
+    K = len(cohort)
+    total, parts = 0.0, {}
+    for k, z in enumerate(cohort):
+        kl = sum(F.kl_div(F.log_softmax(z / T, dim=1), F.softmax(other.detach() / T, dim=1), reduction="batchmean")
+                 for l, other in enumerate(cohort) if l != k) * T * T / (K - 1)
+        hard = F.cross_entropy(z, y)
+        member = ce * hard + beta * kl
+        total = total + member
+        if k == 0:
+            parts["mutual"], parts["hard"] = kl, hard
+        else:
+            parts["peers"] = parts.get("peers", 0.0) + member.detach() / (K - 1)
+    return total, parts
+
+
 # --- The comparison -----------------------------------------------------------
 
 class Probe:
@@ -343,6 +363,46 @@ class TestMethods(unittest.TestCase):
             expected += w / sum(weights) * s_ref.grad
         self.assertTrue(torch.allclose(grad, expected, rtol=RTOL, atol=ATOL),
                         f"differs by {(grad - expected).abs().max().item()}")
+
+    def check_mutual(self, K, T, params=None, seed=41, classes=10):
+        cohort = [logits(seed + 10 * k, classes=classes)[0] for k in range(K)]
+        y = logits(seed, classes=classes)[2]
+        refs = [z.clone().requires_grad_(True) for z in cohort]
+        total, parts = dml(refs, y, T, **(params or {}))
+        total.backward()
+        got = self.probe.ask({"method": "dml", "temperature": T, "params": dict(params or {}, students=K),
+                              "classes": classes, "cohort": [z.flatten().tolist() for z in cohort],
+                              "labels": y.tolist()})
+        self.assertNotIn("error", got, got.get("error"))
+        label = f"dml K={K} T={T} {params}"
+        self.assertEqual(set(got["parts"]), set(parts), label)
+        for name, ref in [("total", total)] + list(parts.items()):
+            value = got["total"] if name == "total" else got["parts"][name]
+            self.assertTrue(abs(value - ref.item()) <= ATOL + RTOL * abs(ref.item()),
+                            f"{label}: {name} {value} vs {ref.item()}")
+        grads = [got["grad"]] + got["peer_grads"]
+        self.assertEqual(len(grads), K, label)
+        for k, (g, ref) in enumerate(zip(grads, refs)):
+            g = torch.tensor(g, dtype=torch.float64).reshape(ref.shape)
+            self.assertTrue(torch.allclose(g, ref.grad, rtol=RTOL, atol=ATOL),
+                            f"{label}: member {k}'s gradient differs by {(g - ref.grad).abs().max().item()}")
+        return cohort, y, grads
+
+    def test_deep_mutual_learning(self):
+        self.check_mutual(2, 1.0)
+        self.check_mutual(3, 3.0, {"ce": 0.5, "beta": 2.0}, seed=43)
+        self.check_mutual(4, 1.0, seed=47)
+
+    def test_deep_mutual_learning_member_learns_only_from_its_own_loss(self):
+        # Each member's gradient is that of its own loss with the others fixed,
+        # as if each had its own optimiser: for two members, member 1's is
+        # CE(y, z1) + KL(p2 ‖ p1)'s alone.
+        cohort, y, grads = self.check_mutual(2, 1.0, seed=53)
+        z1 = cohort[0].clone().requires_grad_(True)
+        (F.cross_entropy(z1, y) + F.kl_div(F.log_softmax(z1, dim=1), F.softmax(cohort[1], dim=1),
+                                           reduction="batchmean")).backward()
+        g = torch.tensor(grads[0], dtype=torch.float64).reshape(z1.shape)
+        self.assertTrue(torch.allclose(g, z1.grad, rtol=RTOL, atol=ATOL))
 
     def test_dkd(self):
         # During the warm-up, after it, and with the reference's CIFAR-100 weights and others.

@@ -135,6 +135,17 @@ private Q_SLOTS:
         QCOMPARE(plan.points[3].teacherFrom, 1);
         e.baseline = false;
         QCOMPARE(planSweep(e).baselinesTrained(), 0);
+        // Mutual learning trains no teacher: its points share none, and the
+        // kd points do not take one over from them.
+        // Points: (α 0.5, dml), (0.5, kd), (0.9, dml), (0.9, kd).
+        e.sweep.grid = {{"distillation.alpha", {"0.5", "0.9"}}, {"distillation.method", {"\"dml\"", "\"kd\""}}};
+        plan = planSweep(e);
+        QCOMPARE(plan.points[0].settings[1].second, std::string("\"dml\""));
+        QCOMPARE(plan.teachersTrained(), 1);
+        QVERIFY(plan.points[0].teacherless && plan.points[2].teacherless);
+        QCOMPARE(plan.points[1].teacherFrom, -1);
+        QVERIFY(!plan.points[1].teacherless);
+        QCOMPARE(plan.points[3].teacherFrom, 1);
     }
 
     void randomDrawsAreReproducibleAndInTheirRanges()

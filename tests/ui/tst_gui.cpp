@@ -1168,6 +1168,54 @@ private Q_SLOTS:
         QVERIFY(p.experiment().distillation.pairs.empty());
     }
 
+    // Deep mutual learning from the window: picked in the panel, the Teacher
+    // section is not used; the run trains the baseline and the cohort, draws
+    // no teacher, and the cohort's size is a whole number in the form.
+    void mutualLearningFromTheWindow()
+    {
+        QTemporaryDir ws;
+        Experiment e = testutil::syntheticExperiment();
+        e.name = "mutual";
+        e.studentTrain.epochs = 2;
+        e.logEverySteps = 2;
+        const QString path = dir_.path() + QStringLiteral("/mutual.json");
+        distillery::saveExperiment(e, path.toStdString());
+        auto w = openWindow(path, ws.path());
+        ExperimentPanel *p = w->experimentPanel();
+        QVERIFY(p->teacherBox()->isEnabled());
+        p->methodBox()->setCurrentIndex(p->methodBox()->findData(QStringLiteral("dml")));
+        QVERIFY(!p->teacherBox()->isEnabled());
+        QVERIFY(p->teacherBox()->title().contains(QStringLiteral("not used")));
+        auto *students = qobject_cast<QDoubleSpinBox *>(p->distillationEditor()->paramField(QStringLiteral("students")));
+        QVERIFY(students);
+        QCOMPARE(students->decimals(), 0);
+        QCOMPARE(students->minimum(), 2.0);
+        students->setValue(3);
+        QCOMPARE(p->experiment().distillation.method, std::string("dml"));
+        QCOMPARE(p->experiment().distillation.params.at("students"), 3.0);
+        QSignalSpy finished(w->controller(), &TrainingController::runFinished);
+        w->startAction()->trigger();
+        QTRY_COMPARE_WITH_TIMEOUT(finished.size(), 1, 60000);
+        const auto result = finished.first().first().value<RunResult>();
+        QCOMPARE(result.status, RunStatus::Finished);
+        QCOMPARE(result.stages.size(), std::size_t(2));
+        QCOMPARE(result.stages.back().peerTestAccuracy.size(), std::size_t(2));
+        QTRY_VERIFY(!w->controller()->isRunning());
+        QTRY_VERIFY(w->lossPlot()->isUpToDate());
+        QCustomPlot *plot = w->lossPlot()->plot();
+        QStringList drawn;
+        for (int i = 0; i < plot->graphCount(); ++i)
+            if (plot->graph(i)->visible() && plot->graph(i)->dataCount() > 0)
+                drawn << plot->graph(i)->name();
+        QVERIFY2(drawn.contains(QStringLiteral("student")) && drawn.contains(QStringLiteral("baseline")),
+                 qPrintable(drawn.join(QStringLiteral(", "))));
+        QVERIFY2(!drawn.contains(QStringLiteral("teacher")), qPrintable(drawn.join(QStringLiteral(", "))));
+        // Back to kd: the teacher is used again.
+        p->methodBox()->setCurrentIndex(p->methodBox()->findData(QStringLiteral("kd")));
+        QVERIFY(p->teacherBox()->isEnabled());
+        QCOMPARE(p->teacherBox()->title(), QStringLiteral("Teacher"));
+    }
+
     // Each method's own parameters get a row each with the reference's
     // defaults, α only where the method uses it; values are kept per method
     // while the panel lives, and only the chosen method's are written.

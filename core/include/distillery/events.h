@@ -106,6 +106,10 @@ struct StageResult {
     // the scaled gradients were not finite, and the loss scale at the end.
     std::int64_t skippedSteps = 0;
     double lossScale = 0.0;
+    // Deep Mutual Learning: the test accuracy of each member of the cohort
+    // other than the stage's student, after the last epoch (compare with
+    // finalTestAccuracy).
+    std::vector<double> peerTestAccuracy;
 };
 
 // Several teachers (Experiment::teachers): one teacher as it was evaluated,

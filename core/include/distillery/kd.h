@@ -45,6 +45,8 @@ struct MethodLoss {
     std::vector<double> studentGradient;
     std::vector<NamedArray> featureGradients;
     std::vector<NamedArray> adapterParameters;
+    // Deep Mutual Learning: the gradient with respect to each other member's logits.
+    std::vector<std::vector<double>> peerGradients;
 };
 MethodLoss methodLoss(const DistillConfig &config, const std::vector<double> &studentLogits,
                       const std::vector<double> &teacherLogits, const std::vector<std::int64_t> &labels, int classes,
@@ -60,5 +62,14 @@ MethodLoss methodLoss(const DistillConfig &config, const std::vector<double> &st
 MethodLoss multiTeacherLoss(const DistillConfig &config, const std::vector<double> &studentLogits,
                             const std::vector<std::vector<double>> &teacherLogits, const std::vector<double> &weights,
                             const std::vector<std::int64_t> &labels, int classes);
+
+// Deep Mutual Learning (dml): the cohort's loss, `cohort` holding each
+// member's logits (the first is the run's student), row-major [batch x classes]:
+//   total = Σ_k [ce·CE(y, z_k) + β·T²·(1/(K−1))·Σ_{l≠k} KL(softmax(z_l/T) ‖ softmax(z_k/T))],
+// KL 'batchmean', z_l's side detached; the gradients of the first member in
+// studentGradient and of the others in peerGradients. Throws
+// std::invalid_argument for fewer than two members or mismatched sizes.
+MethodLoss mutualLearningLoss(const DistillConfig &config, const std::vector<std::vector<double>> &cohort,
+                              const std::vector<std::int64_t> &labels, int classes);
 
 } // namespace distillery

@@ -21,6 +21,9 @@ struct MethodParam {
     double min = 0.0, max = 0.0;
     bool isSwitch = false;      // 0 or 1 (true/false in the file)
     std::string help;           // what it does, for a tooltip
+    // A whole number fixed before the run (a count, e.g. the cohort's size):
+    // no schedule or change while the run trains.
+    bool whole = false;
 };
 
 // Feature methods: the taps they pair when distillation.pairs is empty.
@@ -47,6 +50,9 @@ struct MethodInfo {
     std::vector<MethodParam> params;
     DefaultTaps defaultTaps = DefaultTaps::None;
     PairNeeds pairNeeds = PairNeeds::Anything;
+    // Trains without a teacher: the run has no teacher's stage, and the
+    // students learn from each other (Deep Mutual Learning).
+    bool online = false;
     bool usesFeatures() const { return defaultTaps != DefaultTaps::None; }
 };
 

@@ -26,6 +26,7 @@ struct SweepPoint {
     std::vector<std::pair<std::string, std::string>> settings; // the swept keys' values (JSON text)
     int teacherFrom = -1;   // the point whose trained teacher it takes over (-1: its own)
     int baselineFrom = -1;  // the point whose baseline it takes over (-1: its own, or none)
+    bool teacherless = false; // an online method (mutual learning): no teacher at all
     // "distillation.temperature=2 distillation.alpha=0.5 seed=1"
     std::string label() const;
     // The point's --set assignments, its seed included.

@@ -4,17 +4,27 @@
 #include "engine/stage_analysis.h"
 #include "distillery/methods.h"
 #include "methods/multi_teacher.h"
+#include "methods/mutual.h"
 #include "runs/stage_state.h"
 #include "support/errors.h"
 #include "training/bias_correction.h"
+#include "training/evaluation.h"
 
 namespace distillery::detail {
 
 namespace fs = std::filesystem;
 
+bool trainsWithoutTeacher(const Experiment &exp)
+{
+    const MethodInfo *m = findMethod(exp.distillation.method);
+    return m && m->online;
+}
+
 std::vector<StageKind> stagesOf(const Experiment &exp)
 {
-    std::vector<StageKind> stages{StageKind::Teacher};
+    std::vector<StageKind> stages;
+    if (!trainsWithoutTeacher(exp))
+        stages.push_back(StageKind::Teacher);
     if (exp.baseline)
         stages.push_back(StageKind::Baseline);
     stages.push_back(StageKind::Distillation);
@@ -94,6 +104,24 @@ void pairFeatures(const Experiment &exp, Pipeline &p, const LoadedData &data, co
     }
 }
 
+// Deep Mutual Learning: no teacher; the student and its peers.
+Pipeline planCohort(const Experiment &exp, const LoadedData &data, Pipeline &p)
+{
+    try {
+        p.resolved.student.layers = resolveModel(exp.student, data.summary.classes);
+    } catch (const ConfigError &e) {
+        throw InvalidInput(std::string("model: ") + e.what());
+    }
+    p.teacher.label = "none";
+    p.student = checkedReport(p.resolved.student.layers, data.summary.inputShape, data.summary.classes,
+                              "student.model");
+    checkAgainstData(exp, p, data.summary.inputShape);
+    if (exp.baseline && !exp.baselineRun.empty())
+        checkReusedBaseline(p.resolved);
+    p.method = makeMutualLearning(exp.distillation, p.resolved.student.layers, data.summary.inputShape);
+    return std::move(p);
+}
+
 } // namespace
 
 Pipeline planPipeline(const Experiment &exp, const LoadedData &data, const torch::Device &device)
@@ -103,6 +131,8 @@ Pipeline planPipeline(const Experiment &exp, const LoadedData &data, const torch
     Pipeline p;
     p.resolved = exp;
     p.stages = stagesOf(exp);
+    if (trainsWithoutTeacher(exp))
+        return planCohort(exp, data, p);
     if (exp.teacher.source == "run")
         p.teacher.checkpoint = resolveReusedTeacher(exp, p.resolved);
     const bool imported = exp.teacher.source == "torchscript";
@@ -166,6 +196,11 @@ bool runStudentStage(StageEnvironment &env, const Pipeline &p, StageInfo info, c
         job.teacherFeatures = teacherFeatures;
     job.trainRows = env.data.studentIndices;
     StageResult r = runStage(env, job);
+    if (r.status == RunStatus::Finished && r.epochsDone > 0)
+        for (auto &peer : cohortPeers(method)) {
+            peer->eval();
+            r.peerTestAccuracy.push_back(evaluate(peer, env.data.test, env.device, env.precision(), false).accuracy);
+        }
     if (info.kind == StageKind::Distillation && !exp.data.omitClasses.empty() && r.status == RunStatus::Finished &&
         r.epochsDone > 0) {
         // The kept model, with the omitted classes' biases raised, replaces the stage's checkpoint.
@@ -187,13 +222,18 @@ bool runStudentStage(StageEnvironment &env, const Pipeline &p, StageInfo info, c
 
 } // namespace
 
-bool runStages(StageEnvironment &env, Pipeline &p)
-{
-    const Experiment &exp = env.exp;
-    StageInfo info;
-    info.stageCount = int(p.stages.size());
+namespace {
 
-    torch::manual_seed(exp.seed);
+// What the students distil from: the frozen teacher (and the further ones),
+// after its stage. False when the run ends there.
+struct Teachers {
+    TeacherForward forward;
+    TeacherFeatures features;
+};
+
+bool teacherStage(StageEnvironment &env, Pipeline &p, StageInfo info, Teachers &out)
+{
+    torch::manual_seed(env.exp.seed);
     TeacherModel teacher = buildTeacher(p.resolved, p.teacher, env.data, env.device);
     info.kind = StageKind::Teacher;
     info.index = 0;
@@ -210,8 +250,22 @@ bool runStages(StageEnvironment &env, Pipeline &p)
                      env.kept.stage == StageKind::Teacher ? env.kept.test : torch::Tensor());
     env.teacherValidation = teacherValidationLogits(env, teacher.forward);
     // Several teachers: the students see them all, their logits side by side.
-    const TeacherForward students =
+    out.forward =
         p.extraTeachers.empty() ? teacher.forward : joinTeachers(env, p.teacher, teacher.forward, p.extraTeachers);
+    out.features = teacher.features;
+    return true;
+}
+
+} // namespace
+
+bool runStages(StageEnvironment &env, Pipeline &p)
+{
+    const Experiment &exp = env.exp;
+    StageInfo info;
+    info.stageCount = int(p.stages.size());
+    Teachers teachers; // none for an online method (mutual learning)
+    if (p.stages.front() == StageKind::Teacher && !teacherStage(env, p, info, teachers))
+        return false;
 
     // Both students start from the same weights and see batches in the same
     // order, so the difference between them is the loss alone.
@@ -222,13 +276,13 @@ bool runStages(StageEnvironment &env, Pipeline &p)
     if (exp.baseline) {
         auto ce = makeCrossEntropy();
         info.kind = StageKind::Baseline;
-        info.index = 1;
+        info.index = int(p.stages.size()) - 2;
         if (!runStudentStage(env, p, info, studentTrain, *ce, {}, initialState))
             return false;
     }
     info.kind = StageKind::Distillation;
     info.index = int(p.stages.size()) - 1;
-    return runStudentStage(env, p, info, studentTrain, *p.method, students, initialState, teacher.features);
+    return runStudentStage(env, p, info, studentTrain, *p.method, teachers.forward, initialState, teachers.features);
 }
 
 } // namespace distillery::detail

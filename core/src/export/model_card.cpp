@@ -1,5 +1,7 @@
 #include "export/model_card.h"
 
+#include "distillery/methods.h"
+
 #include "distillery/architecture.h"
 #include "export/card_figures.h"
 #include "runs/atomic_file.h"
@@ -80,8 +82,13 @@ void writeIntro(std::ostream &md, const Experiment &c, const json &data, const s
     md << "# " << c.name << ": " << title << "\n\n";
     md << "A " << modelDescription(c, stage) << " classifier for " << data.value("description", std::string("its data"))
        << ", exported by Distillery " << DISTILLERY_VERSION << " on " << today() << ".";
-    if (stage == "student")
-        md << " It was trained by knowledge distillation (Hinton, Vinyals and Dean, 2015) from a "
+    const MethodInfo *method = findMethod(c.distillation.method);
+    if (stage == "student" && method && method->online)
+        md << " It was trained by " << method->title << " with "
+           << std::lround(methodParam(c.distillation, "students")) - 1
+           << " more students of its kind, each learning from the others, without a teacher.";
+    else if (stage == "student")
+        md << " It was trained by " << (method ? method->title : c.distillation.method) << " from a "
            << modelDescription(c, "teacher") << " teacher.";
     md << "\n\n";
     if (!note.empty())
@@ -94,7 +101,8 @@ void writeResults(std::ostream &md, const Experiment &c, const json &stages, con
     md << "## Results\n\n";
     md << "| Model | Architecture | Parameters | Multiply-adds per sample | Test accuracy |\n";
     md << "|---|---|---:|---:|---:|\n";
-    md << "| Teacher | " << modelDescription(c, "teacher") << " | " << groupDigits(teacherParams) << " | "
+    if (stages.contains("teacher"))
+        md << "| Teacher | " << modelDescription(c, "teacher") << " | " << groupDigits(teacherParams) << " | "
        << (teacherMacs ? groupDigits(teacherMacs) : std::string("-")) << " | " << percent(stages.value("teacher", json())) << " |\n";
     if (stages.contains("baseline"))
         md << "| Baseline student (labels only) | " << modelDescription(c, "student") << " | "
@@ -133,13 +141,18 @@ void writeData(std::ostream &md, const json &data, const PortableModel &p, const
 void writeTraining(std::ostream &md, const Experiment &c, const json &sum)
 {
     md << "## Distillation and training\n\n";
-    md << "- Method: " << c.distillation.method << ", temperature T = " << c.distillation.temperature
-       << ", \u03b1 = " << c.distillation.alpha << " (weight of the soft-target term, scaled by T\u00b2).\n";
+    const MethodInfo *method = findMethod(c.distillation.method);
+    md << "- Method: " << c.distillation.method << ", temperature T = " << c.distillation.temperature;
+    if (!method || method->usesAlpha)
+        md << ", \u03b1 = " << c.distillation.alpha << " (weight of the soft-target term, scaled by T\u00b2)";
+    for (const auto &p : method ? method->params : std::vector<MethodParam>{})
+        md << ", " << p.key << " = " << methodParam(c.distillation, p.key);
+    md << ".\n";
     md << "- Seed " << c.seed << ", device " << sum.value("device", std::string("-")) << ", LibTorch "
        << sum.value("libtorch", std::string("-")) << ".\n\n";
     md << "| Stage | Epochs | Batch | Optimiser | Learning rate | Schedule | Weight decay |\n";
     md << "|---|---:|---:|---|---:|---|---:|\n";
-    if (c.teacher.source == "train")
+    if (c.teacher.source == "train" && !(method && method->online))
         md << trainingRow("Teacher", c.teacher.train);
     md << trainingRow("Students", c.studentTrain) << "\n";
 }

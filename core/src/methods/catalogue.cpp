@@ -5,6 +5,8 @@
 
 #include "experiment/field_error.h"
 
+#include <cmath>
+
 
 namespace distillery {
 
@@ -106,6 +108,21 @@ std::vector<MethodInfo> makeMethods()
                   weight("beta", "Inter-class weight β", 1.0, "Weight of the per-sample (inter-class) relation"),
                   weight("gamma", "Intra-class weight γ", 1.0, "Weight of the per-class (intra-class) relation")}});
     addFeatureMethods(m);
+    MethodInfo dml{"dml", "Deep mutual learning (Zhang et al. 2018)",
+                   "Zhang, Xiang, Hospedales and Lu, Deep Mutual Learning, CVPR 2018 (the paper's Eq. 10 with "
+                   "simultaneous updates; T = 1 there)",
+                   "Σ_k [ce·CE(y, z_k) + β·T²·(1/(K−1))·Σ_{l≠k} KL(softmax(z_l/T) ‖ softmax(z_k/T))], the other "
+                   "member's side detached; K students trained together from scratch, no teacher",
+                   false,
+                   {weight("ce", "CE weight", 1.0, "Weight of each student's cross-entropy with the labels"),
+                    weight("beta", "Mutual weight β", 1.0, "Weight of each student's KL to the others (1 in the paper)"),
+                    {"students", "Students", 2.0, 2.0, 8.0, false,
+                     "The cohort's size K: the student of the Student section and K − 1 more of the same model, "
+                     "each from its own initial weights; the first is the run's student (kept, exported), the "
+                     "others' test accuracy is in summary.json",
+                     true}}};
+    dml.online = true;
+    m.push_back(std::move(dml));
     return m;
 }
 
@@ -148,6 +165,8 @@ std::optional<std::pair<std::string, std::string>> methodSettingsProblem(const D
                                                                     : " (it has " + all + ")")
                                                     : "; did you mean '" + near + "'?")};
         }
+        if (param->whole && value != std::round(value))
+            return Problem{field, "is a count: a whole number (got " + plainNumber(value) + ")"};
         if (param->isSwitch && value != 0 && value != 1)
             return Problem{field, "is a switch: true or false (got " + plainNumber(value) + ")"};
         if (!(value >= param->min && value <= param->max))

@@ -5,6 +5,7 @@
 #include "methods/dist.h"
 #include "methods/dkd.h"
 #include "methods/feature_methods.h"
+#include "methods/mutual.h"
 #include "methods/vanilla_kd.h"
 
 namespace distillery::detail {
@@ -41,6 +42,8 @@ std::unique_ptr<DistillationMethod> makeMethod(const DistillConfig &config)
         return makeDkd(config);
     if (config.method == "dist")
         return makeDist(config);
+    if (config.method == "dml")
+        return makeMutualLoss(config);
     if (findMethod(config.method)->usesFeatures())
         return makeFeatureMethod(config);
     throw ConfigError("distillation.method: '" + config.method + "' is listed but not built");

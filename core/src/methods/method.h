@@ -49,6 +49,12 @@ public:
     // is made; the module it returns then (or null) is trained with the
     // student, checkpointed with it and never exported.
     virtual torch::nn::Module *prepare(const torch::Device & /*device*/) { return nullptr; }
+    // Online methods (Deep Mutual Learning) learn from models they train
+    // themselves (made by prepare()) rather than from a frozen teacher: for
+    // each batch, those models' outputs take the teacher's place in loss(),
+    // computed with gradients (peerOutputs, called under the step's autocast).
+    virtual bool online() const { return false; }
+    virtual ModelOutputs peerOutputs(const torch::Tensor & /*x*/) { return {}; }
 
 protected:
     std::vector<std::pair<Tap, Tap>> pairs_;

@@ -155,6 +155,8 @@ json stageResultJson(const StageResult &e)
         j["loss_scale"] = e.lossScale;
         j["skipped_steps"] = e.skippedSteps;
     }
+    if (!e.peerTestAccuracy.empty())
+        j["peer_test_accuracy"] = e.peerTestAccuracy;
     return j;
 }
 
@@ -289,6 +291,10 @@ StageResult stageResultFrom(const json &j)
     readBiasCorrection(j, r.biasCorrection);
     r.lossScale = numberOr(j, "loss_scale", 0.0);
     r.skippedSteps = std::int64_t(numberOr(j, "skipped_steps", 0.0));
+    if (const auto peers = j.find("peer_test_accuracy"); peers != j.end() && peers->is_array())
+        for (const auto &a : *peers)
+            if (a.is_number())
+                r.peerTestAccuracy.push_back(a.get<double>());
     return r;
 }
 } // namespace

@@ -1,6 +1,7 @@
 // A sweep's points: the grid's combinations, the random draws and the seeds,
 // each checked as a whole experiment, and which of them train what the others share.
 #include "distillery/sweep.h"
+#include "distillery/methods.h"
 
 #include <nlohmann/json.hpp>
 
@@ -34,7 +35,7 @@ int SweepPlan::teachersTrained() const
 {
     if (base.teacher.source != "train")
         return 0;
-    return int(std::count_if(points.begin(), points.end(), [](const SweepPoint &p) { return p.teacherFrom < 0; }));
+    return int(std::count_if(points.begin(), points.end(), [](const SweepPoint &p) { return p.teacherFrom < 0 && !p.teacherless; }));
 }
 
 int SweepPlan::baselinesTrained() const
@@ -162,8 +163,13 @@ SweepPlan planSweep(const Experiment &e, const std::string &origin, bool allowLa
                 } catch (const ConfigError &err) {
                     throw ConfigError(where + "sweep: the point " + p.label() + ": " + err.what());
                 }
-                const auto t = teachers.emplace(teacherKey(point), p.index);
-                p.teacherFrom = t.second ? -1 : t.first->second;
+                // A point of mutual learning has no teacher to share.
+                const MethodInfo *method = findMethod(point.distillation.method);
+                p.teacherless = method && method->online;
+                if (!p.teacherless) {
+                    const auto t = teachers.emplace(teacherKey(point), p.index);
+                    p.teacherFrom = t.second ? -1 : t.first->second;
+                }
                 if (point.baseline) {
                     const auto b = baselines.emplace(baselineKey(point), p.index);
                     p.baselineFrom = b.second ? -1 : b.first->second;

@@ -37,6 +37,14 @@ void update(StepContext &c)
         applyMaxNorm(c.model->parameters(), c.settings->maxNorm);
 }
 
+void toFloat(ModelOutputs &outputs)
+{
+    if (outputs.logits.defined())
+        outputs.logits = outputs.logits.to(torch::kFloat);
+    for (auto &f : outputs.features)
+        f.second = f.second.to(torch::kFloat);
+}
+
 } // namespace
 
 void trainStep(StepContext &c, const torch::Tensor &batch, torch::Tensor &acc)
@@ -72,7 +80,9 @@ void trainStep(StepContext &c, const torch::Tensor &batch, torch::Tensor &acc)
             teacher = c.teacherFeatures(x, c.method.teacherTaps());
         } else {
             student.logits = c.model->forward(x);
-            if (c.method.needsTeacher()) {
+            if (c.method.online()) {
+                teacher = c.method.peerOutputs(x); // trained with the student: in the graph
+            } else if (c.method.needsTeacher()) {
                 if (c.teacherCache.defined()) {
                     teacher.logits = c.teacherCache.index_select(0, idx);
                 } else {
@@ -82,14 +92,9 @@ void trainStep(StepContext &c, const torch::Tensor &batch, torch::Tensor &acc)
             }
         }
     }
-    if (c.precision != Precision::Float32) { // the losses in float
-        for (auto *outputs : {&student, &teacher}) {
-            if (outputs->logits.defined())
-                outputs->logits = outputs->logits.to(torch::kFloat);
-            for (auto &f : outputs->features)
-                f.second = f.second.to(torch::kFloat);
-        }
-    }
+    if (c.precision != Precision::Float32) // the losses in float
+        for (auto *outputs : {&student, &teacher})
+            toFloat(*outputs);
     auto terms = c.method.loss(student, teacher, y);
     // Gradients are dropped rather than zeroed: the backward pass then hands
     // its fresh gradient tensors over instead of adding them to zeros.
