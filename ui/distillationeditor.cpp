@@ -5,6 +5,7 @@
 #include <QCheckBox>
 #include <QComboBox>
 #include <QDoubleSpinBox>
+#include <QSpinBox>
 #include <QFormLayout>
 #include <QHBoxLayout>
 #include <QLabel>
@@ -63,7 +64,7 @@ DistillationEditor::DistillationEditor(QWidget *parent) : QGroupBox(tr("Distilla
         method_->addItem(q(m.title), q(m.name));
         method_->setItemData(method_->count() - 1, methodTip(m), Qt::ToolTipRole);
     }
-    // Alt+M, Alt+T, Alt+W and Alt+O reach the fields from the keyboard.
+    // Alt+M, Alt+G, Alt+T, Alt+W and Alt+O reach the fields from the keyboard.
     form_->addRow(buddyLabel(tr("&Method"), method_, this), method_);
     makeSoftening(form_);
     baseline_ = new QCheckBox(tr("Baseline student"), this);
@@ -81,12 +82,20 @@ DistillationEditor::DistillationEditor(QWidget *parent) : QGroupBox(tr("Distilla
     cacheReason_ = new QLabel(this);
     cacheReason_->setWordWrap(true);
     cacheReason_->setForegroundRole(QPalette::PlaceholderText); // an explanation, quieter than the fields
+    generations_ = new QSpinBox(this);
+    generations_->setRange(1, 20);
+    generations_->setSizePolicy(QSizePolicy::Fixed, QSizePolicy::Fixed);
+    generations_->setToolTip(tr("<p>Born-again generations (Furlanello et al. 2018): after this run, a run per "
+                                "further generation whose teacher is the previous generation's distilled "
+                                "student, each student from the same initial weights with the same settings, "
+                                "the baseline trained once.</p><p>1: one run, the teacher above.</p>"));
     auto *checks = new QHBoxLayout;
     checks->addWidget(baseline_);
     checks->addStretch();
     checks->addWidget(buddyLabel(tr("Teacher &outputs"), teacherOutputs_, this));
     checks->addWidget(teacherOutputs_);
     form_->addRow(checks);
+    form_->addRow(buddyLabel(tr("&Generations"), generations_, this), generations_);
     form_->addRow(cacheReason_);
     pairing_ = new PairingEditor(this);
     form_->addRow(tr("Pairs"), pairing_);
@@ -97,6 +106,7 @@ DistillationEditor::DistillationEditor(QWidget *parent) : QGroupBox(tr("Distilla
 
     linkSliders();
     connect(baseline_, &QCheckBox::toggled, this, [this] { Q_EMIT changed(); });
+    connect(generations_, qOverload<int>(&QSpinBox::valueChanged), this, [this] { Q_EMIT changed(); });
     connect(teacherOutputs_, qOverload<int>(&QComboBox::currentIndexChanged), this, [this] { Q_EMIT changed(); });
     connect(method_, qOverload<int>(&QComboBox::currentIndexChanged), this, [this] {
         showMethod(method_->currentData().toString());
@@ -182,6 +192,7 @@ void DistillationEditor::setExperiment(const Experiment &e)
     temperature_->setValue(e.distillation.temperature);
     alpha_->setValue(e.distillation.alpha);
     baseline_->setChecked(e.baseline);
+    generations_->setValue(e.distillation.generations);
     teacherOutputs_->setCurrentIndex(teacherOutputs_->findData(
         !e.distillation.teacherCache ? QStringLiteral("off")
                                      : e.distillation.approximateCache ? QStringLiteral("approximate")
@@ -200,6 +211,9 @@ void DistillationEditor::apply(Experiment &e) const
     e.distillation.temperature = temperature_->value();
     e.distillation.alpha = alpha_->value();
     e.baseline = baseline_->isChecked();
+    const MethodInfo *method = findMethod(e.distillation.method);
+    e.distillation.generations = method && method->online ? 1 : generations_->value();
+    e.distillation.generation = std::min(e.distillation.generation, e.distillation.generations);
     const QString outputs = teacherOutputs_->currentData().toString();
     e.distillation.teacherCache = outputs != QLatin1String("off");
     e.distillation.approximateCache = outputs == QLatin1String("approximate");
@@ -226,6 +240,7 @@ void DistillationEditor::showMethod(const QString &method)
     form_->setRowVisible(pairing_, m && m->usesFeatures());
     // Features are not cached (per batch); mutual learning has no teacher.
     teacherOutputs_->setEnabled(!m || (!m->usesFeatures() && !m->online));
+    generations_->setEnabled(!m || !m->online); // each generation's teacher is the last one's student
     DistillConfig settings;
     settings.method = method.toStdString();
     settings.temperature = temperature_->value();

@@ -25,6 +25,7 @@ class QHBoxLayout;
 class QLabel;
 class QSlider;
 class QSpacerItem;
+class QSpinBox;
 
 class DistillationEditor : public QGroupBox {
     Q_OBJECT
@@ -43,6 +44,7 @@ public:
     QDoubleSpinBox *alphaBox() const { return alpha_; }
     QSlider *alphaSlider() const { return alphaSlider_; }
     QComboBox *teacherOutputsBox() const { return teacherOutputs_; }
+    QSpinBox *generationsBox() const { return generations_; }
     QLabel *cacheReasonLabel() const { return cacheReason_; }
     // The feature methods' pairs of taps; shown for those methods only.
     PairingEditor *pairingEditor() const { return pairing_; }
@@ -87,6 +89,7 @@ private:
     QLabel *alphaLabel_;
     QCheckBox *baseline_;
     QComboBox *teacherOutputs_; // cached | cached, approximate | per batch
+    QSpinBox *generations_;      // born-again generations
     QLabel *cacheReason_;
     PairingEditor *pairing_;
     ScheduleEditor *schedules_;

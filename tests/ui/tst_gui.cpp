@@ -1216,6 +1216,37 @@ private Q_SLOTS:
         QCOMPARE(p->teacherBox()->title(), QStringLiteral("Teacher"));
     }
 
+    // Born-again generations from the window: the Generations box makes a
+    // chain of runs, each in the Runs panel, the second taught by the first's student.
+    void bornAgainGenerationsFromTheWindow()
+    {
+        QTemporaryDir ws;
+        Experiment e = testutil::syntheticExperiment();
+        e.name = "chain";
+        e.teacher.train.epochs = 1;
+        e.studentTrain.epochs = 1;
+        const QString path = dir_.path() + QStringLiteral("/chain.json");
+        distillery::saveExperiment(e, path.toStdString());
+        auto w = openWindow(path, ws.path());
+        ExperimentPanel *p = w->experimentPanel();
+        QSpinBox *generations = p->distillationEditor()->generationsBox();
+        QVERIFY(generations->isEnabled());
+        generations->setValue(2);
+        QCOMPARE(p->experiment().distillation.generations, 2);
+        QSignalSpy finished(w->controller(), &TrainingController::runFinished);
+        w->startAction()->trigger();
+        QTRY_COMPARE_WITH_TIMEOUT(finished.size(), 2, 60000);
+        QTRY_VERIFY(!w->controller()->isRunning());
+        const auto last = finished.last().first().value<RunResult>();
+        QCOMPARE(last.status, RunStatus::Finished);
+        QVERIFY(QString::fromStdString(last.runDir).endsWith(QStringLiteral("-chain-gen2")));
+        QCOMPARE(loadExperiment(last.runDir + "/config.json").teacher.stage, std::string("student"));
+        QTRY_COMPARE(w->runsPanel()->runCount(), 2);
+        // Mutual learning has no teacher to replace: no generations.
+        p->methodBox()->setCurrentIndex(p->methodBox()->findData(QStringLiteral("dml")));
+        QVERIFY(!generations->isEnabled());
+    }
+
     // Each method's own parameters get a row each with the reference's
     // defaults, α only where the method uses it; values are kept per method
     // while the panel lives, and only the chosen method's are written.

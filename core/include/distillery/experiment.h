@@ -157,12 +157,21 @@ struct DistillConfig {
                                         // inputs (JSON: "teacher_cache": "approximate")
     double featureCacheMb = 2048;       // feature methods: the teacher's features are cached with its
                                         // logits when they fit in this many MiB (0: never)
+    // Born-again generations (Furlanello et al. 2018): after this run, a run
+    // per further generation whose teacher is the previous generation's
+    // distilled student (teacher.source "run", teacher.stage "student"), each
+    // student from scratch with the same settings. `generation` is this run's
+    // place in the chain, from 1; Distillery sets it in the runs it starts.
+    int generations = 1;
+    int generation = 1;
 };
 
 struct TeacherConfig {
     std::string source = "train";       // train | run (reuse the teacher of an earlier run)
                                         // | torchscript (a model saved by torch.jit.save)
     std::string run;                    // source=run: the earlier run's folder
+    std::string stage = "teacher";      // source=run: which of its models teaches: its teacher, or
+                                        // its distilled "student" (born-again generations)
     std::string path;                   // source=torchscript: the .pt file
     std::string input = "raw";          // source=torchscript: what its forward expects: raw
                                         // (as read: pixels in [0, 1]) | normalised (as the students see)

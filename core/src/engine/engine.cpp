@@ -8,6 +8,7 @@
 #include "distillery/data.h"
 #include "distillery/runs.h"
 #include "engine/distributed_job.h"
+#include "engine/generations.h"
 #include "engine/pipeline.h"
 #include "models/dense.h"
 #include "runs/atomic_file.h"
@@ -143,6 +144,7 @@ struct Engine::Private {
     void fail(RunStatus status, const std::string &message);
     void handleErrors(Clock::time_point start);
     std::string outOfMemoryMessage(const std::string &detail) const;
+    RunResult runOnce(RunObserver &observer);
 };
 
 // Everything that can be wrong with the experiment and the machine, before any folder exists.
@@ -318,37 +320,54 @@ Engine::~Engine() = default;
 
 RunResult Engine::run(RunObserver &observer)
 {
-    d->recorder = std::make_unique<RunRecorder>(observer);
-    d->resume = ResumePlan{};
+    RunResult r = d->runOnce(observer);
+    // Born-again generations: each finished generation but the last starts
+    // the next run, taught by its student (a resumed one too).
+    while (r.status == RunStatus::Finished && !d->control.stopRequested()) {
+        std::optional<Experiment> next = nextGeneration(r.runDir);
+        if (!next)
+            break;
+        d->exp = std::move(*next);
+        d->options.resumeRunDir.clear();
+        d->options.runDir.clear();
+        r = d->runOnce(observer);
+    }
+    return r;
+}
+
+RunResult Engine::Private::runOnce(RunObserver &observer)
+{
+    recorder = std::make_unique<RunRecorder>(observer);
+    resume = ResumePlan{};
     tuneAllocator();
     const auto start = Clock::now();
-    d->handleErrors(start);
-    RunResult &result = d->recorder->result();
+    handleErrors(start);
+    RunResult &result = recorder->result();
     result.seconds = secondsSince(start);
     if (result.status == RunStatus::Running)
         result.status = RunStatus::Failed;
-    if (d->job) {
+    if (job) {
         // The other ranks of a local run end with this one; those of a failed
         // run have ended already or are killed.
         const bool failed = result.status == RunStatus::Failed || result.status == RunStatus::Invalid;
-        const std::string others = d->job->finish(failed ? 5.0 : 60.0);
+        const std::string others = job->finish(failed ? 5.0 : 60.0);
         if (failed && !others.empty() && result.message.find(others) == std::string::npos)
             result.message += (result.message.empty() ? "" : " ") + ("Other processes: " + others + ".");
     }
     try {
-        d->recorder->saveSummary();
-        d->recorder->write(eventJson(result));
+        recorder->saveSummary();
+        recorder->write(eventJson(result));
     } catch (const std::exception &e) {
         if (result.message.empty())
             result.message = e.what();
         result.status = RunStatus::Failed;
     }
-    d->recorder->close();
-    d->job.reset();
-    d->lock.reset();
-    d->data = {};
+    recorder->close();
+    job.reset();
+    lock.reset();
+    data = {};
     const RunResult finished = result;
-    d->recorder.reset();
+    recorder.reset();
     observer.runFinished(finished);
     return finished;
 }

@@ -33,11 +33,19 @@ fs::path resolveReusedTeacher(const Experiment &exp, Experiment &resolved)
     } catch (const ConfigError &e) {
         throw InvalidInput(std::string("teacher.run: ") + e.what());
     }
-    fs::path checkpoint = dir / "checkpoints" / "teacher.pt";
+    // Its distilled student (born-again generations), or its teacher.
+    const bool student = exp.teacher.stage == "student";
+    fs::path checkpoint = dir / "checkpoints" / (student ? "student.pt" : "teacher.pt");
     if (!fs::exists(checkpoint))
-        throw InvalidInput("teacher.run: " + checkpoint.string() + " not found (that run has no finished teacher)");
-    resolved.teacher.model = earlier.teacher.model;
-    resolved.teacher.train = earlier.teacher.train;
+        throw InvalidInput("teacher.run: " + checkpoint.string() + " not found (that run has no finished " +
+                           (student ? "distilled student)" : "teacher)"));
+    if (student) {
+        resolved.teacher.model = earlier.student;
+        resolved.teacher.train = earlier.studentTrain;
+    } else {
+        resolved.teacher.model = earlier.teacher.model;
+        resolved.teacher.train = earlier.teacher.train;
+    }
     return checkpoint;
 }
 
@@ -210,6 +218,8 @@ double accuracyOf(const torch::Tensor &logits, const Split &split)
 // analysis/ and kept for this run's analysis and live fidelity.
 bool takeOverTeacherLogits(StageEnvironment &env, StageResult &r)
 {
+    if (env.exp.teacher.stage != "teacher") // a student's validation logits are not kept
+        return false;
     const fs::path dir = env.exp.teacher.run;
     try {
         const Experiment earlier = loadExperiment((dir / "config.json").string());

@@ -95,6 +95,8 @@ void readDistillation(const json &k, const std::string &origin, DistillConfig &d
         kr.read("teacher_cache", d.teacherCache);
     }
     kr.read("feature_cache_mb", d.featureCacheMb);
+    kr.read("generations", d.generations);
+    kr.read("generation", d.generation);
     kr.finish();
     defaultScheduleStarts(d);
 }

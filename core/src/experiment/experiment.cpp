@@ -299,6 +299,7 @@ void readTeacher(const json &j, const std::string &path, const std::string &orig
     ObjectReader tr(j, path, origin);
     tr.read("source", t.source);
     tr.read("run", t.run);
+    tr.read("stage", t.stage);
     tr.read("path", t.path);
     tr.read("input", t.input);
     tr.read("weight", t.weight);

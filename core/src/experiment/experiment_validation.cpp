@@ -63,6 +63,29 @@ void checkTrain(const TrainConfig &t, const std::string &path, const std::string
             fail(f(key), "is the a of Beta(a, a): between 0 (off) and 100; 0.2 to 1 is usual (got " + plainNumber(a) + ")");
 }
 
+// Born-again generations: a chain of runs, each taught by the last one's student.
+template <typename Fail> void checkGenerations(const Experiment &e, const Fail &fail)
+{
+    const auto &k = e.distillation;
+    if (k.generations < 1 || k.generations > 20)
+        fail("distillation.generations", "must be between 1 and 20 (got " + std::to_string(k.generations) + ")");
+    if (k.generation < 1 || k.generation > k.generations)
+        fail("distillation.generation", "is this run's generation, between 1 and distillation.generations (" +
+                                            std::to_string(k.generations) + "; got " + std::to_string(k.generation) + ")");
+    if (k.generations == 1)
+        return;
+    const MethodInfo *m = findMethod(k.method);
+    if (m && m->online)
+        fail("distillation.generations", "born-again generations distil each generation from the last one's "
+                                         "student; " + k.method + " has no teacher to replace");
+    if (!e.teachers.empty())
+        fail("distillation.generations", "born-again generations have one teacher each, the last generation's "
+                                         "student; leave out \"teachers\"");
+    if (e.distributed.processes > 1)
+        fail("distillation.generations", "born-again generations run in one process for now (distributed."
+                                         "processes is " + std::to_string(e.distributed.processes) + ")");
+}
+
 void checkDistillation(const Experiment &e, const std::string &origin)
 {
     auto fail = [&](const std::string &field, const std::string &msg) { detail::throwFieldError(origin, field, msg); };
@@ -77,6 +100,7 @@ void checkDistillation(const Experiment &e, const std::string &origin)
         fail("distillation.temperature", "must be > 0 (got " + plainNumber(k.temperature) + ")");
     if (!(k.alpha >= 0 && k.alpha <= 1))
         fail("distillation.alpha", "must be in [0, 1] (got " + plainNumber(k.alpha) + ")");
+    checkGenerations(e, fail);
 }
 
 // Where the teacher comes from: its source and what that source needs.
@@ -91,6 +115,12 @@ void checkTeacherSource(const TeacherConfig &t, const std::string &path, const s
         fail(path + ".input", "must be 'raw' or 'normalised' (got '" + t.input + "')");
     if (t.source == "run" && t.run.empty())
         fail(path + ".run", "the folder of the earlier run whose teacher to reuse is required with source 'run'");
+    if (t.stage != "teacher" && t.stage != "student")
+        fail(path + ".stage", "must be 'teacher' (the earlier run's teacher) or 'student' (its distilled student) "
+                              "(got '" + t.stage + "')");
+    if (t.stage != "teacher" && t.source != "run")
+        fail(path + ".stage", "chooses which model of an earlier run teaches, so it needs source 'run' (got "
+                              "source '" + t.source + "')");
 }
 
 // Several teachers: each further one reused or imported, the weights >= 0

@@ -60,6 +60,10 @@ void addMethodSettings(const DistillConfig &d, json &out)
         out["pairs"] = pairsToJson(d.pairs);
     if (m && m->usesFeatures())
         out["feature_cache_mb"] = d.featureCacheMb;
+    if (d.generations != 1 || d.generation != 1) {
+        out["generations"] = d.generations;
+        out["generation"] = d.generation;
+    }
     for (const auto &[key, s] : d.schedules)
         out["schedules"][key] = {{"shape", s.shape}, {"from", s.from}, {"to", s.to}, {"start", s.start}, {"end", s.end}};
 }
@@ -97,6 +101,8 @@ json teacherToJson(const TeacherConfig &t, bool weighted)
     json teacher{{"source", t.source}};
     if (t.source == "run")
         teacher["run"] = t.run;
+    if (t.source == "run" && t.stage != "teacher")
+        teacher["stage"] = t.stage;
     if (t.source == "torchscript") {
         teacher["path"] = t.path;
         teacher["input"] = t.input;
