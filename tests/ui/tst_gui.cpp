@@ -1186,6 +1186,8 @@ private Q_SLOTS:
         p->methodBox()->setCurrentIndex(p->methodBox()->findData(QStringLiteral("dml")));
         QVERIFY(!p->teacherBox()->isEnabled());
         QVERIFY(p->teacherBox()->title().contains(QStringLiteral("not used")));
+        QVERIFY2(p->distillationEditor()->cacheReasonLabel()->text().contains(QStringLiteral("has no teacher")),
+                 qPrintable(p->distillationEditor()->cacheReasonLabel()->text()));
         auto *students = qobject_cast<QDoubleSpinBox *>(p->distillationEditor()->paramField(QStringLiteral("students")));
         QVERIFY(students);
         QCOMPARE(students->decimals(), 0);
