@@ -8,9 +8,11 @@ KD), then every other method with that seed's teacher reused
 from the same teacher and are compared with the same baseline. A method whose
 default pairing of taps does not fit the models, or whose training fails (a
 non-finite loss), is listed with the reason, once, and not run again.
+Mutual learning ignores the teacher; born-again generations report each
+generation's student on a row of its own.
 
     /usr/bin/python3 benchmarks/compare_methods.py [--experiment fashion-mnist-few-labels.json]
-        [--seeds 1 2 3] [--workspace DIR] [--runner PATH] [--threads N]
+        [--seeds 1 2 3] [--workspace DIR] [--runner PATH] [--threads N] [--methods LABEL ...]
 """
 import argparse
 import json
@@ -40,30 +42,48 @@ METHODS = [
     ("sp", ["distillation.method=sp"]),
     ("rkd", ["distillation.method=rkd"]),
     ("pkt", ["distillation.method=pkt"]),
+    # The authors' own settings where they differ from the defaults above:
+    # logit standardisation's base temperature 2 (its CE : KD weights of 1 : 9
+    # are α = 0.9's), DIST's CIFAR-100 setting.
+    ("kd + logit standardisation, T = 2", ["distillation.params.standardize=true", "distillation.temperature=2",
+                                           "distillation.alpha=0.9"]),
+    ("dist, β = γ = 2, T = 4", ["distillation.method=dist", "distillation.temperature=4",
+                                "distillation.params.beta=2", "distillation.params.gamma=2"]),
+    # No teacher: two students learn from each other (the paper's T = 1).
+    ("dml, 2 students", ["distillation.method=dml", "distillation.temperature=1"]),
+    # Born-again: the file's kd for three generations, the first taught by the
+    # teacher, each later one by the last one's student; every generation's
+    # student is reported (the first equals the "kd (the file's)" row).
+    ("kd, born-again", ["distillation.generations=3"]),
 ]
+GENERATIONS = 3
 
 
-def run(runner, experiment, workspace, sets):
-    """Runs one experiment; returns (summary.json, None) or (None, why it was refused)."""
+def run(runner, experiment, workspace, sets, every_run=False):
+    """Runs one experiment; returns (summary.json, None) or (None, why it was refused).
+    With every_run, the summaries of all the runs it made (born-again generations), in order."""
     args = [runner, os.path.join(EXPERIMENTS, experiment), "--workspace", workspace, "--json"]
     for s in sets:
         args += ["--set", s]
     p = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    run_dir, error = None, None
+    run_dirs, error = [], None
     for line in p.stdout.splitlines():
         event = json.loads(line)
         if event.get("event") == "run_started":
-            run_dir = event["run_dir"]
+            run_dirs.append(event["run_dir"])
         if event.get("event") == "error":
             error = event["message"]
-    if run_dir is None:
+    if not run_dirs:
         return None, f"refused: {error or p.stderr.strip() or 'exit %d' % p.returncode}"
-    with open(os.path.join(run_dir, "summary.json")) as f:
-        summary = json.load(f)
-    if summary.get("status") != "finished":
-        return None, f"{summary.get('status')}: {summary.get('message')}"
-    summary["run_dir"] = run_dir
-    return summary, None
+    summaries = []
+    for run_dir in run_dirs:
+        with open(os.path.join(run_dir, "summary.json")) as f:
+            summary = json.load(f)
+        if summary.get("status") != "finished":
+            return None, f"{summary.get('status')}: {summary.get('message')}"
+        summary["run_dir"] = run_dir
+        summaries.append(summary)
+    return (summaries if every_run else summaries[0]), None
 
 
 def mean_std(values):
@@ -81,11 +101,19 @@ def main():
     p.add_argument("--workspace", default=os.path.join(ROOT, "workspace", "methods"))
     p.add_argument("--runner", default=os.path.join(ROOT, "build", "app", "distillery-run"))
     p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--methods", nargs="+", default=None,
+                   help="only these rows (labels as in the table), besides the file's kd")
     a = p.parse_args()
     common = [f"threads={a.threads}"] if a.threads is not None else []
-
+    methods = [m for m in METHODS if a.methods is None or m[0] in a.methods or m is METHODS[0]]
+    labels = []
+    for label, sets in methods:
+        if any(s.startswith("distillation.generations=") for s in sets):
+            labels += [f"{label}, generation {g}" for g in range(1, GENERATIONS + 1)]
+        else:
+            labels.append(label)
     teacher, baseline = [], []
-    results = {label: [] for label, _ in METHODS}   # per seed: (accuracy %, seconds)
+    results = {label: [] for label in labels}   # per seed: (accuracy %, seconds)
     refused = {}  # label: why it did not train
     for seed in a.seeds:
         first, why = run(a.runner, a.experiment, a.workspace, [f"seed={seed}"] + common)
@@ -98,26 +126,29 @@ def main():
         print(f"seed {seed}: teacher {teacher[-1]:.2f}%, baseline {baseline[-1]:.2f}%, "
               f"kd {results[METHODS[0][0]][-1][0]:.2f}% ({first['run_dir']})", flush=True)
         reuse = [f"seed={seed}", "teacher.source=run", f"teacher.run={first['run_dir']}", "baseline=false"] + common
-        for label, sets in METHODS[1:]:
+        for label, sets in methods[1:]:
             if label in refused:
                 continue
-            summary, why = run(a.runner, a.experiment, a.workspace, reuse + sets)
-            if summary is None:
+            chain = any(s.startswith("distillation.generations=") for s in sets)
+            summaries, why = run(a.runner, a.experiment, a.workspace, reuse + sets, every_run=True)
+            if summaries is None:
                 refused[label] = why
                 print(f"  {label}: {why}", flush=True)
                 continue
-            student = summary["stages"]["student"]
-            results[label].append((100 * student["test_accuracy"], student["seconds"]))
-            print(f"  {label}: {results[label][-1][0]:.2f}% in {student['seconds']:.0f} s", flush=True)
+            for g, summary in enumerate(summaries, 1):
+                row = f"{label}, generation {g}" if chain else label
+                student = summary["stages"]["student"]
+                results[row].append((100 * student["test_accuracy"], student["seconds"]))
+                print(f"  {row}: {results[row][-1][0]:.2f}% in {student['seconds']:.0f} s", flush=True)
 
     kd = [acc for acc, _ in results[METHODS[0][0]]]
     print(f"\nteacher {mean_std(teacher)}%, baseline student {mean_std(baseline)}% "
           f"(seeds {' '.join(map(str, a.seeds))})\n")
     print("| method | test accuracy | vs baseline | vs kd | student's stage (median) |")
     print("|---|---:|---:|---:|---:|")
-    for label, _ in METHODS:
-        if label in refused:
-            print(f"| {label} | {refused[label]} | | | |")
+    for label in labels:
+        if label in refused or label.rsplit(", generation", 1)[0] in refused:
+            print(f"| {label} | {refused.get(label) or refused[label.rsplit(', generation', 1)[0]]} | | | |")
             continue
         accs = [acc for acc, _ in results[label]]
         secs = [sec for _, sec in results[label]]

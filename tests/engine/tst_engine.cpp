@@ -321,6 +321,7 @@ private Q_SLOTS:
         QTest::newRow("sp") << "sp" << QStringList{"similarity", "hard"};
         QTest::newRow("rkd") << "rkd" << QStringList{"distance", "angle", "hard"};
         QTest::newRow("pkt") << "pkt" << QStringList{"pkt", "hard"};
+        QTest::newRow("crd") << "crd" << QStringList{"contrast", "hard"};
     }
     void everyMethodTrains()
     {
@@ -340,6 +341,8 @@ private Q_SLOTS:
             e.distillation.params["beta"] = 10;
         if (method == "at")
             e.distillation.params["beta"] = 50;
+        if (method == "crd")
+            e.distillation.params["nce_k"] = 256; // 16384 negatives of 128 floats per example: too much here
         if (maps)
             e.studentTrain.epochs = 3;
         Recorder r;
@@ -471,6 +474,37 @@ private Q_SLOTS:
         QCOMPARE(last(resumed).trainLoss, last(whole).trainLoss);
         QCOMPARE(last(resumed).valAccuracy, last(whole).valAccuracy);
         QCOMPARE(last(resumed).trainParts.at(0).second, last(whole).trainParts.at(0).second); // the hint
+    }
+
+    // CRD's memories of the training rows and its normalising constants are
+    // checkpointed with its embeddings, and its negatives come from the
+    // stage's generator: a stopped run resumes to the uninterrupted numbers.
+    void contrastiveMemoryResumesExactly()
+    {
+        QTemporaryDir ws;
+        Experiment e = testutil::syntheticExperiment();
+        e.baseline = false;
+        e.distillation.method = "crd";
+        e.distillation.params["nce_k"] = 128;
+        e.distillation.params["feat_dim"] = 16;
+        Recorder whole;
+        runExperiment(e, ws.path(), whole);
+        QVERIFY(whole.finished);
+        StopAfterFirstStudentEpoch stopped;
+        Engine first(e, EngineOptions{ws.path().toStdString()});
+        stopped.engine = &first;
+        const RunResult r = first.run(stopped);
+        QCOMPARE(r.status, RunStatus::Stopped);
+        Recorder resumed;
+        Engine second(e, EngineOptions{ws.path().toStdString(), r.runDir});
+        QCOMPARE(second.run(resumed).status, RunStatus::Finished);
+        for (int epoch : {2, 3}) {
+            const EpochMetrics *a = studentEpoch(resumed, epoch), *b = studentEpoch(whole, epoch);
+            QVERIFY(a && b);
+            QCOMPARE(a->trainLoss, b->trainLoss);
+            QCOMPARE(a->trainParts.at(0).second, b->trainParts.at(0).second); // the contrastive term
+            QCOMPARE(a->valAccuracy, b->valAccuracy);
+        }
     }
 
     // A schedule sets T at each step: a step from 4 to 2 at epoch 1 trains the

@@ -31,7 +31,8 @@ private Q_SLOTS:
     {
         QTest::addColumn<QString>("file");
         for (const char *f : {"fashion-mnist-quick.json", "fashion-mnist-hinton.json", "fashion-mnist-few-labels.json",
-                              "fashion-mnist-omitted-class.json", "fashion-mnist-two-classes.json", "synthetic-demo.json"})
+                              "fashion-mnist-omitted-class.json", "fashion-mnist-two-classes.json", "synthetic-demo.json",
+                              "fashion-mnist-conv.json"})
             QTest::newRow(f) << experiments + "/" + f;
     }
     void shippedExperimentsLoad()
@@ -420,6 +421,14 @@ private Q_SLOTS:
         QTest::newRow("negative feature weight")
             << QStringList{"distillation.method=pkt", R"(distillation.params={"beta": -2})"}
             << "distillation.params.beta: must be between 0 and 100000 (got -2)";
+        QTest::newRow("crd with two pairs")
+            << QStringList{"distillation.method=crd",
+                           R"(distillation.pairs=[{"teacher": "a", "student": "a"}, {"teacher": "b", "student": "b"}])"}
+            << "distillation.pairs: crd contrasts one pair of embeddings (got 2 pairs)";
+        QTest::newRow("crd over processes") << QStringList{"distillation.method=crd", "distributed.processes=2"}
+                                            << "distillation.method: crd keeps a memory of every training row";
+        QTest::newRow("crd negatives a count") << QStringList{"distillation.method=crd", R"(distillation.params={"nce_k": 10.5})"}
+                                               << "distillation.params.nce_k: is a count: a whole number (got 10.5)";
         QTest::newRow("schedule of an unknown setting")
             << QStringList{R"(distillation.schedules={"temprature": {"to": 2}})"}
             << "distillation.schedules.temprature: the method kd has no setting 'temprature' to change; did you mean 'temperature'?";

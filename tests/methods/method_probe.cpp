@@ -10,7 +10,8 @@
 // (logits and features row-major; pairs and features for feature methods), and
 // prints one per line:
 //   {"total", "parts": {name: value}, "grad": [...], "peer_grads": [[...]], "feature_grads": {name: [...]},
-//    "adapters": {name: {"shape", "values"}}} or {"error": message}.
+//    "adapters": {name: {"shape", "values"}}, "buffers", "buffers_after", "draws": the same}
+// or {"error": message}.
 #include "distillery/kd.h"
 
 #include <nlohmann/json.hpp>
@@ -75,6 +76,13 @@ int main()
             out["adapters"] = nlohmann::json::object();
             for (const auto &a : r.adapterParameters)
                 out["adapters"][a.name] = {{"shape", a.shape}, {"values", a.values}};
+            for (const auto &[key, list] : {std::pair{"buffers", &r.adapterBuffers},
+                                            std::pair{"buffers_after", &r.adapterBuffersAfter},
+                                            std::pair{"draws", &r.draws}}) {
+                out[key] = nlohmann::json::object();
+                for (const auto &a : *list)
+                    out[key][a.name] = {{"shape", a.shape}, {"values", a.values}};
+            }
         } catch (const std::exception &e) {
             out = {{"error", e.what()}};
         }

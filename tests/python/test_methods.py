@@ -261,6 +261,56 @@ def dml(cohort, y, T, ce=1.0, beta=1.0):
     return total, parts
 
 
+def crd(s, t, y, f_s, f_t, T, adapters, buffers, contrast_idx, ce=1.0, kd=0.0, beta=0.8, nce_t=0.07, nce_m=0.5):
+    """RepDistiller's CRDLoss (crd/criterion.py) with its ContrastMemory and
+    ContrastLoss (crd/memory.py, criterion.py) on one batch whose rows are the
+    memory's rows 0..B-1, the negatives as Distillery drew them. Returns
+    (total, parts, the memories and Z after the batch)."""
+    def a(name, src):
+        return torch.tensor(src[name]["values"], dtype=torch.float64).reshape(src[name]["shape"])
+
+    def embed(prefix, f):
+        x = f.reshape(f.shape[0], -1) @ a(prefix + ".weight", adapters).t() + a(prefix + ".bias", adapters)
+        return x.div(x.pow(2).sum(1, keepdim=True).pow(1. / 2))
+
+    def contrast_loss(x, n_data):
+        eps = 1e-7
+        bsz, m = x.shape[0], x.size(1) - 1
+        Pn = 1 / float(n_data)
+        P_pos = x.select(1, 0)
+        log_D1 = torch.div(P_pos, P_pos.add(m * Pn + eps)).log_()
+        P_neg = x.narrow(1, 1, m)
+        log_D0 = torch.div(P_neg.clone().fill_(m * Pn), P_neg.add(m * Pn + eps)).log_()
+        return - (log_D1.sum(0) + log_D0.view(-1, 1).sum(0)) / bsz
+
+    v1, v2 = embed("embed_s", f_s), embed("embed_t", f_t.detach())
+    memory_v1, memory_v2 = a("memory_v1", buffers).clone(), a("memory_v2", buffers).clone()
+    n_data, size = memory_v1.shape
+    B, K1 = contrast_idx.shape
+    idx = contrast_idx.long()
+    weight_v1 = torch.index_select(memory_v1, 0, idx.view(-1)).detach().view(B, K1, size)
+    out_v2 = torch.exp(torch.div(torch.bmm(weight_v1, v2.view(B, size, 1)), nce_t))
+    weight_v2 = torch.index_select(memory_v2, 0, idx.view(-1)).detach().view(B, K1, size)
+    out_v1 = torch.exp(torch.div(torch.bmm(weight_v2, v1.view(B, size, 1)), nce_t))
+    Z_v1 = (out_v1.mean() * n_data).clone().detach().item()
+    Z_v2 = (out_v2.mean() * n_data).clone().detach().item()
+    out_v1, out_v2 = torch.div(out_v1, Z_v1), torch.div(out_v2, Z_v2)
+    with torch.no_grad():
+        rows = torch.arange(B)
+        for memory, v in ((memory_v1, v1), (memory_v2, v2)):
+            pos = torch.index_select(memory, 0, rows).mul_(nce_m).add_(torch.mul(v, 1 - nce_m))
+            memory.index_copy_(0, rows, pos.div(pos.pow(2).sum(1, keepdim=True).pow(0.5)))
+    term = contrast_loss(out_v1, n_data).squeeze() + contrast_loss(out_v2, n_data).squeeze()
+    hard = F.cross_entropy(s, y)
+    total = ce * hard + beta * term
+    parts = {"contrast": term, "hard": hard}
+    if kd > 0:
+        _, kd_parts = globals()["kd"](s, t, y, T, 1.0)
+        total = total + kd * kd_parts["soft"]
+        parts["soft"] = kd_parts["soft"]
+    return total, parts, {"memory_v1": memory_v1, "memory_v2": memory_v2, "z": torch.tensor([Z_v1, Z_v2])}
+
+
 # --- The comparison -----------------------------------------------------------
 
 class Probe:
@@ -478,6 +528,53 @@ class TestMethods(unittest.TestCase):
     def test_pkt(self):
         self.check_features("pkt", [((16,), (32,))], {})
         self.check_features("pkt", [((4, 3, 3), (8, 3, 3))], {"beta": 1000.0}, seed=15, batch=32)
+
+    def check_crd(self, params, shapes=((12,), (20,)), seed=61, batch=16, classes=4):
+        s, t, y = logits(seed, batch=batch, classes=classes)
+        g = torch.Generator().manual_seed(seed + 1)
+        fs = torch.randn((batch,) + shapes[0], generator=g, dtype=torch.float64).relu()
+        ft = torch.randn((batch,) + shapes[1], generator=g, dtype=torch.float64).relu() * 2
+        got = self.probe.ask({"method": "crd", "temperature": 4.0, "params": params, "classes": classes,
+                              "student": s.flatten().tolist(), "teacher": t.flatten().tolist(), "labels": y.tolist(),
+                              "pairs": [{"teacher": "t", "student": "s"}],
+                              "student_features": [{"name": "s", "shape": list(fs.shape),
+                                                    "values": fs.flatten().tolist()}],
+                              "teacher_features": [{"name": "t", "shape": list(ft.shape),
+                                                    "values": ft.flatten().tolist()}]})
+        self.assertNotIn("error", got, got.get("error"))
+        drawn = got["draws"]["contrast"]
+        contrast_idx = torch.tensor(drawn["values"], dtype=torch.float64).reshape(drawn["shape"]).long()
+        self.assertEqual(list(contrast_idx.shape), [batch, int(params.get("nce_k", 16384)) + 1])
+        self.assertTrue(torch.equal(contrast_idx[:, 0], torch.arange(batch)))  # the positive: the example's own row
+        # Every negative is a row of another class.
+        self.assertTrue(bool((y[contrast_idx[:, 1:]] != y.unsqueeze(1)).all()))
+        s_ref, fs_ref = s.clone().requires_grad_(True), fs.clone().requires_grad_(True)
+        weights = {k: v for k, v in params.items() if k not in ("nce_k", "feat_dim")}
+        total, parts, after = crd(s_ref, t, y, fs_ref, ft, 4.0, got["adapters"], got["buffers"], contrast_idx,
+                                  **weights)
+        total.backward()
+        label = f"crd {params}"
+        self.assertTrue(abs(got["total"] - total.item()) <= ATOL + RTOL * abs(total.item()),
+                        f"{label}: total {got['total']} vs {total.item()}")
+        self.assertEqual(set(got["parts"]), set(parts), label)
+        for name, value in parts.items():
+            self.assertTrue(abs(got["parts"][name] - value.item()) <= ATOL + RTOL * abs(value.item()),
+                            f"{label}: {name} {got['parts'][name]} vs {value.item()}")
+        grad = torch.tensor(got["grad"], dtype=torch.float64).reshape(s.shape)
+        self.assertTrue(torch.allclose(grad, s_ref.grad, rtol=RTOL, atol=ATOL), f"{label}: logit gradient")
+        fgrad = torch.tensor(got["feature_grads"]["s"], dtype=torch.float64).reshape(fs.shape)
+        self.assertTrue(torch.allclose(fgrad, fs_ref.grad, rtol=RTOL, atol=ATOL),
+                        f"{label}: feature gradient differs by {(fgrad - fs_ref.grad).abs().max().item()}")
+        for name, ref in after.items():
+            b = got["buffers_after"][name]
+            value = torch.tensor(b["values"], dtype=torch.float64).reshape(b["shape"])
+            self.assertTrue(torch.allclose(value, ref.to(torch.float64).reshape(value.shape), rtol=RTOL, atol=ATOL),
+                            f"{label}: {name} after the batch")
+
+    def test_crd(self):
+        self.check_crd({"nce_k": 64, "feat_dim": 8})
+        self.check_crd({"nce_k": 5, "feat_dim": 16, "nce_t": 0.5, "nce_m": 0.9, "beta": 2.0, "kd": 0.5, "ce": 0.3},
+                       shapes=((3, 2, 2), (6,)), seed=67)
 
     def test_bad_pairs(self):
         s, t, y = logits(1)

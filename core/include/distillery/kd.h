@@ -45,6 +45,9 @@ struct MethodLoss {
     std::vector<double> studentGradient;
     std::vector<NamedArray> featureGradients;
     std::vector<NamedArray> adapterParameters;
+    // What the method keeps beside them (CRD's memories and normalising
+    // constants) before the loss and after it, and its random draws (CRD's negatives).
+    std::vector<NamedArray> adapterBuffers, adapterBuffersAfter, draws;
     // Deep Mutual Learning: the gradient with respect to each other member's logits.
     std::vector<std::vector<double>> peerGradients;
 };

@@ -101,6 +101,10 @@ void checkDistillation(const Experiment &e, const std::string &origin)
     if (!(k.alpha >= 0 && k.alpha <= 1))
         fail("distillation.alpha", "must be in [0, 1] (got " + plainNumber(k.alpha) + ")");
     checkGenerations(e, fail);
+    if (k.method == "crd" && e.distributed.processes > 1)
+        fail("distillation.method", "crd keeps a memory of every training row that each batch updates; over "
+                                    "several processes each would keep its own, so crd runs in one process "
+                                    "(distributed.processes is " + std::to_string(e.distributed.processes) + ")");
 }
 
 // Where the teacher comes from: its source and what that source needs.

@@ -79,6 +79,21 @@ void addFeatureMethods(std::vector<MethodInfo> &m)
                  "mapped to [0, 1] and normalised per row, ε = 1e-7",
                  false, featureWeights(30000.0, "Weight of the PKT term (30000 in the reference's settings)"),
                  DefaultTaps::Embedding, PairNeeds::Anything});
+    auto crd = featureWeights(0.8, "Weight of the contrastive term (0.8 in the reference's settings)");
+    crd.push_back({"nce_k", "Negatives K", 16384.0, 1.0, 65536.0, false,
+                   "Negatives per example, drawn with replacement from the other classes' training rows", true});
+    crd.push_back({"nce_t", "NCE temperature", 0.07, 0.001, 10.0, false, "Divides the embeddings' dot products"});
+    crd.push_back({"nce_m", "Memory momentum", 0.5, 0.0, 1.0, false,
+                   "Each row's memory becomes m·memory + (1 − m)·embedding, normalised, after its batch"});
+    crd.push_back({"feat_dim", "Embedding size", 128.0, 1.0, 4096.0, false,
+                   "Size of the common space the two embeddings map to", true});
+    m.push_back({"crd", "Contrastive representation distillation (Tian et al. 2020)",
+                 "Tian, Krishnan and Isola, Contrastive Representation Distillation, ICLR 2020; RepDistiller's "
+                 "crd/criterion.py and crd/memory.py",
+                 "ce·CE(y, s) + kd·KD + β·(NCE(e_s against the teacher's memory) + NCE(e_t against the student's "
+                 "memory)), e = normalize(W·f) learned per model, scores exp(e·m/τ)/Z over the example and K "
+                 "negatives of other classes, memories of every training row updated with momentum",
+                 false, crd, DefaultTaps::Embedding, PairNeeds::Anything});
 }
 
 std::vector<MethodInfo> makeMethods()
@@ -144,6 +159,9 @@ std::optional<std::pair<std::string, std::string>> methodSettingsProblem(const D
                                                   (near.empty() ? " (available: " + all + ")"
                                                                 : "; did you mean '" + near + "'?")};
     }
+    if (k.method == "crd" && k.pairs.size() > 1)
+        return Problem{"distillation.pairs", "crd contrasts one pair of embeddings (got " +
+                                                 std::to_string(k.pairs.size()) + " pairs)"};
     if (!k.pairs.empty() && !method->usesFeatures())
         return Problem{"distillation.pairs", "the method " + k.method + " works on logits alone and pairs no features"};
     for (const auto &[key, value] : k.params) {

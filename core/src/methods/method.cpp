@@ -2,6 +2,7 @@
 
 #include "distillery/methods.h"
 
+#include "methods/crd.h"
 #include "methods/dist.h"
 #include "methods/dkd.h"
 #include "methods/feature_methods.h"
@@ -44,6 +45,8 @@ std::unique_ptr<DistillationMethod> makeMethod(const DistillConfig &config)
         return makeDist(config);
     if (config.method == "dml")
         return makeMutualLoss(config);
+    if (config.method == "crd")
+        return makeCrd(config);
     if (findMethod(config.method)->usesFeatures())
         return makeFeatureMethod(config);
     throw ConfigError("distillation.method: '" + config.method + "' is listed but not built");

@@ -54,6 +54,13 @@ public:
     // each batch, those models' outputs take the teacher's place in loss(),
     // computed with gradients (peerOutputs, called under the step's autocast).
     virtual bool online() const { return false; }
+    // Methods that keep something per training example (CRD's memory): the
+    // labels of the stage's training rows, before prepare(), and the rows of
+    // each batch (indices into them), before its loss(). Ignored by the others.
+    virtual void setTrainingLabels(const torch::Tensor & /*labels*/) {}
+    virtual void setBatchRows(const torch::Tensor & /*rows*/) {}
+    // The random draws of the last loss() (CRD's negatives), for the checks.
+    virtual std::vector<std::pair<std::string, torch::Tensor>> lastDraws() const { return {}; }
     virtual ModelOutputs peerOutputs(const torch::Tensor & /*x*/) { return {}; }
 
 protected:

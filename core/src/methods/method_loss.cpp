@@ -51,10 +51,16 @@ MethodLoss methodLoss(const DistillConfig &config, const std::vector<double> &st
     method->setPairs(resolvePairs(config, tapsOf(teacherFeatures), tapsOf(studentFeatures)));
     torch::manual_seed(0);
     MethodLoss out;
-    if (auto *adapters = method->prepare(torch::kCPU)) {
+    const auto labelTensor = torch::tensor(labels, torch::kInt64);
+    method->setTrainingLabels(labelTensor); // the batch is the whole training set
+    method->setBatchRows(torch::arange(batch, torch::kInt64));
+    torch::nn::Module *adapters = method->prepare(torch::kCPU);
+    if (adapters) {
         adapters->to(torch::kFloat64);
         for (const auto &p : adapters->named_parameters())
             out.adapterParameters.push_back(arrayOf(p.key(), p.value()));
+        for (const auto &b : adapters->named_buffers())
+            out.adapterBuffers.push_back(arrayOf(b.key(), b.value()));
     }
     detail::ModelOutputs s, t;
     s.logits = torch::tensor(studentLogits, torch::kFloat64).reshape({batch, classes}).requires_grad_(true);
@@ -63,8 +69,13 @@ MethodLoss methodLoss(const DistillConfig &config, const std::vector<double> &st
         s.features.emplace_back(f.name, tensorOf(f).requires_grad_(true));
     for (const auto &f : teacherFeatures)
         t.features.emplace_back(f.name, tensorOf(f));
-    const auto terms = method->loss(s, t, torch::tensor(labels, torch::kInt64));
+    const auto terms = method->loss(s, t, labelTensor);
     terms.total.backward();
+    if (adapters)
+        for (const auto &b : adapters->named_buffers())
+            out.adapterBuffersAfter.push_back(arrayOf(b.key(), b.value()));
+    for (const auto &[name, draw] : method->lastDraws())
+        out.draws.push_back(arrayOf(name, draw));
     out.total = terms.total.item<double>();
     for (const auto &[name, value] : terms.parts)
         out.parts.emplace_back(name, value.item<double>());

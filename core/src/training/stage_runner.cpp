@@ -110,6 +110,7 @@ StageRun::StageRun(StageEnvironment &env, const StageJob &job)
     torch::manual_seed(job.initSeed); // dropout draws of this stage
     shuffle_ = at::detail::createCPUGenerator(job.shuffleSeed);
     // A method's own learned parts (a FitNets regressor) train with the student.
+    job.method.setTrainingLabels(job.split.y);
     adapters_ = job.method.prepare(env.device);
     auto parameters = job.model->parameters();
     if (adapters_)

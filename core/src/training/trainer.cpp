@@ -95,6 +95,7 @@ void trainStep(StepContext &c, const torch::Tensor &batch, torch::Tensor &acc)
     if (c.precision != Precision::Float32) // the losses in float
         for (auto *outputs : {&student, &teacher})
             toFloat(*outputs);
+    c.method.setBatchRows(idx);
     auto terms = c.method.loss(student, teacher, y);
     // Gradients are dropped rather than zeroed: the backward pass then hands
     // its fresh gradient tensors over instead of adding them to zeros.
