@@ -285,7 +285,8 @@ void RunsPanel::updateComparison()
                                  both ? QString::asprintf("%+.2f", 100 * (r.studentTestAccuracy - r.baselineTestAccuracy)) : QStringLiteral("–"),
                                  QString::fromStdString(r.method), QString::number(r.temperature), RunsModel::alphaText(r),
                                  fmt::count(double(r.teacherParameters)), fmt::count(double(r.studentParameters)),
-                                 QString::number(r.compression(), 'f', 1) + QLatin1Char('x'),
+                                 r.compression() > 0 ? QString::number(r.compression(), 'f', 1) + QLatin1Char('x')
+                                                     : QStringLiteral("–"), // no teacher (mutual learning)
                                  r.seconds > 0 ? fmt::duration(r.seconds) : QStringLiteral("–"),
                                  QString::fromStdString(statusName(r.status))}
                                 + omittedClassValues(r.studentBiasCorrection);
