@@ -2,7 +2,9 @@
 // one's distilled student, the baseline trained once; a chain stopped in the
 // middle resumes to the numbers of one never stopped; bad settings refused.
 #include "distillery/engine.h"
+#include "distillery/fork.h"
 #include "distillery/runs.h"
+#include "distillery/sweep.h"
 #include "testutil.h"
 
 #include <QtTest/QtTest>
@@ -121,8 +123,10 @@ private Q_SLOTS:
         QCOMPARE(r.status, RunStatus::Stopped);
         QCOMPARE(runFolders(stopped.path()).size(), 2);
         QCOMPARE(QString::fromStdString(r.runDir), generationFolder(stopped.path(), 2));
+        // Resumed with no workspace of its own (as the window and the runner
+        // may): generation 3 still goes beside generation 2.
         Recorder c;
-        Engine second(chain(3), EngineOptions{stopped.path().toStdString(), r.runDir});
+        Engine second(chain(3), EngineOptions{"no-such-workspace", r.runDir});
         const RunResult end = second.run(c);
         QCOMPARE(end.status, RunStatus::Finished);
         QCOMPARE(runFolders(stopped.path()).size(), 3);
@@ -133,6 +137,22 @@ private Q_SLOTS:
                      resultOf(x, StageKind::Distillation).bestValAccuracy);
             QCOMPARE(resultOf(y, StageKind::Teacher).testAccuracy, resultOf(x, StageKind::Teacher).testAccuracy);
         }
+        QVERIFY(!QDir("no-such-workspace").exists());
+        // A fork of generation 2 continues it with generation 1's student as
+        // its teacher (copied), and starts no generation after it.
+        ForkRequest fork;
+        fork.origin = generationFolder(whole.path(), 2).toStdString();
+        fork.epoch = 1;
+        fork.workspace = whole.path().toStdString();
+        const std::string forked = prepareFork(fork);
+        QVERIFY(QFile::exists(QString::fromStdString(forked) + "/checkpoints/teacher.pt"));
+        Recorder d;
+        Engine third(chain(3), EngineOptions{whole.path().toStdString(), forked});
+        QCOMPARE(third.run(d).status, RunStatus::Finished);
+        QCOMPARE(runFolders(whole.path()).size(), 4);
+        const QString x = generationFolder(whole.path(), 2);
+        QCOMPARE(resultOf(QString::fromStdString(forked), StageKind::Distillation).testAccuracy,
+                 resultOf(x, StageKind::Distillation).testAccuracy);
     }
 
     void badSettings_data()
@@ -145,6 +165,9 @@ private Q_SLOTS:
                                         << "distillation.generation: is this run's generation";
         QTest::newRow("mutual") << QStringList{"distillation.generations=2", "distillation.method=\"dml\""}
                                 << "dml has no teacher to replace";
+        QTest::newRow("later generation, trained teacher")
+            << QStringList{"distillation.generations=3", "distillation.generation=2"}
+            << "distillation.generation: a generation after the first is taught by the last generation's student";
         QTest::newRow("stage without a run") << QStringList{"teacher.stage=\"student\""}
                                              << "teacher.stage: chooses which model of an earlier run teaches";
         QTest::newRow("unknown stage") << QStringList{"teacher.source=\"run\"", "teacher.run=\"x\"",
@@ -164,6 +187,19 @@ private Q_SLOTS:
             QFAIL("accepted");
         } catch (const ConfigError &e) {
             QVERIFY2(QString::fromUtf8(e.what()).contains(message), e.what());
+        }
+    }
+
+    void generationsAreNotSwept()
+    {
+        Experiment e = chain(2);
+        e.sweep.seeds = {1, 2};
+        try {
+            planSweep(e);
+            QFAIL("planned");
+        } catch (const ConfigError &err) {
+            QVERIFY2(QString::fromUtf8(err.what()).contains("distillation.generations: born-again generations"),
+                     err.what());
         }
     }
 

@@ -4,6 +4,7 @@
 // from the baseline.
 #include "distillery/engine.h"
 #include "distillery/export.h"
+#include "distillery/fork.h"
 #include "distillery/methods.h"
 #include "testutil.h"
 
@@ -113,12 +114,14 @@ private Q_SLOTS:
     }
 
     // With β = 0 the others' predictions do not reach the student: it trains
-    // exactly as the baseline does (same initial weights, same batches).
+    // exactly as the baseline does (same initial weights, same batches, the
+    // same mixup draws: the peers' weights do not use them up).
     void withoutTheMutualTermTheStudentIsTheBaseline()
     {
         QTemporaryDir ws;
         Experiment e = cohortExperiment(2);
         e.distillation.params["beta"] = 0;
+        e.studentTrain.mixup = 0.4;
         Recorder r;
         Engine engine(e, EngineOptions{ws.path().toStdString()});
         QCOMPARE(engine.run(r).status, RunStatus::Finished);
@@ -165,6 +168,18 @@ private Q_SLOTS:
             QCOMPARE(a->valAccuracy, b->valAccuracy);
         }
         QCOMPARE(resumed.results.back().peerTestAccuracy, whole.results.back().peerTestAccuracy);
+        // A fork of the cohort's run (no teacher to copy) continues it.
+        ForkRequest fork;
+        fork.origin = r.runDir;
+        fork.epoch = 1;
+        fork.workspace = ws.path().toStdString();
+        const std::string forked = prepareFork(fork);
+        Recorder continued;
+        Engine third(e, EngineOptions{ws.path().toStdString(), forked});
+        QCOMPARE(third.run(continued).status, RunStatus::Finished);
+        const EpochMetrics *a = epochOf(continued, StageKind::Distillation, 3), *b = epochOf(whole, StageKind::Distillation, 3);
+        QVERIFY(a && b);
+        QCOMPARE(a->trainLoss, b->trainLoss);
     }
 
     void badCohortSizes_data()

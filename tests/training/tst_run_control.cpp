@@ -44,6 +44,18 @@ private Q_SLOTS:
         QCOMPARE(c.takeChanges(), (Changes{{"temperature", 2.0}, {"alpha", 0.3}}));
         QVERIFY(c.takeChanges().empty());
     }
+
+    // A change asked as a run ends is not carried into the next generation's run.
+    void droppedChangesAreNotTaken()
+    {
+        RunControl c;
+        c.setSettings(DistillConfig{});
+        QCOMPARE(c.requestChange("temperature", 2.0), std::string());
+        c.dropChanges();
+        QVERIFY(c.takeChanges().empty());
+        QCOMPARE(c.requestChange("temperature", 3.0), std::string());
+        QCOMPARE(c.takeChanges(), (Changes{{"temperature", 3.0}}));
+    }
 };
 
 QTEST_APPLESS_MAIN(TestRunControl)

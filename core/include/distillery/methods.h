@@ -24,6 +24,9 @@ struct MethodParam {
     // A whole number fixed before the run (a count, e.g. the cohort's size):
     // no schedule or change while the run trains.
     bool whole = false;
+    // Fixed before the run though not a count (CRD's τ, which its normalising
+    // constants are computed for): no schedule or change while the run trains.
+    bool fixed = false;
 };
 
 // Feature methods: the taps they pair when distillation.pairs is empty.

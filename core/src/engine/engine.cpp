@@ -330,6 +330,9 @@ RunResult Engine::run(RunObserver &observer)
         d->exp = std::move(*next);
         d->options.resumeRunDir.clear();
         d->options.runDir.clear();
+        // Beside the run it follows (a resumed run's engine may have no workspace of its own).
+        d->options.workspace = fs::absolute(r.runDir).lexically_normal().parent_path().parent_path().string();
+        d->control.dropChanges();
         r = d->runOnce(observer);
     }
     return r;

@@ -72,6 +72,10 @@ template <typename Fail> void checkGenerations(const Experiment &e, const Fail &
     if (k.generation < 1 || k.generation > k.generations)
         fail("distillation.generation", "is this run's generation, between 1 and distillation.generations (" +
                                             std::to_string(k.generations) + "; got " + std::to_string(k.generation) + ")");
+    if (k.generation > 1 && (e.teacher.source != "run" || e.teacher.stage != "student"))
+        fail("distillation.generation", "a generation after the first is taught by the last generation's "
+                                        "student: teacher.source 'run' with teacher.stage 'student' (got source '" +
+                                            e.teacher.source + "', stage '" + e.teacher.stage + "')");
     if (k.generations == 1)
         return;
     const MethodInfo *m = findMethod(k.method);

@@ -207,6 +207,9 @@ void writeProvenance(std::ostream &md, const ExportRequest &r, const Experiment 
     md << "- Configuration: `config.json` of that run (rerun with `distillery-run config.json`)\n";
     if (c.teacher.source == "torchscript")
         md << "- Teacher: imported from `" << c.teacher.path << "`\n";
+    else if (c.teacher.source == "run" && c.teacher.stage == "student")
+        md << "- Teacher: the distilled student of run `" << c.teacher.run << "` (born-again generation "
+           << c.distillation.generation << " of " << c.distillation.generations << ")\n";
     else if (c.teacher.source == "run")
         md << "- Teacher: reused from run `" << c.teacher.run << "`\n";
 }

@@ -81,8 +81,12 @@ void addFeatureMethods(std::vector<MethodInfo> &m)
                  DefaultTaps::Embedding, PairNeeds::Anything});
     auto crd = featureWeights(0.8, "Weight of the contrastive term (0.8 in the reference's settings)");
     crd.push_back({"nce_k", "Negatives K", 16384.0, 1.0, 65536.0, false,
-                   "Negatives per example, drawn with replacement from the other classes' training rows", true});
-    crd.push_back({"nce_t", "NCE temperature", 0.07, 0.001, 10.0, false, "Divides the embeddings' dot products"});
+                   "Negatives per example, drawn from the other classes' training rows (with replacement only when "
+                   "there are fewer)", true});
+    crd.push_back({"nce_t", "NCE temperature", 0.07, 0.001, 10.0, false,
+                   "Divides the embeddings' dot products; fixed for the run (the normalising constants are "
+                   "computed for it at the first batch)",
+                   false, true});
     crd.push_back({"nce_m", "Memory momentum", 0.5, 0.0, 1.0, false,
                    "Each row's memory becomes m·memory + (1 − m)·embedding, normalised, after its batch"});
     crd.push_back({"feat_dim", "Embedding size", 128.0, 1.0, 4096.0, false,

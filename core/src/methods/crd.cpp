@@ -75,23 +75,13 @@ public:
     }
     void setTrainingLabels(const torch::Tensor &labels) override
     {
-        // Each class's negatives: the rows of every other class (RepDistiller's
-        // "exact" sampling), drawn per example with replacement; a table of
-        // them per class, padded, and how many each has.
+        // The rows sorted by class (stable), each class's block in it: the
+        // other classes' rows are all but one block.
         labels_ = labels.to(torch::kCPU).to(torch::kInt64);
         const std::int64_t classes = labels_.numel() ? labels_.max().item<std::int64_t>() + 1 : 0;
-        std::vector<torch::Tensor> others;
-        std::int64_t longest = 1;
-        for (std::int64_t k = 0; k < classes; ++k) {
-            others.push_back(labels_.ne(k).nonzero().flatten());
-            longest = std::max(longest, others.back().numel());
-        }
-        others_ = torch::zeros({classes, longest}, torch::kInt64);
-        counts_ = torch::zeros({classes}, torch::kFloat64);
-        for (std::int64_t k = 0; k < classes; ++k) {
-            others_[k].narrow(0, 0, others[std::size_t(k)].numel()).copy_(others[std::size_t(k)]);
-            counts_[k] = double(others[std::size_t(k)].numel());
-        }
+        order_ = std::get<1>(labels_.sort(/*stable=*/true, 0, /*descending=*/false));
+        counts_ = labels_.bincount({}, classes);
+        starts_ = counts_.cumsum(0) - counts_;
     }
     std::vector<std::pair<std::string, torch::Tensor>> lastDraws() const override { return {{"contrast", drawn_}}; }
     void setBatchRows(const torch::Tensor &rows) override { rows_ = rows; }
@@ -128,15 +118,25 @@ public:
     }
 
 private:
-    // The batch's rows first, then negatives_ rows of other classes each.
+    // The batch's rows first, then negatives_ rows of other classes each:
+    // without replacement, unless the other classes have fewer rows
+    // (RepDistiller's "exact" sampling), from LibTorch's default generator.
     torch::Tensor sampleRows(const torch::Tensor &rows)
     {
         const auto cpuRows = rows.to(torch::kCPU).to(torch::kInt64);
         const auto y = labels_.index_select(0, cpuRows);
-        // Uniform over each example's pool, from LibTorch's default generator.
-        const auto pick = (torch::rand({rows.size(0), negatives_}, torch::kFloat64) *
-                           counts_.index_select(0, y).unsqueeze(1)).floor().to(torch::kInt64);
-        const auto negatives = others_.index_select(0, y).gather(1, pick);
+        const std::int64_t n = labels_.numel(), B = cpuRows.numel();
+        auto pick = torch::empty({B, negatives_}, torch::kInt64);
+        for (std::int64_t b = 0; b < B; ++b) {
+            const std::int64_t pool = n - counts_[y[b].item<std::int64_t>()].item<std::int64_t>();
+            pick[b].copy_(negatives_ > pool
+                              ? (torch::rand({negatives_}, torch::kFloat64) * double(pool)).floor().to(torch::kInt64)
+                              : torch::randperm(pool, torch::kInt64).narrow(0, 0, negatives_));
+        }
+        // Position i among the other classes' rows skips the example's class block.
+        const auto start = starts_.index_select(0, y).unsqueeze(1), count = counts_.index_select(0, y).unsqueeze(1);
+        const auto positions = pick + pick.ge(start).to(torch::kInt64) * count;
+        const auto negatives = order_.index_select(0, positions.reshape({-1})).view({B, negatives_});
         return torch::cat({cpuRows.unsqueeze(1), negatives}, 1);
     }
 
@@ -178,7 +178,8 @@ private:
     double T_ = 4, ce_ = 1, kd_ = 0, beta_ = 0.8, nceT_ = 0.07, momentum_ = 0.5;
     std::int64_t negatives_ = 16384, dim_ = 128;
     torch::Tensor labels_, rows_, drawn_;
-    torch::Tensor others_, counts_;     // per class: the other classes' rows (padded), how many
+    torch::Tensor order_;               // the training rows sorted by class
+    torch::Tensor counts_, starts_;     // per class: its rows, and where its block starts in order_
     Contrast contrast_{nullptr};
 };
 

@@ -3,6 +3,10 @@
 #include "distillery/kd.h"
 #include "distillery/methods.h"
 
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <mutex>
+
 namespace distillery::detail {
 
 LossTerms mutualLoss(const std::vector<torch::Tensor> &cohort, const torch::Tensor &labels, double T, double ce,
@@ -75,7 +79,20 @@ public:
     {
         if (!model_)
             return nullptr;
+        // The peers' initial weights are drawn from LibTorch's default
+        // generator, which is then put back as it was: the student's dropout
+        // and augmentation draws stay those of the baseline.
+        auto generator = at::detail::getDefaultCPUGenerator();
+        at::Tensor state;
+        {
+            std::lock_guard<std::mutex> lock(generator.mutex());
+            state = generator.get_state();
+        }
         cohort_ = Cohort(model_->first, model_->second, members_ - 1);
+        {
+            std::lock_guard<std::mutex> lock(generator.mutex());
+            generator.set_state(state);
+        }
         cohort_->to(device);
         return cohort_.get();
     }

@@ -40,7 +40,7 @@ std::vector<std::string> adjustableSettings(const DistillConfig &config)
     if (m->usesAlpha)
         keys.push_back("alpha");
     for (const auto &p : m->params)
-        if (!p.isSwitch && !p.whole)
+        if (!p.isSwitch && !p.whole && !p.fixed)
             keys.push_back(p.key);
     return keys;
 }

@@ -2,6 +2,7 @@
 // baseline, and its student's state at the chosen epoch, copied into a new
 // folder whose config has the changed settings; resuming it does the rest.
 #include "distillery/fork.h"
+#include "distillery/methods.h"
 
 #include "distillery/analysis.h"
 #include "distillery/experiment.h"
@@ -93,11 +94,12 @@ json forkSummary(const fs::path &from, const fs::path &to, bool teacherCopied)
 
 // `models`: the teacher's and baseline's checkpoints (a teacher taken over
 // from another run has its checkpoint there).
-void copyFiles(const fs::path &from, const fs::path &to, int epoch, const std::vector<fs::path> &models)
+void copyFiles(const fs::path &from, const fs::path &to, int epoch,
+               const std::vector<std::pair<std::string, fs::path>> &models)
 {
     fs::create_directories(to / "analysis");
-    for (const auto &m : models)
-        fs::copy_file(m, to / "checkpoints" / m.filename(), fs::copy_options::overwrite_existing);
+    for (const auto &[stage, m] : models) // a generation's teacher is another run's student.pt
+        fs::copy_file(m, to / "checkpoints" / (stage + ".pt"), fs::copy_options::overwrite_existing);
     for (const char *f : {"analysis/teacher.logits", "analysis/teacher.validation.logits", "analysis/student.dynamics",
                           "analysis/baseline.logits", "analysis/baseline.dynamics"})
         if (fs::exists(from / f))
@@ -128,9 +130,11 @@ std::string prepareFork(const ForkRequest &request)
     const std::string configText((std::istreambuf_iterator<char>(configFile)), std::istreambuf_iterator<char>());
     Experiment e = parseExperiment(configText, (from / "config.json").string(), request.overrides);
     const std::vector<StageResult> stages = readStageResults(from.string());
-    std::vector<fs::path> models;
+    std::vector<std::pair<std::string, fs::path>> models;
+    const MethodInfo *method = findMethod(e.distillation.method);
+    const bool online = method && method->online; // mutual learning: no teacher
     for (StageKind kind : {StageKind::Teacher, StageKind::Baseline}) {
-        if (kind == StageKind::Baseline && !e.baseline)
+        if ((kind == StageKind::Baseline && !e.baseline) || (kind == StageKind::Teacher && online))
             continue;
         const auto done = std::find_if(stages.begin(), stages.end(), [&](const StageResult &s) {
             return s.kind == kind && s.status == RunStatus::Finished;
@@ -139,7 +143,7 @@ std::string prepareFork(const ForkRequest &request)
             throw ConfigError(where + ": its " + stageName(kind) + " did not finish or its model is gone; a fork "
                               "continues the distilled student after both");
         if (kind == StageKind::Baseline || e.teacher.source != "torchscript")
-            models.push_back(done->checkpoint);
+            models.emplace_back(stageName(kind), done->checkpoint);
     }
     const fs::path state = detail::epochStatePath(from / "checkpoints" / "student.state.pt", request.epoch);
     if (request.epoch < 1 || !fs::exists(state)) {
@@ -161,7 +165,8 @@ std::string prepareFork(const ForkRequest &request)
     e.forkedFrom = {fs::absolute(from).lexically_normal().string(), request.epoch};
     e.sweepPoint = SweepMembership{};
     e.baselineRun.clear(); // the baseline is copied into the fork's folder
-    const bool teacherCopied = e.teacher.source != "torchscript";
+    e.distillation.generations = e.distillation.generation; // a fork starts no further generations
+    const bool teacherCopied = e.teacher.source != "torchscript" && !online;
     if (std::none_of(request.overrides.begin(), request.overrides.end(),
                      [](const std::string &o) { return o.rfind("name=", 0) == 0; }))
         e.name += "-fork";

@@ -163,6 +163,10 @@ SweepPlan planSweep(const Experiment &e, const std::string &origin, bool allowLa
                 } catch (const ConfigError &err) {
                     throw ConfigError(where + "sweep: the point " + p.label() + ": " + err.what());
                 }
+                if (point.distillation.generations > 1)
+                    throw ConfigError(where + "sweep: the point " + p.label() + ": distillation.generations: "
+                                      "born-again generations are a chain of runs of their own and are not "
+                                      "swept; sweep with generations 1, or run the chain by itself");
                 // A point of mutual learning has no teacher to share.
                 const MethodInfo *method = findMethod(point.distillation.method);
                 p.teacherless = method && method->online;

@@ -50,6 +50,14 @@ void RunControl::setSettings(const DistillConfig &settings)
     settings_ = settings;
 }
 
+void RunControl::dropChanges()
+{
+    std::lock_guard<std::mutex> lock(changesMutex_);
+    changes_.clear();
+    delivered_.clear();
+    anyChange_ = false;
+}
+
 std::string RunControl::requestChange(const std::string &key, double value)
 {
     std::lock_guard<std::mutex> lock(changesMutex_);

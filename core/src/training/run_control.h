@@ -37,6 +37,9 @@ public:
     // by the engine once it knows them) and queued; returns why one cannot
     // be made, or "". The distillation stage takes them between steps.
     void setSettings(const DistillConfig &settings);
+    // Drops the changes requested and not yet taken (a run that ended; the
+    // next generation of a chain starts with none).
+    void dropChanges();
     std::string requestChange(const std::string &key, double value);
     std::vector<std::pair<std::string, double>> takeChanges();
     // A run over several processes: from now on takeChanges returns only the
