@@ -49,6 +49,9 @@ METHODS = [
                                            "distillation.alpha=0.9"]),
     ("dist, β = γ = 2, T = 4", ["distillation.method=dist", "distillation.temperature=4",
                                 "distillation.params.beta=2", "distillation.params.gamma=2"]),
+    # CRD with fewer negatives than the reference's 16384: a CPU step reads
+    # B·(K + 1) rows of each memory.
+    ("crd, K = 4096", ["distillation.method=crd", "distillation.params.nce_k=4096"]),
     # No teacher: two students learn from each other (the paper's T = 1).
     ("dml, 2 students", ["distillation.method=dml", "distillation.temperature=1"]),
     # Born-again: the file's kd for three generations, the first taught by the
@@ -101,6 +104,8 @@ def main():
     p.add_argument("--workspace", default=os.path.join(ROOT, "workspace", "methods"))
     p.add_argument("--runner", default=os.path.join(ROOT, "build", "app", "distillery-run"))
     p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--first-runs", nargs="+", default=None,
+                   help="each seed's finished run of the file as it is, from an earlier call, instead of running it")
     p.add_argument("--methods", nargs="+", default=None,
                    help="only these rows (labels as in the table), besides the file's kd")
     a = p.parse_args()
@@ -115,10 +120,14 @@ def main():
     teacher, baseline = [], []
     results = {label: [] for label in labels}   # per seed: (accuracy %, seconds)
     refused = {}  # label: why it did not train
-    for seed in a.seeds:
-        first, why = run(a.runner, a.experiment, a.workspace, [f"seed={seed}"] + common)
-        if first is None:
-            raise SystemExit(f"seed {seed}: {why}")
+    for i, seed in enumerate(a.seeds):
+        if a.first_runs:
+            with open(os.path.join(a.first_runs[i], "summary.json")) as f:
+                first = dict(json.load(f), run_dir=a.first_runs[i])
+        else:
+            first, why = run(a.runner, a.experiment, a.workspace, [f"seed={seed}"] + common)
+            if first is None:
+                raise SystemExit(f"seed {seed}: {why}")
         s = first["stages"]
         teacher.append(100 * s["teacher"]["test_accuracy"])
         baseline.append(100 * s["baseline"]["test_accuracy"])

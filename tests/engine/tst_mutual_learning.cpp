@@ -111,6 +111,7 @@ private Q_SLOTS:
         QVERIFY(card.contains("students = 3"));
         QVERIFY(!card.contains("\n| Teacher |")); // no row for a teacher in the results
         QVERIFY(!card.contains("knowledge distillation"));
+        QVERIFY(card.contains("| Class | Baseline | Student | Gain |"));
     }
 
     // With β = 0 the others' predictions do not reach the student: it trains

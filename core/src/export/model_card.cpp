@@ -264,13 +264,18 @@ void writeClassTable(std::ostream &md, const AnalysisSummary &s)
 {
     const StageAnalysis *teacher = s.stage("teacher"), *baseline = s.stage("baseline"), *student = s.stage("student");
     md << "Test accuracy per class; the gain is the distilled student's minus the baseline's, in points:\n\n";
-    md << "| Class | Teacher | Baseline | Student | Gain |\n|---|---:|---:|---:|---:|\n";
+    if (teacher) // mutual learning has none
+        md << "| Class | Teacher | Baseline | Student | Gain |\n|---|---:|---:|---:|---:|\n";
+    else
+        md << "| Class | Baseline | Student | Gain |\n|---|---:|---:|---:|\n";
     for (std::size_t k = 0; k < std::size_t(std::max<std::int64_t>(s.classes, 0)); ++k) {
         const double gain = 100.0 * (classAccuracy(student, k) - classAccuracy(baseline, k));
         md << "| " << k;
         if (k < s.classNames.size() && !s.classNames[k].empty() && s.classNames[k] != std::to_string(k))
             md << " " << s.classNames[k];
-        md << " | " << figurePercent(classAccuracy(teacher, k)) << " | " << figurePercent(classAccuracy(baseline, k))
+        if (teacher)
+            md << " | " << figurePercent(classAccuracy(teacher, k));
+        md << " | " << figurePercent(classAccuracy(baseline, k))
            << " | " << figurePercent(classAccuracy(student, k)) << " | "
            << (std::isfinite(gain) && gain > 0 ? "+" : "") << figure(gain, 2) << " |\n";
     }
