@@ -4,6 +4,8 @@
 // dark-knowledge matrix at a temperature.
 #include "console_format.h"
 #include "distillery/analysis.h"
+#include "distillery/experiment.h"
+#include "distillery/methods.h"
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
@@ -213,6 +215,19 @@ nlohmann::json dataMapsJson(const std::vector<StageMap> &maps, bool full)
     return j;
 }
 
+// The run's method when it trains without a teacher (mutual learning), else
+// empty. A config that no longer parses leaves reading the teacher's logits
+// to say what is missing.
+std::string teacherlessMethod(const std::string &run)
+{
+    try {
+        const Experiment e = loadExperiment((fs::path(run) / "config.json").string());
+        return trainsWithoutTeacher(e.distillation) ? e.distillation.method : std::string();
+    } catch (const ConfigError &) {
+        return {};
+    }
+}
+
 } // namespace
 
 int main(int argc, char **argv)
@@ -250,12 +265,11 @@ int main(int argc, char **argv)
         summary = readAnalysisSummary(run);
         if (temperature <= 0.0)
             temperature = summary.temperature;
-        const fs::path teacherLogits = fs::path(run) / "analysis" / "teacher.logits";
-        if (fs::exists(teacherLogits) || !fs::exists(fs::path(run) / "analysis" / "student.logits")) {
-            const AnalysisLogits teacher = readAnalysisLogits(teacherLogits.string());
-            dark = darkKnowledge(teacher.view(), teacher.labels.data(), temperature);
+        if (const std::string method = teacherlessMethod(run); !method.empty()) {
+            darkError = "none: the run has no teacher (" + method + ")";
         } else {
-            darkError = "none: the run has no teacher (mutual learning)";
+            const AnalysisLogits teacher = readAnalysisLogits((fs::path(run) / "analysis" / "teacher.logits").string());
+            dark = darkKnowledge(teacher.view(), teacher.labels.data(), temperature);
         }
     } catch (const AnalysisError &e) {
         if (summary.stages.empty()) {

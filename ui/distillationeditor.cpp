@@ -211,8 +211,7 @@ void DistillationEditor::apply(Experiment &e) const
     e.distillation.temperature = temperature_->value();
     e.distillation.alpha = alpha_->value();
     e.baseline = baseline_->isChecked();
-    const MethodInfo *method = findMethod(e.distillation.method);
-    e.distillation.generations = method && method->online ? 1 : generations_->value();
+    e.distillation.generations = trainsWithoutTeacher(e.distillation) ? 1 : generations_->value();
     e.distillation.generation = std::min(e.distillation.generation, e.distillation.generations);
     const QString outputs = teacherOutputs_->currentData().toString();
     e.distillation.teacherCache = outputs != QLatin1String("off");

@@ -256,6 +256,23 @@ class TestAnalysis(unittest.TestCase):
         p = run([REPORTER, damaged], expect=2)
         self.assertIn(os.path.join(damaged, "analysis", "summary.json"), p.stderr)
 
+    def test_dark_knowledge_needs_the_teacher_of_the_method(self):
+        # A run whose teacher's logits are lost says which file is missing ...
+        lost = os.path.join(self.tmp, "lost-teacher")
+        shutil.copytree(self.run_dir, lost)
+        os.remove(os.path.join(lost, "analysis", "teacher.logits"))
+        dk = json.loads(run([REPORTER, lost, "--json"]).stdout)["dark_knowledge"]
+        self.assertIn(os.path.join(lost, "analysis", "teacher.logits"), dk["error"])
+        self.assertEqual(dk["matrix"], [])
+        # ... and one of mutual learning has none to show, by its method.
+        ws = os.path.join(self.tmp, "cohort")
+        run([RUNNER, EXPERIMENT, "--workspace", ws, "--set", "distillation.method=dml", "--set", "baseline=false",
+             "--set", "student.train.epochs=1", "--set", "device=cpu"])
+        cohort = os.path.join(ws, "runs", os.listdir(os.path.join(ws, "runs"))[0])
+        dk = json.loads(run([REPORTER, cohort, "--json"]).stdout)["dark_knowledge"]
+        self.assertEqual(dk["error"], "none: the run has no teacher (dml)")
+        self.assertIn("none: the run has no teacher (dml)", run([REPORTER, cohort]).stdout)
+
 
 if __name__ == "__main__":
     RUNNER, REPORTER = sys.argv[1], sys.argv[2]

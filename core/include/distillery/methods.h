@@ -63,6 +63,9 @@ struct MethodInfo {
 const std::vector<MethodInfo> &distillationMethods();
 // The method called `name`, or null.
 const MethodInfo *findMethod(const std::string &name);
+// Whether the configured method trains without a teacher (mutual learning):
+// the run then has no teacher's stage, cache, card row or shared sweep teacher.
+bool trainsWithoutTeacher(const DistillConfig &config);
 // What is wrong with the method's settings, as (field, message), e.g.
 // ("distillation.params.betta", "the method dkd has no such parameter; did
 // you mean 'beta'?"): an unknown method or parameter (the nearest name

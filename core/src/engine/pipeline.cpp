@@ -14,16 +14,10 @@ namespace distillery::detail {
 
 namespace fs = std::filesystem;
 
-bool trainsWithoutTeacher(const Experiment &exp)
-{
-    const MethodInfo *m = findMethod(exp.distillation.method);
-    return m && m->online;
-}
-
 std::vector<StageKind> stagesOf(const Experiment &exp)
 {
     std::vector<StageKind> stages;
-    if (!trainsWithoutTeacher(exp))
+    if (!trainsWithoutTeacher(exp.distillation))
         stages.push_back(StageKind::Teacher);
     if (exp.baseline)
         stages.push_back(StageKind::Baseline);
@@ -131,7 +125,7 @@ Pipeline planPipeline(const Experiment &exp, const LoadedData &data, const torch
     Pipeline p;
     p.resolved = exp;
     p.stages = stagesOf(exp);
-    if (trainsWithoutTeacher(exp))
+    if (trainsWithoutTeacher(exp.distillation))
         return planCohort(exp, data, p);
     if (exp.teacher.source == "run")
         p.teacher.checkpoint = resolveReusedTeacher(exp, p.resolved);

@@ -78,8 +78,7 @@ template <typename Fail> void checkGenerations(const Experiment &e, const Fail &
                                             e.teacher.source + "', stage '" + e.teacher.stage + "')");
     if (k.generations == 1)
         return;
-    const MethodInfo *m = findMethod(k.method);
-    if (m && m->online)
+    if (trainsWithoutTeacher(k))
         fail("distillation.generations", "born-again generations distil each generation from the last one's "
                                          "student; " + k.method + " has no teacher to replace");
     if (!e.teachers.empty())

@@ -13,9 +13,9 @@ bool augmentsInputs(const TrainConfig &t)
 TeacherCacheChoice teacherCacheChoice(const Experiment &e)
 {
     const auto &k = e.distillation;
-    const MethodInfo *m = findMethod(k.method);
-    if (m && m->online)
+    if (trainsWithoutTeacher(k))
         return {"off", "None: " + k.method + " has no teacher; the students' outputs are computed at every step."};
+    const MethodInfo *m = findMethod(k.method);
     if (m && m->usesFeatures() && k.teacherCache && k.featureCacheMb > 0 && !augmentsInputs(e.studentTrain))
         return {"exact", "Exact, if the teacher's features fit in " + std::to_string(int(k.featureCacheMb)) +
                              " MiB (distillation.feature_cache_mb): its logits and features are computed once; "

@@ -83,7 +83,7 @@ void writeIntro(std::ostream &md, const Experiment &c, const json &data, const s
     md << "A " << modelDescription(c, stage) << " classifier for " << data.value("description", std::string("its data"))
        << ", exported by Distillery " << DISTILLERY_VERSION << " on " << today() << ".";
     const MethodInfo *method = findMethod(c.distillation.method);
-    if (stage == "student" && method && method->online)
+    if (stage == "student" && trainsWithoutTeacher(c.distillation))
         md << " It was trained by " << method->title << " with "
            << std::lround(methodParam(c.distillation, "students")) - 1
            << " more students of its kind, each learning from the others, without a teacher.";
@@ -152,7 +152,7 @@ void writeTraining(std::ostream &md, const Experiment &c, const json &sum)
        << sum.value("libtorch", std::string("-")) << ".\n\n";
     md << "| Stage | Epochs | Batch | Optimiser | Learning rate | Schedule | Weight decay |\n";
     md << "|---|---:|---:|---|---:|---|---:|\n";
-    if (c.teacher.source == "train" && !(method && method->online))
+    if (c.teacher.source == "train" && !trainsWithoutTeacher(c.distillation))
         md << trainingRow("Teacher", c.teacher.train);
     md << trainingRow("Students", c.studentTrain) << "\n";
 }

@@ -212,6 +212,12 @@ const MethodInfo *findMethod(const std::string &name)
     return nullptr;
 }
 
+bool trainsWithoutTeacher(const DistillConfig &config)
+{
+    const MethodInfo *m = findMethod(config.method);
+    return m && m->online;
+}
+
 double methodParam(const DistillConfig &config, const std::string &key)
 {
     const MethodInfo *m = findMethod(config.method);

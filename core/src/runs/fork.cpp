@@ -131,8 +131,7 @@ std::string prepareFork(const ForkRequest &request)
     Experiment e = parseExperiment(configText, (from / "config.json").string(), request.overrides);
     const std::vector<StageResult> stages = readStageResults(from.string());
     std::vector<std::pair<std::string, fs::path>> models;
-    const MethodInfo *method = findMethod(e.distillation.method);
-    const bool online = method && method->online; // mutual learning: no teacher
+    const bool online = trainsWithoutTeacher(e.distillation); // mutual learning
     for (StageKind kind : {StageKind::Teacher, StageKind::Baseline}) {
         if ((kind == StageKind::Baseline && !e.baseline) || (kind == StageKind::Teacher && online))
             continue;

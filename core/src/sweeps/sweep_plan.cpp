@@ -168,8 +168,7 @@ SweepPlan planSweep(const Experiment &e, const std::string &origin, bool allowLa
                                       "born-again generations are a chain of runs of their own and are not "
                                       "swept; sweep with generations 1, or run the chain by itself");
                 // A point of mutual learning has no teacher to share.
-                const MethodInfo *method = findMethod(point.distillation.method);
-                p.teacherless = method && method->online;
+                p.teacherless = trainsWithoutTeacher(point.distillation);
                 if (!p.teacherless) {
                     const auto t = teachers.emplace(teacherKey(point), p.index);
                     p.teacherFrom = t.second ? -1 : t.first->second;
