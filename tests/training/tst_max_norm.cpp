@@ -3,6 +3,7 @@
 // ones are untouched, and biases are never constrained.
 #include "data/torch_data.h"
 #include "methods/method.h"
+#include "methods/mutual.h"
 #include "models/torch_model.h"
 #include "testutil.h"
 #include "training/max_norm.h"
@@ -45,24 +46,42 @@ private Q_SLOTS:
         QVERIFY2(longestUnitAfterSteps(0.5) <= 0.5 + 1e-6, "a unit's weights exceed max_norm");
     }
 
+    // Mutual learning's other students are trained as the student is, under
+    // the same constraint.
+    void theCohortsOtherStudentsAreConstrainedToo()
+    {
+        QVERIFY(longestUnitAfterSteps(0.0, true) > 1.0);
+        QVERIFY2(longestUnitAfterSteps(0.5, true) <= 0.5 + 1e-6, "a peer's unit exceeds max_norm");
+    }
+
 private:
-    // The longest incoming weight vector of a small MLP after five steps of SGD at a high rate.
-    static double longestUnitAfterSteps(double maxNorm)
+    // The longest incoming weight vector of a small MLP after five steps of
+    // SGD at a high rate; with `cohort`, that of the other student of a
+    // mutual-learning pair trained beside it.
+    static double longestUnitAfterSteps(double maxNorm, bool cohort = false)
     {
         torch::manual_seed(2);
-        Net net(Architecture{layer("flatten"), layer("linear", 32), layer("relu"), layer("linear", 4)}, Shape{1, 4, 4});
+        const Architecture layers{layer("flatten"), layer("linear", 32), layer("relu"), layer("linear", 4)};
+        Net net(layers, Shape{1, 4, 4});
         Split train{torch::randn({64, 1, 4, 4}) * 5, torch::randint(0, 4, {64}, torch::kInt64)};
         TrainConfig t;
         t.lr = 5.0;
         t.maxNorm = maxNorm;
-        auto optimizer = makeOptimizer(net->parameters(), t);
-        auto ce = makeCrossEntropy();
-        auto acc = torch::zeros({2}, torch::kFloat64);
-        StepContext c{net, *optimizer, *ce, {}, {}, train, Precision::Float32, &t};
+        DistillConfig dml;
+        dml.method = "dml";
+        dml.temperature = 1;
+        auto method = cohort ? makeMutualLearning(dml, layers, Shape{1, 4, 4}) : makeCrossEntropy();
+        auto parameters = net->parameters();
+        if (torch::nn::Module *peers = method->prepare(torch::kCPU))
+            for (const auto &p : peers->parameters())
+                parameters.push_back(p);
+        auto optimizer = makeOptimizer(parameters, t);
+        auto acc = torch::zeros({cohort ? 5 : 2}, torch::kFloat64);
+        StepContext c{net, *optimizer, *method, {}, {}, train, Precision::Float32, &t};
         for (int i = 0; i < 5; ++i)
             trainStep(c, torch::arange(64), acc);
         double longest = 0.0;
-        for (const auto &p : net->parameters())
+        for (const auto &p : cohort ? cohortPeers(*method).at(0)->parameters() : net->parameters())
             if (p.dim() == 2)
                 longest = std::max(longest, p.norm(2, {1}).max().item<double>());
         return longest;

@@ -1,6 +1,7 @@
 #include "training/trainer.h"
 
 #include "data/augment.h"
+#include "methods/mutual.h"
 #include "training/max_norm.h"
 
 #include <ATen/autocast_mode.h>
@@ -33,8 +34,11 @@ void update(StepContext &c)
             return;
     }
     c.optimizer.step();
-    if (c.settings && c.settings->maxNorm > 0)
+    if (c.settings && c.settings->maxNorm > 0) {
         applyMaxNorm(c.model->parameters(), c.settings->maxNorm);
+        for (auto &peer : cohortPeers(c.method)) // mutual learning: the other students train as it does
+            applyMaxNorm(peer->parameters(), c.settings->maxNorm);
+    }
 }
 
 void toFloat(ModelOutputs &outputs)
