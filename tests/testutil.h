@@ -1,6 +1,7 @@
 // Small helpers shared by the test suites.
 #pragma once
 
+#include "distillery/engine.h"
 #include "distillery/events.h"
 #include "distillery/experiment.h"
 
@@ -130,5 +131,54 @@ struct Recorder : distillery::RunObserver {
     std::size_t stepCount() { std::lock_guard<std::mutex> l(mutex); return steps.size(); }
     std::vector<bool> pauseEvents() { std::lock_guard<std::mutex> l(mutex); return pauses; }
 };
+
+// Runs `e` in `workspace` to its end (or its first error).
+inline distillery::RunResult runExperiment(const distillery::Experiment &e, const QString &workspace, Recorder &rec)
+{
+    distillery::Engine engine(e, distillery::EngineOptions{workspace.toStdString()});
+    return engine.run(rec);
+}
+
+// The report of `stage`'s epoch (the latest, where a resume repeated it), or null.
+inline const distillery::EpochMetrics *epochOf(const Recorder &rec, distillery::StageKind stage, int epoch)
+{
+    for (auto it = rec.epochs.rbegin(); it != rec.epochs.rend(); ++it)
+        if (it->stage == stage && it->epoch == epoch)
+            return &*it;
+    return nullptr;
+}
+
+inline const distillery::EpochMetrics *studentEpoch(const Recorder &rec, int epoch)
+{
+    return epochOf(rec, distillery::StageKind::Distillation, epoch);
+}
+
+// Asks its engine to stop after the student's first epoch.
+struct StopAfterFirstStudentEpoch : Recorder {
+    distillery::Engine *engine = nullptr;
+    void epochFinished(const distillery::EpochMetrics &e) override
+    {
+        Recorder::epochFinished(e);
+        if (e.stage == distillery::StageKind::Distillation && e.epoch == 1)
+            engine->requestStop();
+    }
+};
+
+// Runs `e` in `workspace`, stopped after the student's first epoch, then
+// resumes that run into `resumed`. Returns the stopped run's result (its
+// runDir is the folder both wrote); `resumed.finished` says whether the
+// resume ran to its end.
+inline distillery::RunResult stopAndResume(const distillery::Experiment &e, const QString &workspace, Recorder &resumed)
+{
+    StopAfterFirstStudentEpoch stopped;
+    distillery::Engine first(e, distillery::EngineOptions{workspace.toStdString()});
+    stopped.engine = &first;
+    const distillery::RunResult r = first.run(stopped);
+    if (r.status == distillery::RunStatus::Stopped) {
+        distillery::Engine second(e, distillery::EngineOptions{workspace.toStdString(), r.runDir});
+        second.run(resumed);
+    }
+    return r;
+}
 
 } // namespace testutil

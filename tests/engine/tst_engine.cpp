@@ -13,14 +13,10 @@
 
 using namespace distillery;
 using testutil::Recorder;
+using testutil::runExperiment;
+using testutil::studentEpoch;
 
 namespace {
-
-RunResult runExperiment(const Experiment &e, const QString &workspace, Recorder &rec)
-{
-    Engine engine(e, EngineOptions{workspace.toStdString()});
-    return engine.run(rec);
-}
 
 QJsonObject readJson(const QString &path)
 {
@@ -56,17 +52,6 @@ Experiment convPair()
     return e;
 }
 
-// Asks the engine to stop after the student's first epoch.
-struct StopAfterFirstStudentEpoch : Recorder {
-    Engine *engine = nullptr;
-    void epochFinished(const EpochMetrics &e) override
-    {
-        Recorder::epochFinished(e);
-        if (e.stage == StageKind::Distillation && e.epoch == 1)
-            engine->requestStop();
-    }
-};
-
 // Changes T to 2 at the student's first step report of its second epoch,
 // and (when `stopAt` > 0) stops at that report of the same epoch.
 struct ChangeT : Recorder {
@@ -87,14 +72,6 @@ struct ChangeT : Recorder {
     }
     void settingChanged(const SettingChange &c) override { changes.push_back(c); }
 };
-
-const EpochMetrics *studentEpoch(const Recorder &rec, int epoch)
-{
-    for (auto it = rec.epochs.rbegin(); it != rec.epochs.rend(); ++it)
-        if (it->stage == StageKind::Distillation && it->epoch == epoch)
-            return &*it;
-    return nullptr;
-}
 
 } // namespace
 
@@ -453,27 +430,16 @@ private Q_SLOTS:
         e.baseline = false;
         e.distillation.method = "fitnet";
         e.studentTrain.epochs = 2;
-        Recorder whole;
+        Recorder whole, resumed;
         runExperiment(e, ws.path(), whole);
         QVERIFY(whole.finished);
-        StopAfterFirstStudentEpoch stopped;
-        Engine first(e, EngineOptions{ws.path().toStdString()});
-        stopped.engine = &first;
-        const RunResult r = first.run(stopped);
-        QCOMPARE(r.status, RunStatus::Stopped);
-        Recorder resumed;
-        Engine second(e, EngineOptions{ws.path().toStdString(), r.runDir});
-        QCOMPARE(second.run(resumed).status, RunStatus::Finished);
-        const auto last = [](const Recorder &rec) {
-            for (auto it = rec.epochs.rbegin(); it != rec.epochs.rend(); ++it)
-                if (it->stage == StageKind::Distillation && it->epoch == 2)
-                    return *it;
-            return EpochMetrics{};
-        };
-        QCOMPARE(last(resumed).epoch, 2);
-        QCOMPARE(last(resumed).trainLoss, last(whole).trainLoss);
-        QCOMPARE(last(resumed).valAccuracy, last(whole).valAccuracy);
-        QCOMPARE(last(resumed).trainParts.at(0).second, last(whole).trainParts.at(0).second); // the hint
+        QCOMPARE(testutil::stopAndResume(e, ws.path(), resumed).status, RunStatus::Stopped);
+        QVERIFY(resumed.finished);
+        const EpochMetrics *a = studentEpoch(resumed, 2), *b = studentEpoch(whole, 2);
+        QVERIFY(a && b);
+        QCOMPARE(a->trainLoss, b->trainLoss);
+        QCOMPARE(a->valAccuracy, b->valAccuracy);
+        QCOMPARE(a->trainParts.at(0).second, b->trainParts.at(0).second); // the hint
     }
 
     // CRD's memories of the training rows and its normalising constants are
@@ -487,17 +453,11 @@ private Q_SLOTS:
         e.distillation.method = "crd";
         e.distillation.params["nce_k"] = 128;
         e.distillation.params["feat_dim"] = 16;
-        Recorder whole;
+        Recorder whole, resumed;
         runExperiment(e, ws.path(), whole);
         QVERIFY(whole.finished);
-        StopAfterFirstStudentEpoch stopped;
-        Engine first(e, EngineOptions{ws.path().toStdString()});
-        stopped.engine = &first;
-        const RunResult r = first.run(stopped);
-        QCOMPARE(r.status, RunStatus::Stopped);
-        Recorder resumed;
-        Engine second(e, EngineOptions{ws.path().toStdString(), r.runDir});
-        QCOMPARE(second.run(resumed).status, RunStatus::Finished);
+        QCOMPARE(testutil::stopAndResume(e, ws.path(), resumed).status, RunStatus::Stopped);
+        QVERIFY(resumed.finished);
         for (int epoch : {2, 3}) {
             const EpochMetrics *a = studentEpoch(resumed, epoch), *b = studentEpoch(whole, epoch);
             QVERIFY(a && b);

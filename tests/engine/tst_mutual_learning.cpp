@@ -15,6 +15,7 @@
 #include <QJsonObject>
 
 using namespace distillery;
+using testutil::epochOf;
 using testutil::Recorder;
 
 namespace {
@@ -26,25 +27,6 @@ Experiment cohortExperiment(int students)
     e.distillation.temperature = 1;
     e.distillation.params["students"] = students;
     return e;
-}
-
-// Asks the engine to stop after the student's first epoch.
-struct StopAfterFirstStudentEpoch : Recorder {
-    Engine *engine = nullptr;
-    void epochFinished(const EpochMetrics &e) override
-    {
-        Recorder::epochFinished(e);
-        if (e.stage == StageKind::Distillation && e.epoch == 1)
-            engine->requestStop();
-    }
-};
-
-const EpochMetrics *epochOf(const Recorder &rec, StageKind stage, int epoch)
-{
-    for (auto it = rec.epochs.rbegin(); it != rec.epochs.rend(); ++it)
-        if (it->stage == stage && it->epoch == epoch)
-            return &*it;
-    return nullptr;
 }
 
 double part(const EpochMetrics &e, const std::string &name)
@@ -149,20 +131,14 @@ private Q_SLOTS:
         QTemporaryDir ws;
         Experiment e = cohortExperiment(2);
         e.baseline = false;
-        Recorder whole;
-        Engine once(e, EngineOptions{ws.path().toStdString()});
-        QCOMPARE(once.run(whole).status, RunStatus::Finished);
-        StopAfterFirstStudentEpoch stopped;
-        Engine first(e, EngineOptions{ws.path().toStdString()});
-        stopped.engine = &first;
-        const RunResult r = first.run(stopped);
+        Recorder whole, resumed;
+        QCOMPARE(testutil::runExperiment(e, ws.path(), whole).status, RunStatus::Finished);
+        const RunResult r = testutil::stopAndResume(e, ws.path(), resumed);
         QCOMPARE(r.status, RunStatus::Stopped);
-        Recorder resumed;
-        Engine second(e, EngineOptions{ws.path().toStdString(), r.runDir});
-        QCOMPARE(second.run(resumed).status, RunStatus::Finished);
+        QVERIFY(resumed.finished);
         for (int epoch : {2, 3}) {
-            const EpochMetrics *a = epochOf(resumed, StageKind::Distillation, epoch);
-            const EpochMetrics *b = epochOf(whole, StageKind::Distillation, epoch);
+            const EpochMetrics *a = testutil::studentEpoch(resumed, epoch);
+            const EpochMetrics *b = testutil::studentEpoch(whole, epoch);
             QVERIFY(a && b);
             QCOMPARE(a->trainLoss, b->trainLoss);
             QCOMPARE(part(*a, "peers"), part(*b, "peers"));

@@ -16,14 +16,9 @@
 
 using namespace distillery;
 using testutil::Recorder;
+using testutil::runExperiment;
 
 namespace {
-
-RunResult runExperiment(const Experiment &e, const QString &workspace, Recorder &rec)
-{
-    Engine engine(e, EngineOptions{workspace.toStdString()});
-    return engine.run(rec);
-}
 
 int runFolderCount(const QString &workspace)
 {
