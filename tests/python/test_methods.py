@@ -546,8 +546,13 @@ class TestMethods(unittest.TestCase):
         contrast_idx = torch.tensor(drawn["values"], dtype=torch.float64).reshape(drawn["shape"]).long()
         self.assertEqual(list(contrast_idx.shape), [batch, int(params.get("nce_k", 16384)) + 1])
         self.assertTrue(torch.equal(contrast_idx[:, 0], torch.arange(batch)))  # the positive: the example's own row
-        # Every negative is a row of another class.
+        # Every negative is a row of another class, none twice for an example
+        # whose other classes have at least K rows.
         self.assertTrue(bool((y[contrast_idx[:, 1:]] != y.unsqueeze(1)).all()))
+        k = contrast_idx.shape[1] - 1
+        for row, label in zip(contrast_idx[:, 1:], y):
+            if int((y != label).sum()) >= k:
+                self.assertEqual(len(set(row.tolist())), k, f"negatives drawn twice: {row.tolist()}")
         s_ref, fs_ref = s.clone().requires_grad_(True), fs.clone().requires_grad_(True)
         weights = {k: v for k, v in params.items() if k not in ("nce_k", "feat_dim")}
         total, parts, after = crd(s_ref, t, y, fs_ref, ft, 4.0, got["adapters"], got["buffers"], contrast_idx,
@@ -570,6 +575,19 @@ class TestMethods(unittest.TestCase):
             value = torch.tensor(b["values"], dtype=torch.float64).reshape(b["shape"])
             self.assertTrue(torch.allclose(value, ref.to(torch.float64).reshape(value.shape), rtol=RTOL, atol=ATOL),
                             f"{label}: {name} after the batch")
+        return contrast_idx, y
+
+    def test_crd_negatives_are_uniform(self):
+        # 400 rows of 4 classes: each example draws 50 of the 300 rows of other
+        # classes, so each row is drawn by each of the 300 examples of other
+        # classes with probability 1/6: 50 times in all on average, with a
+        # standard deviation of about 6.5.
+        contrast_idx, y = self.check_crd({"nce_k": 50, "feat_dim": 4}, batch=400, seed=71)
+        counts = torch.bincount(contrast_idx[:, 1:].flatten(), minlength=400).double()
+        self.assertTrue(bool((counts > 20).all() and (counts < 85).all()), f"counts {counts.min()}..{counts.max()}")
+        chi2 = ((counts - 50) ** 2 / 50).sum().item()   # about 399 · 5/6 for uniform draws
+        self.assertLess(chi2, 450, "the negatives are not uniform over the other classes' rows")
+        self.assertGreater(chi2, 200, "the negatives are too even to be random")
 
     def test_crd(self):
         self.check_crd({"nce_k": 64, "feat_dim": 8})

@@ -4,7 +4,9 @@
 #include "methods/vanilla_kd.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
+#include <unordered_set>
 
 namespace distillery::detail {
 
@@ -96,6 +98,7 @@ public:
             return n;
         };
         contrast_ = Contrast(size(pairs_[0].second.shape), size(pairs_[0].first.shape), dim_, labels_.numel());
+        normalisersRead_ = false;
         contrast_->to(device);
         return contrast_.ptr().get();
     }
@@ -125,18 +128,42 @@ private:
     {
         const auto cpuRows = rows.to(torch::kCPU).to(torch::kInt64);
         const auto y = labels_.index_select(0, cpuRows);
-        const std::int64_t n = labels_.numel(), B = cpuRows.numel();
-        auto pick = torch::empty({B, negatives_}, torch::kInt64);
+        const std::int64_t n = labels_.numel(), B = cpuRows.numel(), K = negatives_;
+        // One uniform draw per negative for the whole batch; each row's pool
+        // is the other classes' rows. Without replacement, Floyd's algorithm
+        // picks a uniform K-subset of the pool in K draws (a permutation of
+        // the pool would cost its size, tens of thousands per example).
+        const auto u = torch::rand({B, K}, torch::kFloat64);
+        const auto pools = n - counts_.index_select(0, y);
+        auto pick = torch::empty({B, K}, torch::kInt64);
+        const auto uu = u.accessor<double, 2>();
+        const auto pool = pools.accessor<std::int64_t, 1>();
+        auto out = pick.accessor<std::int64_t, 2>();
+        std::unordered_set<std::int64_t> chosen;
+        chosen.reserve(std::size_t(2 * K));
         for (std::int64_t b = 0; b < B; ++b) {
-            const std::int64_t pool = n - counts_[y[b].item<std::int64_t>()].item<std::int64_t>();
-            pick[b].copy_(negatives_ > pool
-                              ? (torch::rand({negatives_}, torch::kFloat64) * double(pool)).floor().to(torch::kInt64)
-                              : torch::randperm(pool, torch::kInt64).narrow(0, 0, negatives_));
+            const std::int64_t m = pool[b];
+            const auto below = [&](std::int64_t i, std::int64_t range) {
+                return std::min(std::int64_t(uu[b][i] * double(range)), range - 1);
+            };
+            if (K > m) { // fewer rows than negatives: with replacement
+                for (std::int64_t i = 0; i < K; ++i)
+                    out[b][i] = below(i, m);
+                continue;
+            }
+            chosen.clear();
+            for (std::int64_t i = 0; i < K; ++i) {
+                const std::int64_t j = m - K + i;
+                std::int64_t t = below(i, j + 1);
+                if (!chosen.insert(t).second) // taken: j is new, as no earlier pick exceeds j − 1
+                    chosen.insert(t = j);
+                out[b][i] = t;
+            }
         }
         // Position i among the other classes' rows skips the example's class block.
         const auto start = starts_.index_select(0, y).unsqueeze(1), count = counts_.index_select(0, y).unsqueeze(1);
         const auto positions = pick + pick.ge(start).to(torch::kInt64) * count;
-        const auto negatives = order_.index_select(0, positions.reshape({-1})).view({B, negatives_});
+        const auto negatives = order_.index_select(0, positions.reshape({-1})).view({B, K});
         return torch::cat({cpuRows.unsqueeze(1), negatives}, 1);
     }
 
@@ -153,13 +180,15 @@ private:
         const auto ws = c.memoryStudent.index_select(0, flat).view({B, negatives_ + 1, dim_}).to(vt.scalar_type());
         auto outS = torch::bmm(wt, vs.view({B, dim_, 1})).div(nceT_).exp().squeeze(2);
         auto outT = torch::bmm(ws, vt.view({B, dim_, 1})).div(nceT_).exp().squeeze(2);
-        {
+        if (!normalisersRead_) { // once a stage: the first batch fixes them, or a checkpoint brought them
             torch::NoGradGuard guard;
-            if (c.normalisers[0].item<double>() < 0) // the first batch fixes them
+            if (c.normalisers[0].item<double>() < 0)
                 c.normalisers.copy_(torch::stack({outS.mean(), outT.mean()}) * double(n));
+            normalisers_ = {c.normalisers[0].item<double>(), c.normalisers[1].item<double>()};
+            normalisersRead_ = true;
         }
-        outS = outS / c.normalisers[0].item<double>();
-        outT = outT / c.normalisers[1].item<double>();
+        outS = outS / normalisers_[0];
+        outT = outT / normalisers_[1];
         const auto loss = contrastLoss(outS, n) + contrastLoss(outT, n);
         update(c.memoryStudent, vs, rows);
         update(c.memoryTeacher, vt, rows);
@@ -181,6 +210,8 @@ private:
     torch::Tensor order_;               // the training rows sorted by class
     torch::Tensor counts_, starts_;     // per class: its rows, and where its block starts in order_
     Contrast contrast_{nullptr};
+    std::array<double, 2> normalisers_{};  // contrast_->normalisers on the host, once read
+    bool normalisersRead_ = false;
 };
 
 } // namespace
