@@ -1,0 +1,147 @@
+// Every method of the picker trains from the window: chosen in the
+// Distillation section, its parameters set in the form the section builds for
+// it, Start runs it to the end; the run folder's config holds what the form
+// showed, and the loss plot draws the method's own parts.
+
+// The tests are built without Qt's keywords, for LibTorch's headers; this one
+// sees no LibTorch, and the window's headers need them.
+#undef QT_NO_KEYWORDS
+#include "distillationeditor.h"
+#include "experimentpanel.h"
+#include "liveplot.h"
+#include "mainwindow.h"
+#include "trainingcontroller.h"
+#include "testutil.h"
+
+#include "distillery/methods.h"
+
+#include <QAction>
+#include <QComboBox>
+#include <QDoubleSpinBox>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QtTest/QtTest>
+
+#include <qcustomplot.h>
+
+using namespace distillery;
+
+using Params = QMap<QString, double>;
+Q_DECLARE_METATYPE(Params)
+
+class TestMethodsUi : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    void everyMethodTrainsFromThePicker_data()
+    {
+        QTest::addColumn<QString>("method");
+        QTest::addColumn<Params>("params");  // set in the method's form
+        QTest::addColumn<QStringList>("parts"); // the loss plot's legend entries for them
+        const QString hard = QStringLiteral("hard (CE)");
+        QTest::newRow("kd") << "kd" << Params{} << QStringList{QStringLiteral("soft (KD)"), hard};
+        QTest::newRow("dkd") << "dkd" << Params{{"warmup", 1}}
+                             << QStringList{QStringLiteral("student tckd"), QStringLiteral("student nckd"), hard};
+        QTest::newRow("dist") << "dist" << Params{}
+                              << QStringList{QStringLiteral("student inter"), QStringLiteral("student intra"), hard};
+        // The reference's weights are tuned for CIFAR ResNets; on these
+        // 10×10 images they would drown the labels.
+        QTest::newRow("fitnet") << "fitnet" << Params{{"beta", 10}} << QStringList{QStringLiteral("student hint"), hard};
+        QTest::newRow("at") << "at" << Params{{"beta", 50}} << QStringList{QStringLiteral("student attention"), hard};
+        QTest::newRow("sp") << "sp" << Params{} << QStringList{QStringLiteral("student similarity"), hard};
+        QTest::newRow("rkd") << "rkd" << Params{}
+                             << QStringList{QStringLiteral("student distance"), QStringLiteral("student angle"), hard};
+        QTest::newRow("pkt") << "pkt" << Params{} << QStringList{QStringLiteral("student pkt"), hard};
+        QTest::newRow("crd") << "crd" << Params{{"nce_k", 256}, {"feat_dim", 32}}
+                             << QStringList{QStringLiteral("student contrast"), hard};
+        QTest::newRow("dml") << "dml" << Params{{"students", 3}}
+                             << QStringList{QStringLiteral("student mutual"), hard, QStringLiteral("student peers")};
+    }
+
+    void everyMethodTrainsFromThePicker()
+    {
+        QFETCH(QString, method);
+        QFETCH(Params, params);
+        QFETCH(QStringList, parts);
+        // A conv teacher and a conv student on 10×10 images: every method
+        // finds its taps (maps for AT and FitNets, embeddings for the others).
+        Experiment e = testutil::syntheticExperiment();
+        e.name = "picked";
+        e.data.source = "synthetic-images";
+        e.data.syntheticFeatures = 10;
+        e.teacher.model = ModelSpec{};
+        e.teacher.model.preset = "cnn-small";
+        e.student = ModelSpec{};
+        e.student.preset = "cnn-small";
+        e.teacher.train.epochs = 1;
+        e.studentTrain.epochs = 1;
+        e.baseline = false;
+        e.logEverySteps = 2;
+        QTemporaryDir dir, ws;
+        const QString path = dir.path() + QStringLiteral("/picked.json");
+        saveExperiment(e, path.toStdString());
+        MainWindow w(ws.path(), path);
+        w.setConfirmClose(false);
+        w.show();
+        QTRY_VERIFY_WITH_TIMEOUT(w.experimentPanel()->dataReady(), 15000);
+
+        ExperimentPanel *p = w.experimentPanel();
+        QComboBox *picker = p->methodBox();
+        const int index = picker->findData(method);
+        QVERIFY2(index >= 0, qPrintable(method));
+        picker->setCurrentIndex(index);
+        for (auto it = params.cbegin(); it != params.cend(); ++it) {
+            auto *field = qobject_cast<QDoubleSpinBox *>(p->distillationEditor()->paramField(it.key()));
+            QVERIFY2(field, qPrintable(it.key()));
+            field->setValue(it.value());
+        }
+        QVERIFY2(p->problem().isEmpty(), qPrintable(p->problem()));
+        QVERIFY(w.startAction()->isEnabled());
+
+        QSignalSpy finished(w.controller(), &TrainingController::runFinished);
+        w.startAction()->trigger();
+        QTRY_COMPARE_WITH_TIMEOUT(finished.size(), 1, 120000);
+        const auto result = finished.first().first().value<RunResult>();
+        QVERIFY2(result.status == RunStatus::Finished, result.message.c_str());
+        QTRY_VERIFY(!w.controller()->isRunning());
+
+        // What the form showed is what the run trained with.
+        const QJsonObject k = QJsonDocument::fromJson(testutil::readFile(
+            QString::fromStdString(result.runDir) + QStringLiteral("/config.json"))).object()[QStringLiteral("distillation")].toObject();
+        QCOMPARE(k[QStringLiteral("method")].toString(), method);
+        for (auto it = params.cbegin(); it != params.cend(); ++it)
+            QCOMPARE(k[QStringLiteral("params")].toObject()[it.key()].toDouble(), it.value());
+
+        // Each of the method's parts is a curve with points.
+        QTRY_VERIFY(w.lossPlot()->isUpToDate());
+        QCustomPlot *plot = w.lossPlot()->plot();
+        QStringList drawn;
+        for (int i = 0; i < plot->graphCount(); ++i)
+            if (plot->graph(i)->visible() && plot->graph(i)->dataCount() > 0 && !plot->graph(i)->name().isEmpty())
+                drawn << plot->graph(i)->name();
+        for (const QString &part : parts)
+            QVERIFY2(drawn.contains(part), qPrintable(part + QStringLiteral(" not in: ") + drawn.join(QStringLiteral(", "))));
+    }
+
+    // The picker offers the catalogue's methods, in its order: those the rows above train.
+    void thePickerOffersEveryMethod()
+    {
+        ExperimentPanel p;
+        p.setExperiment(testutil::syntheticExperiment());
+        QStringList offered;
+        for (int i = 0; i < p.methodBox()->count(); ++i)
+            offered << p.methodBox()->itemData(i).toString();
+        QStringList catalogue, trained{QStringLiteral("kd"), QStringLiteral("dkd"), QStringLiteral("dist"),
+                                       QStringLiteral("fitnet"), QStringLiteral("at"), QStringLiteral("sp"),
+                                       QStringLiteral("rkd"), QStringLiteral("pkt"), QStringLiteral("crd"),
+                                       QStringLiteral("dml")};
+        for (const MethodInfo &m : distillationMethods())
+            catalogue << QString::fromStdString(m.name);
+        QCOMPARE(offered, catalogue);
+        offered.sort();
+        trained.sort();
+        QCOMPARE(offered, trained);
+    }
+};
+
+QTEST_MAIN(TestMethodsUi)
+#include "tst_methods_ui.moc"
