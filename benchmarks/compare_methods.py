@@ -13,6 +13,7 @@ generation's student on a row of its own.
 
     /usr/bin/python3 benchmarks/compare_methods.py [--experiment fashion-mnist-few-labels.json]
         [--seeds 1 2 3] [--workspace DIR] [--runner PATH] [--threads N] [--methods LABEL ...]
+        [--first-runs RUN ...] [--set KEY=VALUE ...]
 """
 import argparse
 import json
@@ -110,8 +111,10 @@ def main():
                    help="each seed's finished run of the file as it is, from an earlier call, instead of running it")
     p.add_argument("--methods", nargs="+", default=None,
                    help="only these rows (labels as in the table), besides the file's kd")
+    p.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
+                   help="an assignment for every run, e.g. teacher.train.epochs=15 (repeatable)")
     a = p.parse_args()
-    common = [f"threads={a.threads}"] if a.threads is not None else []
+    common = ([f"threads={a.threads}"] if a.threads is not None else []) + a.sets
     methods = [m for m in METHODS if a.methods is None or m[0] in a.methods or m is METHODS[0]]
     labels = []
     for label, sets in methods:
