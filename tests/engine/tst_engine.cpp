@@ -467,6 +467,25 @@ private Q_SLOTS:
         }
     }
 
+    // CRD contrasts each example with rows of other classes: a transfer set
+    // of one class is refused before anything trains, with no run folder.
+    void contrastNeedsTwoClasses()
+    {
+        QTemporaryDir ws;
+        Experiment e = testutil::syntheticExperiment();
+        e.distillation.method = "crd";
+        e.distillation.params["nce_k"] = 16;
+        e.data.omitClasses = {1, 2, 3};
+        Recorder r;
+        const RunResult result = runExperiment(e, ws.path(), r);
+        QCOMPARE(result.status, RunStatus::Invalid);
+        QVERIFY2(result.message.find("distillation.method: crd") != std::string::npos &&
+                     result.message.find("all of one class") != std::string::npos,
+                 result.message.c_str());
+        QVERIFY(r.stages.empty());
+        QVERIFY(QDir(ws.path() + "/runs").entryList(QDir::Dirs | QDir::NoDotAndDotDot).isEmpty());
+    }
+
     // A schedule sets T at each step: a step from 4 to 2 at epoch 1 trains the
     // first epoch as T = 4 does and the second as a change of T to 2 made
     // between them does; a constant schedule is the fixed value.

@@ -154,6 +154,11 @@ Pipeline planPipeline(const Experiment &exp, const LoadedData &data, const torch
     if (exp.teachers.empty()) {
         p.method = makeMethod(exp.distillation);
         pairFeatures(exp, p, data, device);
+        // A method that keeps something per training row (CRD) sees the
+        // students' labels now, so that what it cannot use is said before
+        // anything trains; the stage gives them again.
+        p.method->setTrainingLabels(data.studentIndices.defined() ? data.train.y.index_select(0, data.studentIndices)
+                                                                  : data.train.y);
     } else {
         p.extraTeachers = planExtraTeachers(exp, data, device);
         p.method = makeMultiTeacherKd(exp.distillation, teacherWeights(exp));

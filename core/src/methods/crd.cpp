@@ -84,6 +84,9 @@ public:
         order_ = std::get<1>(labels_.sort(/*stable=*/true, 0, /*descending=*/false));
         counts_ = labels_.bincount({}, classes);
         starts_ = counts_.cumsum(0) - counts_;
+        if (labels_.numel() > 0 && counts_.gt(0).sum().item<std::int64_t>() < 2)
+            throw ConfigError("distillation.method: crd contrasts each example with rows of other classes, and "
+                              "the students' training rows are all of one class (see data.omit_classes)");
     }
     std::vector<std::pair<std::string, torch::Tensor>> lastDraws() const override { return {{"contrast", drawn_}}; }
     void setBatchRows(const torch::Tensor &rows) override { rows_ = rows; }
