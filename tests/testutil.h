@@ -106,6 +106,20 @@ inline void writeIdxDataSet(const QString &dir, int train, int test, int height,
     }
 }
 
+// syntheticExperiment on 10×10 images, `cnn-small` teaching `cnn-small`:
+// both models have maps and embeddings, so every method finds its taps.
+inline distillery::Experiment convPairExperiment()
+{
+    distillery::Experiment e = syntheticExperiment();
+    e.data.source = "synthetic-images";
+    e.data.syntheticFeatures = 10;
+    e.teacher.model = distillery::ModelSpec{};
+    e.teacher.model.preset = "cnn-small";
+    e.student = distillery::ModelSpec{};
+    e.student.preset = "cnn-small";
+    return e;
+}
+
 // Records every report, thread-safely.
 struct Recorder : distillery::RunObserver {
     std::mutex mutex;

@@ -42,13 +42,12 @@ Experiment imageExperiment()
     return e;
 }
 
-// imageExperiment with a convolutional student: both have pool1 and pool2.
+// Two convolutional models: both have pool1 and pool2.
 Experiment convPair()
 {
-    Experiment e = imageExperiment();
-    e.student = ModelSpec{};
-    e.student.preset = "cnn-small";
+    Experiment e = testutil::convPairExperiment();
     e.teacher.train.epochs = 2;
+    e.studentTrain.epochs = 2;
     return e;
 }
 

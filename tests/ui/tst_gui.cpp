@@ -1131,13 +1131,7 @@ private Q_SLOTS:
     void featurePairsAreShownAndChecked()
     {
         ExperimentPanel p;
-        Experiment e = testutil::syntheticExperiment();
-        e.data.source = "synthetic-images";
-        e.data.syntheticFeatures = 10;
-        e.teacher.model = ModelSpec{};
-        e.teacher.model.preset = "cnn-small";
-        e.student = ModelSpec{};
-        e.student.preset = "cnn-small";
+        Experiment e = testutil::convPairExperiment();
         e.distillation.method = "at";
         p.setExperiment(e);
         QTRY_VERIFY(p.dataReady());

@@ -64,14 +64,8 @@ private Q_SLOTS:
         QFETCH(QStringList, parts);
         // A conv teacher and a conv student on 10×10 images: every method
         // finds its taps (maps for AT and FitNets, embeddings for the others).
-        Experiment e = testutil::syntheticExperiment();
+        Experiment e = testutil::convPairExperiment();
         e.name = "picked";
-        e.data.source = "synthetic-images";
-        e.data.syntheticFeatures = 10;
-        e.teacher.model = ModelSpec{};
-        e.teacher.model.preset = "cnn-small";
-        e.student = ModelSpec{};
-        e.student.preset = "cnn-small";
         e.teacher.train.epochs = 1;
         e.studentTrain.epochs = 1;
         e.baseline = false;
