@@ -9,7 +9,9 @@ from the same teacher and are compared with the same baseline. A method whose
 default pairing of taps does not fit the models, or whose training fails (a
 non-finite loss), is listed with the reason, once, and not run again.
 Mutual learning ignores the teacher; born-again generations report each
-generation's student on a row of its own.
+generation's student on a row of its own; the row of several teachers takes
+the other seeds' teachers beside the seed's own, so every seed's first run
+comes before any other run.
 
     /usr/bin/python3 benchmarks/compare_methods.py [--experiment fashion-mnist-few-labels.json]
         [--seeds 1 2 3] [--workspace DIR] [--runner PATH] [--threads N] [--methods LABEL ...]
@@ -61,6 +63,10 @@ METHODS = [
     # teacher, each later one by the last one's student; every generation's
     # student is reported (the first equals the "kd (the file's)" row).
     ("kd, born-again", ["distillation.generations=3"]),
+    # Several teachers: the seed's own and the other seeds' (the same model
+    # and settings, other seeds), weighted equally; OTHER_TEACHERS is
+    # replaced by the other seeds' first runs.
+    ("kd, the 3 seeds' teachers", ["teachers=OTHER_TEACHERS"]),
 ]
 GENERATIONS = 3
 
@@ -125,14 +131,20 @@ def main():
     teacher, baseline = [], []
     results = {label: [] for label in labels}   # per seed: (accuracy %, seconds)
     refused = {}  # label: why it did not train
+    # Every seed's first run before any other, for the rows of several teachers.
+    firsts = []
     for i, seed in enumerate(a.seeds):
         if a.first_runs:
             with open(os.path.join(a.first_runs[i], "summary.json")) as f:
-                first = dict(json.load(f), run_dir=a.first_runs[i])
+                firsts.append(dict(json.load(f), run_dir=a.first_runs[i]))
         else:
             first, why = run(a.runner, a.experiment, a.workspace, [f"seed={seed}"] + common)
             if first is None:
                 raise SystemExit(f"seed {seed}: {why}")
+            firsts.append(first)
+    for i, (seed, first) in enumerate(zip(a.seeds, firsts)):
+        others = json.dumps([{"source": "run", "run": f["run_dir"], "weight": 1}
+                             for j, f in enumerate(firsts) if j != i])
         s = first["stages"]
         teacher.append(100 * s["teacher"]["test_accuracy"])
         baseline.append(100 * s["baseline"]["test_accuracy"])
@@ -144,6 +156,7 @@ def main():
             if label in refused:
                 continue
             chain = any(s.startswith("distillation.generations=") for s in sets)
+            sets = [x.replace("OTHER_TEACHERS", others) for x in sets]
             summaries, why = run(a.runner, a.experiment, a.workspace, reuse + sets, every_run=True)
             if summaries is None:
                 refused[label] = why
