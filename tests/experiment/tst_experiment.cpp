@@ -350,7 +350,7 @@ private Q_SLOTS:
         dkd.method = "dkd";
         dkd.schedules["beta"] = ValueSchedule{"linear", 0.0, 8.0, 0.0, 2.0};
         QCOMPARE(methodParam(settingsAt(dkd, 1.0, 4), "beta"), 4.0);
-        QCOMPARE(adjustableSettings(dkd), (std::vector<std::string>{"temperature", "ce", "alpha", "beta", "warmup"}));
+        QCOMPARE(adjustableSettings(dkd), (std::vector<std::string>{"temperature", "ce", "kd", "alpha", "beta", "warmup"}));
         dkd.alpha = 0.25; // distillation.alpha, which DKD does not use: its "alpha" is TCKD's weight
         QCOMPARE(distillSetting(dkd, "alpha"), 1.0);
         setDistillSetting(dkd, "alpha", 2.0);

@@ -83,12 +83,25 @@ def dkd_terms(logits_student, logits_teacher, target, temperature):
     return tckd_loss, nckd_loss
 
 
-def dkd(s, t, y, T, epoch, ce=1.0, alpha=1.0, beta=8.0, warmup=20.0, standardize=False):
+def with_kd(total, parts, s, t, y, T, kd):
+    """Vanilla KD's soft term (on the raw logits) beside a method's own, weighted by kd."""
+    if kd > 0:
+        parts["soft"] = kd_soft = kd_loss_parts(s, t, y, T)["soft"]
+        total = total + kd * kd_soft
+    return total, parts
+
+
+def kd_loss_parts(s, t, y, T):
+    return kd(s, t, y, T, 1.0)[1]
+
+
+def dkd(s, t, y, T, epoch, ce=1.0, alpha=1.0, beta=8.0, warmup=20.0, standardize=False, kd=0.0):
     ss, ts = (normalize(s), normalize(t)) if standardize else (s, t)
     tckd, nckd = dkd_terms(ss, ts, y, T)
     ramp = min(epoch / warmup, 1.0) if warmup > 0 else 1.0
     hard = F.cross_entropy(s, y)
-    return ce * hard + ramp * (alpha * tckd + beta * nckd), {"tckd": tckd, "nckd": nckd, "hard": hard}
+    return with_kd(ce * hard + ramp * (alpha * tckd + beta * nckd), {"tckd": tckd, "nckd": nckd, "hard": hard},
+                   s, t, y, T, kd)
 
 
 def cosine_similarity(a, b, eps=1e-8):
@@ -107,14 +120,15 @@ def intra_class_relation(y_s, y_t):
     return inter_class_relation(y_s.transpose(0, 1), y_t.transpose(0, 1))
 
 
-def dist(s, t, y, T, ce=1.0, beta=1.0, gamma=1.0):
+def dist(s, t, y, T, ce=1.0, beta=1.0, gamma=1.0, kd=0.0):
     """DIST_KD's DIST module, plus the cross-entropy its training adds."""
     y_s = (s / T).softmax(dim=1)
     y_t = (t / T).softmax(dim=1)
     inter = T ** 2 * inter_class_relation(y_s, y_t)
     intra = T ** 2 * intra_class_relation(y_s, y_t)
     hard = F.cross_entropy(s, y)
-    return ce * hard + beta * inter + gamma * intra, {"inter": inter, "intra": intra, "hard": hard}
+    return with_kd(ce * hard + beta * inter + gamma * intra, {"inter": inter, "intra": intra, "hard": hard},
+                   s, t, y, T, kd)
 
 
 # RepDistiller's distiller_zoo (FitNet.py, AT.py, SP.py, RKDLoss.py, PKT.py),
@@ -460,6 +474,9 @@ class TestMethods(unittest.TestCase):
             self.check("dkd", lambda s, t, y: dkd(s, t, y, 4.0, epoch), 4.0, epoch=epoch)
         params = {"ce": 0.5, "alpha": 2.0, "beta": 1.0, "warmup": 0}
         self.check("dkd", lambda s, t, y: dkd(s, t, y, 2.0, 1, **params), 2.0, params, seed=3)
+        # With vanilla KD beside it, during the warm-up (which does not ramp KD's term).
+        params = {"kd": 0.7, "warmup": 4}
+        self.check("dkd", lambda s, t, y: dkd(s, t, y, 4.0, 2, **params), 4.0, params, epoch=2, seed=4)
 
     def test_dkd_with_logit_standardisation(self):
         params = {"standardize": True, "warmup": 10}
@@ -470,6 +487,8 @@ class TestMethods(unittest.TestCase):
             self.check("dist", lambda s, t, y: dist(s, t, y, T), T)
         params = {"ce": 0.0, "beta": 2.0, "gamma": 2.0}
         self.check("dist", lambda s, t, y: dist(s, t, y, 4.0, **params), 4.0, params, seed=5, classes=100)
+        params = {"kd": 1.5, "beta": 2.0}
+        self.check("dist", lambda s, t, y: dist(s, t, y, 2.0, **params), 2.0, params, seed=6)
 
     def check_features(self, method, pairs, params, T=4.0, seed=11, batch=16, classes=10):
         """Features of the given shapes ([batch, ...] without the batch) per pair, post-ReLU like a tap's."""
@@ -578,14 +597,14 @@ class TestMethods(unittest.TestCase):
         return contrast_idx, y
 
     def test_crd_negatives_are_uniform(self):
-        # 400 rows of 4 classes: each example draws 50 of the 300 rows of other
-        # classes, so each row is drawn by each of the 300 examples of other
-        # classes with probability 1/6: 50 times in all on average, with a
-        # standard deviation of about 6.5.
+        # 400 rows of 4 classes (about 100 each, drawn at random): each example
+        # draws 50 of the about 300 rows of other classes, so each row is drawn
+        # about 50 times in all, with a standard deviation of about 6.5. The
+        # classes' unequal sizes add some spread to the chi-square against 50.
         contrast_idx, y = self.check_crd({"nce_k": 50, "feat_dim": 4}, batch=400, seed=71)
         counts = torch.bincount(contrast_idx[:, 1:].flatten(), minlength=400).double()
         self.assertTrue(bool((counts > 20).all() and (counts < 85).all()), f"counts {counts.min()}..{counts.max()}")
-        chi2 = ((counts - 50) ** 2 / 50).sum().item()   # about 399 · 5/6 for uniform draws
+        chi2 = ((counts - 50) ** 2 / 50).sum().item()   # about 399 · 5/6 for uniform draws, plus that spread
         self.assertLess(chi2, 450, "the negatives are not uniform over the other classes' rows")
         self.assertGreater(chi2, 200, "the negatives are too even to be random")
 

@@ -1268,8 +1268,9 @@ private Q_SLOTS:
         QSignalSpy changed(&p, &ExperimentPanel::changed);
         method->setCurrentIndex(method->findData(QStringLiteral("dkd")));
         QVERIFY(!changed.isEmpty());
-        QCOMPARE(d->paramFields().size(), 5);
-        const std::map<std::string, double> reference{{"ce", 1}, {"alpha", 1}, {"beta", 8}, {"warmup", 20}, {"standardize", 0}};
+        QCOMPARE(d->paramFields().size(), 6);
+        const std::map<std::string, double> reference{{"ce", 1},     {"kd", 0},      {"alpha", 1},
+                                                      {"beta", 8},   {"warmup", 20}, {"standardize", 0}};
         for (const auto &[key, value] : reference) {
             QWidget *field = d->paramField(QString::fromStdString(key));
             QVERIFY2(field && field->isVisibleTo(&p), key.c_str());
@@ -1290,7 +1291,7 @@ private Q_SLOTS:
             if (d->paramFields().contains(w) || w == p.temperatureBox() || w == p.temperatureSlider())
                 chain << w;
         const auto field = [&](const char *key) { return d->paramField(QString::fromLatin1(key)); };
-        QCOMPARE(chain, (QList<QWidget *>{field("ce"), field("alpha"), field("beta"), field("warmup"),
+        QCOMPARE(chain, (QList<QWidget *>{field("ce"), field("kd"), field("alpha"), field("beta"), field("warmup"),
                                           p.temperatureSlider(), p.temperatureBox(), field("standardize")}));
 
         // β typed as 4: into the experiment, through a file and back.
@@ -1308,10 +1309,10 @@ private Q_SLOTS:
         QCOMPARE(qobject_cast<QDoubleSpinBox *>(again.distillationEditor()->paramField(QStringLiteral("beta")))->value(), 4.0);
         QCOMPARE(again.experiment().distillation.params, loaded.distillation.params);
 
-        // DIST: its own three rows, none of DKD's keys; back to DKD: β is 4 again.
+        // DIST: its own four rows, none of DKD's keys; back to DKD: β is 4 again.
         method->setCurrentIndex(method->findData(QStringLiteral("dist")));
-        QCOMPARE(ownParams(p, "dist"), (std::map<std::string, double>{{"ce", 1}, {"beta", 1}, {"gamma", 1}}));
-        QCOMPARE(p.distillationBox()->findChildren<QDoubleSpinBox *>().size(), 2 + 3); // T, α and DIST's
+        QCOMPARE(ownParams(p, "dist"), (std::map<std::string, double>{{"ce", 1}, {"kd", 0}, {"beta", 1}, {"gamma", 1}}));
+        QCOMPARE(p.distillationBox()->findChildren<QDoubleSpinBox *>().size(), 2 + 4); // T, α and DIST's
         QVERIFY(!d->paramField(QStringLiteral("warmup")));
         QVERIFY(!p.alphaBox()->isEnabled());
         method->setCurrentIndex(method->findData(QStringLiteral("dkd")));

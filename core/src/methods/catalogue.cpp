@@ -27,13 +27,18 @@ MethodParam standardizeSwitch()
             "(Sun et al., CVPR 2024). The cross-entropy term sees the raw logits."};
 }
 
+// Vanilla KD's soft term beside a method's own (0: none).
+MethodParam kdWeight()
+{
+    return weight("kd", "KD weight", 0.0,
+                  "Weight of vanilla KD's soft term, T²·KL at distillation.temperature (RepDistiller's -a)");
+}
+
 // The weights every feature method has: cross-entropy, vanilla KD and its own term.
 std::vector<MethodParam> featureWeights(double beta, const std::string &betaHelp)
 {
     return {weight("ce", "CE weight", 1.0, "Weight of the cross-entropy with the labels (RepDistiller's -r)"),
-            weight("kd", "KD weight", 0.0,
-                   "Weight of vanilla KD's soft term, T²·KL at distillation.temperature (RepDistiller's -a)"),
-            {"beta", "Feature weight β", beta, 0.0, 1e5, false, betaHelp}};
+            kdWeight(), {"beta", "Feature weight β", beta, 0.0, 1e5, false, betaHelp}};
 }
 
 void addFeatureMethods(std::vector<MethodInfo> &m)
@@ -108,10 +113,11 @@ std::vector<MethodInfo> makeMethods()
                  "α·T²·KL(softmax(t/T) ‖ softmax(s/T)) + (1 − α)·CE(y, s)", true, {standardizeSwitch()}});
     m.push_back({"dkd", "Decoupled KD (Zhao et al. 2022)",
                  "Zhao et al., Decoupled Knowledge Distillation, CVPR 2022; mdistiller's distillers/DKD.py",
-                 "ce·CE(y, s) + min(epoch/warmup, 1)·(α·TCKD + β·NCKD), where TCKD = T²·KL over (target, "
-                 "non-target) probabilities and NCKD = T²·KL among the non-target classes",
+                 "ce·CE(y, s) + kd·T²·KL(p_t ‖ p_s) + min(epoch/warmup, 1)·(α·TCKD + β·NCKD), where TCKD = "
+                 "T²·KL over (target, non-target) probabilities and NCKD = T²·KL among the non-target classes",
                  false,
                  {weight("ce", "CE weight", 1.0, "Weight of the cross-entropy with the labels"),
+                  kdWeight(),
                   weight("alpha", "TCKD weight α", 1.0, "Weight of the target-class term"),
                   weight("beta", "NCKD weight β", 8.0,
                          "Weight of the non-target-class term (8 in the reference's CIFAR-100 settings)"),
@@ -120,10 +126,11 @@ std::vector<MethodInfo> makeMethods()
                   standardizeSwitch()}});
     m.push_back({"dist", "DIST (Huang et al. 2022)",
                  "Huang et al., Knowledge Distillation from A Stronger Teacher, NeurIPS 2022; DIST_KD's dist_kd.py",
-                 "ce·CE(y, s) + T²·(β·(1 − mean over samples of Pearson(p_s, p_t)) + γ·(1 − mean over classes of "
-                 "Pearson(p_s, p_t))), with p = softmax(z/T)",
+                 "ce·CE(y, s) + kd·T²·KL(p_t ‖ p_s) + T²·(β·(1 − mean over samples of Pearson(p_s, p_t)) + "
+                 "γ·(1 − mean over classes of Pearson(p_s, p_t))), with p = softmax(z/T)",
                  false,
                  {weight("ce", "CE weight", 1.0, "Weight of the cross-entropy with the labels"),
+                  kdWeight(),
                   weight("beta", "Inter-class weight β", 1.0, "Weight of the per-sample (inter-class) relation"),
                   weight("gamma", "Intra-class weight γ", 1.0, "Weight of the per-class (intra-class) relation")}});
     addFeatureMethods(m);

@@ -86,7 +86,7 @@ public:
         starts_ = counts_.cumsum(0) - counts_;
         if (labels_.numel() > 0 && counts_.gt(0).sum().item<std::int64_t>() < 2)
             throw ConfigError("distillation.method: crd contrasts each example with rows of other classes, and "
-                              "the students' training rows are all of one class (see data.omit_classes)");
+                              "the students' training rows are all of one class (e.g. data.omit_classes leaves one)");
     }
     std::vector<std::pair<std::string, torch::Tensor>> lastDraws() const override { return {{"contrast", drawn_}}; }
     void setBatchRows(const torch::Tensor &rows) override { rows_ = rows; }
@@ -113,12 +113,7 @@ public:
         LossTerms out;
         out.parts.emplace_back("contrast", term);
         out.total = hard * ce_ + term * beta_;
-        if (kdPart_ || kd_ > 0) {
-            auto soft = kdLossComposite(student.logits, teacher.logits, labels, T_, 1.0).parts[0].second;
-            out.total = out.total + soft * kd_;
-            if (kdPart_)
-                out.parts.emplace_back("soft", soft);
-        }
+        addVanillaKd(out, student.logits, teacher.logits, labels, T_, kd_, kdPart_);
         out.parts.emplace_back("hard", hard);
         return out;
     }

@@ -1,6 +1,7 @@
 #include "methods/dist.h"
 
 #include "distillery/methods.h"
+#include "methods/vanilla_kd.h"
 
 namespace distillery::detail {
 
@@ -16,27 +17,36 @@ torch::Tensor rowPearson(const torch::Tensor &a, const torch::Tensor &b)
 
 class Dist final : public DistillationMethod {
 public:
-    explicit Dist(const DistillConfig &c) { configure(c); }
+    explicit Dist(const DistillConfig &c) : kdPart_(methodParam(c, "kd") > 0) { configure(c); }
     void configure(const DistillConfig &c) override
     {
         T_ = c.temperature;
         ce_ = methodParam(c, "ce");
+        kd_ = methodParam(c, "kd");
         beta_ = methodParam(c, "beta");
         gamma_ = methodParam(c, "gamma");
     }
     std::string name() const override { return "dist"; }
     bool needsTeacher() const override { return true; }
-    std::vector<std::string> partNames() const override { return {"inter", "intra", "hard"}; }
+    std::vector<std::string> partNames() const override
+    {
+        return kdPart_ ? std::vector<std::string>{"inter", "intra", "soft", "hard"}
+                       : std::vector<std::string>{"inter", "intra", "hard"};
+    }
     LossTerms loss(const ModelOutputs &student, const ModelOutputs &teacher, const torch::Tensor &labels) override
     {
         const DistTerms terms = distTerms(student.logits, teacher.logits.detach(), T_);
         const auto hard = torch::nn::functional::cross_entropy(student.logits, labels);
-        auto total = hard * ce_ + terms.inter * beta_ + terms.intra * gamma_;
-        return {total, {{"inter", terms.inter}, {"intra", terms.intra}, {"hard", hard}}};
+        LossTerms out{hard * ce_ + terms.inter * beta_ + terms.intra * gamma_,
+                      {{"inter", terms.inter}, {"intra", terms.intra}}};
+        addVanillaKd(out, student.logits, teacher.logits, labels, T_, kd_, kdPart_);
+        out.parts.emplace_back("hard", hard);
+        return out;
     }
 
 private:
-    double T_ = 1, ce_ = 1, beta_ = 1, gamma_ = 1;
+    bool kdPart_;
+    double T_ = 1, ce_ = 1, kd_ = 0, beta_ = 1, gamma_ = 1;
 };
 
 } // namespace

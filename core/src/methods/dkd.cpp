@@ -1,6 +1,7 @@
 #include "methods/dkd.h"
 
 #include "distillery/methods.h"
+#include "methods/vanilla_kd.h"
 
 #include <algorithm>
 
@@ -16,11 +17,12 @@ torch::Tensor targetAndRest(const torch::Tensor &p, const torch::Tensor &gt, con
 
 class Dkd final : public DistillationMethod {
 public:
-    explicit Dkd(const DistillConfig &c) { configure(c); }
+    explicit Dkd(const DistillConfig &c) : kdPart_(methodParam(c, "kd") > 0) { configure(c); }
     void configure(const DistillConfig &c) override
     {
         T_ = c.temperature;
         ce_ = methodParam(c, "ce");
+        kd_ = methodParam(c, "kd");
         alpha_ = methodParam(c, "alpha");
         beta_ = methodParam(c, "beta");
         warmup_ = methodParam(c, "warmup");
@@ -28,7 +30,11 @@ public:
     }
     std::string name() const override { return "dkd"; }
     bool needsTeacher() const override { return true; }
-    std::vector<std::string> partNames() const override { return {"tckd", "nckd", "hard"}; }
+    std::vector<std::string> partNames() const override
+    {
+        return kdPart_ ? std::vector<std::string>{"tckd", "nckd", "soft", "hard"}
+                       : std::vector<std::string>{"tckd", "nckd", "hard"};
+    }
     void setEpoch(int epoch) override { epoch_ = epoch; }
     LossTerms loss(const ModelOutputs &student, const ModelOutputs &teacher, const torch::Tensor &labels) override
     {
@@ -38,12 +44,16 @@ public:
         const auto hard = torch::nn::functional::cross_entropy(student.logits, labels);
         // The reference's warm-up: min(epoch / warmup, 1), epochs counted from 1.
         const double ramp = warmup_ > 0 ? std::min(double(epoch_) / warmup_, 1.0) : 1.0;
-        auto total = hard * ce_ + (terms.tckd * alpha_ + terms.nckd * beta_) * ramp;
-        return {total, {{"tckd", terms.tckd}, {"nckd", terms.nckd}, {"hard", hard}}};
+        LossTerms out{hard * ce_ + (terms.tckd * alpha_ + terms.nckd * beta_) * ramp,
+                      {{"tckd", terms.tckd}, {"nckd", terms.nckd}}};
+        addVanillaKd(out, student.logits, teacher.logits, labels, T_, kd_, kdPart_);
+        out.parts.emplace_back("hard", hard);
+        return out;
     }
 
 private:
-    double T_ = 1, ce_ = 1, alpha_ = 1, beta_ = 1, warmup_ = 0;
+    bool kdPart_;
+    double T_ = 1, ce_ = 1, kd_ = 0, alpha_ = 1, beta_ = 1, warmup_ = 0;
     bool standardize_ = false;
     int epoch_ = 1;
 };

@@ -153,6 +153,17 @@ std::unique_ptr<DistillationMethod> makeVanillaKd(const DistillConfig &config)
     return std::make_unique<VanillaKd>(config);
 }
 
+void addVanillaKd(LossTerms &out, const torch::Tensor &studentLogits, const torch::Tensor &teacherLogits,
+                  const torch::Tensor &labels, double temperature, double weight, bool reported)
+{
+    if (!reported && !(weight > 0))
+        return;
+    auto soft = kdLossComposite(studentLogits, teacherLogits, labels, temperature, 1.0).parts[0].second;
+    out.total = out.total + soft * weight;
+    if (reported)
+        out.parts.emplace_back("soft", soft);
+}
+
 } // namespace distillery::detail
 
 namespace distillery {

@@ -27,4 +27,11 @@ LossTerms kdLossFused(const torch::Tensor &studentLogits, const torch::Tensor &t
 LossTerms kdLossComposite(const torch::Tensor &studentLogits, const torch::Tensor &teacherLogits,
                           const torch::Tensor &labels, double temperature, double alpha);
 
+// Vanilla KD beside another method's terms (its `kd` weight): the soft term
+// T²·KL(p_t ‖ p_s) at `temperature`, added to out.total times `weight`, and
+// appended to out.parts as "soft" when `reported` (decided when the method is
+// made, as parts are; then also at weight 0, after a change during the run).
+void addVanillaKd(LossTerms &out, const torch::Tensor &studentLogits, const torch::Tensor &teacherLogits,
+                  const torch::Tensor &labels, double temperature, double weight, bool reported);
+
 } // namespace distillery::detail
