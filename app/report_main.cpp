@@ -13,6 +13,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <string>
 
@@ -216,16 +217,22 @@ nlohmann::json dataMapsJson(const std::vector<StageMap> &maps, bool full)
 }
 
 // The run's method when it trains without a teacher (mutual learning), else
-// empty. A config that no longer parses leaves reading the teacher's logits
+// empty. Only distillation.method is read, so a config of another version
+// still answers; one that cannot be read leaves reading the teacher's logits
 // to say what is missing.
 std::string teacherlessMethod(const std::string &run)
 {
-    try {
-        const Experiment e = loadExperiment((fs::path(run) / "config.json").string());
-        return trainsWithoutTeacher(e.distillation) ? e.distillation.method : std::string();
-    } catch (const ConfigError &) {
+    std::ifstream in(fs::path(run) / "config.json");
+    const nlohmann::json config = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+    const auto distillation = config.is_object() ? config.find("distillation") : config.end();
+    if (distillation == config.end() || !distillation->is_object())
         return {};
-    }
+    const auto method = distillation->find("method");
+    if (method == distillation->end() || !method->is_string())
+        return {};
+    DistillConfig k;
+    k.method = method->get<std::string>();
+    return trainsWithoutTeacher(k) ? k.method : std::string();
 }
 
 } // namespace
